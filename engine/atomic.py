@@ -1,0 +1,65 @@
+"""Atomic file writes: a result appears under its final name complete, or not at all.
+
+Everything user-visible that Everscape writes (renders, exports, checkpoints, projects) goes
+through :func:`atomic_path`: the writer fills a temporary file in the same folder, which is
+fsynced and renamed over the target only when the writer finished without an exception. A crash,
+a cancel or a full disk leaves the old file (if any) untouched and no half-written one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from engine.errors import OutputError
+
+
+def describe_os_error(error: OSError, path: Path) -> str:
+    """A one-line, user-facing reason for a failed write."""
+    if error.errno == errno.ENOSPC:
+        return f"cannot write {path}: the disk is full"
+    if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return f"cannot write {path}: permission denied or read-only file system"
+    if error.errno == errno.ENOENT:
+        return f"cannot write {path}: folder {path.parent} does not exist"
+    return f"cannot write {path}: {error.strerror or error}"
+
+
+@contextlib.contextmanager
+def atomic_path(target: str | Path, suffix: str | None = None) -> Iterator[Path]:
+    """Yield a temporary path beside ``target``; rename it onto ``target`` if the block succeeds.
+
+    The temporary name keeps ``target``'s suffix (writers pick formats by it) and starts with a
+    dot so file browsers hide it. OS errors become :class:`OutputError` with a one-line reason.
+    """
+    target = Path(target)
+    suffix = target.suffix if suffix is None else suffix
+    try:
+        fd, name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f".part{suffix}", dir=target.parent)
+    except OSError as error:
+        raise OutputError(describe_os_error(error, target)) from None
+    os.close(fd)
+    temp = Path(name)
+    try:
+        yield temp
+        with open(temp, "rb+") as handle:
+            os.fsync(handle.fileno())
+        os.replace(temp, target)
+    except OSError as error:
+        temp.unlink(missing_ok=True)
+        if isinstance(error, OutputError):
+            raise
+        raise OutputError(describe_os_error(error, target)) from None
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+
+
+def write_bytes_atomic(target: str | Path, data: bytes) -> None:
+    """Write ``data`` to ``target`` atomically."""
+    with atomic_path(target) as temp:
+        temp.write_bytes(data)

@@ -1,0 +1,1 @@
+"""Subcommands of ``everscape``; each module: ``HELP``, ``add_arguments``, ``run``."""

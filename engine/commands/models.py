@@ -1,0 +1,77 @@
+"""``everscape models``: what can be rendered (families, configs, checkpoints)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from engine.checkpoints import find_checkpoint, list_checkpoints, read_header
+from engine.errors import CheckpointError
+from engine.models.registry import available_families, family_module
+
+HELP = "list model families, configs and installed checkpoints"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    sub = parser.add_subparsers(dest="models_command", metavar="ACTION")
+    imp = sub.add_parser("import", help="convert a legacy torch.save state dict into a safe checkpoint")
+    imp.add_argument("source", help="a .pt/.pth file holding plain tensors")
+    imp.add_argument("--family", required=True)
+    imp.add_argument("--config", required=True, help="config name of the family the weights belong to")
+    imp.add_argument("--out", required=True, help="output .safetensors path")
+
+
+def inventory() -> dict:
+    families = {}
+    for name in available_families():
+        module = family_module(name)
+        families[name] = sorted(module.CONFIGS)
+    checkpoints = []
+    for name in list_checkpoints():
+        path = find_checkpoint(name)
+        entry = {"name": name, "path": str(path)}
+        try:
+            header = read_header(path)
+            entry["family"] = header["family"]
+            entry["steps"] = header.get("steps")
+        except CheckpointError as error:
+            entry["error"] = str(error)
+        checkpoints.append(entry)
+    return {"families": families, "checkpoints": checkpoints}
+
+
+def run(args: argparse.Namespace) -> int:
+    if getattr(args, "models_command", None) == "import":
+        return _import(args)
+    info = inventory()
+    if args.json:
+        print(json.dumps(info, indent=1))
+        return 0
+    print("Random-initialised models (FAMILY:CONFIG, for tests and benchmarks):")
+    for family, configs in info["families"].items():
+        print(f"  {family}: " + ", ".join(f"{family}:{c}" for c in configs))
+    print("Checkpoints:")
+    if not info["checkpoints"]:
+        print("  (none installed)")
+    for entry in info["checkpoints"]:
+        detail = entry.get("error") or f"{entry['family']}, {entry.get('steps') or '?'} steps"
+        print(f"  {entry['name']}: {detail}")
+    return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    from engine.checkpoints import import_legacy, save_checkpoint
+    from engine.models.registry import build_random
+
+    weights = import_legacy(args.source)
+    model = build_random(args.family, args.config)
+    try:
+        model.load_state_dict(weights, strict=True)
+    except RuntimeError as error:
+        raise CheckpointError(
+            f"{args.source} does not fit {args.family}:{args.config}: {str(error).splitlines()[0]}"
+        ) from None
+    save_checkpoint(args.out, args.family, model.config_dict(), model.state_dict(), {"imported_from": str(args.source)})
+    print(f"wrote {args.out}")
+    return 0

@@ -1,0 +1,21 @@
+"""The one exception family the command line and the app turn into a one-line message.
+
+Anything raised as an :class:`EverscapeError` is the user's problem stated plainly (bad input, a
+missing file, a full disk); anything else is our bug and gets a traceback with ``--debug``.
+"""
+
+
+class EverscapeError(Exception):
+    """A problem the user can act on; its message is one line and names what is wrong."""
+
+
+class InvalidInput(EverscapeError, ValueError):
+    """An argument or a file's content is malformed (a rect, a layout, an image)."""
+
+
+class CheckpointError(EverscapeError):
+    """A checkpoint is missing, truncated, of the wrong family, or an unsafe pickle."""
+
+
+class OutputError(EverscapeError, OSError):
+    """Writing a result failed: unwritable folder, full disk, read-only file system."""

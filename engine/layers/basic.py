@@ -1,0 +1,99 @@
+"""Elementary consistent layers: equalised linear/conv, activation, noise, up-sampling, pixel norm.
+
+Why ``linear_rows``: on CPU, ``torch.nn.functional.linear`` picks a different BLAS kernel for one
+row than for many (gemv vs gemm), so a style vector computed in a batch of 7 differs in its last
+bits from the same vector computed alone, and tiles rendered in different batches would not be
+bit-identical. A broadcast multiply-and-sum reduces every row the same way whatever the batch.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def linear_rows(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
+    """``x @ weight.T + bias`` computed row by row, so each row's result ignores the batch.
+
+    Shapes: ``x`` (N, I), ``weight`` (O, I) -> (N, O). Memory is N*O*I: meant for style vectors,
+    not feature maps (convolutions are batch-invariant already).
+    """
+    out = (x[:, None, :] * weight[None, :, :]).sum(-1)
+    return out if bias is None else out + bias
+
+
+class EqualLinear(nn.Module):
+    """Linear layer with equalised learning rate (weights scaled at run time, as in StyleGAN)."""
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        bias_init: float = 0.0,
+        lr_mul: float = 1.0,
+        activation: bool = False,
+    ) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(out_features, in_features) / lr_mul)
+        self.bias = nn.Parameter(torch.full((out_features,), float(bias_init)))
+        self.scale = lr_mul / math.sqrt(in_features)
+        self.lr_mul = lr_mul
+        self.activation = activation
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = linear_rows(x, self.weight * self.scale, self.bias * self.lr_mul)
+        return fused_leaky_relu(out) if self.activation else out
+
+    def extra_repr(self) -> str:
+        out_f, in_f = self.weight.shape
+        return f"{in_f} -> {out_f}, lr_mul={self.lr_mul}, activation={self.activation}"
+
+
+class EqualConv2d(nn.Module):
+    """Convolution with equalised learning rate and NO padding by default (padding breaks seams)."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel: int, bias: bool = True, padding: int = 0) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(out_channels, in_channels, kernel, kernel))
+        self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
+        self.scale = 1.0 / math.sqrt(in_channels * kernel * kernel)
+        self.padding = padding  # only discriminators may pad: they never tile
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.conv2d(x, self.weight * self.scale, self.bias, padding=self.padding)
+
+    def extra_repr(self) -> str:
+        o, i, k, _ = self.weight.shape
+        return f"{i} -> {o}, kernel={k}, padding={self.padding}"
+
+
+def fused_leaky_relu(x: torch.Tensor, bias: torch.Tensor | None = None, slope: float = 0.2) -> torch.Tensor:
+    """StyleGAN's bias + leaky ReLU + sqrt(2) gain (keeps activations' variance near 1)."""
+    if bias is not None:
+        x = x + bias.view(1, -1, *([1] * (x.ndim - 2)))
+    return F.leaky_relu(x, slope) * math.sqrt(2.0)
+
+
+def crop_upsample(x: torch.Tensor) -> torch.Tensor:
+    """Bilinear x2 then drop the 1-pixel border that depends on edge clamping: n -> 2n - 2."""
+    up = F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
+    return up[..., 1:-1, 1:-1]
+
+
+def pixel_norm(x: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
+    """Normalise each pixel's feature vector over channels (dim 1): a per-position statistic only."""
+    return x * torch.rsqrt(x.pow(2).mean(dim=1, keepdim=True) + eps)
+
+
+class NoiseInjection(nn.Module):
+    """Adds externally supplied noise times a learned strength; the noise comes from a field."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.zeros(1))
+
+    def forward(self, x: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+        return x + self.weight * noise

@@ -1,0 +1,1 @@
+"""Generator families. Each module implements :class:`engine.models.base.Generator`."""

@@ -1,0 +1,85 @@
+"""The small protocol every generator family implements, and the contract it must keep.
+
+A family's model renders **blocks**: squares of ``block_size(level)`` pixels whose top-left
+corners lie on multiples of the block size in world coordinates (at that level's scale). The
+renderer turns any rectangle into the blocks that cover it, batches them, and crops. A block
+must be a pure function of its origin, the latents it reads through the :class:`LatentSource`,
+and the style layout: no padding, no statistics across space, no randomness of its own. That is
+the whole consistency contract, and ``tests/consistency.py`` checks it for every family.
+
+Levels: level 0 is full resolution; level ``k`` shows the same world at ``1 / 2**k`` scale (world
+pixel ``x`` at level 0 sits near ``x >> k`` at level ``k``). Families with a native scale hierarchy
+(∞-GAN) render coarser levels themselves; the others have one level and the app downsamples.
+
+Each family module exposes:
+
+- ``CONFIGS: dict[str, <frozen config dataclass>]`` — named configurations (``tiny`` for tests);
+- ``TEST_CONFIGS: tuple[str, ...]`` — the configs the consistency kit checks in CI;
+- ``build(config) -> Generator`` and ``config_from_dict(dict) -> config``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+from engine.fields import LatentSource
+from engine.geometry import Lattice, Rect
+from engine.styles import StyleLayout
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """A latent field a model reads: its name, channels, and lattice (stride and margin, in pixels
+    of the rendered level)."""
+
+    name: str
+    channels: int
+    lattice: Lattice
+
+    def footprint(self, rect: Rect) -> Rect:
+        return self.lattice.footprint(rect)
+
+
+class Generator(nn.Module):
+    """Base class of every consistent generator; subclasses fill in the four methods below."""
+
+    family: ClassVar[str] = "?"
+
+    def __init__(self, config: Any) -> None:
+        super().__init__()
+        self.config = config
+
+    def num_levels(self) -> int:
+        """How many native scale levels the model renders (level 0 = finest)."""
+        return 1
+
+    def block_size(self, level: int = 0) -> int:
+        """Side of a world-aligned output block in pixels at ``level``."""
+        raise NotImplementedError
+
+    def field_specs(self, level: int = 0) -> tuple[FieldSpec, ...]:
+        """The latent fields a block at ``level`` reads (conservative margins)."""
+        raise NotImplementedError
+
+    def render_blocks(
+        self,
+        origins: Sequence[tuple[int, int]],
+        source: LatentSource,
+        styles: StyleLayout,
+        level: int = 0,
+    ) -> torch.Tensor:
+        """Render blocks whose top-left world pixels are ``origins``: ``(N, 3, B, B)`` in [-1, 1]."""
+        raise NotImplementedError
+
+    def config_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self.config)
+
+    def check_level(self, level: int) -> None:
+        if not 0 <= level < self.num_levels():
+            raise ValueError(f"{self.family} renders levels 0..{self.num_levels() - 1}, not {level}")

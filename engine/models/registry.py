@@ -1,0 +1,119 @@
+"""Model names -> generators: random ``FAMILY:CONFIG`` models, shipped and user checkpoints.
+
+Families are listed here once, by module path, and imported lazily, so ``everscape models`` stays
+quick and a family under construction cannot break the others. Name resolution, in order:
+
+1. ``FAMILY:CONFIG`` (e.g. ``reference:tiny``): a randomly initialised model with a fixed init
+   seed, for tests and benchmarks (identical weights on every machine);
+2. a path to a ``.safetensors`` checkpoint;
+3. the name of a shipped checkpoint (``checkpoints/NAME.safetensors``) or a user checkpoint (the
+   platform data dir, or ``$EVERSCAPE_CHECKPOINTS``).
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+
+import torch
+
+from engine.checkpoints import find_checkpoint, list_checkpoints, load_checkpoint
+from engine.errors import CheckpointError, InvalidInput
+from engine.models.base import Generator
+
+#: family name -> module implementing it.
+FAMILY_MODULES: dict[str, str] = {
+    "reference": "engine.models.reference",
+    "infinitygan": "engine.models.infinitygan",
+    "alis": "engine.models.alis",
+    "infgan": "engine.models.infgan",
+}
+
+#: Weights of ``FAMILY:CONFIG`` models are drawn with this seed, so they agree everywhere.
+INIT_SEED = 20260101
+
+
+def family_module(name: str) -> ModuleType:
+    """The module of family ``name``; unknown or not yet built families are a clear error."""
+    path = FAMILY_MODULES.get(name)
+    if path is None:
+        raise InvalidInput(f"unknown model family {name!r} (known: {', '.join(available_families())})")
+    try:
+        return importlib.import_module(path)
+    except ModuleNotFoundError as error:
+        if error.name == path:
+            raise InvalidInput(f"model family {name!r} is not available in this build") from None
+        raise
+
+
+def available_families() -> list[str]:
+    """Families whose module exists in this build (a missing module is skipped, a broken one raises)."""
+    found = []
+    for name, path in FAMILY_MODULES.items():
+        try:
+            importlib.import_module(path)
+        except ModuleNotFoundError as error:
+            if error.name != path:
+                raise
+            continue
+        found.append(name)
+    return found
+
+
+def build_random(family: str, config_name: str) -> Generator:
+    """A ``FAMILY:CONFIG`` model with deterministic initial weights, in eval mode."""
+    module = family_module(family)
+    configs = module.CONFIGS
+    if config_name not in configs:
+        raise InvalidInput(f"{family} has no config {config_name!r} (known: {', '.join(configs)})")
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(INIT_SEED)
+        model = module.build(configs[config_name])
+    return model.eval().requires_grad_(False)
+
+
+#: Shipped checkpoints in order of preference for the app's default world.
+DEFAULT_CHECKPOINTS = ("infinitygan-bluemarble", "alis-bluemarble", "infgan-bluemarble")
+#: Used only while no trained checkpoint is installed (renders untrained texture, not landscape).
+FALLBACK_MODEL = "reference:tiny"
+
+
+def default_model_ref() -> str:
+    """The model the app opens: the best installed shipped checkpoint, else the fallback."""
+    for name in DEFAULT_CHECKPOINTS:
+        if find_checkpoint(name) is not None:
+            return name
+    return FALLBACK_MODEL
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A model ready to render, with the reference and hash a ``World`` records."""
+
+    model: Generator
+    ref: str
+    sha256: str | None
+
+
+def load_model(ref: str) -> LoadedModel:
+    """Resolve a model name (see module docstring) to an eval-mode generator on the CPU."""
+    family, sep, config_name = ref.partition(":")
+    if sep and family in FAMILY_MODULES:
+        return LoadedModel(build_random(family, config_name), ref, None)
+    path = Path(ref)
+    if not (path.suffix or path.exists()):
+        path = find_checkpoint(ref)
+        if path is None:
+            names = ", ".join(list_checkpoints()) or "none installed"
+            raise InvalidInput(f"unknown model {ref!r}: not FAMILY:CONFIG, a file, or a checkpoint name ({names})")
+    ckpt = load_checkpoint(path)
+    module = family_module(ckpt.family)
+    try:
+        model = module.build(module.config_from_dict(ckpt.config))
+        model.load_state_dict(ckpt.weights, strict=True)
+    except (RuntimeError, TypeError, KeyError, ValueError) as error:
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise CheckpointError(f"checkpoint {path} does not match its {ckpt.family} config: {first}") from None
+    return LoadedModel(model.eval().requires_grad_(False), str(ref), ckpt.sha256)
