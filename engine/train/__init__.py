@@ -1,0 +1,7 @@
+"""The shared training stack: data, the generic loop, losses, checkpoints, resume, DDP.
+
+The contract between the generic loop and a generator family is :class:`FamilyTrainer` (in
+``engine.train.protocol``): a family module that can be trained exposes
+``make_trainer(model, config: TrainConfig, device) -> FamilyTrainer`` and
+``real_crop_size(model_config) -> int`` (the side of the real crops its discriminator sees).
+"""

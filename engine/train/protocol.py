@@ -1,0 +1,71 @@
+"""What the generic training loop needs from a family, and what it gives it.
+
+The loop (``engine.train.loop``) owns data, timing, logging, snapshots, resume, the time budget
+and DDP; it knows nothing of GAN losses. A family's trainer owns its discriminator(s), optimisers,
+losses and lazy regularisation schedule; it knows nothing of files or processes. Everything the
+trainer holds that must survive a resume goes through ``state_dict``/``load_state_dict`` (tensors
+and plain data only: it is saved with safetensors + JSON, never pickled).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import torch
+
+from engine.models.base import Generator
+
+
+@dataclass
+class RealBatch:
+    """A batch of real training crops.
+
+    ``images``: (N, 3, S, S) float in [-1, 1] on the training device.
+    ``positions``: (N, 2) float, the crop's (x, y) position in its source image, each in [-1, 1]
+    (-1 = left/top edge, +1 = right/bottom edge). InfinityGAN's vertical auxiliary loss uses y.
+    """
+
+    images: torch.Tensor
+    positions: torch.Tensor
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Hyper-parameters shared by all families (family-specific ones live in the family)."""
+
+    batch: int = 16  # per process
+    g_lr: float = 0.002
+    d_lr: float = 0.002
+    r1_gamma: float = 10.0
+    r1_every: int = 16
+    path_weight: float = 2.0
+    path_every: int = 4
+    ema_half_life_kimg: float = 10.0
+    amp: bool = True  # bf16/fp16 autocast where the device supports it (never on CPU)
+    seed: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)  # family-specific overrides from the CLI
+
+
+class FamilyTrainer(Protocol):
+    """One family's GAN training step, driven by the generic loop."""
+
+    generator: Generator  # trained weights (train mode)
+    ema: Generator  # exponential moving average of ``generator``: what checkpoints ship
+
+    def step(self, reals: RealBatch, step: int) -> dict[str, float]:
+        """One full iteration (D update(s), G update, lazy regularisers due at ``step``, EMA).
+
+        Returns scalar losses/diagnostics for logging (plain floats).
+        """
+        ...
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to resume exactly: D, optimisers, EMA, regulariser state."""
+        ...
+
+    def load_state_dict(self, state: dict[str, Any]) -> None: ...
+
+    def sample(self, count: int) -> torch.Tensor:
+        """``(count, 3, H, W)`` in [-1, 1]: preview frames from ``ema`` with fixed latents."""
+        ...
