@@ -94,8 +94,10 @@ class Canvas(QWidget):
     def set_world(self, world: World) -> None:
         """Show ``world``; its tiles are keyed by version, so earlier versions stop being used at once."""
         old = self.world
-        if old is not None and world is not old and (
-            world.model != old.model or world.model_hash != old.model_hash or world.version == old.version
+        if (
+            old is not None
+            and world is not old
+            and (world.model != old.model or world.model_hash != old.model_hash or world.version == old.version)
         ):
             self.cache.clear()  # a different lineage of worlds: versions no longer identify pixels
         self.world = world
@@ -106,7 +108,7 @@ class Canvas(QWidget):
     def cache_drop_other_versions(self) -> None:
         if self.world is None:
             return
-        for key in self.cache.keys():
+        for key in self.cache.key_list():
             if key.version != self.world.version:
                 self.cache.pop(key)
 
@@ -179,7 +181,7 @@ class Canvas(QWidget):
 
     # -- Qt events ------------------------------------------------------------------------------------
 
-    def paintEvent(self, event) -> None:  # noqa: N802 - Qt API
+    def paintEvent(self, event) -> None:
         start = time.perf_counter()
         painter = QPainter(self)
         version = None if self.world is None or self.plan is None else self.world.version
@@ -187,16 +189,16 @@ class Canvas(QWidget):
         painter.end()
         self.paint_times.append(time.perf_counter() - start)
 
-    def resizeEvent(self, event) -> None:  # noqa: N802
+    def resizeEvent(self, event) -> None:
         self.set_view(self._view)
 
-    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802
+    def wheelEvent(self, event: QWheelEvent) -> None:
         delta = event.angleDelta().y()
         if delta:
             pos = event.position()
             self.zoom_by(1 if delta > 0 else -1, (pos.x(), pos.y()))
 
-    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mousePressEvent(self, event: QMouseEvent) -> None:
         if event.button() in (Qt.MouseButton.LeftButton, Qt.MouseButton.MiddleButton):
             self._glide.stop()
             self._drag_last = event.position()
@@ -204,7 +206,7 @@ class Canvas(QWidget):
             self._velocity_clock.start()
             self.setCursor(Qt.CursorShape.ClosedHandCursor)
 
-    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
         pos = event.position()
         self.sig_cursor_moved.emit(*self._view.screen_to_world(pos.x(), pos.y()))
         if self._drag_last is None:
@@ -218,7 +220,7 @@ class Canvas(QWidget):
         self._drag_last = QPointF(self._drag_last.x() + dx, self._drag_last.y() + dy)
         self.pan_by(dx, dy)
 
-    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         if self._drag_last is None:
             return
         self._drag_last = None
@@ -238,7 +240,7 @@ class Canvas(QWidget):
         if (self._velocity.x() ** 2 + self._velocity.y() ** 2) ** 0.5 < KINETIC_MIN_SPEED:
             self._glide.stop()
 
-    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+    def keyPressEvent(self, event: QKeyEvent) -> None:
         key = event.key()
         step_x, step_y = max(1, self.width() // 4), max(1, self.height() // 4)
         moves = {

@@ -247,15 +247,33 @@ def cover_plan(key: TileKey, has: Callable[[TileKey], bool], max_up: int = 5, ma
         if has(parent):
             n = 1 << up
             side = TILE / n
-            patches.append(Patch(parent, (key.tx - (parent.tx << up)) * side, (key.ty - (parent.ty << up)) * side,
-                                 side, 0.0, 0.0, 1.0))
+            patches.append(
+                Patch(
+                    parent,
+                    (key.tx - (parent.tx << up)) * side,
+                    (key.ty - (parent.ty << up)) * side,
+                    side,
+                    0.0,
+                    0.0,
+                    1.0,
+                )
+            )
             break
     for down in range(1, min(max_down, key.level) + 1):
         n = 1 << down
         for child in key.children(down):
             if has(child):
-                patches.append(Patch(child, 0.0, 0.0, float(TILE), (child.tx - (key.tx << down)) / n,
-                                     (child.ty - (key.ty << down)) / n, 1.0 / n))
+                patches.append(
+                    Patch(
+                        child,
+                        0.0,
+                        0.0,
+                        float(TILE),
+                        (child.tx - (key.tx << down)) / n,
+                        (child.ty - (key.ty << down)) / n,
+                        1.0 / n,
+                    )
+                )
     return patches
 
 
@@ -306,5 +324,5 @@ class TileCache:
         self._items.clear()
         self.bytes = 0
 
-    def keys(self) -> list[TileKey]:
+    def key_list(self) -> list[TileKey]:
         return list(self._items)

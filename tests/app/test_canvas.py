@@ -64,7 +64,7 @@ def test_changing_the_world_cancels_stale_work(qtbot, make_canvas):
     calls_at_switch = len(model.calls)
     wait_complete(qtbot, canvas)
     # At most the forward running at the switch finished for the old world; its tiles were dropped.
-    assert all(k.version == canvas.world.version for k in canvas.cache.keys())
+    assert all(k.version == canvas.world.version for k in canvas.cache.key_list())
     assert len(model.calls) - calls_at_switch <= len(canvas.visible_keys()) + 1
     assert calls_at_switch < len(canvas.visible_keys())  # the old world's queue really was cut short
 
@@ -109,7 +109,7 @@ def test_pending_tiles_show_a_scaled_ancestor_not_a_hole(qtbot, make_canvas):
     canvas = make_canvas(model, size=(512, 512), prefetch=0)
     canvas.zoom_by(-1)
     wait_complete(qtbot, canvas)
-    model.delay = 5.0  # from now on nothing new arrives in time
+    model.delay = 1.0  # from now on nothing new arrives in time
     canvas.zoom_by(1, (256, 256))
     qtbot.wait(50)
     assert not canvas.is_complete()

@@ -94,7 +94,7 @@ def test_cache_never_exceeds_its_budget(items, budget):
     for index, (tile, size) in enumerate(items):
         cache.put(TileKey(0, 0, tile, 0), index, size)
         assert cache.bytes <= budget
-        assert cache.bytes == sum(cache._items[k][1] for k in cache.keys())
+        assert cache.bytes == sum(cache._items[k][1] for k in cache.key_list())
     cache.set_budget(budget // 2)
     assert cache.bytes <= budget // 2
 
