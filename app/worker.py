@@ -2,10 +2,12 @@
 
 The GUI thread never touches torch. It tells the worker which model to open (:meth:`open_model`) and,
 whenever the view or the world changes, hands it the *whole* list of tiles it now wants
-(:meth:`submit`). That list replaces the queue: tiles that left the view are dropped before they
-cost anything (cancellation by epoch), tiles still wanted keep their place. A batch already running
-is never interrupted mid-forward; if the world changed meanwhile, its results are dropped instead
-of emitted (the renderer also stops between forward passes once the batch is stale).
+(:meth:`submit`), which starts a new epoch: the list replaces the queue, so requests of earlier
+epochs that are no longer wanted (tiles that left the view, tiles of an older world) are dropped
+before they cost anything, while tiles still wanted keep their place. A batch already running is
+never interrupted mid-forward; if the world changed meanwhile, its results are dropped instead of
+emitted (the renderer also stops between forward passes once the batch is stale). Results of a
+batch whose world is still current stay useful after a mere pan, so they are delivered.
 
 Each step takes the best request and the next best ones of the same level (same shape) up to
 ``batch_tiles`` and renders them in one :meth:`Renderer.render` call, which batches the model's
@@ -202,8 +204,8 @@ class TileWorker(QThread):
 
     def _render(self, batch: list[TileKey], world: World, plan: LevelPlan) -> None:
         renderer = self._renderer
-        if not batch or renderer is None or world is None:
-            return
+        if not batch or renderer is None or world is None or world.model != self._model_ref:
+            return  # nothing to do, or tiles of a world of the previous model (queued while loading)
         rects, levels, halvings = zip(*(plan.render_rect(key) for key in batch))
         start = time.perf_counter()
         try:

@@ -18,9 +18,12 @@ def wait_complete(qtbot, canvas, timeout=20000):
 
 def fake_pixels(model, seed, wx, wy, level=0):
     """What FakeModel draws at world pixel (wx, wy) of a native level (RGB uint8)."""
-    out = model.render_blocks([(wx - wx % 64, wy - wy % 64)], type("S", (), {"seed": seed})(), None, level)
+    b = model.config.block
+    delay, model.delay = model.delay, 0.0
+    out = model.render_blocks([(wx - wx % b, wy - wy % b)], type("S", (), {"seed": seed})(), None, level)
     model.calls.pop()
-    rgb = ((out[0, :, wy % 64, wx % 64].clamp(-1, 1) + 1) * 127.5 + 0.5).floor().to(dtype=int)
+    model.delay = delay
+    rgb = ((out[0, :, wy % b, wx % b].clamp(-1, 1) + 1) * 127.5 + 0.5).floor().to(dtype=int)
     return tuple(int(v) for v in rgb)
 
 
@@ -132,7 +135,7 @@ def test_model_failure_is_reported_and_the_app_survives(qtbot, make_canvas):
 
 
 def test_native_levels_come_from_the_model_and_further_ones_are_downsampled(qtbot, make_canvas):
-    model = FakeModel(FakeConfig(levels=2))
+    model = FakeModel(FakeConfig(block=256, levels=2))
     canvas = make_canvas(model, size=(256, 256), prefetch=0, synth_levels=1)
     canvas.zoom_by(-5)
     assert canvas.view.zoom == -2  # level 1 native + one synthesised level

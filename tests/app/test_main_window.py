@@ -141,9 +141,9 @@ def test_parse_position():
 
 
 def test_screenshot_in_process_is_a_non_uniform_png(qtbot, tmp_path):
-    out = take_screenshot(tmp_path / "shot.png", "reference:tiny", 3, (100, -50, 0), (400, 300))
+    out = take_screenshot(tmp_path / "shot.png", "reference:tiny", 3, (100, -50, 0), (320, 240))
     image = QImage(str(out))
-    assert (image.width(), image.height()) == (400, 300)
+    assert (image.width(), image.height()) == (320, 240)
     pixels = qimage_to_array(image)
     assert len(np.unique(pixels.reshape(-1, 3), axis=0)) > 100
 
