@@ -137,7 +137,7 @@ def memory_after_pan(model: str, distance: int, cache_mib: int) -> list[Row]:
         session.new_world()
         _wait(session.canvas.is_complete, 600)
         before = _rss_mib()
-        step, moved, peak = 2000, 0, before
+        step, moved, peak, samples = 2000, 0, before, []
         while moved < distance:
             session.canvas.pan_by(-step, 0)
             moved += step
@@ -146,6 +146,8 @@ def memory_after_pan(model: str, distance: int, cache_mib: int) -> list[Row]:
                 QApplication.processEvents()
                 time.sleep(0.002)
             peak = max(peak, _rss_mib())
+            if moved % (distance // 4) < step:
+                samples.append(round(_rss_mib()))  # at each quarter of the pan: flat or growing?
         after = _rss_mib()
         rendered = session.worker.tiles_rendered
         cache_mib_used = session.canvas.cache.bytes / 2**20
@@ -162,6 +164,7 @@ def memory_after_pan(model: str, distance: int, cache_mib: int) -> list[Row]:
             "rss_peak_mib": round(peak),
             "rss_after_mib": round(after),
             "growth_mib": round(after - before),
+            "rss_quarters_mib": samples,
         }
     ]
 

@@ -105,6 +105,8 @@ class Canvas(QWidget):
             self.cache.clear()  # a different lineage of worlds: versions no longer identify pixels
         self.world = world
         self.failed.clear()
+        # Worlds branch (undo, then a different edit) and branches reuse version numbers, so a tile of
+        # another version could be shown for the wrong world later: only the current version is kept.
         self.cache_drop_other_versions()
         self._changed()
 

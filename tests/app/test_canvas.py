@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 
 import numpy as np
+import pytest
+from PySide6.QtCore import Qt
 
 from app.qimage import qimage_to_array
 from app.tiles import TILE, visible_keys
@@ -122,12 +124,15 @@ def test_pending_tiles_show_a_scaled_ancestor_not_a_hole(qtbot, make_canvas):
     model.delay = 0.0
 
 
-def test_model_failure_is_reported_and_the_app_survives(qtbot, make_canvas):
-    model = FakeModel(fail="kaboom")
+@pytest.mark.parametrize(
+    ("failure", "reported"), [("kaboom", "kaboom"), ("CUDA out of memory. Tried to allocate 2 GiB", "out of memory")]
+)
+def test_model_failure_is_reported_and_the_app_survives(qtbot, make_canvas, failure, reported):
+    model = FakeModel(fail=failure)
     canvas = make_canvas(model, size=(300, 300))
     with qtbot.waitSignal(canvas.worker.sig_failed, timeout=5000) as blocker:
         pass
-    assert "kaboom" in blocker.args[1]
+    assert reported in blocker.args[1]
     qtbot.waitUntil(canvas.is_complete, timeout=10000)  # every tile failed, none pending forever
     model.fail = None
     canvas.set_world(canvas.world.with_seed(5))  # a new world retries
@@ -161,3 +166,36 @@ def test_late_tiles_of_an_old_world_are_never_cached(qtbot, make_canvas):
 def test_visible_keys_match_the_view(qtbot, make_canvas):
     canvas = make_canvas(size=(300, 200))
     assert set(canvas.visible_keys()) == set(visible_keys(canvas.view, canvas.plan, canvas.world.version))
+
+
+def test_a_flick_keeps_gliding_and_comes_to_rest(qtbot, make_canvas):
+    from PySide6.QtCore import QPointF
+
+    canvas = make_canvas(size=(256, 256))
+    canvas._velocity = QPointF(2.0, 0.0)  # px/ms, as measured from a fast drag to the right
+    canvas._glide.start()
+    qtbot.waitUntil(lambda: not canvas._glide.isActive(), timeout=5000)
+    x, y = canvas.view.centre
+    assert y == 0 and x < -200  # the content moved right, so the view centre moved left
+
+
+def test_wheel_zooms_around_the_cursor(qtbot, make_canvas):
+    from PySide6.QtCore import QPoint, QPointF
+    from PySide6.QtGui import QWheelEvent
+
+    canvas = make_canvas(size=(400, 300))
+    anchor = QPointF(50, 60)
+    before = canvas.view.screen_to_world(anchor.x(), anchor.y())
+    event = QWheelEvent(
+        anchor,
+        canvas.mapToGlobal(anchor),
+        QPoint(),
+        QPoint(0, 120),
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )
+    canvas.wheelEvent(event)
+    assert canvas.view.zoom == 1
+    assert canvas.view.screen_to_world(anchor.x(), anchor.y()) == before

@@ -109,6 +109,7 @@ def test_last_world_view_and_geometry_are_restored(qtbot, open_window, private_c
     window.canvas.zoom_by(-1)
     window.close()
     assert (private_config / "last-world.json").exists()
+    assert Settings().geometry() is not None
     again = open_window(model_ref=None)
     assert again.world.model == "fake:test" and again.world.seed == 12
     assert again.canvas.view.centre == (300, 400) and again.canvas.view.zoom == -1
