@@ -47,6 +47,8 @@ def wait_until_complete(window: MainWindow, timeout: float) -> None:
             raise EverscapeError(f"the view was not rendered within {timeout:g} s")
         QTimer.singleShot(20, loop.quit)
         loop.exec()
+    if window.canvas.failed.intersection(window.canvas.visible_keys()):
+        raise EverscapeError(f"some tiles of the view could not be rendered: {window.last_error}")
     QApplication.processEvents()
 
 

@@ -26,10 +26,11 @@ from PySide6.QtWidgets import (
 
 from app.canvas import Canvas
 from app.navigator import Navigator
-from app.settings import Settings
+from app.settings import Preferences, Settings
 from app.worker import ModelInfo, TileWorker
 from engine.checkpoints import list_checkpoints
 from engine.errors import EverscapeError, InvalidInput
+from engine.geometry import MAX_COORD
 from engine.world import World
 
 
@@ -47,6 +48,8 @@ def parse_position(text: str) -> tuple[int, int]:
         x, y = (int(p) for p in parts)
     except ValueError:
         raise InvalidInput(f"a position is two integers 'x, y', got {text!r}") from None
+    if max(abs(x), abs(y)) > MAX_COORD // 2:
+        raise InvalidInput(f"({x}, {y}) lies beyond ±2^61, the part of the world the canvas can show")
     return x, y
 
 
@@ -159,6 +162,8 @@ class MainWindow(QMainWindow):
         view_menu.addAction("Zoom &out", QKeySequence.StandardKey.ZoomOut, lambda: self.canvas.zoom_by(-1))
         view_menu.addAction("&Home (0, 0)", QKeySequence("Ctrl+Home"), lambda: self.canvas.centre_on(0, 0, 0))
         view_menu.addAction(dock.toggleViewAction())
+        view_menu.addSeparator()
+        view_menu.addAction("&Preferences…", QKeySequence.StandardKey.Preferences, self.edit_preferences)
         dev_menu = self.menuBar().addMenu("&Developer")
         self.developer_action = dev_menu.addAction("Offer random FAMILY:CONFIG models")
         self.developer_action.setCheckable(True)
@@ -216,6 +221,27 @@ class MainWindow(QMainWindow):
     def _on_developer_toggled(self, on: bool) -> None:
         self.prefs.developer = on
         self.settings.save_preferences(self.prefs)
+        self._fill_picker()
+
+    def edit_preferences(self) -> None:
+        from app.preferences_dialog import PreferencesDialog
+
+        dialog = PreferencesDialog(self.prefs, self)
+        if dialog.exec() == PreferencesDialog.DialogCode.Accepted:
+            self.apply_preferences(dialog.preferences())
+
+    def apply_preferences(self, prefs: Preferences) -> None:
+        """Save ``prefs`` and apply what can change live (cache, prefetch, zoom depth, developer)."""
+        self.prefs = prefs
+        self.settings.save_preferences(prefs)
+        self.canvas.cache.set_budget(prefs.cache_mib * 2**20)
+        self.canvas.prefetch = prefs.prefetch
+        self.canvas.kinetic = prefs.kinetic
+        if prefs.synth_levels != self.canvas.synth_levels:
+            self.canvas.synth_levels = prefs.synth_levels
+            if self.model_info is not None:
+                self.canvas.set_model(self.model_info)
+        self.developer_action.setChecked(prefs.developer)
         self._fill_picker()
 
     def _fill_picker(self) -> None:

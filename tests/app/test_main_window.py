@@ -139,6 +139,9 @@ def test_parse_position():
     assert parse_position(" -5, 10 ") == (-5, 10)
     with pytest.raises(InvalidInput):
         parse_position("1,2,3")
+    assert parse_position("1000000000000, -7") == (10**12, -7)
+    with pytest.raises(InvalidInput, match="beyond"):
+        parse_position(f"{2**62}, 0")
 
 
 def test_screenshot_in_process_is_a_non_uniform_png(qtbot, tmp_path):
@@ -186,3 +189,27 @@ def test_array_to_qimage_owns_its_pixels():
     image = array_to_qimage(array)
     del array
     assert (image.pixelColor(2, 1).red(), image.pixelColor(2, 1).green(), image.pixelColor(2, 1).blue()) == (10, 20, 30)
+
+
+def test_screenshot_of_a_model_that_cannot_open_is_a_one_line_error(qtbot, tmp_path):
+    from engine.errors import EverscapeError
+
+    with pytest.raises(EverscapeError, match="nosuchfamily"):
+        take_screenshot(tmp_path / "never.png", "nosuchfamily:x", 0, (0, 0, 0), (200, 150), timeout=30)
+    assert not (tmp_path / "never.png").exists()
+
+
+def test_preferences_apply_live_and_persist(qtbot, open_window):
+    from app.preferences_dialog import PreferencesDialog
+
+    window = open_window()
+    dialog = PreferencesDialog(window.prefs, window)
+    qtbot.addWidget(dialog)
+    dialog.cache.setValue(64)
+    dialog.synth.setValue(0)
+    dialog.prefetch.setValue(0)
+    window.apply_preferences(dialog.preferences())
+    assert window.canvas.cache.budget == 64 * 2**20 and window.canvas.prefetch == 0
+    window.canvas.zoom_by(-3)
+    assert window.canvas.view.zoom == 0  # no synthesised levels for a one-level model: no zoom-out
+    assert Settings().preferences().cache_mib == 64
