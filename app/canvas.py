@@ -144,6 +144,10 @@ class Canvas(QWidget):
         keys = self.visible_keys()
         return bool(keys) and all(k in self.cache or k in self.failed for k in keys)
 
+    def schedule_requests(self) -> None:
+        """Tell the worker again what the view wants (after the worker dropped its queue)."""
+        self._request_timer.start()
+
     def _changed(self) -> None:
         self._complete_sent = False
         self._request_timer.start()

@@ -289,6 +289,7 @@ class MainWindow(QMainWindow):
         if not keys and self._pending is not None:  # a model failed to open: keep showing the old one
             self._pending = None
             self._fill_picker()
+            self.canvas.schedule_requests()  # opening dropped the worker's queue
             self._update_device_label()
 
     def _on_worker_pending(self, count: int) -> None:

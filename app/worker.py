@@ -116,19 +116,9 @@ class TileWorker(QThread):
         self._report_pending()
         return epoch
 
-    def cancel_all(self) -> None:
-        with self._cond:
-            self._queue.clear()
-            self._epoch += 1
-        self._report_pending()
-
     def pending(self) -> int:
         with self._cond:
             return len(self._queue) + len(self._in_flight)
-
-    def queued_keys(self) -> list[TileKey]:
-        with self._cond:
-            return list(self._queue)
 
     def shutdown(self, timeout_ms: int = 30000) -> None:
         """Stop after the running forward pass (if any) and join the thread."""

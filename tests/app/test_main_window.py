@@ -17,7 +17,7 @@ from app.main_window import MainWindow, parse_position
 from app.qimage import array_to_qimage, qimage_to_array
 from app.settings import Settings
 from engine.errors import InvalidInput
-from tests.app.fakes import FakeModel, loader_for
+from tests.app.fakes import FakeConfig, FakeModel, loader_for
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -125,12 +125,13 @@ def test_developer_option_offers_random_models(qtbot, open_window):
 
 
 def test_a_model_that_fails_to_open_is_reported_and_the_old_one_stays(qtbot, open_window):
-    window = open_window()
+    window = open_window(FakeModel(FakeConfig(block=256), delay=0.1))  # tiles pending when the open fails
     window.loader = None  # the real registry
     window.open_world("nosuchfamily:x", 0)
     qtbot.waitUntil(lambda: window.last_error is not None, timeout=10000)
     assert "nosuchfamily" in window.last_error
     assert window.world.model == "fake:test"
+    qtbot.waitUntil(window.canvas.is_complete, timeout=10000)  # the old model still renders
     window.canvas.pan_by(-300, 0)
     qtbot.waitUntil(window.canvas.is_complete, timeout=10000)
 
