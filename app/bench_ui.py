@@ -10,7 +10,9 @@ see them. Each returns result rows (flat dicts) and never asserts: goals are sta
 - ``time_to_fill``: from a new world to every visible tile of a 1280x720 view painted (goal <= 5 s on
   2 CPU cores, <= 0.1 s on a GPU); cold (first world after loading) and warm (a second world).
 - ``memory_after_pan``: resident memory after panning 10^6 px in 2000-px frames with the worker
-  rendering all along (goal: flat, within the cache budget + 300 MiB of the start).
+  rendering all along (goal: flat, within the cache budget + 300 MiB of the start). Most growth is
+  the engine's latent-chunk store (``field_store_mib``, itself bounded at 256 MiB), which fills
+  with the chunks of every place rendered; ``--pan-px 4000000`` renders long enough to fill it.
 """
 
 from __future__ import annotations
@@ -150,6 +152,9 @@ def memory_after_pan(model: str, distance: int, cache_mib: int) -> list[Row]:
                 samples.append(round(_rss_mib()))  # at each quarter of the pan: flat or growing?
         after = _rss_mib()
         rendered = session.worker.tiles_rendered
+        from engine.fields import DEFAULT_STORE
+
+        store_mib = DEFAULT_STORE._bytes / 2**20  # the engine's latent-chunk cache (bounded, 256 MiB)
         cache_mib_used = session.canvas.cache.bytes / 2**20
     finally:
         session.close()
@@ -160,6 +165,7 @@ def memory_after_pan(model: str, distance: int, cache_mib: int) -> list[Row]:
             "cache_budget_mib": cache_mib,
             "cache_used_mib": round(cache_mib_used, 1),
             "tiles_rendered": rendered,
+            "field_store_mib": round(store_mib, 1),
             "rss_before_mib": round(before),
             "rss_peak_mib": round(peak),
             "rss_after_mib": round(after),
@@ -174,6 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", default=None, help="model (default: the app's default model)")
     parser.add_argument("--quick", action="store_true", help="fewer frames and a shorter pan")
     parser.add_argument("--cache-mib", type=int, default=128, help="cache budget for the memory run")
+    parser.add_argument("--pan-px", type=int, default=None, help="distance of the memory run (default 10^6)")
     parser.add_argument("--json", type=Path, default=None, help="also write the rows here")
     args = parser.parse_args(argv)
     from engine.models.registry import default_model_ref
@@ -182,7 +189,8 @@ def main(argv: list[str] | None = None) -> int:
     _app = QApplication.instance() or QApplication(sys.argv[:1])
     rows = time_to_fill(model)
     rows += paint_while_panning(model, 200 if args.quick else 1000)
-    rows += memory_after_pan(model, 100_000 if args.quick else 1_000_000, args.cache_mib)
+    distance = args.pan_px or (100_000 if args.quick else 1_000_000)
+    rows += memory_after_pan(model, distance, args.cache_mib)
     import torch
 
     machine = {
