@@ -1,49 +1,96 @@
-"""Application start-up. Until the infinite canvas lands this shows a placeholder window: one
-view of the default world rendered once, so the install can be checked end to end."""
+"""Application start-up, and the headless ``--screenshot`` capture used by docs, bug reports and tests."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+import time
+from pathlib import Path
 
-import numpy as np
+from PySide6.QtCore import QEventLoop, QTimer
+from PySide6.QtWidgets import QApplication
+
+from app.main_window import MainWindow
+from app.qimage import array_to_qimage  # noqa: F401 - re-exported for older callers
+from app.settings import Settings
+from engine.atomic import atomic_path
+from engine.errors import EverscapeError, InvalidInput
 
 
-def array_to_qimage(array: np.ndarray):
-    """``(H, W, 3)`` uint8 -> an owning ``QImage`` (copied, so the numpy buffer may die)."""
-    from PySide6.QtGui import QImage
+def parse_view(text: str) -> tuple[int, int, int]:
+    """``"X,Y,ZOOM"`` -> ints (zoom is a power-of-two exponent: -1 = half size, 2 = 4x)."""
+    try:
+        x, y, zoom = (int(v) for v in text.split(","))
+    except ValueError:
+        raise InvalidInput(f"--view must be X,Y,ZOOM (three integers), got {text!r}") from None
+    return x, y, zoom
 
-    array = np.ascontiguousarray(array)
-    h, w, _ = array.shape
-    return QImage(array.data, w, h, array.strides[0], QImage.Format.Format_RGB888).copy()
+
+def parse_size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise InvalidInput(f"--size must be WxH, e.g. 1280x800, got {text!r}") from None
+    if not (64 <= w <= 8192 and 64 <= h <= 8192):
+        raise InvalidInput(f"--size {w}x{h} is outside 64..8192 pixels per side")
+    return w, h
 
 
-def build_placeholder(model_ref: str, seed: int):
-    from PySide6.QtGui import QPixmap
-    from PySide6.QtWidgets import QLabel, QMainWindow
+def wait_until_complete(window: MainWindow, timeout: float) -> None:
+    """Spin the event loop until every visible tile is painted; errors and timeouts raise."""
+    deadline = time.monotonic() + timeout
+    loop = QEventLoop()
+    while not (window.world is not None and window.canvas.is_complete()):
+        if window.last_error is not None and window.world is None:
+            raise EverscapeError(window.last_error)
+        if time.monotonic() > deadline:
+            raise EverscapeError(f"the view was not rendered within {timeout:g} s")
+        QTimer.singleShot(20, loop.quit)
+        loop.exec()
+    if window.canvas.failed.intersection(window.canvas.visible_keys()):
+        raise EverscapeError(f"some tiles of the view could not be rendered: {window.last_error}")
+    QApplication.processEvents()
 
-    from engine.geometry import Rect
-    from engine.models.registry import load_model
-    from engine.render import Renderer
-    from engine.world import World
 
-    loaded = load_model(model_ref)
-    world = World(model=loaded.ref, seed=seed, model_hash=loaded.sha256)
-    (pixels,) = Renderer(loaded.model).render(world, [Rect(-320, -240, 640, 480)])
-    window = QMainWindow()
-    window.setWindowTitle(f"Everscape — {loaded.ref} (seed {seed})")
-    label = QLabel()
-    label.setPixmap(QPixmap.fromImage(array_to_qimage(pixels)))
-    window.setCentralWidget(label)
-    return window
+def take_screenshot(
+    path: str | Path,
+    model: str | None = None,
+    seed: int = 0,
+    view: tuple[int, int, int] = (0, 0, 0),
+    size: tuple[int, int] = (1280, 800),
+    timeout: float = 300.0,
+) -> Path:
+    """Open a window on the given world and view, wait for its tiles, save a PNG of the window."""
+    from engine.models.registry import default_model_ref
+
+    path = Path(path)
+    if path.suffix.lower() != ".png":
+        raise InvalidInput(f"--screenshot writes a PNG; {path.name} should end in .png")
+    window = MainWindow(Settings(), model or default_model_ref(), seed, view, persist=False)
+    try:
+        window.resize(*size)
+        window.show()
+        window.canvas.centre_on(*view)  # again, now that the canvas has its final size
+        wait_until_complete(window, timeout)
+        image = window.grab().toImage()
+        with atomic_path(path) as temp:
+            if not image.save(str(temp), "PNG"):
+                raise EverscapeError(f"could not write {path}")
+    finally:
+        window.close()
+    return path
 
 
 def run_app(args: argparse.Namespace) -> int:
-    from PySide6.QtWidgets import QApplication
-
-    from engine.models.registry import default_model_ref
-
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    window = build_placeholder(args.model or default_model_ref(), args.seed)
+    app.setApplicationName("Everscape")
+    view = parse_view(args.view) if getattr(args, "view", None) else None
+    if getattr(args, "screenshot", None):
+        size = parse_size(args.size) if args.size else (1280, 800)
+        take_screenshot(args.screenshot, args.model, args.seed or 0, view or (0, 0, 0), size)
+        return 0
+    window = MainWindow(Settings(), args.model, args.seed, view)
+    if getattr(args, "size", None):
+        window.resize(*parse_size(args.size))
     window.show()
     return app.exec()

@@ -1,0 +1,271 @@
+"""The infinite canvas widget: pan, zoom, and tiles painted from a byte-bounded cache.
+
+A plain ``QWidget`` whose ``paintEvent`` blits the visible 256-px tiles (see :mod:`app.painting`);
+no ``QGraphicsScene``, so the cost of a frame is the number of visible tiles, not of known ones.
+Tiles are keyed by ``(world version, level, tx, ty)`` and live in a :class:`~app.tiles.TileCache`
+bounded in bytes. The canvas never waits for the model: whenever the view or world changes it hands
+the :class:`~app.worker.TileWorker` the full list of tiles it now wants (coalesced to once per event
+loop turn) and paints stand-ins until they arrive.
+
+Zoom is a power of two around the cursor, limited by :class:`~app.tiles.LevelPlan` (model levels plus
+``synth_levels`` downsampled ones; see :mod:`app.tiles` for the bound on work per view).
+
+Signals
+-------
+sig_view_changed(View)
+    After every pan, zoom or resize.
+sig_cursor_moved(int, int)
+    World pixel under the mouse (Python ints, any size).
+sig_view_complete()
+    Every visible tile of the current view is painted from its own pixels (or failed).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+
+from PySide6.QtCore import QElapsedTimer, QPointF, Qt, QTimer, Signal
+from PySide6.QtGui import QKeyEvent, QMouseEvent, QPainter, QWheelEvent
+from PySide6.QtWidgets import QWidget
+
+from app.painting import paint_view
+from app.qimage import rgb32_to_qimage
+from app.tiles import LevelPlan, TileCache, TileKey, View, plan_requests, visible_keys
+from app.worker import ModelInfo, TileRequest, TileWorker
+from engine.world import World
+
+KINETIC_DECAY = 0.9  # velocity kept per 16 ms frame after a flick
+KINETIC_MIN_SPEED = 0.05  # px/ms below which a glide stops
+
+
+class Canvas(QWidget):
+    sig_view_changed = Signal(object)
+    sig_cursor_moved = Signal(object, object)
+    sig_view_complete = Signal()
+
+    def __init__(
+        self,
+        worker: TileWorker,
+        cache_bytes: int = 512 * 2**20,
+        prefetch: int = 1,
+        synth_levels: int = 2,
+        kinetic: bool = True,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.worker = worker
+        self.cache = TileCache(cache_bytes)
+        self.prefetch = prefetch
+        self.synth_levels = synth_levels
+        self.kinetic = kinetic
+        self.plan: LevelPlan | None = None
+        self.world: World | None = None
+        self._view = View(width=max(1, self.width()), height=max(1, self.height()))
+        self.failed: set[TileKey] = set()
+        # Seconds per paintEvent, wall and this thread's CPU (benchmarks; the CPU time excludes
+        # preemption by other processes, the wall time is what a user sees).
+        self.paint_times: deque[float] = deque(maxlen=2000)
+        self.paint_cpu_times: deque[float] = deque(maxlen=2000)
+        self.submitted: list[list[TileKey]] = []  # history of submitted key lists (tests, debugging)
+        self._complete_sent = False
+        self._request_timer = QTimer(self, singleShot=True, interval=0)
+        self._request_timer.timeout.connect(self._request_tiles)
+        self._drag_last: QPointF | None = None
+        self._velocity = QPointF(0, 0)
+        self._velocity_clock = QElapsedTimer()
+        self._glide_rest = QPointF(0, 0)
+        self._glide = QTimer(self, interval=16)
+        self._glide.timeout.connect(self._on_glide_tick)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setMouseTracking(True)
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        self.setMinimumSize(64, 64)
+        worker.sig_tile_ready.connect(self._on_worker_tile)
+        worker.sig_failed.connect(self._on_worker_failed)
+
+    # -- state --------------------------------------------------------------------------------------
+
+    @property
+    def view(self) -> View:
+        return self._view
+
+    def set_model(self, info: ModelInfo) -> None:
+        self.plan = LevelPlan(max(1, info.num_levels), self.synth_levels)
+        self.set_view(self._view)  # re-clamp the zoom to the new model's range
+
+    def set_world(self, world: World) -> None:
+        """Show ``world``; its tiles are keyed by version, so earlier versions stop being used at once."""
+        old = self.world
+        if (
+            old is not None
+            and world is not old
+            and (world.model != old.model or world.model_hash != old.model_hash or world.version == old.version)
+        ):
+            self.cache.clear()  # a different lineage of worlds: versions no longer identify pixels
+        self.world = world
+        self.failed.clear()
+        # Worlds branch (undo, then a different edit) and branches reuse version numbers, so a tile of
+        # another version could be shown for the wrong world later: only the current version is kept.
+        self.cache_drop_other_versions()
+        self._changed()
+
+    def cache_drop_other_versions(self) -> None:
+        if self.world is None:
+            return
+        for key in self.cache.key_list():
+            if key.version != self.world.version:
+                self.cache.pop(key)
+
+    def set_view(self, view: View) -> None:
+        view = view.resized(max(1, self.width()), max(1, self.height()))
+        if self.plan is not None and not -self.plan.max_level <= view.zoom:
+            view = View(view.cx, view.cy, -self.plan.max_level, view.width, view.height)
+        self._view = view
+        self._changed()
+
+    def centre_on(self, x: int, y: int, zoom: int | None = None) -> None:
+        self.set_view(View.centred(x, y, self._view.zoom if zoom is None else zoom, self.width(), self.height()))
+
+    def pan_by(self, dx: int, dy: int) -> None:
+        if dx or dy:
+            self.set_view(self._view.panned(dx, dy))
+
+    def zoom_by(self, steps: int, anchor: tuple[float, float] | None = None) -> None:
+        plan = self.plan or LevelPlan(1, self.synth_levels)
+        self.set_view(self._view.zoomed(steps, plan, anchor))
+
+    def visible_keys(self) -> list[TileKey]:
+        if self.world is None or self.plan is None:
+            return []
+        return visible_keys(self._view, self.plan, self.world.version)
+
+    def is_complete(self) -> bool:
+        keys = self.visible_keys()
+        return bool(keys) and all(k in self.cache or k in self.failed for k in keys)
+
+    def schedule_requests(self) -> None:
+        """Tell the worker again what the view wants (after the worker dropped its queue)."""
+        self._request_timer.start()
+
+    def _changed(self) -> None:
+        self._complete_sent = False
+        self._request_timer.start()
+        self.update()
+        self.sig_view_changed.emit(self._view)
+
+    # -- worker traffic ---------------------------------------------------------------------------
+
+    def _request_tiles(self) -> None:
+        if self.world is None or self.plan is None:
+            return
+        wanted = plan_requests(
+            self._view,
+            self.plan,
+            self.world.version,
+            lambda k: k in self.cache or k in self.failed,
+            self.prefetch,
+        )
+        self.submitted.append([key for _, key in wanted])
+        del self.submitted[:-50]
+        self.worker.submit(self.world, self.plan, [TileRequest(key, priority) for priority, key in wanted])
+        self._check_complete()
+
+    def _on_worker_tile(self, key: TileKey, array) -> None:
+        if self.world is None or key.version != self.world.version:
+            return  # a late tile of an older world: never shown
+        self.cache.put(key, (rgb32_to_qimage(array), array), array.nbytes)
+        self.update()
+        self._check_complete()
+
+    def _on_worker_failed(self, keys: list[TileKey], message: str) -> None:
+        self.failed.update(keys)
+        self.update()
+        self._check_complete()
+
+    def _check_complete(self) -> None:
+        if not self._complete_sent and self.is_complete():
+            self._complete_sent = True
+            self.sig_view_complete.emit()
+
+    # -- Qt events ------------------------------------------------------------------------------------
+
+    def paintEvent(self, event) -> None:
+        start, cpu_start = time.perf_counter(), time.thread_time()
+        painter = QPainter(self)
+        version = None if self.world is None or self.plan is None else self.world.version
+        paint_view(painter, self._view, self.plan or LevelPlan(), version, self.cache, self.failed)
+        painter.end()
+        self.paint_times.append(time.perf_counter() - start)
+        self.paint_cpu_times.append(time.thread_time() - cpu_start)
+
+    def resizeEvent(self, event) -> None:
+        self.set_view(self._view)
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        delta = event.angleDelta().y()
+        if delta:
+            pos = event.position()
+            self.zoom_by(1 if delta > 0 else -1, (pos.x(), pos.y()))
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        if event.button() in (Qt.MouseButton.LeftButton, Qt.MouseButton.MiddleButton):
+            self._glide.stop()
+            self._drag_last = event.position()
+            self._velocity = QPointF(0, 0)
+            self._velocity_clock.start()
+            self.setCursor(Qt.CursorShape.ClosedHandCursor)
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        pos = event.position()
+        self.sig_cursor_moved.emit(*self._view.screen_to_world(pos.x(), pos.y()))
+        if self._drag_last is None:
+            return
+        delta = pos - self._drag_last
+        dx, dy = round(delta.x()), round(delta.y())
+        if not (dx or dy):
+            return
+        elapsed = max(1, self._velocity_clock.restart())
+        self._velocity = self._velocity * 0.5 + QPointF(dx / elapsed, dy / elapsed) * 0.5
+        self._drag_last = QPointF(self._drag_last.x() + dx, self._drag_last.y() + dy)
+        self.pan_by(dx, dy)
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if self._drag_last is None:
+            return
+        self._drag_last = None
+        self.unsetCursor()
+        recent = self._velocity_clock.elapsed() < 60
+        speed = (self._velocity.x() ** 2 + self._velocity.y() ** 2) ** 0.5
+        if self.kinetic and recent and speed > 0.3:
+            self._glide_rest = QPointF(0, 0)
+            self._glide.start()
+
+    def _on_glide_tick(self) -> None:
+        step = self._velocity * 16 + self._glide_rest
+        dx, dy = round(step.x()), round(step.y())
+        self._glide_rest = QPointF(step.x() - dx, step.y() - dy)
+        self.pan_by(dx, dy)
+        self._velocity *= KINETIC_DECAY
+        if (self._velocity.x() ** 2 + self._velocity.y() ** 2) ** 0.5 < KINETIC_MIN_SPEED:
+            self._glide.stop()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        key = event.key()
+        step_x, step_y = max(1, self.width() // 4), max(1, self.height() // 4)
+        moves = {
+            Qt.Key.Key_Left: (step_x, 0),
+            Qt.Key.Key_Right: (-step_x, 0),
+            Qt.Key.Key_Up: (0, step_y),
+            Qt.Key.Key_Down: (0, -step_y),
+        }
+        if key in moves:
+            self.pan_by(*moves[key])
+        elif key in (Qt.Key.Key_Plus, Qt.Key.Key_Equal):
+            self.zoom_by(1)
+        elif key in (Qt.Key.Key_Minus, Qt.Key.Key_Underscore):
+            self.zoom_by(-1)
+        elif key == Qt.Key.Key_Home:
+            self.centre_on(0, 0, 0)
+        else:
+            super().keyPressEvent(event)

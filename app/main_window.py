@@ -1,0 +1,351 @@
+"""The main window: canvas in the centre, world controls, navigator, device and status read-outs.
+
+It owns the :class:`~app.worker.TileWorker` (started here, joined in :meth:`closeEvent`) and is the one
+place that turns user choices (model, seed) into a :class:`~engine.world.World`. Worlds are created
+only once the worker reports the model loaded, because a world records the checkpoint's hash. The
+last world, view and window geometry are saved on close and restored on start (``persist``).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QIntValidator, QKeySequence
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDockWidget,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QToolBar,
+    QWidget,
+)
+
+from app.canvas import Canvas
+from app.navigator import Navigator
+from app.settings import Preferences, Settings
+from app.worker import ModelInfo, TileWorker
+from engine.checkpoints import list_checkpoints
+from engine.errors import EverscapeError, InvalidInput
+from engine.geometry import MAX_COORD
+from engine.world import World
+
+
+def developer_models() -> list[str]:
+    """Every ``FAMILY:CONFIG`` random model of the families in this build (developer option)."""
+    from engine.models.registry import available_families, family_module
+
+    return [f"{family}:{name}" for family in available_families() for name in family_module(family).CONFIGS]
+
+
+def parse_position(text: str) -> tuple[int, int]:
+    """``"x, y"`` (commas or spaces) -> two ints, or a one-line :class:`InvalidInput`."""
+    parts = text.replace(",", " ").split()
+    try:
+        x, y = (int(p) for p in parts)
+    except ValueError:
+        raise InvalidInput(f"a position is two integers 'x, y', got {text!r}") from None
+    if max(abs(x), abs(y)) > MAX_COORD // 2:
+        raise InvalidInput(f"({x}, {y}) lies beyond ±2^61, the part of the world the canvas can show")
+    return x, y
+
+
+class MainWindow(QMainWindow):
+    def __init__(
+        self,
+        settings: Settings,
+        model_ref: str | None = None,
+        seed: int | None = None,
+        view: tuple[int, int, int] | None = None,
+        persist: bool = True,
+        loader: Callable | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.settings = settings
+        self.prefs = settings.preferences()
+        self.persist = persist
+        self.loader = loader
+        self.model_info: ModelInfo | None = None
+        self.last_error: str | None = None
+        self._pending: tuple[int, World | None] | None = None
+        self.setWindowTitle("Everscape")
+        self.resize(1280, 800)
+
+        device = None if self.prefs.device == "auto" else self.prefs.device
+        self.worker = TileWorker(device=device, batch_tiles=self.prefs.batch_tiles)
+        self.canvas = Canvas(
+            self.worker,
+            cache_bytes=self.prefs.cache_mib * 2**20,
+            prefetch=self.prefs.prefetch,
+            synth_levels=self.prefs.synth_levels,
+            kinetic=self.prefs.kinetic,
+        )
+        self.setCentralWidget(self.canvas)
+        self.navigator = Navigator(self.canvas)
+        dock = QDockWidget("Navigator", self)
+        dock.setObjectName("navigator")
+        dock.setWidget(self.navigator)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        self._build_world_toolbar()
+        self._build_tools_toolbar()
+        self._build_menus(dock)
+        self._build_status_bar()
+
+        self.worker.sig_model_ready.connect(self._on_worker_model_ready)
+        self.worker.sig_failed.connect(self._on_worker_failed)
+        self.worker.sig_pending_changed.connect(self._on_worker_pending)
+        self.canvas.sig_view_changed.connect(self._on_canvas_view)
+        self.canvas.sig_cursor_moved.connect(self._on_canvas_cursor)
+        self.worker.start()
+
+        restored = settings.last_world() if persist else None
+        if persist and (geometry := settings.geometry()) is not None:
+            self.restoreGeometry(geometry)
+        if view is None and persist:
+            view = settings.view()
+        if view is not None:
+            self.canvas.centre_on(*view)
+        if model_ref is None:
+            from engine.models.registry import default_model_ref
+
+            model_ref = restored.model if restored is not None else default_model_ref()
+        same = restored is not None and restored.model == model_ref and seed in (None, restored.seed)
+        keep = restored if same else None
+        self.open_world(model_ref, seed if seed is not None else (keep.seed if keep else 0), keep)
+        self.canvas.setFocus()
+
+    # -- construction -------------------------------------------------------------------------------
+
+    def _build_world_toolbar(self) -> None:
+        bar = QToolBar("World", self)
+        bar.setObjectName("world")
+        self.addToolBar(bar)
+        bar.addWidget(QLabel(" Model "))
+        self.model_picker = QComboBox()
+        self.model_picker.setMinimumContentsLength(18)
+        self.model_picker.setToolTip("Shipped and your own checkpoints (random models: developer option)")
+        self.model_picker.activated.connect(self._on_picker_activated)
+        bar.addWidget(self.model_picker)
+        bar.addWidget(QLabel(" Seed "))
+        self.seed_field = QLineEdit()
+        self.seed_field.setValidator(QIntValidator())
+        self.seed_field.setFixedWidth(110)
+        self.seed_field.setToolTip("World seed; press Enter to open it")
+        self.seed_field.returnPressed.connect(self._on_seed_entered)
+        bar.addWidget(self.seed_field)
+        self.new_world_action = bar.addAction("New world", self.new_world)
+        self.new_world_action.setToolTip("A new world of this model with a fresh random seed")
+
+    def _build_tools_toolbar(self) -> None:
+        # Tools (style centres, resample, drop image...) register here as checkable actions of
+        # ``self.tool_group``; the pan tool is the canvas's built-in behaviour and the default.
+        self.tools_bar = QToolBar("Tools", self)
+        self.tools_bar.setObjectName("tools")
+        self.addToolBar(Qt.ToolBarArea.LeftToolBarArea, self.tools_bar)
+        self.tool_group = QActionGroup(self)
+        self.tool_group.setExclusive(True)
+        pan = QAction("Pan", self, checkable=True, checked=True)
+        pan.setToolTip("Drag to pan, wheel to zoom (the default tool)")
+        self.tool_group.addAction(pan)
+        self.tools_bar.addAction(pan)
+
+    def _build_menus(self, dock: QDockWidget) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        file_menu.addAction("&Quit", QKeySequence.StandardKey.Quit, self.close)
+        view_menu = self.menuBar().addMenu("&View")
+        view_menu.addAction("&Go to x, y…", QKeySequence("Ctrl+G"), self.ask_go_to)
+        view_menu.addAction("Zoom &in", QKeySequence.StandardKey.ZoomIn, lambda: self.canvas.zoom_by(1))
+        view_menu.addAction("Zoom &out", QKeySequence.StandardKey.ZoomOut, lambda: self.canvas.zoom_by(-1))
+        view_menu.addAction("&Home (0, 0)", QKeySequence("Ctrl+Home"), lambda: self.canvas.centre_on(0, 0, 0))
+        view_menu.addAction(dock.toggleViewAction())
+        view_menu.addSeparator()
+        view_menu.addAction("&Preferences…", QKeySequence.StandardKey.Preferences, self.edit_preferences)
+        dev_menu = self.menuBar().addMenu("&Developer")
+        self.developer_action = dev_menu.addAction("Offer random FAMILY:CONFIG models")
+        self.developer_action.setCheckable(True)
+        self.developer_action.setChecked(self.prefs.developer)
+        self.developer_action.toggled.connect(self._on_developer_toggled)
+
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.cursor_label = QLabel("x —, y —")
+        self.zoom_label = QLabel()
+        self.pending_label = QLabel("0 pending")
+        self.error_label = QLabel()
+        self.error_label.setStyleSheet("color: #e06060")
+        self.device_label = QLabel("loading model…")
+        for label in (self.cursor_label, self.zoom_label, self.pending_label, self.error_label):
+            bar.addWidget(label)
+        bar.addPermanentWidget(self.device_label)
+        self._memory_timer = QTimer(self, interval=1000)
+        self._memory_timer.timeout.connect(self._update_device_label)
+        self._memory_timer.start()
+        self._on_canvas_view(self.canvas.view)
+
+    # -- worlds -------------------------------------------------------------------------------------
+
+    @property
+    def world(self) -> World | None:
+        return self.canvas.world
+
+    def open_world(self, model_ref: str, seed: int, world: World | None = None) -> None:
+        """Load ``model_ref`` in the worker; the world (``world`` or a fresh one) opens when it is ready."""
+        self._pending = (seed, world)
+        self.device_label.setText(f"loading {model_ref}…")
+        self.worker.open_model(model_ref, self.loader)
+
+    def new_world(self) -> None:
+        seed = random.SystemRandom().randrange(2**31)
+        self.seed_field.setText(str(seed))
+        self._on_seed_entered()
+
+    def _on_seed_entered(self) -> None:
+        try:
+            seed = int(self.seed_field.text())
+        except ValueError:
+            self._show_error("the seed must be an integer")
+            return
+        if self.world is not None and seed != self.world.seed:
+            self.canvas.set_world(self.world.with_seed(seed))
+            self._clear_error()
+
+    def _on_picker_activated(self, index: int) -> None:
+        ref = self.model_picker.itemText(index)
+        if self.world is None or ref != self.world.model:
+            self.open_world(ref, self.world.seed if self.world is not None else 0)
+
+    def _on_developer_toggled(self, on: bool) -> None:
+        self.prefs.developer = on
+        self.settings.save_preferences(self.prefs)
+        self._fill_picker()
+
+    def edit_preferences(self) -> None:
+        from app.preferences_dialog import PreferencesDialog
+
+        dialog = PreferencesDialog(self.prefs, self)
+        if dialog.exec() == PreferencesDialog.DialogCode.Accepted:
+            self.apply_preferences(dialog.preferences())
+
+    def apply_preferences(self, prefs: Preferences) -> None:
+        """Save ``prefs`` and apply what can change live (cache, prefetch, zoom depth, developer)."""
+        self.prefs = prefs
+        self.settings.save_preferences(prefs)
+        self.canvas.cache.set_budget(prefs.cache_mib * 2**20)
+        self.canvas.prefetch = prefs.prefetch
+        self.canvas.kinetic = prefs.kinetic
+        if prefs.synth_levels != self.canvas.synth_levels:
+            self.canvas.synth_levels = prefs.synth_levels
+            if self.model_info is not None:
+                self.canvas.set_model(self.model_info)
+        self.developer_action.setChecked(prefs.developer)
+        self._fill_picker()
+
+    def _fill_picker(self) -> None:
+        current = self.world.model if self.world is not None else None
+        names = list_checkpoints()
+        if self.prefs.developer:
+            names += developer_models()
+        if current is not None and current not in names:
+            names.insert(0, current)
+        self.model_picker.clear()
+        self.model_picker.addItems(names)
+        if current is not None:
+            self.model_picker.setCurrentText(current)
+
+    def ask_go_to(self) -> None:
+        text, ok = QInputDialog.getText(self, "Go to", "World position x, y:")
+        if ok:
+            self.go_to(text)
+
+    def go_to(self, text: str) -> None:
+        try:
+            x, y = parse_position(text)
+            self.canvas.centre_on(x, y)
+        except EverscapeError as error:
+            self._show_error(str(error))
+
+    # -- slots --------------------------------------------------------------------------------------
+
+    def _on_worker_model_ready(self, info: ModelInfo) -> None:
+        seed, world = self._pending or (0, None)
+        self._pending = None
+        if world is None or world.model_hash != info.sha256:
+            world = World(info.ref, seed, model_hash=info.sha256)
+        self.model_info = info
+        self.canvas.set_model(info)
+        self.canvas.set_world(world)
+        self.seed_field.setText(str(world.seed))
+        self.setWindowTitle(f"Everscape — {info.ref}")
+        self._fill_picker()
+        self._clear_error()
+        self._update_device_label()
+
+    def _on_worker_failed(self, keys, message: str) -> None:
+        self._show_error(message)
+        if not keys and self._pending is not None:  # a model failed to open: keep showing the old one
+            self._pending = None
+            self._fill_picker()
+            self.canvas.schedule_requests()  # opening dropped the worker's queue
+            self._update_device_label()
+
+    def _on_worker_pending(self, count: int) -> None:
+        self.pending_label.setText(f"{count} pending")
+
+    def _on_canvas_view(self, view) -> None:
+        zoom = 2.0**view.zoom
+        self.zoom_label.setText(f"zoom {zoom:g}×" if zoom >= 1 else f"zoom 1/{round(1 / zoom)}")
+        self.navigator.update()
+
+    def _on_canvas_cursor(self, x: int, y: int) -> None:
+        self.cursor_label.setText(f"x {x}, y {y}")
+
+    def _show_error(self, message: str) -> None:
+        self.last_error = message
+        self.error_label.setText(message)
+        self.error_label.setToolTip(message)
+
+    def _clear_error(self) -> None:
+        self.last_error = None
+        self.error_label.clear()
+
+    def _update_device_label(self) -> None:
+        info = self.model_info
+        if info is None:
+            return
+        self.device_label.setText(f"{info.device_name} [{info.device}] · {device_memory(info.device)}")
+
+    # -- shutdown -----------------------------------------------------------------------------------
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self.persist:
+            self.settings.save_geometry(self.saveGeometry())
+            x, y = self.canvas.view.centre
+            self.settings.save_view(x, y, self.canvas.view.zoom)
+            if self.world is not None:
+                try:
+                    self.settings.save_world(self.world)
+                except EverscapeError as error:
+                    self._show_error(str(error))
+        self._memory_timer.stop()
+        self.worker.shutdown()
+        super().closeEvent(event)
+
+
+def device_memory(device: str) -> str:
+    """Memory in use on ``device`` (GPU allocator) or by this process (CPU), as text."""
+    import torch
+
+    if device.startswith("cuda"):
+        index = torch.device(device).index or 0
+        used = torch.cuda.memory_allocated(index)
+        total = torch.cuda.get_device_properties(index).total_memory
+        return f"{used / 2**30:.1f}/{total / 2**30:.0f} GiB"
+    if device.startswith("mps"):
+        return f"{torch.mps.current_allocated_memory() / 2**30:.1f} GiB"
+    import psutil
+
+    return f"RAM {psutil.Process().memory_info().rss / 2**20:.0f} MiB"

@@ -1,0 +1,106 @@
+"""Persistent preferences and the last session (window geometry, last world, view).
+
+Everything lives in one folder: ``$EVERSCAPE_CONFIG_DIR`` if set (tests point it at a temporary
+folder), else the platform config dir (``platformdirs.user_config_dir("everscape")``). Preferences
+are an INI file read through ``QSettings``; the last world is an ordinary world document written
+with :meth:`engine.world.World.save` (atomic), so a crash can never leave half a file behind.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QSettings
+
+from engine.errors import EverscapeError
+from engine.world import World
+
+WORLD_FILE = "last-world.json"
+
+
+def config_dir() -> Path:
+    env = os.environ.get("EVERSCAPE_CONFIG_DIR")
+    if env:
+        return Path(env)
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir("everscape"))
+
+
+@dataclass
+class Preferences:
+    """User-tunable settings with their defaults (the INI keys are the field names)."""
+
+    cache_mib: int = 512  # display tile cache budget
+    prefetch: int = 1  # ring of tiles beyond the view to render ahead
+    synth_levels: int = 2  # zoom-out levels made by downsampling beyond the model's own
+    batch_tiles: int = 4  # tiles per worker step
+    kinetic: bool = True  # keep gliding after a flick
+    developer: bool = False  # offer random FAMILY:CONFIG models in the picker
+    device: str = "auto"  # auto, cpu, cuda, cuda:N, mps
+
+
+class Settings:
+    """Typed access to the app's QSettings plus the last-world file."""
+
+    def __init__(self, folder: Path | None = None) -> None:
+        self.folder = Path(folder) if folder is not None else config_dir()
+        self.qsettings = QSettings(str(self.folder / "everscape.ini"), QSettings.Format.IniFormat)
+
+    def preferences(self) -> Preferences:
+        prefs = Preferences()
+        for f in fields(Preferences):
+            raw = self.qsettings.value(f"prefs/{f.name}")
+            if raw is None:
+                continue
+            default = getattr(prefs, f.name)
+            try:
+                if isinstance(default, bool):
+                    value = raw if isinstance(raw, bool) else str(raw).lower() in ("1", "true", "yes")
+                else:
+                    value = type(default)(raw)
+            except (TypeError, ValueError):
+                continue  # a hand-edited bad value falls back to the default
+            setattr(prefs, f.name, value)
+        return prefs
+
+    def save_preferences(self, prefs: Preferences) -> None:
+        for f in fields(Preferences):
+            self.qsettings.setValue(f"prefs/{f.name}", getattr(prefs, f.name))
+        self.qsettings.sync()
+
+    def geometry(self) -> QByteArray | None:
+        value = self.qsettings.value("window/geometry")
+        return value if isinstance(value, QByteArray) else None
+
+    def save_geometry(self, geometry: QByteArray) -> None:
+        self.qsettings.setValue("window/geometry", geometry)
+        self.qsettings.sync()
+
+    def view(self) -> tuple[int, int, int] | None:
+        """Last view as world ``(x, y, zoom)``."""
+        value = self.qsettings.value("session/view")
+        try:
+            x, y, zoom = (int(v) for v in str(value).split(","))
+        except ValueError:
+            return None
+        return x, y, zoom
+
+    def save_view(self, x: int, y: int, zoom: int) -> None:
+        self.qsettings.setValue("session/view", f"{x},{y},{zoom}")
+        self.qsettings.sync()
+
+    def last_world(self) -> World | None:
+        path = self.folder / WORLD_FILE
+        if not path.exists():
+            return None
+        try:
+            return World.load(path)
+        except EverscapeError:
+            return None  # a damaged file only costs the user their last position
+
+    def save_world(self, world: World) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        world.save(self.folder / WORLD_FILE)

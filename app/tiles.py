@@ -1,0 +1,328 @@
+"""Tile arithmetic for the canvas, free of Qt so it can be tested and reasoned about alone.
+
+The canvas shows a world through 256-pixel *display tiles*. A tile at level ``L`` covers
+``256 * 2**L`` world pixels (level-0 pixels) on a side, so tile ``(L, tx, ty)`` is the world square
+starting at ``(tx * 256 << L, ty * 256 << L)``. The display zoom is a power of two: ``2**zoom`` screen
+pixels per world pixel. Zoomed out (``zoom < 0``) the canvas draws level ``-zoom`` 1:1; zoomed in it
+draws level 0 magnified.
+
+How a level is made (:class:`LevelPlan`): levels below the model's ``num_levels()`` come from the
+model itself (∞-GAN's scale hierarchy). Coarser levels are *synthesised*: the tile's area is rendered
+at the coarsest native level and box-filtered down by 2x2 steps, so a parent tile is exactly the
+2x2 box average of its four children (up to rounding at each step). **Zoom-out limit**: at most
+``synth_levels`` (default 2) levels beyond the coarsest native one, so a view never asks the model
+for more than ``4**synth_levels`` times its own pixel count (16x by default): filling a 1280x720 view
+at the widest zoom costs at most ~15 Mpx of model output.
+
+Positions are Python ints throughout: the view centre is kept in 1/16 world pixels (``SUB``), which
+makes every pan and every zoom step exact at any distance from the origin.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from engine.geometry import Rect
+
+TILE = 256  # display tile side in pixels
+SUB = 16  # the view centre is stored in 1/SUB world pixels
+MAX_ZOOM_IN = 4  # 2**4 = 16 screen pixels per world pixel; must keep SUB >> zoom an integer
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class TileKey:
+    """A display tile of one world version: level ``level``, column ``tx``, row ``ty``."""
+
+    version: int
+    level: int
+    tx: int
+    ty: int
+
+    def parent(self, up: int = 1) -> TileKey:
+        return TileKey(self.version, self.level + up, self.tx >> up, self.ty >> up)
+
+    def children(self, down: int = 1) -> Iterator[TileKey]:
+        n = 1 << down
+        for j in range(n):
+            for i in range(n):
+                yield TileKey(self.version, self.level - down, (self.tx << down) + i, (self.ty << down) + j)
+
+    def world_rect(self) -> Rect:
+        """The level-0 world pixels this tile shows."""
+        side = TILE << self.level
+        return Rect(self.tx * side, self.ty * side, side, side)
+
+
+@dataclass(frozen=True, slots=True)
+class LevelPlan:
+    """Which display levels exist for a model and how each is produced (see module docstring)."""
+
+    native_levels: int = 1
+    synth_levels: int = 2
+
+    @property
+    def max_level(self) -> int:
+        return self.native_levels - 1 + self.synth_levels
+
+    def source(self, level: int) -> tuple[int, int]:
+        """``(native level to render, number of 2x halvings after it)`` for a display level."""
+        base = min(level, self.native_levels - 1)
+        return base, level - base
+
+    def render_rect(self, key: TileKey) -> tuple[Rect, int, int]:
+        """The rect to ask the renderer for (in pixels of the native level), that level, and halvings."""
+        base, halvings = self.source(key.level)
+        side = TILE << halvings
+        return Rect(key.tx * side, key.ty * side, side, side), base, halvings
+
+
+def downsample_box(pixels: np.ndarray, halvings: int) -> np.ndarray:
+    """Halve ``(H, W, C)`` uint8 ``halvings`` times with a rounded 2x2 box filter.
+
+    Repeated halving (not one big box) keeps a synthesised parent equal to the halved mosaic of its
+    synthesised children, so tiles of adjacent levels agree wherever both are cached.
+    """
+    for _ in range(halvings):
+        h, w, c = pixels.shape
+        quads = pixels.reshape(h // 2, 2, w // 2, 2, c).astype(np.uint16)
+        pixels = ((quads.sum(axis=(1, 3)) + 2) // 4).astype(np.uint8)
+    return pixels
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    """What the canvas shows: centre (world pixels x ``SUB``), zoom exponent, widget size."""
+
+    cx: int = 0
+    cy: int = 0
+    zoom: int = 0
+    width: int = 640
+    height: int = 480
+
+    @property
+    def unit(self) -> int:
+        """Sub-pixel units per screen pixel (an integer because ``zoom <= MAX_ZOOM_IN``)."""
+        return SUB >> self.zoom if self.zoom >= 0 else SUB << -self.zoom
+
+    def level(self, plan: LevelPlan) -> int:
+        return min(max(0, -self.zoom), plan.max_level)
+
+    @classmethod
+    def centred(cls, x: int, y: int, zoom: int = 0, width: int = 640, height: int = 480) -> View:
+        return cls(x * SUB, y * SUB, zoom, width, height)
+
+    @property
+    def centre(self) -> tuple[int, int]:
+        """The world pixel at the centre of the view."""
+        return self.cx // SUB, self.cy // SUB
+
+    def resized(self, width: int, height: int) -> View:
+        return replace(self, width=max(1, width), height=max(1, height))
+
+    def panned(self, dx: int, dy: int) -> View:
+        """The view after dragging the content by ``(dx, dy)`` screen pixels."""
+        return replace(self, cx=self.cx - dx * self.unit, cy=self.cy - dy * self.unit)
+
+    def zoomed(self, steps: int, plan: LevelPlan, anchor: tuple[float, float] | None = None) -> View:
+        """Zoom by ``steps`` powers of two keeping the world point under ``anchor`` (screen px) fixed."""
+        zoom = min(MAX_ZOOM_IN, max(-plan.max_level, self.zoom + steps))
+        if zoom == self.zoom:
+            return self
+        ax, ay = anchor if anchor is not None else (self.width / 2, self.height / 2)
+        ox, oy = round(ax - self.width / 2), round(ay - self.height / 2)
+        new = replace(self, zoom=zoom)
+        return replace(new, cx=self.cx + ox * self.unit - ox * new.unit, cy=self.cy + oy * self.unit - oy * new.unit)
+
+    def screen_to_world(self, sx: float, sy: float) -> tuple[int, int]:
+        """The world pixel under screen point ``(sx, sy)``."""
+        wx = self.cx + round((sx - self.width / 2) * self.unit)
+        wy = self.cy + round((sy - self.height / 2) * self.unit)
+        return wx // SUB, wy // SUB
+
+    def world_to_screen(self, wx: int, wy: int) -> tuple[float, float]:
+        """Screen position of world pixel corner ``(wx, wy)`` (floats; differences stay small)."""
+        return (wx * SUB - self.cx) / self.unit + self.width / 2, (wy * SUB - self.cy) / self.unit + self.height / 2
+
+    def world_bounds(self) -> Rect:
+        """The world pixels at least partly visible."""
+        u, s2 = self.unit, 2 * SUB
+        x0 = (2 * self.cx - self.width * u) // s2
+        y0 = (2 * self.cy - self.height * u) // s2
+        x1 = -((-(2 * self.cx + self.width * u)) // s2)
+        y1 = -((-(2 * self.cy + self.height * u)) // s2)
+        return Rect(x0, y0, max(1, x1 - x0), max(1, y1 - y0))
+
+    def tile_range(self, level: int, margin: int = 0) -> tuple[int, int, int, int]:
+        """Inclusive ``(tx0, ty0, tx1, ty1)`` of level tiles touching the view, grown by ``margin`` tiles."""
+        side = TILE << level
+        b = self.world_bounds()
+        return (
+            b.x // side - margin,
+            b.y // side - margin,
+            (b.right - 1) // side + margin,
+            (b.bottom - 1) // side + margin,
+        )
+
+    def tile_screen_rect(self, level: int, tx: int, ty: int) -> tuple[float, float, float]:
+        """``(x, y, side)`` of a tile on screen."""
+        world_side = TILE << level
+        x, y = self.world_to_screen(tx * world_side, ty * world_side)
+        return x, y, world_side * SUB / self.unit
+
+    def distance2(self, level: int, tx: int, ty: int) -> float:
+        """Squared screen distance from a tile's centre to the view centre."""
+        x, y, side = self.tile_screen_rect(level, tx, ty)
+        return (x + side / 2 - self.width / 2) ** 2 + (y + side / 2 - self.height / 2) ** 2
+
+
+def visible_keys(view: View, plan: LevelPlan, version: int, margin: int = 0) -> list[TileKey]:
+    """Tiles of the view's level touching the view (grown by ``margin``), nearest the centre first."""
+    level = view.level(plan)
+    tx0, ty0, tx1, ty1 = view.tile_range(level, margin)
+    keys = [TileKey(version, level, tx, ty) for ty in range(ty0, ty1 + 1) for tx in range(tx0, tx1 + 1)]
+    keys.sort(key=lambda k: view.distance2(k.level, k.tx, k.ty))
+    return keys
+
+
+def plan_requests(
+    view: View,
+    plan: LevelPlan,
+    version: int,
+    skip: Callable[[TileKey], bool],
+    prefetch: int = 1,
+    coarse_levels: int = 2,
+) -> list[tuple[tuple[Any, ...], TileKey]]:
+    """``(priority, key)`` for every tile the view wants that ``skip`` does not exclude, best first.
+
+    Priority is ``(ring, -level, distance)``: visible tiles before the ``prefetch`` ring around them,
+    coarse before fine, nearest the view centre first. Coarser levels are asked for only where the
+    model renders them natively (up to ``coarse_levels`` above the view's level): they are as cheap per
+    tile as the view's own level and fill the screen quickly. A synthesised coarse level would cost 4x
+    per step, so single-level models never get coarse requests.
+    """
+    level = view.level(plan)
+    out: list[tuple[tuple[Any, ...], TileKey]] = []
+    seen: set[TileKey] = set()
+    top = min(plan.native_levels - 1, level + coarse_levels) if level < plan.native_levels - 1 else level
+    for lvl in range(level, top + 1):
+        rings = [(0, 0)] if lvl != level or prefetch <= 0 else [(0, 0), (1, prefetch)]
+        for ring, margin in rings:
+            tx0, ty0, tx1, ty1 = view.tile_range(lvl, margin)
+            for ty in range(ty0, ty1 + 1):
+                for tx in range(tx0, tx1 + 1):
+                    key = TileKey(version, lvl, tx, ty)
+                    if key in seen or skip(key):
+                        continue
+                    seen.add(key)
+                    out.append(((ring, -lvl, view.distance2(lvl, tx, ty)), key))
+    out.sort(key=lambda item: item[0])
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Patch:
+    """Draw ``source`` region ``(sx, sy, side)`` (source tile pixels) over the target tile's fraction
+    ``(fx, fy, fside)`` (0..1 of the target tile)."""
+
+    source: TileKey
+    sx: float
+    sy: float
+    side: float
+    fx: float
+    fy: float
+    fside: float
+
+
+def cover_plan(key: TileKey, has: Callable[[TileKey], bool], max_up: int = 5, max_down: int = 2) -> list[Patch]:
+    """Stand-ins for a missing tile, drawn in order: the nearest cached ancestor (scaled up), then
+    cached descendants (scaled down) over it, finer ones last, so the best-known pixels win."""
+    patches: list[Patch] = []
+    for up in range(1, max_up + 1):
+        parent = key.parent(up)
+        if has(parent):
+            n = 1 << up
+            side = TILE / n
+            patches.append(
+                Patch(
+                    parent,
+                    (key.tx - (parent.tx << up)) * side,
+                    (key.ty - (parent.ty << up)) * side,
+                    side,
+                    0.0,
+                    0.0,
+                    1.0,
+                )
+            )
+            break
+    for down in range(1, min(max_down, key.level) + 1):
+        n = 1 << down
+        for child in key.children(down):
+            if has(child):
+                patches.append(
+                    Patch(
+                        child,
+                        0.0,
+                        0.0,
+                        float(TILE),
+                        (child.tx - (key.tx << down)) / n,
+                        (child.ty - (key.ty << down)) / n,
+                        1.0 / n,
+                    )
+                )
+    return patches
+
+
+class TileCache:
+    """Least-recently-used map bounded by the bytes of what it holds (never above ``budget``)."""
+
+    def __init__(self, budget: int) -> None:
+        self.budget = int(budget)
+        self._items: OrderedDict[TileKey, tuple[Any, int]] = OrderedDict()
+        self.bytes = 0
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._items
+
+    def get(self, key: TileKey) -> Any | None:
+        item = self._items.get(key)
+        if item is None:
+            return None
+        self._items.move_to_end(key)
+        return item[0]
+
+    def put(self, key: TileKey, value: Any, nbytes: int) -> None:
+        """Insert (or replace), then evict the least recently used until within budget."""
+        self.pop(key)
+        if nbytes > self.budget:
+            return
+        self._items[key] = (value, nbytes)
+        self.bytes += nbytes
+        while self.bytes > self.budget:
+            _, (_, size) = self._items.popitem(last=False)
+            self.bytes -= size
+
+    def pop(self, key: TileKey) -> None:
+        item = self._items.pop(key, None)
+        if item is not None:
+            self.bytes -= item[1]
+
+    def set_budget(self, budget: int) -> None:
+        self.budget = int(budget)
+        while self.bytes > self.budget and self._items:
+            _, (_, size) = self._items.popitem(last=False)
+            self.bytes -= size
+
+    def clear(self) -> None:
+        self._items.clear()
+        self.bytes = 0
+
+    def key_list(self) -> list[TileKey]:
+        return list(self._items)

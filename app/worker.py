@@ -1,0 +1,234 @@
+"""The tile worker: one thread that owns the model, the torch device and the :class:`Renderer`.
+
+The GUI thread never touches torch. It tells the worker which model to open (:meth:`open_model`) and,
+whenever the view or the world changes, hands it the *whole* list of tiles it now wants
+(:meth:`submit`), which starts a new epoch: the list replaces the queue, so requests of earlier
+epochs that are no longer wanted (tiles that left the view, tiles of an older world) are dropped
+before they cost anything, while tiles still wanted keep their place. A batch already running is
+never interrupted mid-forward; if the world changed meanwhile, its results are dropped instead of
+emitted (the renderer also stops between forward passes once the batch is stale). Results of a
+batch whose world is still current stay useful after a mere pan, so they are delivered.
+
+Each step takes the best request and the next best ones of the same level (same shape) up to
+``batch_tiles`` and renders them in one :meth:`Renderer.render` call, which batches the model's
+blocks. Results cross to the GUI thread as numpy arrays already in ``QImage.Format_RGB32`` layout;
+errors (out of memory, a model raising) become :attr:`sig_failed` messages and the worker carries on.
+
+Signals
+-------
+sig_model_ready(ModelInfo)
+    A model finished loading; tiles may be submitted for worlds of it.
+sig_tile_ready(TileKey, numpy.ndarray)
+    A ``(256, 256, 4)`` uint8 RGB32 tile of the current world.
+sig_failed(list[TileKey], str)
+    A one-line error; the keys (maybe empty) are the tiles it concerned.
+sig_pending_changed(int)
+    Tiles queued or being rendered.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import QThread, Signal
+
+from app.qimage import rgb_to_rgb32
+from app.tiles import LevelPlan, TileKey, downsample_box
+from engine.errors import EverscapeError
+from engine.render import Cancelled, Renderer, is_out_of_memory
+from engine.world import World
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What the GUI needs to know about the open model."""
+
+    ref: str
+    sha256: str | None
+    num_levels: int
+    device: str  # "cpu", "cuda:0", "mps"
+    device_name: str  # human readable, e.g. "NVIDIA H100" or "CPU"
+
+
+@dataclass(frozen=True)
+class TileRequest:
+    key: TileKey
+    priority: tuple[Any, ...]
+
+
+def default_loader(ref: str):
+    from engine.models.registry import load_model
+
+    return load_model(ref)
+
+
+class TileWorker(QThread):
+    """See the module docstring. Create, :meth:`start`, and always :meth:`shutdown` before dropping."""
+
+    sig_model_ready = Signal(object)
+    sig_tile_ready = Signal(object, object)
+    sig_failed = Signal(object, str)
+    sig_pending_changed = Signal(int)
+
+    def __init__(self, device: str | None = None, batch_tiles: int = 4, max_batch: int = 8, parent=None) -> None:
+        super().__init__(parent)
+        self.device_preference = device
+        self.batch_tiles = max(1, batch_tiles)
+        self.max_batch = max_batch
+        self._cond = threading.Condition()
+        self._stopping = False
+        self._load: tuple[str, Callable] | None = None
+        self._queue: dict[TileKey, TileRequest] = {}
+        self._in_flight: set[TileKey] = set()
+        self._world: World | None = None
+        self._plan = LevelPlan()
+        self._epoch = 0
+        self._renderer: Renderer | None = None
+        self._model_ref: str | None = None
+        self._last_pending = -1
+        self.tiles_rendered = 0  # statistics for tests and benchmarks
+        self.busy_seconds = 0.0
+
+    # -- GUI thread API ---------------------------------------------------------------------------
+
+    def open_model(self, ref: str, loader: Callable | None = None) -> None:
+        """Load ``ref`` (in the worker) and forget every queued tile of the previous model."""
+        with self._cond:
+            self._load = (ref, loader or default_loader)
+            self._queue.clear()
+            self._world = None
+            self._epoch += 1
+            self._cond.notify_all()
+        self._report_pending()
+
+    def submit(self, world: World, plan: LevelPlan, requests: Sequence[TileRequest]) -> int:
+        """Replace the queue with ``requests`` for ``world``; returns the new epoch."""
+        with self._cond:
+            self._world, self._plan = world, plan
+            self._queue = {r.key: r for r in requests if r.key not in self._in_flight}
+            self._epoch += 1
+            self._cond.notify_all()
+            epoch = self._epoch
+        self._report_pending()
+        return epoch
+
+    def pending(self) -> int:
+        with self._cond:
+            return len(self._queue) + len(self._in_flight)
+
+    def shutdown(self, timeout_ms: int = 30000) -> None:
+        """Stop after the running forward pass (if any) and join the thread."""
+        with self._cond:
+            self._stopping = True
+            self._queue.clear()
+            self._cond.notify_all()
+        if self.isRunning() and not self.wait(timeout_ms):
+            raise RuntimeError("tile worker did not stop")
+
+    # -- worker thread ----------------------------------------------------------------------------
+
+    def run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._stopping and self._load is None and not (self._queue and self._renderer):
+                    self._cond.wait()
+                if self._stopping:
+                    return
+                load, self._load = self._load, None
+                batch: list[TileKey] = []
+                if load is None:
+                    batch = self._take_batch()
+                    world, plan = self._world, self._plan
+                    self._in_flight = set(batch)
+            if load is not None:
+                self._open(*load)
+                continue
+            self._report_pending()
+            try:
+                self._render(batch, world, plan)
+            finally:
+                with self._cond:
+                    self._in_flight = set()
+                self._report_pending()
+
+    def _take_batch(self) -> list[TileKey]:
+        """The best request plus the next best ones of the same level (caller holds the lock)."""
+        ordered = sorted(self._queue.values(), key=lambda r: r.priority)
+        level = ordered[0].key.level
+        batch = [r.key for r in ordered if r.key.level == level][: self.batch_tiles]
+        for key in batch:
+            del self._queue[key]
+        return batch
+
+    def _stale(self, world: World) -> bool:
+        return self._stopping or self._world is not world
+
+    def _open(self, ref: str, loader: Callable) -> None:
+        try:
+            loaded = loader(ref)
+            renderer = Renderer(loaded.model, self.device_preference, max_batch=self.max_batch)
+        except EverscapeError as error:
+            self.sig_failed.emit([], str(error))
+            return
+        except Exception as error:  # noqa: BLE001 - a broken model must not kill the app
+            self.sig_failed.emit([], f"could not open model {ref}: {type(error).__name__}: {_first_line(error)}")
+            return
+        with self._cond:
+            if self._load is not None or self._stopping:
+                return  # superseded while loading
+            self._renderer = renderer
+            self._model_ref = ref
+        device = renderer.device
+        name = "CPU"
+        if device.type == "cuda":
+            import torch
+
+            name = torch.cuda.get_device_name(device)
+        elif device.type == "mps":
+            name = "Apple GPU (MPS)"
+        self.sig_model_ready.emit(ModelInfo(ref, loaded.sha256, loaded.model.num_levels(), str(device), name))
+
+    def _render(self, batch: list[TileKey], world: World, plan: LevelPlan) -> None:
+        renderer = self._renderer
+        if not batch or renderer is None or world is None or world.model != self._model_ref:
+            return  # nothing to do, or tiles of a world of the previous model (queued while loading)
+        rects, levels, halvings = zip(*(plan.render_rect(key) for key in batch))
+        start = time.perf_counter()
+        try:
+            arrays = renderer.render(world, list(rects), levels[0], cancelled=lambda: self._stale(world))
+        except Cancelled:
+            return
+        except EverscapeError as error:
+            self.sig_failed.emit(batch, str(error))
+            return
+        except Exception as error:  # noqa: BLE001 - model failures are reported, the app stays alive
+            if is_out_of_memory(error):
+                message = f"out of memory on {renderer.device}; try a smaller model or the CPU"
+            else:
+                message = f"the model failed: {type(error).__name__}: {_first_line(error)}"
+            self.sig_failed.emit(batch, message)
+            return
+        finally:
+            self.busy_seconds += time.perf_counter() - start
+        for key, pixels, k in zip(batch, arrays, halvings, strict=True):
+            tile = rgb_to_rgb32(downsample_box(pixels, k))
+            if self._stale(world):
+                return  # the world changed while we rendered: drop, never show old pixels
+            self.tiles_rendered += 1
+            self.sig_tile_ready.emit(key, tile)
+
+    def _report_pending(self) -> None:
+        with self._cond:
+            count = len(self._queue) + len(self._in_flight)
+            changed, self._last_pending = count != self._last_pending, count
+        if changed:
+            self.sig_pending_changed.emit(count)
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0][:200] if text else ""

@@ -1,0 +1,216 @@
+"""The main window: world controls, status read-outs, navigation, persistence, headless screenshots."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QImage
+
+from app.main import take_screenshot
+from app.main_window import MainWindow, parse_position
+from app.qimage import array_to_qimage, qimage_to_array
+from app.settings import Settings
+from engine.errors import InvalidInput
+from tests.app.fakes import FakeConfig, FakeModel, loader_for
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def open_window(qtbot):
+    windows: list[MainWindow] = []
+
+    def make(model=None, **kwargs) -> MainWindow:
+        model = model or FakeModel()
+        window = MainWindow(Settings(), kwargs.pop("model_ref", "fake:test"), loader=loader_for(model), **kwargs)
+        qtbot.addWidget(window)
+        windows.append(window)
+        window.resize(700, 500)
+        window.show()
+        qtbot.waitUntil(lambda: window.world is not None, timeout=10000)
+        return window
+
+    yield make
+    for window in windows:
+        window.close()
+        assert not window.worker.isRunning()
+
+
+def test_window_opens_a_world_and_reports_status(qtbot, open_window):
+    window = open_window(seed=4)
+    assert window.world.seed == 4 and window.world.model == "fake:test"
+    qtbot.waitUntil(window.canvas.is_complete, timeout=10000)
+    qtbot.waitUntil(lambda: window.pending_label.text() == "0 pending", timeout=10000)  # the prefetch ring too
+    assert window.zoom_label.text() == "zoom 1×"
+    assert "CPU" in window.device_label.text() and "MiB" in window.device_label.text()
+    centre = window.canvas.rect().center()
+    qtbot.mouseMove(window.canvas, centre)
+    x, y = window.canvas.view.screen_to_world(centre.x(), centre.y())
+    assert window.cursor_label.text() == f"x {x}, y {y}"
+    assert window.model_picker.currentText() == "fake:test"
+
+
+def test_seed_field_and_new_world_change_the_world(qtbot, open_window):
+    window = open_window(seed=1)
+    window.seed_field.setText("77")
+    window._on_seed_entered()
+    assert window.world.seed == 77 and window.world.version == 1
+    window.new_world()
+    assert window.world.seed == int(window.seed_field.text()) and window.world.version == 2
+
+
+def test_keyboard_and_go_to_move_the_view(qtbot, open_window):
+    window = open_window()
+    canvas = window.canvas
+    window.go_to("1000, -2000")
+    assert canvas.view.centre == (1000, -2000)
+    qtbot.keyClick(canvas, Qt.Key.Key_Right)
+    assert canvas.view.centre == (1000 + canvas.width() // 4, -2000)
+    qtbot.keyClick(canvas, Qt.Key.Key_Minus)
+    assert canvas.view.zoom == -1
+    qtbot.keyClick(canvas, Qt.Key.Key_Plus)
+    qtbot.keyClick(canvas, Qt.Key.Key_Plus)
+    assert canvas.view.zoom == 1
+    qtbot.keyClick(canvas, Qt.Key.Key_Home)
+    assert canvas.view.centre == (0, 0) and canvas.view.zoom == 0
+    window.go_to("nowhere")
+    assert "two integers" in window.last_error
+
+
+def test_mouse_drag_pans_and_wheel_zooms(qtbot, open_window):
+    window = open_window()
+    canvas = window.canvas
+    canvas.kinetic = False
+    qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=canvas.rect().center())
+    qtbot.mouseMove(canvas, canvas.rect().center() + canvas.rect().topLeft() + type(canvas.rect().center())(40, 10))
+    qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=canvas.rect().center())
+    assert canvas.view.centre == (-40, -10)
+
+
+def test_navigator_click_centres_the_canvas(qtbot, open_window):
+    window = open_window()
+    nav = window.navigator
+    qtbot.waitUntil(window.canvas.is_complete, timeout=10000)
+    qtbot.mouseClick(nav, Qt.MouseButton.LeftButton, pos=nav.rect().center() + type(nav.rect().center())(10, 0))
+    assert window.canvas.view.centre[0] == pytest.approx(80, abs=8)  # 10 px at 1/8 scale
+    image = qimage_to_array(nav.grab().toImage())
+    assert len(np.unique(image.reshape(-1, 3), axis=0)) > 20  # it shows known tiles, not a blank
+
+
+def test_last_world_view_and_geometry_are_restored(qtbot, open_window, private_config):
+    window = open_window(seed=12)
+    window.go_to("300, 400")
+    window.canvas.zoom_by(-1)
+    window.close()
+    assert (private_config / "last-world.json").exists()
+    assert Settings().geometry() is not None
+    again = open_window(model_ref=None)
+    assert again.world.model == "fake:test" and again.world.seed == 12
+    assert again.canvas.view.centre == (300, 400) and again.canvas.view.zoom == -1
+
+
+def test_developer_option_offers_random_models(qtbot, open_window):
+    window = open_window()
+    names = [window.model_picker.itemText(i) for i in range(window.model_picker.count())]
+    assert "reference:tiny" not in names
+    window.developer_action.setChecked(True)
+    names = [window.model_picker.itemText(i) for i in range(window.model_picker.count())]
+    assert "reference:tiny" in names and "reference:wide" in names
+
+
+def test_a_model_that_fails_to_open_is_reported_and_the_old_one_stays(qtbot, open_window):
+    window = open_window(FakeModel(FakeConfig(block=256), delay=0.1))  # tiles pending when the open fails
+    window.loader = None  # the real registry
+    window.open_world("nosuchfamily:x", 0)
+    qtbot.waitUntil(lambda: window.last_error is not None, timeout=10000)
+    assert "nosuchfamily" in window.last_error
+    assert window.world.model == "fake:test"
+    qtbot.waitUntil(window.canvas.is_complete, timeout=10000)  # the old model still renders
+    window.canvas.pan_by(-300, 0)
+    qtbot.waitUntil(window.canvas.is_complete, timeout=10000)
+
+
+def test_parse_position():
+    assert parse_position(" -5, 10 ") == (-5, 10)
+    with pytest.raises(InvalidInput):
+        parse_position("1,2,3")
+    assert parse_position("1000000000000, -7") == (10**12, -7)
+    with pytest.raises(InvalidInput, match="beyond"):
+        parse_position(f"{2**62}, 0")
+
+
+def test_screenshot_in_process_is_a_non_uniform_png(qtbot, tmp_path):
+    out = take_screenshot(tmp_path / "shot.png", "reference:tiny", 3, (100, -50, 0), (320, 240))
+    image = QImage(str(out))
+    assert (image.width(), image.height()) == (320, 240)
+    pixels = qimage_to_array(image)
+    assert len(np.unique(pixels.reshape(-1, 3), axis=0)) > 100
+
+
+def test_gui_screenshot_command_exits_zero(tmp_path):
+    out = tmp_path / "cli.png"
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "engine.cli",
+            "gui",
+            "--screenshot",
+            str(out),
+            "--model",
+            "reference:tiny",
+            "--seed",
+            "2",
+            "--view",
+            "-1000,500,-1",
+            "--size",
+            "320x240",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert done.returncode == 0, done.stderr
+    pixels = qimage_to_array(QImage(str(out)))
+    assert pixels.shape == (240, 320, 3) and pixels.std() > 5
+
+
+def test_array_to_qimage_owns_its_pixels():
+    array = np.zeros((4, 5, 3), dtype=np.uint8)
+    array[1, 2] = (10, 20, 30)
+    image = array_to_qimage(array)
+    del array
+    assert (image.pixelColor(2, 1).red(), image.pixelColor(2, 1).green(), image.pixelColor(2, 1).blue()) == (10, 20, 30)
+
+
+def test_screenshot_of_a_model_that_cannot_open_is_a_one_line_error(qtbot, tmp_path):
+    from engine.errors import EverscapeError
+
+    with pytest.raises(EverscapeError, match="nosuchfamily"):
+        take_screenshot(tmp_path / "never.png", "nosuchfamily:x", 0, (0, 0, 0), (200, 150), timeout=30)
+    assert not (tmp_path / "never.png").exists()
+
+
+def test_preferences_apply_live_and_persist(qtbot, open_window):
+    from app.preferences_dialog import PreferencesDialog
+
+    window = open_window()
+    dialog = PreferencesDialog(window.prefs, window)
+    qtbot.addWidget(dialog)
+    dialog.cache.setValue(64)
+    dialog.synth.setValue(0)
+    dialog.prefetch.setValue(0)
+    window.apply_preferences(dialog.preferences())
+    assert window.canvas.cache.budget == 64 * 2**20 and window.canvas.prefetch == 0
+    window.canvas.zoom_by(-3)
+    assert window.canvas.view.zoom == 0  # no synthesised levels for a one-level model: no zoom-out
+    assert Settings().preferences().cache_mib == 64
