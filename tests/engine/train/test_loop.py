@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from safetensors.torch import load_file
 
 from engine.checkpoints import load_checkpoint
 from engine.cli import main
@@ -159,15 +160,15 @@ def test_torchrun_two_processes_end_with_identical_weights(tmp_path):
     script.write_text(DDP_SCRIPT)
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
     proc = subprocess.run(
-        [torchrun, "--nproc-per-node", "2", "--master-port", "0", str(script), str(image), str(tmp_path)],
+        [torchrun, "--standalone", "--nproc-per-node", "2", str(script), str(image), str(tmp_path)],
         env=env,
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
-    a = torch.load(tmp_path / "rank0.pt", weights_only=True)
-    b = torch.load(tmp_path / "rank1.pt", weights_only=True)
+    a = load_file(tmp_path / "rank0.safetensors")
+    b = load_file(tmp_path / "rank1.safetensors")
     assert a.keys() == b.keys()
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert (tmp_path / "run" / "last.safetensors").is_file()
@@ -176,6 +177,7 @@ def test_torchrun_two_processes_end_with_identical_weights(tmp_path):
 
 DDP_SCRIPT = """
 import sys, torch
+from safetensors.torch import save_file
 from engine.models import reference
 from engine.models.registry import build_random
 from engine.train import distributed
@@ -196,6 +198,6 @@ train(trainer, data, out + "/run", batch=2, steps=3, sample_every=0, snapshot_ev
 weights = {**{"g." + k: v for k, v in trainer.generator.state_dict().items()},
            **{"d." + k: v for k, v in trainer.discriminator.state_dict().items()},
            **{"e." + k: v for k, v in trainer.ema.state_dict().items()}}
-torch.save(weights, f"{out}/rank{info.rank}.pt")
+save_file({k: v.contiguous() for k, v in weights.items()}, f"{out}/rank{info.rank}.safetensors")
 distributed.shutdown()
 """
