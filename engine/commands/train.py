@@ -12,6 +12,7 @@ import argparse
 import json
 import signal
 import sys
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -23,6 +24,7 @@ from engine.train import distributed
 from engine.train.datasets import open_dataset
 from engine.train.loop import train
 from engine.train.protocol import TrainConfig
+from engine.train.state import FILENAME
 
 HELP = "train a generator family on images or a map (one JSON progress line per log step)"
 
@@ -80,6 +82,8 @@ def _check(args: argparse.Namespace) -> None:
             raise InvalidInput(f"--{flag.replace('_', '-')} must be >= 1")
     if args.steps is not None and args.steps < 0:
         raise InvalidInput("--steps must be >= 0")
+    if not args.resume and (Path(args.out) / FILENAME).exists():
+        raise InvalidInput(f"{args.out} already holds a training run: add --resume or choose a new --out")
 
 
 def run(args: argparse.Namespace) -> int:

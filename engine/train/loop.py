@@ -106,6 +106,8 @@ def train(
     state_path = out / FILENAME
 
     # Start or resume.
+    if not resume and state_path.exists():
+        raise InvalidInput(f"{out} already holds a training run: resume it or choose a new output folder")
     step, wall_before, best = 0, 0.0, None
     if resume:
         state = load_state(state_path)
