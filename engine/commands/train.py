@@ -4,6 +4,10 @@ Works alone or under ``torchrun --nproc-per-node N`` (DDP, rank 0 prints and wri
 asks the loop to stop after the current step and write a snapshot; a second Ctrl-C stops at once
 (the last snapshot on disk stays intact: every write is atomic). ``--resume`` continues the run
 in ``--out`` at the same step with the same next losses.
+
+stdout carries JSON lines only: a progress line per log step (``step``, ``kimg``, the losses,
+``img_per_s``, ``eta_s``), and event lines with an ``event`` key: ``snapshot`` and ``sample``
+(with the file's ``path``) and a final ``done`` (``step``, ``stopped``: steps, time or abort).
 """
 
 from __future__ import annotations
@@ -130,6 +134,8 @@ def run(args: argparse.Namespace) -> int:
                 meta={"data": args.data, "device": str(device), "batch": args.batch, "world_size": info.world_size},
                 progress_fn=_print_json,
                 abort_fn=stop.requested,
+                snapshot_fn=lambda path: _print_json({"event": "snapshot", "path": str(path)}),
+                sample_fn=lambda path: _print_json({"event": "sample", "path": str(path)}),
             )
         if info.is_main:
             print(json.dumps({"event": "done", "step": result.step, "stopped": result.stopped}), flush=True)

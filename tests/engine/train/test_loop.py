@@ -136,7 +136,9 @@ def test_cli_prints_json_lines_and_refuses_untrainable_family(tmp_path, capsys, 
     ]
     assert main(argv) == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert [line["step"] for line in lines] == [1, 2, 2]
+    assert [line.get("step") for line in lines if "event" not in line] == [1, 2]
+    events = [line["event"] for line in lines if "event" in line]
+    assert events == ["sample", "snapshot", "done"]
     assert {"d_loss", "g_loss", "img_per_s", "eta_s", "kimg"} <= set(lines[0])
     assert (out / "samples" / "step-0000002.png").is_file()
     assert main(["train", "reference", "--data", str(image), "--out", str(out), "--steps", "1"]) == 2
