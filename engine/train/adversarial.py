@@ -36,8 +36,9 @@ Hooks a family overrides (only :meth:`generate` is required):
 - ``extra_state()`` / ``load_extra_state(dict)``: more resume state (tensors/plain data).
 
 The phases are methods (``_d_main``, ``_d_reg``, ``_g_main``, ``_g_reg``) a family may
-override whole when a hook is not enough. Class attributes tune the schedule: ``loss`` ("logistic" | "wgan"), ``d_steps``,
-``gp_weight``, ``betas``, ``path_batch_shrink``, ``path_mean_over``, ``ema_rampup``.
+override whole when a hook is not enough. Class attributes tune the schedule: ``loss``
+("logistic" | "wgan"), ``d_steps``, ``gp_weight``, ``betas``, ``path_batch_shrink``,
+``path_mean_over``, ``ema_rampup``.
 Losses are weighted by the trainer, so ``extra_*_losses`` return weighted terms themselves.
 """
 
