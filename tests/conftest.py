@@ -1,4 +1,5 @@
-"""Test-wide settings: offscreen Qt, one CPU thread per worker, deterministic torch."""
+"""Test-wide settings: offscreen Qt, one CPU thread per worker (CI runs one xdist worker per core;
+more threads than cores made training steps ~50x slower under load), deterministic torch."""
 
 import os
 
@@ -7,4 +8,4 @@ os.environ.setdefault("EVERSCAPE_CHECKPOINTS", os.path.join(os.path.dirname(__fi
 
 import torch
 
-torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+torch.set_num_threads(1)
