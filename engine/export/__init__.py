@@ -38,6 +38,7 @@ from .tiff import COMPRESSIONS as TIFF_COMPRESSIONS
 from .tiff import write_tiff
 
 __all__ = [
+    "COMPRESSIONS",
     "ExportOptions",
     "ExportPlan",
     "ExportProgress",
