@@ -64,8 +64,8 @@ class ProgressMeter:
             if self.callback is None or (not force and now - self._last < self.interval):
                 return
             self._last = now
-            report = ExportProgress(self.done, self.total, now - self.start, stage)
-        self.callback(report)
+            # Called under the lock so reports from the two threads arrive in order.
+            self.callback(ExportProgress(self.done, self.total, now - self.start, stage))
 
 
 class _Failed:

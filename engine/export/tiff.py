@@ -127,9 +127,9 @@ def _reduce_into(
     for index, array in enumerate(tiles):
         if sink is not None:
             sink.put(index, reduce2(array))
-        yield array
-        if meter is not None and level > 0:
+        if meter is not None and level > 0:  # before the yield: tifffile never resumes after the last tile
             meter.add(array.shape[0] * array.shape[1] * PYRAMID_WEIGHT, f"pyramid {level}")
+        yield array
 
 
 def _assemble(
