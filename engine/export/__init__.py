@@ -31,11 +31,11 @@ from engine.world import World
 
 from .distributed import TileExchange
 from .pipeline import ExportProgress, ProgressCallback, ProgressMeter, run_pipeline
-from .plan import ExportPlan, TileRenderer
+from .plan import ExportPlan, TileRenderer, output_rect
 from .png import PngStreamWriter
 from .reduce import auto_levels, pyramid_shapes
 from .tiff import COMPRESSIONS as TIFF_COMPRESSIONS
-from .tiff import write_tiff
+from .tiff import PYRAMID_WEIGHT, write_tiff
 
 __all__ = [
     "COMPRESSIONS",
@@ -48,6 +48,7 @@ __all__ = [
     "export",
     "format_of",
     "plan_export",
+    "raw_bytes",
 ]
 
 FORMATS = {".tif": "tiff", ".tiff": "tiff", ".png": "png"}
@@ -114,9 +115,19 @@ def plan_export(renderer: Renderer, rect: Rect, path: str | Path, options: Expor
     return plan, 0
 
 
-def estimate(plan: ExportPlan, levels: int) -> int:
-    """Raw (uncompressed) bytes of the image and its pyramid: an upper bound for lossless files."""
-    return 3 * sum(h * w for h, w in [(plan.out.h, plan.out.w), *pyramid_shapes(plan.out.h, plan.out.w, levels)])
+def raw_bytes(width: int, height: int, levels: int) -> int:
+    """Uncompressed bytes of an image and ``levels`` reductions (about an upper bound for lossless files)."""
+    return 3 * sum(h * w for h, w in [(height, width), *pyramid_shapes(height, width, levels)])
+
+
+def estimate(rect: Rect, path: str | Path, options: ExportOptions) -> tuple[int, int, int]:
+    """Output ``(width, height, raw bytes)`` of an export, without a model (for dialogs)."""
+    out = output_rect(rect, options.scale_level)
+    tile = -(-max(options.tile or DEFAULT_TILE["tiff"], 16) // 16) * 16
+    levels = 0
+    if format_of(path) == "tiff":
+        levels = auto_levels(out.h, out.w, tile) if options.pyramid < 0 else options.pyramid
+    return out.w, out.h, raw_bytes(out.w, out.h, levels)
 
 
 def describe(world: World, plan: ExportPlan, levels: int) -> str:
@@ -171,7 +182,8 @@ def export(
         return None
 
     kind = format_of(path)
-    meter = ProgressMeter(plan.pixels + (estimate(plan, levels) // 3 - plan.pixels) * 0.05, progress)
+    pyramid_pixels = raw_bytes(plan.out.w, plan.out.h, levels) // 3 - plan.pixels
+    meter = ProgressMeter(plan.pixels + pyramid_pixels * PYRAMID_WEIGHT, progress)
     description = describe(world, plan, levels)
 
     def produce() -> Iterator[np.ndarray]:

@@ -29,6 +29,13 @@ from engine.world import World
 from .reduce import box_reduce
 
 
+def output_rect(rect: Rect, scale_level: int) -> Rect:
+    """``rect`` at ``1 / 2**scale_level``: every output pixel that any pixel of ``rect`` falls in."""
+    k = 1 << scale_level
+    x0, y0 = rect.x // k, rect.y // k
+    return Rect(x0, y0, ceil_div(rect.right, k) - x0, ceil_div(rect.bottom, k) - y0)
+
+
 @dataclass(frozen=True)
 class ExportPlan:
     """The output grid and how its pixels come from the model.
@@ -57,8 +64,7 @@ class ExportPlan:
         if tile_w <= 0 or tile_h <= 0:
             raise InvalidInput("tile size must be positive")
         k = 1 << scale_level
-        x0, y0 = rect.x // k, rect.y // k
-        out = Rect(x0, y0, ceil_div(rect.right, k) - x0, ceil_div(rect.bottom, k) - y0)
+        out = output_rect(rect, scale_level)
         native = model.num_levels() > level + scale_level
         return cls(
             rect=rect,
