@@ -265,3 +265,34 @@ def test_two_rank_torchrun_equals_single_process(tmp_path):
     multi = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert multi.returncode == 0, multi.stderr[-2000:]
     assert (tmp_path / "s.tif").read_bytes() == (tmp_path / "d.tif").read_bytes()
+
+
+def test_cli_pyramid_scale_level_and_compression(tmp_path, capsys):
+    from engine.cli import main
+
+    base = ["render", "--model", "reference:tiny", "--seed", "2", "--rect", "-33,5,200,120"]
+    assert main([*base, "--out", str(tmp_path / "p.tif"), "--pyramid", "--tile", "64", "--compression", "zstd"]) == 0
+    with tifffile.TiffFile(tmp_path / "p.tif") as tif:
+        assert len(tif.pages[0].pages) == 2
+        assert tif.pages[0].compression == tifffile.COMPRESSION.ZSTD
+    assert main([*base, "--out", str(tmp_path / "h.png"), "--scale-level", "1"]) == 0
+    assert np.asarray(Image.open(tmp_path / "h.png")).shape == (61, 101, 3)  # x -17..84, y 2..63
+    assert main([*base, "--out", str(tmp_path / "j.png"), "--compression", "jpeg"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "PNG compression must be one of" in err
+    assert not (tmp_path / "j.png").exists()
+
+
+def test_progress_bar_draws_rate_and_eta():
+    import io
+
+    from engine.commands.render import ProgressBar
+    from engine.export import ExportProgress
+
+    stream = io.StringIO()
+    bar = ProgressBar(stream, width=10)
+    bar(ExportProgress(done=2.5e6, total=1e7, elapsed=5.0, stage="render"))
+    bar.close()
+    text = stream.getvalue()
+    assert text.startswith("\r[##........]  25.0%") and "0.50 Mpx/s" in text and "ETA 00:15" in text
+    assert text.endswith("\n")
