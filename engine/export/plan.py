@@ -118,12 +118,20 @@ class ExportPlan:
         return rows, cols
 
 
+#: Largest side, in render-level pixels, of the rectangle rendered in one step. Output tiles whose
+#: source is larger (PNG strips, TIFF tiles at 1:16) are produced in cells of at most this source
+#: size, so memory never depends on the scale factor or on the width of a PNG.
+SOURCE_SIDE = 1024
+
+
 class TileRenderer:
     """Renders output tiles in increasing index order, each model block once (see module docstring).
 
-    ``owned(index)`` says which tiles this process renders (all of them, or one rank's share);
-    blocks are kept exactly until the last owned tile that reads them. ``render_seconds`` is the
-    time spent inside the model, for the exporter-overhead benchmark.
+    Each output tile is made of cells (row-major within the tile) whose source is at most
+    :data:`SOURCE_SIDE` on a side; a block is cached from the first cell that reads it until the
+    last cell, among the owned tiles' cells in rendering order, that reads it. ``owned(index)``
+    says which tiles this process renders (all of them, or one rank's share). ``render_seconds``
+    is the time spent inside the model, for the exporter-overhead benchmark.
     """
 
     def __init__(
@@ -140,23 +148,40 @@ class TileRenderer:
         self.block = renderer.block_size(plan.render_level)
         self.owned = owned or (lambda index: True)
         self.cancelled = cancelled
+        f = plan.factor
+        self.cell_w = plan.tile_w if plan.tile_w * f <= SOURCE_SIDE else max(1, SOURCE_SIDE // f)
+        self.cell_h = plan.tile_h if plan.tile_h * f <= SOURCE_SIDE else max(1, SOURCE_SIDE // f)
         self.cache: dict[tuple[int, int], np.ndarray] = {}
         self.blocks_rendered = 0
         self.render_seconds = 0.0
         self.peak_cached_blocks = 0
-        self.source_pixels = 0  # render-level pixels of the tiles rendered so far
+        self.source_pixels = 0  # render-level pixels of the cells rendered so far
 
     def render(self, index: int) -> np.ndarray:
         """Output tile ``index`` as ``(h, w, 3)`` uint8."""
+        tile = self.plan.tile(index)
+        if tile.w <= self.cell_w and tile.h <= self.cell_h:
+            return self._render_cell(tile, (index, 0))
+        image = np.empty((tile.h, tile.w, 3), dtype=np.uint8)
+        for number, cell in enumerate(tile.tiles(self.cell_w, self.cell_h)):
+            image[cell.y - tile.y : cell.bottom - tile.y, cell.x - tile.x : cell.right - tile.x] = self._render_cell(
+                cell, (index, number)
+            )
+        return image
+
+    def _render_cell(self, cell: Rect, key: tuple[int, int]) -> np.ndarray:
+        """Output pixels of ``cell`` (number ``key[1]`` of tile ``key[0]``), from cached or new blocks."""
         plan, block = self.plan, self.block
-        src = plan.source(plan.tile(index))
+        src = plan.source(cell)
         cover = aligned_cover(src, block)
         origins = [(bx, by) for by in range(cover.y, cover.bottom, block) for bx in range(cover.x, cover.right, block)]
         missing = [o for o in origins if o not in self.cache]
         if missing:
             start = time.perf_counter()
-            self.cache.update(self.renderer.render_blocks(self.world, missing, plan.render_level, self.cancelled))
+            rendered = self.renderer.render_blocks(self.world, missing, plan.render_level, self.cancelled)
             self.render_seconds += time.perf_counter() - start
+            # Copies: a block may outlive its batch-mates, and must not keep their batch array alive.
+            self.cache.update((origin, array.copy()) for origin, array in rendered.items())
             self.blocks_rendered += len(missing)
         self.peak_cached_blocks = max(self.peak_cached_blocks, len(self.cache))
         self.source_pixels += src.w * src.h
@@ -166,18 +191,26 @@ class TileRenderer:
             image[part.y - src.y : part.bottom - src.y, part.x - src.x : part.right - src.x] = self.cache[(bx, by)][
                 part.y - by : part.bottom - by, part.x - bx : part.right - bx
             ]
-            if self._last_owned_use(Rect(bx, by, block, block)) <= index:
+            if self._last_use(Rect(bx, by, block, block)) <= key:
                 del self.cache[(bx, by)]
         return box_reduce(image, plan.factor)
 
-    def _last_owned_use(self, block: Rect) -> int:
-        rows, cols = self.plan.tiles_touching(block)
-        cols_n = self.plan.cols
+    def _last_use(self, block: Rect) -> tuple[int, int]:
+        """The last (tile, cell) in rendering order, among owned tiles, that reads ``block``."""
+        plan, f = self.plan, self.plan.factor
+        rows, cols = plan.tiles_touching(block)
         for row in reversed(rows):
             for col in reversed(cols):
-                if self.owned(row * cols_n + col):
-                    return row * cols_n + col
-        return -1
+                index = row * plan.cols + col
+                if not self.owned(index):
+                    continue
+                tile = plan.tile(index)
+                # Output pixels whose source boxes overlap the block, clipped to this tile.
+                x1 = min((block.right - 1) // f + 1, tile.right)
+                y1 = min((block.bottom - 1) // f + 1, tile.bottom)
+                cells_per_row = -(-tile.w // self.cell_w)
+                return index, ((y1 - 1 - tile.y) // self.cell_h) * cells_per_row + (x1 - 1 - tile.x) // self.cell_w
+        return (-1, -1)
 
     def discarded_fraction(self) -> float:
         """Share of rendered block pixels not in any output tile (cropped away or rendered twice)."""

@@ -296,3 +296,22 @@ def test_progress_bar_draws_rate_and_eta():
     text = stream.getvalue()
     assert text.startswith("\r[##........]  25.0%") and "0.50 Mpx/s" in text and "ETA 00:15" in text
     assert text.endswith("\n")
+
+
+@pytest.mark.parametrize(("name", "scale_level", "side"), [("c.png", 0, 100), ("c.tif", 1, 64), ("c.png", 2, 72)])
+def test_cells_bound_memory_and_render_each_block_once(tmp_path, renderer, world, monkeypatch, name, scale_level, side):
+    import engine.export.plan
+
+    monkeypatch.setattr(engine.export.plan, "SOURCE_SIDE", side)  # many cells per tile and strip
+    rect = Rect(-93, 41, 333, 150)
+    before = renderer.blocks_rendered
+    result = export(renderer, world, rect, tmp_path / name, ExportOptions(tile=48, scale_level=scale_level))
+    rendered = renderer.blocks_rendered - before
+    k = 1 << scale_level
+    out = Rect(rect.x // k, rect.y // k, -(-rect.right // k) - rect.x // k, -(-rect.bottom // k) - rect.y // k)
+    source = Rect(out.x * k, out.y * k, out.w * k, out.h * k)
+    expected = box_reduce(direct(renderer, world, source), k)
+    written = tifffile.imread(tmp_path / name) if name.endswith(".tif") else np.asarray(Image.open(tmp_path / name))
+    assert np.array_equal(written, expected)
+    cover = aligned_cover(source, 64)
+    assert result.blocks_rendered == rendered == cover.w * cover.h // 64**2
