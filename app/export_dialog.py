@@ -231,7 +231,7 @@ class ExportDialog(QDialog):
 
     # -- state -------------------------------------------------------------------------------------
 
-    def rect(self) -> Rect | None:  # type: ignore[override]
+    def chosen_rect(self) -> Rect | None:
         """The chosen world rectangle, or None while the custom fields are incomplete."""
         if self.view_radio.isChecked():
             return self.view
@@ -279,7 +279,7 @@ class ExportDialog(QDialog):
             return
         for edit in (self.x_edit, self.y_edit, self.w_spin, self.h_spin):
             edit.setEnabled(self.custom_radio.isChecked())
-        rect, ok = self.rect(), True
+        rect, ok = self.chosen_rect(), True
         if rect is None:
             self.size_label.setText("Enter x, y, width and height.")
             ok = False
@@ -323,7 +323,7 @@ class ExportDialog(QDialog):
 
     @Slot()
     def start_export(self) -> None:
-        rect = self.rect()
+        rect = self.chosen_rect()
         if rect is None or self.job is not None:
             return
         self.job = ExportJob(self.factory, self.world, rect, self.path(), self.options())

@@ -31,7 +31,7 @@ def dialog(qtbot, tmp_path):
 
 
 def test_selection_export_equals_direct_render(qtbot, dialog, tmp_path):
-    assert dialog.rect() == Rect(3, -40, 70, 45)
+    assert dialog.chosen_rect() == Rect(3, -40, 70, 45)
     assert "70 × 45 px" in dialog.size_label.text()
     with qtbot.waitSignal(dialog.export_finished, timeout=60_000) as blocker:
         dialog.export_button.click()
@@ -50,7 +50,7 @@ def test_custom_rect_png_at_half_scale(qtbot, dialog, tmp_path):
     dialog.format_combo.setCurrentIndex(1)
     dialog.scale_combo.setCurrentIndex(1)
     assert dialog.path().suffix == ".png" and not dialog.pyramid_check.isEnabled()
-    assert dialog.rect() == Rect(-7, 11, 40, 30)
+    assert dialog.chosen_rect() == Rect(-7, 11, 40, 30)
     assert "21 × 16 px" in dialog.size_label.text()  # x -4..17, y 5..21 at 1:2
     with qtbot.waitSignal(dialog.export_finished, timeout=60_000):
         dialog.export_button.click()
