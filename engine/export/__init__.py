@@ -13,6 +13,7 @@ override tensors) and the rectangle are embedded, so an export can be reproduced
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -54,6 +55,7 @@ __all__ = [
 FORMATS = {".tif": "tiff", ".tiff": "tiff", ".png": "png"}
 COMPRESSIONS = {"tiff": TIFF_COMPRESSIONS, "png": ("zlib", "none")}
 DEFAULT_TILE = {"tiff": 512, "png": 128}  # TIFF tile side; PNG strip height
+STRIP_BYTES = 32 * 2**20  # PNG strips of very wide images are cut to about this size
 #: Override tensors larger than this are not embedded (the description says so).
 EMBED_TENSOR_BYTES = 16 * 2**20
 
@@ -94,25 +96,29 @@ def plan_export(renderer: Renderer, rect: Rect, path: str | Path, options: Expor
     kind = format_of(path)
     if options.compression not in COMPRESSIONS[kind]:
         raise InvalidInput(f"{kind.upper()} compression must be one of {', '.join(COMPRESSIONS[kind])}")
-    tile = options.tile or DEFAULT_TILE[kind]
+    make = functools.partial(
+        ExportPlan.make, renderer.model, rect, level=options.level, scale_level=options.scale_level
+    )
     if kind == "tiff":
-        tile = -(-max(tile, 16) // 16) * 16  # TIFF tiles are multiples of 16
-        plan = ExportPlan.make(
-            renderer.model, rect, level=options.level, scale_level=options.scale_level, tile_w=tile, tile_h=tile
-        )
+        tile = tiff_tile(options)
+        plan = make(tile_w=tile, tile_h=tile)
         levels = auto_levels(plan.out.h, plan.out.w, tile) if options.pyramid < 0 else options.pyramid
         if levels and min(pyramid_shapes(plan.out.h, plan.out.w, levels)[-1]) < 1:
             raise InvalidInput(f"{levels} pyramid levels is more than this image has")
         return plan, levels
     if options.pyramid:
         raise InvalidInput("pyramids are a TIFF feature; export to .tif for one")
-    if rect.w >> options.scale_level >= 2**31 or rect.h >> options.scale_level >= 2**31:
+    out = output_rect(rect, options.scale_level)
+    if max(out.w, out.h) >= 2**31:
         raise InvalidInput("PNG sides are limited to 2^31-1 pixels; export to .tif")
-    huge = 2**62
-    plan = ExportPlan.make(
-        renderer.model, rect, level=options.level, scale_level=options.scale_level, tile_w=huge, tile_h=tile
-    )
-    return plan, 0
+    # Full-width strips; a very wide PNG gets fewer rows per strip, so a strip stays near STRIP_BYTES.
+    rows = options.tile or max(1, min(DEFAULT_TILE["png"], STRIP_BYTES // (3 * out.w)))
+    return make(tile_w=out.w, tile_h=rows), 0
+
+
+def tiff_tile(options: ExportOptions) -> int:
+    """The TIFF tile side: the requested size rounded up to a multiple of 16, as TIFF requires."""
+    return -(-max(options.tile or DEFAULT_TILE["tiff"], 16) // 16) * 16
 
 
 def raw_bytes(width: int, height: int, levels: int) -> int:
@@ -123,10 +129,9 @@ def raw_bytes(width: int, height: int, levels: int) -> int:
 def estimate(rect: Rect, path: str | Path, options: ExportOptions) -> tuple[int, int, int]:
     """Output ``(width, height, raw bytes)`` of an export, without a model (for dialogs)."""
     out = output_rect(rect, options.scale_level)
-    tile = -(-max(options.tile or DEFAULT_TILE["tiff"], 16) // 16) * 16
     levels = 0
     if format_of(path) == "tiff":
-        levels = auto_levels(out.h, out.w, tile) if options.pyramid < 0 else options.pyramid
+        levels = auto_levels(out.h, out.w, tiff_tile(options)) if options.pyramid < 0 else options.pyramid
     return out.w, out.h, raw_bytes(out.w, out.h, levels)
 
 
@@ -199,26 +204,7 @@ def export(
             meter.add(array.shape[0] * array.shape[1], "render")
 
     with atomic_path(path) as temp:
-        if kind == "tiff":
-
-            def write(stream: Iterator[np.ndarray]) -> None:
-                write_tiff(
-                    temp, stream, height=plan.out.h, width=plan.out.w, tile=plan.tile_w,
-                    compression=options.compression, quality=options.quality, levels=levels,
-                    description=description, bigtiff=options.bigtiff, meter=meter, cancelled=cancelled,
-                )  # fmt: skip
-        else:
-
-            def write(stream: Iterator[np.ndarray]) -> None:
-                level = 0 if options.compression == "none" else (6 if options.quality is None else options.quality)
-                with open(temp, "wb") as handle:
-                    writer = PngStreamWriter(
-                        handle, plan.out.w, plan.out.h, level=level, text={"everscape": description}
-                    )
-                    for strip in stream:
-                        writer.write_rows(strip)
-                    writer.close()
-
+        write = _writer(kind, temp, plan, levels, options, description, meter, cancelled)
         run_pipeline(produce(), write, plan.tile_bytes)
     exchange.finish()
     meter.add(0, "done", force=True)
@@ -233,3 +219,36 @@ def export(
         discarded_fraction=tiles.discarded_fraction(),
         bytes=path.stat().st_size,
     )
+
+
+def _writer(
+    kind: str,
+    temp: Path,
+    plan: ExportPlan,
+    levels: int,
+    options: ExportOptions,
+    description: str,
+    meter: ProgressMeter,
+    cancelled: Callable[[], bool] | None,
+) -> Callable[[Iterator[np.ndarray]], None]:
+    """The function the writer thread runs: it consumes the row-major tile stream into ``temp``."""
+    if kind == "tiff":
+
+        def write_tiff_file(stream: Iterator[np.ndarray]) -> None:
+            write_tiff(
+                temp, stream, height=plan.out.h, width=plan.out.w, tile=plan.tile_w,
+                compression=options.compression, quality=options.quality, levels=levels,
+                description=description, bigtiff=options.bigtiff, meter=meter, cancelled=cancelled,
+            )  # fmt: skip
+
+        return write_tiff_file
+
+    def write_png_file(stream: Iterator[np.ndarray]) -> None:
+        level = 0 if options.compression == "none" else (6 if options.quality is None else options.quality)
+        with open(temp, "wb") as handle:
+            writer = PngStreamWriter(handle, plan.out.w, plan.out.h, level=level, text={"everscape": description})
+            for strip in stream:
+                writer.write_rows(strip)
+            writer.close()
+
+    return write_png_file
