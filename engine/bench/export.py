@@ -4,6 +4,11 @@ The goals (issue 7) are for a 1-gigapixel (65536 x 16384) BigTIFF on CPU: peak R
 exporter overhead beyond pure rendering <= 10 %, discarded (recomputed or cropped) block pixels
 <= 2 %. Each measurement runs in a fresh subprocess so its peak RSS is its own; the time inside
 the model and the whole export's wall time come from the same run. Quick mode exports 2048 x 1024.
+
+Reading the memory figure: ``rss_before_export_mib`` is Python + torch + the model; the latent
+field chunk cache (``engine.fields.FieldStore``, bounded at 256 MiB by default) fills during any
+long render and accounts for most of the rest. The exporter's own buffers are a row of blocks
+across the image, a few tiles in the writer queue (<= 48 MiB) and one tile being encoded.
 """
 
 from __future__ import annotations
