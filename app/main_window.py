@@ -25,12 +25,14 @@ from PySide6.QtWidgets import (
 )
 
 from app.canvas import Canvas
+from app.export_dialog import ExportDialog
 from app.navigator import Navigator
 from app.settings import Preferences, Settings
-from app.worker import ModelInfo, TileWorker
+from app.worker import ModelInfo, TileWorker, default_loader
 from engine.checkpoints import list_checkpoints
 from engine.errors import EverscapeError, InvalidInput
 from engine.geometry import MAX_COORD
+from engine.render import Renderer
 from engine.world import World
 
 
@@ -155,6 +157,8 @@ class MainWindow(QMainWindow):
 
     def _build_menus(self, dock: QDockWidget) -> None:
         file_menu = self.menuBar().addMenu("&File")
+        self.export_action = file_menu.addAction("&Export…", QKeySequence("Ctrl+E"), self.open_export_dialog)
+        file_menu.addSeparator()
         file_menu.addAction("&Quit", QKeySequence.StandardKey.Quit, self.close)
         view_menu = self.menuBar().addMenu("&View")
         view_menu.addAction("&Go to x, y…", QKeySequence("Ctrl+G"), self.ask_go_to)
@@ -255,6 +259,25 @@ class MainWindow(QMainWindow):
         self.model_picker.addItems(names)
         if current is not None:
             self.model_picker.setCurrentText(current)
+
+    def open_export_dialog(self) -> ExportDialog | None:
+        """File ▸ Export: the dialog exports in its own thread with its own renderer, so the canvas's
+        worker keeps serving visible tiles meanwhile."""
+        world = self.world
+        if world is None:
+            self._show_error("no world is open yet")
+            return None
+        loader = self.loader or default_loader
+        device = None if self.prefs.device == "auto" else self.prefs.device
+
+        def factory() -> Renderer:
+            return Renderer(loader(world.model).model, device)
+
+        dialog = ExportDialog(world, factory, self.canvas.view.world_rect(), parent=self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.export_failed.connect(self._show_error)
+        dialog.show()
+        return dialog
 
     def ask_go_to(self) -> None:
         text, ok = QInputDialog.getText(self, "Go to", "World position x, y:")

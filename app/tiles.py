@@ -121,6 +121,13 @@ class View:
         """The world pixel at the centre of the view."""
         return self.cx // SUB, self.cy // SUB
 
+    def world_rect(self) -> Rect:
+        """The level-0 world pixels the view shows (rounded outwards to whole pixels)."""
+        half_w, half_h = self.width * self.unit // 2, self.height * self.unit // 2
+        x0, y0 = (self.cx - half_w) // SUB, (self.cy - half_h) // SUB
+        x1, y1 = -((-(self.cx + half_w)) // SUB), -((-(self.cy + half_h)) // SUB)
+        return Rect(x0, y0, max(1, x1 - x0), max(1, y1 - y0))
+
     def resized(self, width: int, height: int) -> View:
         return replace(self, width=max(1, width), height=max(1, height))
 

@@ -214,3 +214,22 @@ def test_preferences_apply_live_and_persist(qtbot, open_window):
     window.canvas.zoom_by(-3)
     assert window.canvas.view.zoom == 0  # no synthesised levels for a one-level model: no zoom-out
     assert Settings().preferences().cache_mib == 64
+
+
+def test_file_export_writes_the_visible_view(qtbot, open_window, tmp_path):
+    """File ▸ Export opens on the current view and writes exactly what a direct render gives."""
+    import tifffile
+
+    from engine.render import Renderer
+
+    window = open_window(seed=6)
+    window.go_to("-300, 200")
+    dialog = window.open_export_dialog()
+    qtbot.addWidget(dialog)
+    view = window.canvas.view.world_rect()
+    assert dialog.chosen_rect() == view
+    dialog.path_edit.setText(str(tmp_path / "view.tif"))
+    with qtbot.waitSignal(dialog.export_finished, timeout=60000):
+        dialog.start_export()
+    expected = Renderer(window.loader(window.world.model).model, "cpu").render(window.world, [view])[0]
+    assert np.array_equal(tifffile.imread(tmp_path / "view.tif"), expected)
