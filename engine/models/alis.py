@@ -29,6 +29,7 @@ after each stage) ; then a styled 1x1 ToRGB.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -37,7 +38,7 @@ import torch
 from torch import nn
 
 from engine.errors import InvalidInput
-from engine.fields import LatentSource
+from engine.fields import LatentSource, gaussian
 from engine.geometry import Lattice, Rect, ceil_div, floor_div
 from engine.layers import CropUpsample, EqualLinear, NoiseInjection, Span, ValidConv, crop_upsample, pixel_norm
 from engine.layers.anchor_grid import AnchorWindow
@@ -121,7 +122,7 @@ class Mapping(nn.Module):
         super().__init__()
         dims = [z_dim] + [w_dim] * layers
         self.net = nn.Sequential(
-            *(EqualLinear(a, b, lr_mul=0.01, activation=True) for a, b in zip(dims[:-1], dims[1:]))
+            *(EqualLinear(a, b, lr_mul=0.01, activation=True) for a, b in itertools.pairwise(dims))
         )
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
@@ -141,7 +142,7 @@ class ALISGenerator(Generator):
                 f"scale ({s}), and spacing a multiple of block"
             )
         self.mapping = Mapping(c.z_dim, c.w_dim, c.mapping_layers)
-        self.register_buffer("w_avg", torch.zeros(c.w_dim))  # tracked in training (truncation)
+        self.register_buffer("w_avg", self._mean_w())  # tracked in training; truncation pulls towards it
         rows = not c.panorama
         self.periods = [fourier_periods(c.spacing, s >> k) for k in range(len(c.channels))]
         convs = []
@@ -156,6 +157,12 @@ class ALISGenerator(Generator):
         self.to_rgb = AnchorStyledConv(previous, 3, 1, c.w_dim, c.spacing, rows, False)
         self._chain = _chain(len(c.channels))
         self.anchor_margin = self._anchor_margin()
+
+    @torch.no_grad()
+    def _mean_w(self, count: int = 1024, chunk: int = 16) -> torch.Tensor:
+        """Mean of ``count`` mapped z's (fixed draws): the truncation centre until training tracks it."""
+        z = gaussian((count, self.config.z_dim), "alis.w_avg")
+        return torch.cat([self.mapping(part) for part in z.split(chunk)]).mean(0)
 
     # -- geometry ----------------------------------------------------------------------------
 
@@ -174,9 +181,11 @@ class ALISGenerator(Generator):
 
     def reach(self, size: int) -> int:
         """How far (world pixels) beyond an aligned output of ``size`` the first stage reads."""
-        s = self.config.coarse_scale
-        first = self.plan(0, size)[0]
-        return max(-first.start * s, first.stop * s - size)
+        s, reach = self.config.coarse_scale, 0
+        for origin in range(s):  # windows depend on the origin's phase modulo the coarsest scale
+            first = self.plan(origin, size)[0]
+            reach = max(reach, origin - first.start * s, first.stop * s - origin - size)
+        return reach
 
     def _anchor_margin(self) -> int:
         # A pixel blends anchors a and a + 1 around its centre; the receptive field adds reach.
@@ -314,4 +323,3 @@ def frame_cells(model: ALISGenerator, x: int, y: int, size: int) -> Rect:
     count = ceil_div(size, d) + 1 + 2 * m
     i0, j0 = floor_div(x, d) - m, floor_div(y, d) - m
     return Rect(i0, 0, count, 1) if model.config.panorama else Rect(i0, j0, count, count)
-
