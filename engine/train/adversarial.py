@@ -44,12 +44,14 @@ from __future__ import annotations
 
 import contextlib
 import copy
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 from torch import nn
 
+from engine.fields import address_seed
 from engine.models.base import Generator
 from engine.train import distributed
 from engine.train.ema import ema_decay, update_ema
@@ -63,6 +65,18 @@ from engine.train.losses import (
     wgan_g_loss,
 )
 from engine.train.protocol import RealBatch, TrainConfig
+
+
+@contextlib.contextmanager
+def seeded_init(seed: int, salt: str = "discriminator") -> Iterator[None]:
+    """Build modules with weights drawn from ``(seed, salt)`` without touching the global RNG.
+
+    Families build their discriminator inside this, so two runs with the same seed start from
+    the same D (exact resume tests, reproducible runs) whatever ran before.
+    """
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(address_seed("init", salt, seed))
+        yield
 
 
 @dataclass

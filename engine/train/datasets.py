@@ -178,6 +178,9 @@ class CropDataset:
         images = torch.from_numpy(crops).permute(0, 3, 1, 2).float() / 127.5 - 1.0
         return RealBatch(images.contiguous(), torch.from_numpy(positions))
 
+    def reseed(self, seed: int) -> None:
+        self.rng = np.random.Generator(np.random.PCG64(seed))
+
     def state_dict(self) -> dict[str, Any]:
         return {"rng": self.rng.bit_generator.state}
 

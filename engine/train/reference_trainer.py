@@ -21,7 +21,7 @@ from engine.geometry import Rect
 from engine.models.base import Generator
 from engine.styles import StyleLayout
 from engine.train import distributed
-from engine.train.adversarial import AdversarialTrainer, Fakes
+from engine.train.adversarial import AdversarialTrainer, Fakes, seeded_init
 from engine.train.discriminator import Discriminator
 from engine.train.protocol import TrainConfig
 
@@ -51,11 +51,12 @@ class ReferenceTrainer(AdversarialTrainer):
         self.crop = config.crop or self.block
         if not 16 <= self.crop <= self.block:
             raise ValueError(f"reference crops must be 16..{self.block} px, not {self.crop}")
-        d = Discriminator(
-            self.crop,
-            channel_base=int(config.extra.get("d_channel_base", 1024)),
-            max_channels=int(config.extra.get("d_max_channels", 64)),
-        )
+        with seeded_init(config.seed):
+            d = Discriminator(
+                self.crop,
+                channel_base=int(config.extra.get("d_channel_base", 1024)),
+                max_channels=int(config.extra.get("d_max_channels", 64)),
+            )
         super().__init__(model, d, config, device)
         # A private, small cache: training fields are used once, they must not evict the app's.
         self.store = FieldStore(max_bytes=32 * 2**20)
