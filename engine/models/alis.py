@@ -164,6 +164,12 @@ class ALISGenerator(Generator):
         z = gaussian((count, self.config.z_dim), "alis.w_avg")
         return torch.cat([self.mapping(part) for part in z.split(chunk)]).mean(0)
 
+    def config_dict(self) -> dict[str, Any]:
+        """Plain JSON types (lists, not tuples), so a saved config compares equal when read back."""
+        doc = super().config_dict()
+        doc["channels"] = list(doc["channels"])
+        return doc
+
     # -- geometry ----------------------------------------------------------------------------
 
     def block_size(self, level: int = 0) -> int:
