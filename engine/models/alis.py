@@ -115,6 +115,23 @@ def _chain(stages: int) -> tuple:
     return (ValidConv(3), ValidConv(3)) + (CropUpsample(), ValidConv(3), ValidConv(3)) * (stages - 1)
 
 
+@dataclass(frozen=True, slots=True)
+class RowLattice(Lattice):
+    """A lattice with one row of cells: the panorama's anchors, shared by every pixel row.
+
+    Footprints are always on row 0 and a support spans every row (as far as a ``Rect`` reaches),
+    so generic clients (edit supports, inversion) get honest answers from the ``FieldSpec``.
+    """
+
+    def footprint(self, rect: Rect) -> Rect:
+        cells = Lattice.footprint(self, rect)
+        return Rect(cells.x, 0, cells.w, 1)
+
+    def support(self, cells: Rect) -> Rect:
+        pixels = Lattice.support(self, cells)
+        return Rect(pixels.x, -(2**61), pixels.w, 2**62)
+
+
 class Mapping(nn.Module):
     """z -> w: pixel norm then ``layers`` equalised FC + lrelu with lr multiplier 0.01 (StyleGAN2)."""
 
@@ -198,7 +215,9 @@ class ALISGenerator(Generator):
         return ceil_div(self.reach(self.config.block), self.config.spacing) + 1
 
     def anchor_lattice(self) -> Lattice:
-        return Lattice(self.config.spacing, self.anchor_margin)
+        """The anchor field's lattice; in panorama mode every pixel row reads anchor row 0."""
+        lattice = RowLattice if self.config.panorama else Lattice
+        return lattice(self.config.spacing, self.anchor_margin)
 
     def field_specs(self, level: int = 0) -> tuple[FieldSpec, ...]:
         self.check_level(level)
@@ -214,16 +233,12 @@ class ALISGenerator(Generator):
         return tuple(specs)
 
     def anchor_cells(self, rect: Rect) -> Rect:
-        """Anchor cells a block ``rect`` reads (its lattice footprint; row 0 only in panorama mode)."""
-        cells = self.anchor_lattice().footprint(rect)
-        return Rect(cells.x, 0, cells.w, 1) if self.config.panorama else cells
+        """Anchor cells a block ``rect`` reads (its lattice footprint)."""
+        return self.anchor_lattice().footprint(rect)
 
     def anchor_support(self, cells: Rect) -> Rect:
-        """Pixels that may change when ``cells`` change: the lattice support (all rows in panorama)."""
-        support = self.anchor_lattice().support(cells)
-        if self.config.panorama:
-            return Rect(support.x, -(2**61), support.w, 2**62)
-        return support
+        """Pixels that may change when ``cells`` change (the lattice support)."""
+        return self.anchor_lattice().support(cells)
 
     def anchor_influence(self, cells: Rect) -> Rect:
         """The tight pixel rectangle that can depend on ``cells``: the two lattice cells beside each

@@ -67,6 +67,12 @@ def test_panorama_reads_one_anchor_row_and_renders_an_endless_strip():
         model.render_blocks([(10**12, y)], source, world.styles)
     anchor_reads = {cells for name, cells in source.reads if name == alis.ANCHOR_FIELD}
     assert len(anchor_reads) == 1 and next(iter(anchor_reads)).y == 0 and next(iter(anchor_reads)).h == 1
+    # The declared footprint says so too, so generic clients (edit supports) stay honest.
+    (spec,) = [s for s in model.field_specs() if s.name == alis.ANCHOR_FIELD]
+    for y in (0, 32 * 10**6, -(10**12)):
+        assert spec.footprint(Rect(10**12, y, 32, 32)) == next(iter(anchor_reads))
+    support = spec.lattice.support(Rect(5, 0, 1, 1))
+    assert support.y < -(10**15) and support.bottom > 10**15  # an anchor edits a column band of the strip
     # The strip continues seamlessly at 10^12 (any rect equals its tiles and crops).
     check_rect(renderer, world, Rect(10**12 - 50, 0, 150, 32), 0, tiles=((37, 23),))
     (strip,) = renderer.render(world, [Rect(10**12, 0, 256, 32)])

@@ -10,6 +10,7 @@ from engine.models.alis_edit import anchors_in, resample, resample_patch, resamp
 from engine.models.registry import build_random
 from engine.render import Renderer
 from engine.world import World
+from tests.engine.test_alis import _panorama_model
 
 
 @pytest.fixture(scope="module")
@@ -77,3 +78,17 @@ def test_given_cells_and_patch_shape():
     assert patch.field == alis.ANCHOR_FIELD and tuple(patch.values.shape) == (model.config.z_dim, 1, 2)
     world = resample(World("alis:tiny"), model, Rect(0, 0, 1, 1), seed=1, cells=Rect(-3, 5, 2, 1))
     assert world.version == 1 and world.overrides[0].cells == Rect(-3, 5, 2, 1)
+
+
+def test_panorama_resampling_edits_a_column_band_of_the_strip():
+    model = _panorama_model()
+    renderer = Renderer(model, "cpu")
+    world = World("alis:tiny-panorama", seed=2)
+    edited = resample(world, model, Rect(3 * 64 - 5, 10**6, 10, 10), seed=7)  # y does not matter
+    assert edited.overrides[-1].cells == Rect(3, 0, 1, 1)
+    tight = model.anchor_influence(Rect(3, 0, 1, 1))
+    for y in (0, 10**6):
+        area = Rect(tight.x - 32, y, tight.w + 64, 32)
+        a, b = renderer.render(world, [area])[0], renderer.render(edited, [area])[0]
+        columns = np.nonzero(np.abs(a.astype(int) - b).max(axis=(0, 2)))[0] + area.x
+        assert len(columns) > 64 and tight.x <= columns.min() and columns.max() < tight.right
