@@ -171,7 +171,7 @@ class ALISGenerator(Generator):
             previous = width
         self.convs = nn.ModuleList(convs)
         self.noises = nn.ModuleList(NoiseInjection() for _ in c.channels) if c.noise else None
-        self.to_rgb = AnchorStyledConv(previous, 3, 1, c.w_dim, c.spacing, rows, False)
+        self.to_rgb = AnchorStyledConv(previous, 3, 1, c.w_dim, c.spacing, rows, False, demodulate=False)
         self._chain = _chain(len(c.channels))
         self.anchor_margin = self._anchor_margin()
 

@@ -11,8 +11,14 @@ divides each output channel by the norm of its (equalised) weights, and NOT the 
 at every layer, so a block with margins would need its neighbours' statistics, and those theirs:
 no finite window would do, and any-rect consistency would be lost. StyleGAN2's style-dependent
 demodulation would be local, but with per-pixel styles it costs one more C_in x C_out product per
-pixel and layer, and it is not what the released ALIS trains. The same formula runs in training
-and inference (no fp16 max-abs style rescaling, the released code's inconsistent quirk).
+pixel and layer, and it is not what the released ALIS trains.
+
+Without style-dependent demodulation nothing bounds the activations: with styles ``1 + noise``
+each layer multiplies their scale by ``rms(style)`` (the released fp32 model reaches std 7 at
+init; its fp16 path divides each anchor's styles by their max-abs, which changes the outputs).
+We instead divide each *anchor's* style vector by its RMS over channels, always, in training and
+inference: per anchor (cheap, a pure function of that anchor, so consistency is untouched), and a
+blend of two unit-RMS anchors stays near unit RMS, so activations keep their scale through depth.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from engine.layers import EqualLinear, ModulatedConv2d, fused_leaky_relu, periodic_features
+from engine.layers import EqualLinear, ModulatedConv2d, fused_leaky_relu, periodic_features, pixel_norm
 from engine.layers.anchor_grid import AnchorWindow, interpolate_anchors
 
 
@@ -34,33 +40,43 @@ class AnchorStyledConv(nn.Module):
     """
 
     def __init__(
-        self, in_channels: int, out_channels: int, kernel: int, w_dim: int, spacing: int, rows: bool, activate: bool
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel: int,
+        w_dim: int,
+        spacing: int,
+        rows: bool,  # False: panorama mode, one anchor row
+        activate: bool,  # bias + lrelu (convs) or bias only (ToRGB)
+        demodulate: bool = True,  # style-independent weight demodulation (off for ToRGB, as released)
     ) -> None:
         super().__init__()
         self.affine = EqualLinear(w_dim, in_channels, bias_init=1.0)
         self.conv = ModulatedConv2d(in_channels, out_channels, kernel, demodulate=False)
         self.bias = nn.Parameter(torch.zeros(out_channels))
         self.spacing = spacing
-        self.rows = rows  # False: panorama mode, one anchor row
+        self.rows = rows
         self.activate = activate
+        self.demodulate = demodulate
 
     def style_map(self, ws: torch.Tensor, windows: Sequence[AnchorWindow]) -> torch.Tensor:
         n, j, i, w_dim = ws.shape
-        styles = self.affine(ws.reshape(n * j * i, w_dim))  # (N*J*I, C_in), batch-invariant rows
+        styles = pixel_norm(self.affine(ws.reshape(n * j * i, w_dim)))  # (N*J*I, C_in), unit RMS per anchor
         grid = styles.view(n, j, i, -1).permute(0, 3, 1, 2)  # (N, C_in, J, I)
         return interpolate_anchors(grid, windows, self.spacing, rows=self.rows)
 
     def forward(self, x: torch.Tensor, ws: torch.Tensor, windows: Sequence[AnchorWindow]) -> torch.Tensor:
         out = self.conv(x, self.style_map(ws, windows))
-        weight = self.conv.weight * self.conv.scale
-        demod = torch.rsqrt(weight.pow(2).sum(dim=(1, 2, 3)) + 1e-8)  # (C_out,): style-independent
-        out = out * demod.view(1, -1, 1, 1)
+        if self.demodulate:
+            weight = self.conv.weight * self.conv.scale
+            demod = torch.rsqrt(weight.pow(2).sum(dim=(1, 2, 3)) + 1e-8)  # (C_out,): style-independent
+            out = out * demod.view(1, -1, 1, 1)
         if self.activate:
             return fused_leaky_relu(out, self.bias)
         return out + self.bias.view(1, -1, 1, 1)
 
     def extra_repr(self) -> str:
-        return f"spacing={self.spacing}, rows={self.rows}, activate={self.activate}"
+        return f"spacing={self.spacing}, rows={self.rows}, activate={self.activate}, demodulate={self.demodulate}"
 
 
 def fourier_periods(spacing: int, scale: int) -> tuple[int, ...]:
