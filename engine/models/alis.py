@@ -172,6 +172,7 @@ class ALISGenerator(Generator):
         self.convs = nn.ModuleList(convs)
         self.noises = nn.ModuleList(NoiseInjection() for _ in c.channels) if c.noise else None
         self.to_rgb = AnchorStyledConv(previous, 3, 1, c.w_dim, c.spacing, rows, False, demodulate=False)
+        self.styled_layers = len(self.convs) + 1  # each conv and the ToRGB have their own affine
         self._chain = _chain(len(c.channels))
         self.anchor_margin = self._anchor_margin()
 
@@ -272,7 +273,8 @@ class ALISGenerator(Generator):
     ) -> torch.Tensor:
         """Frames ``size`` pixels square at world ``origins``: (N, 3, size, size), unclamped.
 
-        ``ws`` (N, J, I, w_dim) are the anchors of cells ``first_cells[n] + (i, j)``; all origins
+        ``ws`` (N, J, I, w_dim) are the anchors of cells ``first_cells[n] + (i, j)``, or
+        (N, J, I, L, w_dim) with one latent per styled layer (style mixing in training); all origins
         must share their offset modulo the coarsest scale (equal window shapes). ``noise(k, rects)``
         returns stage ``k``'s noise for those stage-pixel windows, or None for no noise.
         """
@@ -284,6 +286,9 @@ class ALISGenerator(Generator):
                 AnchorWindow(cell, px[index].start, py[index].start, px[index].size, py[index].size, scale)
                 for cell, (px, py) in zip(first_cells, plans, strict=True)
             ]
+
+        def layer(index: int) -> torch.Tensor:
+            return ws if ws.ndim == 4 else ws[:, :, :, index]
 
         def window(index: int) -> tuple[Span, Span]:
             return plans[0][0][index], plans[0][1][index]
@@ -299,12 +304,12 @@ class ALISGenerator(Generator):
             here = windows(start, scale)
             coords = coordinate_channels(here, self.periods[k], ws.device, ws.dtype)
             x = coords if x is None else torch.cat([x, coords], dim=1)
-            x = self.convs[2 * k](x, ws, here)
-            x = self.convs[2 * k + 1](x, ws, windows(start + 1, scale))
+            x = self.convs[2 * k](x, layer(2 * k), here)
+            x = self.convs[2 * k + 1](x, layer(2 * k + 1), windows(start + 1, scale))
             if noise is not None and self.noises is not None:
                 rects = [Rect(w.x, w.y, w.width, w.height) for w in windows(start + 2, scale)]
                 x = self.noises[k](x, noise(k, rects))
-        return self.to_rgb(x, ws, windows(3 * len(c.channels) - 1, 1))
+        return self.to_rgb(x, layer(self.styled_layers - 1), windows(3 * len(c.channels) - 1, 1))
 
     def render_blocks(
         self,

@@ -15,7 +15,7 @@ draws the rest (``delta = phase + S * k``): over many steps the offsets are unif
 All randomness (anchor codes, offsets, noise) comes from the global torch RNG, which the generic
 loop saves, so a resumed run continues exactly. Losses, lazy R1, path length (against all anchor
 ``w``s a frame reads; the released code uses ``w_c`` only) and the EMA with ALIS's ramp-up come
-from :class:`AdversarialTrainer`. Not done: style mixing regularisation.
+from :class:`AdversarialTrainer`. Style mixing (p = 0.9, ``extra["style_mixing"]``) is drawn per anchor.
 """
 
 from __future__ import annotations
@@ -51,6 +51,18 @@ class ALISTrainer(AdversarialTrainer):
             max_channels=int(config.extra.get("d_max_channels", max(c.channels))),
         )
         super().__init__(model, d, config, device)
+        self.mixing = float(config.extra.get("style_mixing", 0.9))  # StyleGAN2 / ALIS default
+
+    def mix(self, model: ALISGenerator, ws: torch.Tensor) -> torch.Tensor:
+        """Style mixing, per anchor (as released): with probability ``mixing`` an anchor switches to
+        the latent of a fresh z from a random layer on. (N, J, I, D) -> (N, J, I, L, D)."""
+        n, j, i, _ = ws.shape
+        layers = model.styled_layers
+        other = model.anchor_ws(torch.randn(n, model.config.z_dim, j, i, device=ws.device))
+        cutoff = torch.randint(1, layers, (n, j, i), device=ws.device)
+        cutoff = torch.where(torch.rand(n, j, i, device=ws.device) < self.mixing, cutoff, layers)
+        first = torch.arange(layers, device=ws.device) < cutoff[..., None]  # (N, J, I, L)
+        return torch.where(first[..., None], ws[:, :, :, None], other[:, :, :, None])
 
     def _offsets(self, batch: int, varies: bool) -> list[int]:
         """Offsets from an anchor, uniform over ``[0, 2d - F]``, sharing one phase modulo ``S``."""
@@ -83,6 +95,8 @@ class ALISTrainer(AdversarialTrainer):
         if model is self.generator:
             with torch.no_grad():
                 model.w_avg.lerp_(ws.detach().float().mean(dim=(0, 1, 2)), 1.0 - W_AVG_BETA)
+        if self.mixing > 0:
+            ws = self.mix(model, ws)
 
         def noise(k: int, rects: list[Rect]) -> torch.Tensor:
             return torch.randn(len(rects), 1, rects[0].h, rects[0].w, device=self.device)

@@ -80,3 +80,25 @@ def test_tiny_training_is_finite_and_resumes_exactly_through_the_loop(tmp_path):
     (image,) = Renderer(loaded, "cpu").render(World("x", seed=1), [Rect(10**9, 5, 40, 40)])
     assert image.shape == (40, 40, 3)
     assert straight.sample(2).shape == (2, 3, 32, 32)
+
+
+def test_style_mixing_switches_each_anchor_from_a_cutoff_layer_on():
+    trainer = _trainer()
+    model = trainer.generator
+    torch.manual_seed(0)
+    ws = torch.randn(2, 3, 3, model.config.w_dim)
+    mixed = trainer.mix(model, ws)
+    assert mixed.shape == (2, 3, 3, model.styled_layers, model.config.w_dim)
+    assert torch.equal(mixed[:, :, :, 0], ws)  # the first layer always keeps the anchor's own latent
+    switched = ~(mixed == ws[:, :, :, None]).all(-1)  # (N, J, I, L)
+    assert switched.any() and not switched.all()
+    assert torch.equal(switched, switched.cummax(-1).values)  # once switched, switched for good
+    # Per-layer latents that are all the same render exactly like one latent per anchor.
+    cells = [(0, 0)]
+    with torch.no_grad():
+        grid = torch.randn(1, 6, 6, model.config.w_dim)
+        plain = model.synthesize(grid, cells, [(130, 70)], 32, None)
+        layered = model.synthesize(
+            grid[:, :, :, None].expand(-1, -1, -1, model.styled_layers, -1), cells, [(130, 70)], 32, None
+        )
+    assert torch.equal(plain, layered)
