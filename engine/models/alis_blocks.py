@@ -109,12 +109,11 @@ def coordinate_channels(
     Positions are stage-pixel indices reduced modulo ``period // scale`` in integers
     (``periodic_features``), so a window at 10^12 gets exactly the phases of one near the origin.
     """
-    out = []
-    for w in windows:
-        stage_periods = [p // w.scale for p in periods]
-        fx = periodic_features(w.x, w.width, stage_periods)  # (2P, W)
-        fy = periodic_features(w.y, w.height, stage_periods)  # (2P, H)
-        gx = fx[:, None, :].expand(-1, w.height, -1)
-        gy = fy[:, :, None].expand(-1, -1, w.width)
-        out.append(torch.cat([gx, gy]))
-    return torch.stack(out).to(device=device, dtype=dtype)
+    w0 = windows[0]
+    stage_periods = [p // w0.scale for p in periods]
+    # Phases are computed on the CPU as 1-D rows (exact integer reduction), moved, then broadcast.
+    fx = torch.stack([periodic_features(w.x, w.width, stage_periods) for w in windows])  # (N, 2P, W)
+    fy = torch.stack([periodic_features(w.y, w.height, stage_periods) for w in windows])  # (N, 2P, H)
+    fx = fx.to(device=device, dtype=dtype)[:, :, None, :].expand(-1, -1, w0.height, -1)
+    fy = fy.to(device=device, dtype=dtype)[:, :, :, None].expand(-1, -1, -1, w0.width)
+    return torch.cat([fx, fy], dim=1)
