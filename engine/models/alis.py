@@ -17,14 +17,17 @@ Differences from the released code, on purpose:
   integers modulo each period (``alis_blocks.coordinate_channels``) instead of per-triple
   re-centred floats; periods reach ``2 * spacing`` to avoid the paper's repetition failure.
 - **Style-independent demodulation** as released (not the paper's per-patch normalisation), the
-  same in training and inference (see ``alis_blocks``).
+  same in training and inference, with each anchor's styles scaled to unit RMS so activations
+  stay bounded (the released fp16 path does a max-abs version of this; see ``alis_blocks``).
+  ToRGB is not demodulated, as released.
 - Up-sampling is bilinear x2 with a one-pixel crop (consistent by construction) instead of
   transposed convolution + FIR, and the image comes from one ToRGB at the end (no skip branch).
 - Noise is read from fields (``alis.noise{k}``), so it is consistent and stays on at inference.
 
 Stages (``n = len(channels)``, coarsest scale ``S = 2^(n-1)`` world pixels per stage pixel):
 stage 0 = coordinates -> conv3 -> conv3; stage k = up -> +coordinates -> conv3 -> conv3 (+noise
-after each stage) ; then a styled 1x1 ToRGB.
+after each stage); then a styled 1x1 ToRGB. Training (``alis_train``) renders its frames through
+the same :meth:`ALISGenerator.synthesize`, so training and inference cannot drift apart.
 """
 
 from __future__ import annotations
@@ -177,8 +180,9 @@ class ALISGenerator(Generator):
         self.anchor_margin = self._anchor_margin()
 
     @torch.no_grad()
-    def _mean_w(self, count: int = 1024, chunk: int = 16) -> torch.Tensor:
-        """Mean of ``count`` mapped z's (fixed draws): the truncation centre until training tracks it."""
+    def _mean_w(self, count: int = 256, chunk: int = 16) -> torch.Tensor:
+        """Mean of ``count`` mapped z's (fixed draws): the truncation centre until training tracks it
+        (trained checkpoints load their tracked mean over this)."""
         z = gaussian((count, self.config.z_dim), "alis.w_avg")
         return torch.cat([self.mapping(part) for part in z.split(chunk)]).mean(0)
 
