@@ -6,6 +6,8 @@ import math
 import numpy as np
 import pytest
 import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from engine.errors import InvalidInput
 from engine.geometry import Rect
@@ -106,3 +108,18 @@ def test_configs_are_valid_and_round_trip():
         alis.config_from_dict({"frame": 32, "bogus": 1})
     with pytest.raises(InvalidInput):
         alis.build(dataclasses.replace(alis.CONFIGS["tiny"], block=48))  # not a divisor of the spacing
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    x=st.integers(-(10**12), 10**12),
+    y=st.integers(-(10**12), 10**12),
+    w=st.integers(1, 90),
+    h=st.integers(1, 90),
+    tile=st.integers(7, 61),
+    seed=st.integers(0, 2**31),
+)
+def test_any_rect_is_bit_exact(x, y, w, h, tile, seed):
+    """Hypothesis picks rectangles anywhere and tile sizes: stitched == whole == crop of bigger."""
+    model = build_random("alis", "tiny")
+    check_rect(Renderer(model, "cpu"), World("alis:tiny", seed=seed), Rect(x, y, w, h), 0, seed, tiles=((tile, tile),))
