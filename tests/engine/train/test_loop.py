@@ -136,12 +136,15 @@ def test_cli_prints_json_lines_and_refuses_untrainable_family(tmp_path, capsys, 
     ]
     assert main(argv) == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert [line["step"] for line in lines] == [1, 2, 2]
+    assert [line.get("step") for line in lines if "event" not in line] == [1, 2]
+    events = [line["event"] for line in lines if "event" in line]
+    assert events == ["sample", "snapshot", "done"]
     assert {"d_loss", "g_loss", "img_per_s", "eta_s", "kimg"} <= set(lines[0])
     assert (out / "samples" / "step-0000002.png").is_file()
     assert main(["train", "reference", "--data", str(image), "--out", str(out), "--steps", "1"]) == 2
-    assert "budget" not in capsys.readouterr().err  # --steps given: the error is about the crop
+    assert "already holds a training run" in capsys.readouterr().err
     monkeypatch.delattr(reference, "make_trainer")
+    out = tmp_path / "other"
     assert main(["train", "reference", "--data", str(image), "--out", str(out), "--steps", "1"]) == 2
     err = capsys.readouterr().err
     assert "cannot be trained" in err and len(err.strip().splitlines()) == 1
@@ -201,3 +204,18 @@ weights = {**{"g." + k: v for k, v in trainer.generator.state_dict().items()},
 save_file({k: v.contiguous() for k, v in weights.items()}, f"{out}/rank{info.rank}.safetensors")
 distributed.shutdown()
 """
+
+
+def test_ctrl_c_turns_into_an_abort_request():
+    import signal
+
+    from engine.commands.train import _StopOnInterrupt
+
+    stop = _StopOnInterrupt()
+    with stop:
+        assert not stop.requested()
+        os.kill(os.getpid(), signal.SIGINT)
+        assert stop.requested()
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGINT)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
