@@ -1,0 +1,355 @@
+"""ALIS (Skorokhodov et al., ICCV'21) as a consistent generator: anchors on an endless 2-D lattice.
+
+Latent codes (anchors) sit on a lattice ``spacing`` world pixels apart (default two frame widths);
+each pixel's styles are the bilinear blend of the four anchors around it (panorama mode: one
+anchor row, the paper's 1-D setting, blended along x only). Anchor codes are cells of the field
+``alis.anchors`` (one cell per anchor), so the infinite grid costs nothing and resampling a region
+is a field override of its anchor cells (``engine.models.alis_edit``).
+
+Differences from the released code, on purpose:
+
+- **No patches with zero padding.** The released generator cuts frames into patches and zero-pads
+  each at every layer ("periodically shift-equivariant": only whole-patch shifts are seamless).
+  Here every convolution is valid (no padding) and each world-aligned block is computed from a
+  window with margins, so the image is one continuous function of world position and any
+  rectangle is bit-exact whatever blocks it is cut into.
+- **Absolute, exact coordinates.** Fourier channels use global world positions reduced in
+  integers modulo each period (``alis_blocks.coordinate_channels``) instead of per-triple
+  re-centred floats; periods reach ``2 * spacing`` to avoid the paper's repetition failure.
+- **Style-independent demodulation** as released (not the paper's per-patch normalisation), the
+  same in training and inference, with each anchor's styles scaled to unit RMS so activations
+  stay bounded (the released fp16 path does a max-abs version of this; see ``alis_blocks``).
+  ToRGB is not demodulated, as released.
+- Up-sampling is bilinear x2 with a one-pixel crop (consistent by construction) instead of
+  transposed convolution + FIR, and the image comes from one ToRGB at the end (no skip branch).
+- Noise is read from fields (``alis.noise{k}``), so it is consistent and stays on at inference.
+
+Stages (``n = len(channels)``, coarsest scale ``S = 2^(n-1)`` world pixels per stage pixel):
+stage 0 = coordinates -> conv3 -> conv3; stage k = up -> +coordinates -> conv3 -> conv3 (+noise
+after each stage); then a styled 1x1 ToRGB. Training (``alis_train``) renders its frames through
+the same :meth:`ALISGenerator.synthesize`, so training and inference cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from engine.errors import InvalidInput
+from engine.fields import LatentSource, gaussian
+from engine.geometry import Lattice, Rect, ceil_div, floor_div
+from engine.layers import CropUpsample, EqualLinear, NoiseInjection, Span, ValidConv, crop_upsample, pixel_norm
+from engine.layers.anchor_grid import AnchorWindow
+from engine.layers.spans import crop_to, plan_spans
+from engine.models.alis_blocks import AnchorStyledConv, coordinate_channels, fourier_periods
+from engine.models.base import FieldSpec, Generator
+from engine.styles import StyleLayout
+
+ANCHOR_FIELD = "alis.anchors"
+#: Layout ``extra`` key for truncation towards the mean style (a world option, see ``alis_edit``).
+PSI_KEY = "alis.psi"
+
+
+@dataclass(frozen=True)
+class ALISConfig:
+    frame: int = 256  # training frame side in pixels (what the discriminator sees)
+    channels: tuple[int, ...] = (512, 512, 512, 512, 256, 128, 64)  # stage widths, coarse -> fine
+    z_dim: int = 512  # anchor latent size (channels of the anchor field)
+    w_dim: int = 512
+    mapping_layers: int = 2  # the released "auto" config
+    anchor_frames: int = 2  # anchor spacing d in frame widths
+    panorama: bool = False  # True: one anchor row (1-D, the paper's setting)
+    block: int = 128  # side of a rendered world-aligned block
+    noise: bool = True
+    psi: float = 1.0  # default truncation (1 = none); a world may override it in its layout
+
+    @property
+    def spacing(self) -> int:
+        return self.anchor_frames * self.frame
+
+    @property
+    def coarse_scale(self) -> int:
+        return 2 ** (len(self.channels) - 1)
+
+
+CONFIGS = {
+    "tiny": ALISConfig(frame=32, channels=(16, 16, 12, 8), z_dim=16, w_dim=16, block=32),
+    # CPU-interactive; widths picked for 1280x720 within seconds on two cores (engine/bench/alis.py).
+    "small": ALISConfig(frame=128, channels=(128, 128, 96, 64, 32, 16), z_dim=128, w_dim=128, block=128),
+    # The released 256^2 widths (g_fmaps 0.5), for GPU training and benchmarks.
+    "paper": ALISConfig(frame=256, block=256),
+}
+TEST_CONFIGS = ("tiny",)
+
+
+def config_from_dict(doc: dict[str, Any]) -> ALISConfig:
+    doc = dict(doc)
+    if "channels" in doc:
+        doc["channels"] = tuple(doc["channels"])
+    try:
+        return ALISConfig(**doc)
+    except TypeError as error:
+        raise InvalidInput(f"bad ALIS config: {error}") from None
+
+
+def build(config: ALISConfig) -> ALISGenerator:
+    return ALISGenerator(config)
+
+
+def make_trainer(model: ALISGenerator, config: Any, device: Any) -> Any:
+    from engine.models.alis_train import make_trainer as make
+
+    return make(model, config, device)
+
+
+def real_crop_size(model_config: ALISConfig | dict[str, Any]) -> int:
+    if isinstance(model_config, dict):
+        model_config = config_from_dict(model_config)
+    return model_config.frame
+
+
+def _chain(stages: int) -> tuple:
+    """Window maps of the synthesis network, in forward order (see ``ALISGenerator.plan``)."""
+    return (ValidConv(3), ValidConv(3)) + (CropUpsample(), ValidConv(3), ValidConv(3)) * (stages - 1)
+
+
+@dataclass(frozen=True, slots=True)
+class RowLattice(Lattice):
+    """A lattice with one row of cells: the panorama's anchors, shared by every pixel row.
+
+    Footprints are always on row 0 and a support spans every row (as far as a ``Rect`` reaches),
+    so generic clients (edit supports, inversion) get honest answers from the ``FieldSpec``.
+    """
+
+    def footprint(self, rect: Rect) -> Rect:
+        cells = Lattice.footprint(self, rect)
+        return Rect(cells.x, 0, cells.w, 1)
+
+    def support(self, cells: Rect) -> Rect:
+        pixels = Lattice.support(self, cells)
+        return Rect(pixels.x, -(2**61), pixels.w, 2**62)
+
+
+class Mapping(nn.Module):
+    """z -> w: pixel norm then ``layers`` equalised FC + lrelu with lr multiplier 0.01 (StyleGAN2)."""
+
+    def __init__(self, z_dim: int, w_dim: int, layers: int) -> None:
+        super().__init__()
+        dims = [z_dim] + [w_dim] * layers
+        self.net = nn.Sequential(
+            *(EqualLinear(a, b, lr_mul=0.01, activation=True) for a, b in itertools.pairwise(dims))
+        )
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net(pixel_norm(z))  # (N, z_dim) -> (N, w_dim), batch-invariant rows
+
+
+class ALISGenerator(Generator):
+    family = "alis"
+
+    def __init__(self, config: ALISConfig) -> None:
+        super().__init__(config)
+        c = config
+        s = c.coarse_scale
+        if c.spacing % s or c.block % s or c.spacing % c.block:
+            raise InvalidInput(
+                f"ALIS needs spacing ({c.spacing}) and block ({c.block}) to be multiples of the coarsest "
+                f"scale ({s}), and spacing a multiple of block"
+            )
+        self.mapping = Mapping(c.z_dim, c.w_dim, c.mapping_layers)
+        self.register_buffer("w_avg", self._mean_w())  # tracked in training; truncation pulls towards it
+        rows = not c.panorama
+        self.periods = [fourier_periods(c.spacing, s >> k) for k in range(len(c.channels))]
+        convs = []
+        previous = 0
+        for k, width in enumerate(c.channels):
+            coords = 4 * len(self.periods[k])
+            convs.append(AnchorStyledConv(previous + coords, width, 3, c.w_dim, c.spacing, rows, True))
+            convs.append(AnchorStyledConv(width, width, 3, c.w_dim, c.spacing, rows, True))
+            previous = width
+        self.convs = nn.ModuleList(convs)
+        self.noises = nn.ModuleList(NoiseInjection() for _ in c.channels) if c.noise else None
+        self.to_rgb = AnchorStyledConv(previous, 3, 1, c.w_dim, c.spacing, rows, False, demodulate=False)
+        self.styled_layers = len(self.convs) + 1  # each conv and the ToRGB have their own affine
+        self._chain = _chain(len(c.channels))
+        self.anchor_margin = self._anchor_margin()
+
+    @torch.no_grad()
+    def _mean_w(self, count: int = 256, chunk: int = 16) -> torch.Tensor:
+        """Mean of ``count`` mapped z's (fixed draws): the truncation centre until training tracks it
+        (trained checkpoints load their tracked mean over this)."""
+        z = gaussian((count, self.config.z_dim), "alis.w_avg")
+        return torch.cat([self.mapping(part) for part in z.split(chunk)]).mean(0)
+
+    def config_dict(self) -> dict[str, Any]:
+        """Plain JSON types (lists, not tuples), so a saved config compares equal when read back."""
+        doc = super().config_dict()
+        doc["channels"] = list(doc["channels"])
+        return doc
+
+    # -- geometry ----------------------------------------------------------------------------
+
+    def block_size(self, level: int = 0) -> int:
+        self.check_level(level)
+        return self.config.block
+
+    def plan(self, origin: int, size: int) -> list[Span]:
+        """Windows of every layer on one axis for output ``[origin, origin + size)``.
+
+        Index ``0`` is stage 0's input; stage ``k``'s convolutions output ``3k + 1`` and ``3k + 2``;
+        stage ``k >= 1`` starts from the up-sampled window ``3k``. Stage ``k`` windows are in units
+        of ``coarse_scale >> k`` world pixels.
+        """
+        return plan_spans(self._chain, Span(origin, origin + size))
+
+    def reach(self, size: int) -> int:
+        """How far (world pixels) beyond an aligned output of ``size`` the first stage reads."""
+        s, reach = self.config.coarse_scale, 0
+        for origin in range(s):  # windows depend on the origin's phase modulo the coarsest scale
+            first = self.plan(origin, size)[0]
+            reach = max(reach, origin - first.start * s, first.stop * s - origin - size)
+        return reach
+
+    def _anchor_margin(self) -> int:
+        # A pixel blends anchors a and a + 1 around its centre; the receptive field adds reach.
+        return ceil_div(self.reach(self.config.block), self.config.spacing) + 1
+
+    def anchor_lattice(self) -> Lattice:
+        """The anchor field's lattice; in panorama mode every pixel row reads anchor row 0."""
+        lattice = RowLattice if self.config.panorama else Lattice
+        return lattice(self.config.spacing, self.anchor_margin)
+
+    def field_specs(self, level: int = 0) -> tuple[FieldSpec, ...]:
+        self.check_level(level)
+        c = self.config
+        specs = [FieldSpec(ANCHOR_FIELD, c.z_dim, self.anchor_lattice())]
+        if c.noise:
+            spans = self.plan(0, c.block)
+            for k in range(len(c.channels)):
+                scale = c.coarse_scale >> k
+                span = spans[3 * k + 2]
+                margin = max(-span.start, span.stop - c.block // scale)
+                specs.append(FieldSpec(f"alis.noise{k}", 1, Lattice(scale, margin)))
+        return tuple(specs)
+
+    def anchor_cells(self, rect: Rect) -> Rect:
+        """Anchor cells a block ``rect`` reads (its lattice footprint)."""
+        return self.anchor_lattice().footprint(rect)
+
+    def anchor_support(self, cells: Rect) -> Rect:
+        """Pixels that may change when ``cells`` change (the lattice support)."""
+        return self.anchor_lattice().support(cells)
+
+    def anchor_influence(self, cells: Rect) -> Rect:
+        """The tight pixel rectangle that can depend on ``cells``: the two lattice cells beside each
+        anchor widened by the network's reach (the lattice support rounds this out to whole cells)."""
+        d, r = self.config.spacing, self.reach(1)
+        x0, x1 = (cells.x - 1) * d - r, (cells.right) * d + r
+        if self.config.panorama:
+            return Rect(x0, -(2**61), x1 - x0, 2**62)
+        y0, y1 = (cells.y - 1) * d - r, (cells.bottom) * d + r
+        return Rect(x0, y0, x1 - x0, y1 - y0)
+
+    # -- latents -----------------------------------------------------------------------------
+
+    def anchor_ws(self, z: torch.Tensor, psi: float = 1.0) -> torch.Tensor:
+        """Anchor codes (N, z_dim, J, I) -> truncated latents (N, J, I, w_dim)."""
+        n, c, j, i = z.shape
+        w = self.mapping(z.permute(0, 2, 3, 1).reshape(n * j * i, c))
+        if psi != 1.0:
+            w = torch.lerp(self.w_avg.to(w.dtype), w, psi)
+        return w.view(n, j, i, -1)
+
+    # -- synthesis ---------------------------------------------------------------------------
+
+    def synthesize(
+        self,
+        ws: torch.Tensor,
+        first_cells: Sequence[tuple[int, int]],
+        origins: Sequence[tuple[int, int]],
+        size: int,
+        noise: Callable[[int, list[Rect]], torch.Tensor] | None,
+    ) -> torch.Tensor:
+        """Frames ``size`` pixels square at world ``origins``: (N, 3, size, size), unclamped.
+
+        ``ws`` (N, J, I, w_dim) are the anchors of cells ``first_cells[n] + (i, j)``, or
+        (N, J, I, L, w_dim) with one latent per styled layer (style mixing in training); all origins
+        must share their offset modulo the coarsest scale (equal window shapes). ``noise(k, rects)``
+        returns stage ``k``'s noise for those stage-pixel windows, or None for no noise.
+        """
+        c = self.config
+        plans = [(self.plan(ox, size), self.plan(oy, size)) for ox, oy in origins]
+
+        def windows(index: int, scale: int) -> list[AnchorWindow]:
+            return [
+                AnchorWindow(cell, px[index].start, py[index].start, px[index].size, py[index].size, scale)
+                for cell, (px, py) in zip(first_cells, plans, strict=True)
+            ]
+
+        def layer(index: int) -> torch.Tensor:
+            return ws if ws.ndim == 4 else ws[:, :, :, index]
+
+        def window(index: int) -> tuple[Span, Span]:
+            return plans[0][0][index], plans[0][1][index]
+
+        x = None
+        for k in range(len(c.channels)):
+            scale = c.coarse_scale >> k
+            start = 0 if k == 0 else 3 * k
+            if k > 0:
+                x = crop_upsample(x)  # (N, C, 2h - 2, 2w - 2)
+                have = window(start - 1)
+                x = crop_to(x, (CropUpsample().gives(have[0]), CropUpsample().gives(have[1])), window(start))
+            here = windows(start, scale)
+            coords = coordinate_channels(here, self.periods[k], ws.device, ws.dtype)
+            x = coords if x is None else torch.cat([x, coords], dim=1)
+            x = self.convs[2 * k](x, layer(2 * k), here)
+            x = self.convs[2 * k + 1](x, layer(2 * k + 1), windows(start + 1, scale))
+            if noise is not None and self.noises is not None:
+                rects = [Rect(w.x, w.y, w.width, w.height) for w in windows(start + 2, scale)]
+                x = self.noises[k](x, noise(k, rects))
+        return self.to_rgb(x, layer(self.styled_layers - 1), windows(3 * len(c.channels) - 1, 1))
+
+    def render_blocks(
+        self,
+        origins: Sequence[tuple[int, int]],
+        source: LatentSource,
+        styles: StyleLayout,
+        level: int = 0,
+    ) -> torch.Tensor:
+        self.check_level(level)
+        block = self.config.block
+        cells = [self.anchor_cells(Rect(ox, oy, block, block)) for ox, oy in origins]
+        z = source.read(ANCHOR_FIELD, self.config.z_dim, cells)  # (N, z_dim, J, I)
+        ws = self.anchor_ws(z, world_psi(styles, self.config.psi))
+
+        def noise(k: int, rects: list[Rect]) -> torch.Tensor:
+            return source.read(f"alis.noise{k}", 1, rects)
+
+        images = self.synthesize(ws, [(r.x, r.y) for r in cells], origins, block, noise)
+        return images.clamp(-1.0, 1.0)
+
+
+def world_psi(styles: StyleLayout, default: float) -> float:
+    """Truncation of a world: its layout's ``alis.psi`` if set, else the model's default."""
+    value = dict(styles.extra).get(PSI_KEY, default)
+    if not isinstance(value, int | float) or isinstance(value, bool) or not 0.0 <= value <= 2.0:
+        raise InvalidInput(f"{PSI_KEY} must be a number in [0, 2], got {value!r}")
+    return float(value)
+
+
+def frame_cells(model: ALISGenerator, x: int, y: int, size: int) -> Rect:
+    """Anchor cells a ``size`` frame at ``(x, y)`` reads, with a count independent of alignment.
+
+    Training frames sit at any pixel; the block lattice footprint would change width with the
+    alignment, so this takes the widest case (frames of one batch must read equal grids).
+    """
+    d, m = model.config.spacing, ceil_div(model.reach(size) + model.config.coarse_scale, model.config.spacing) + 1
+    count = ceil_div(size, d) + 1 + 2 * m
+    i0, j0 = floor_div(x, d) - m, floor_div(y, d) - m
+    return Rect(i0, 0, count, 1) if model.config.panorama else Rect(i0, j0, count, count)

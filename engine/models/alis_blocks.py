@@ -1,0 +1,119 @@
+"""ALIS building blocks: anchor-styled convolutions and the Fourier coordinate channels.
+
+Spatially-aligned modulation (SA-AdaIN). Each convolution has its own affine map ``A`` from an
+anchor's ``w`` to one style per input channel; styles are computed per anchor and blended onto
+the pixels (``engine.layers.anchor_grid``), which equals blending the ``w``s first because ``A`` is
+affine, at a fraction of the cost.
+
+Normalisation: we keep the released code's behaviour, a *style-independent* demodulation that
+divides each output channel by the norm of its (equalised) weights, and NOT the paper's per-patch
+``h / sigma(h)``. A statistic over a patch would make a pixel depend on every pixel of its patch
+at every layer, so a block with margins would need its neighbours' statistics, and those theirs:
+no finite window would do, and any-rect consistency would be lost. StyleGAN2's style-dependent
+demodulation would be local, but with per-pixel styles it costs one more C_in x C_out product per
+pixel and layer, and it is not what the released ALIS trains.
+
+Without style-dependent demodulation nothing bounds the activations: with styles ``1 + noise``
+each layer multiplies their scale by ``rms(style)`` (the released fp32 model reaches std 7 at
+init; its fp16 path divides each anchor's styles by their max-abs, which changes the outputs).
+We instead divide each *anchor's* style vector by its RMS over channels, always, in training and
+inference: per anchor (cheap, a pure function of that anchor, so consistency is untouched), and a
+blend of two unit-RMS anchors stays near unit RMS, so activations keep their scale through depth.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from engine.layers import EqualLinear, ModulatedConv2d, fused_leaky_relu, periodic_features, pixel_norm
+from engine.layers.anchor_grid import AnchorWindow, interpolate_anchors
+
+
+class AnchorStyledConv(nn.Module):
+    """Valid ``kernel x kernel`` convolution of ``x * style(pixel)``, weight-demodulated.
+
+    Shapes: ``x`` (N, C_in, H, W), ``ws`` (N, J, I, w_dim) anchor latents -> (N, C_out, H - k + 1,
+    W - k + 1). ``windows`` locate each sample's input window among its anchors.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel: int,
+        w_dim: int,
+        spacing: int,
+        rows: bool,  # False: panorama mode, one anchor row
+        activate: bool,  # bias + lrelu (convs) or bias only (ToRGB)
+        demodulate: bool = True,  # style-independent weight demodulation (off for ToRGB, as released)
+    ) -> None:
+        super().__init__()
+        self.affine = EqualLinear(w_dim, in_channels, bias_init=1.0)
+        self.conv = ModulatedConv2d(in_channels, out_channels, kernel, demodulate=False)
+        self.bias = nn.Parameter(torch.zeros(out_channels))
+        self.spacing = spacing
+        self.rows = rows
+        self.activate = activate
+        self.demodulate = demodulate
+
+    def style_map(self, ws: torch.Tensor, windows: Sequence[AnchorWindow]) -> torch.Tensor:
+        n, j, i, w_dim = ws.shape
+        styles = pixel_norm(self.affine(ws.reshape(n * j * i, w_dim)))  # (N*J*I, C_in), unit RMS per anchor
+        grid = styles.view(n, j, i, -1).permute(0, 3, 1, 2)  # (N, C_in, J, I)
+        return interpolate_anchors(grid, windows, self.spacing, rows=self.rows)
+
+    def forward(self, x: torch.Tensor, ws: torch.Tensor, windows: Sequence[AnchorWindow]) -> torch.Tensor:
+        out = self.conv(x, self.style_map(ws, windows))
+        if self.demodulate:
+            weight = self.conv.weight * self.conv.scale
+            demod = torch.rsqrt(weight.pow(2).sum(dim=(1, 2, 3)) + 1e-8)  # (C_out,): style-independent
+            out = out * demod.view(1, -1, 1, 1)
+        if self.activate:
+            return fused_leaky_relu(out, self.bias)
+        return out + self.bias.view(1, -1, 1, 1)
+
+    def extra_repr(self) -> str:
+        return f"spacing={self.spacing}, rows={self.rows}, activate={self.activate}, demodulate={self.demodulate}"
+
+
+def fourier_periods(spacing: int, scale: int) -> tuple[int, ...]:
+    """Coordinate periods (world pixels) for a stage ``scale`` world pixels per stage pixel.
+
+    Why these periods. The paper's repetition failure (its Figs. 9/10): the released embeddings
+    have periods of at most two frames whatever the anchor spacing, so with widely spaced anchors
+    the coordinates cycle several times while the style barely moves, and content repeats. Here
+    the longest period is ``2 * spacing``: between two anchors the coordinates never repeat, and
+    every shorter period halves it (octaves, as in the paper), down to 4 stage pixels (coarser
+    grids cannot represent finer waves). The training frames cover the whole ``2 * spacing`` span,
+    so every phase the generator meets at inference was seen in training.
+    """
+    longest = 2 * spacing
+    periods = []
+    period = longest
+    while period >= 4 * scale and period % scale == 0:
+        periods.append(period)
+        if period % 2:
+            break
+        period //= 2
+    return tuple(periods)
+
+
+def coordinate_channels(
+    windows: Sequence[AnchorWindow], periods: Sequence[int], device: torch.device, dtype: torch.dtype
+) -> torch.Tensor:
+    """``[cos, sin]`` waves along x then y for each window: (N, 4 * len(periods), H, W).
+
+    Positions are stage-pixel indices reduced modulo ``period // scale`` in integers
+    (``periodic_features``), so a window at 10^12 gets exactly the phases of one near the origin.
+    """
+    w0 = windows[0]
+    stage_periods = [p // w0.scale for p in periods]
+    # Phases are computed on the CPU as 1-D rows (exact integer reduction), moved, then broadcast.
+    fx = torch.stack([periodic_features(w.x, w.width, stage_periods) for w in windows])  # (N, 2P, W)
+    fy = torch.stack([periodic_features(w.y, w.height, stage_periods) for w in windows])  # (N, 2P, H)
+    fx = fx.to(device=device, dtype=dtype)[:, :, None, :].expand(-1, -1, w0.height, -1)
+    fy = fy.to(device=device, dtype=dtype)[:, :, :, None].expand(-1, -1, -1, w0.width)
+    return torch.cat([fx, fy], dim=1)
