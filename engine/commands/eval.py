@@ -10,7 +10,7 @@ import sys
 from engine.atomic import write_bytes_atomic
 from engine.errors import InvalidInput
 from engine.metrics.evaluate import QUICK, EvalOptions, evaluate, summary
-from engine.metrics.realdata import BASEMAP_FILES, RealImages
+from engine.metrics.realdata import BASEMAPS, RealImages
 from engine.models.registry import family_module, load_model
 
 HELP = "measure a model's quality (SWD, ∞-SWD, ScaleInv-SWD) against real images"
@@ -19,8 +19,9 @@ HELP = "measure a model's quality (SWD, ∞-SWD, ScaleInv-SWD) against real imag
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, help="checkpoint name or path, or FAMILY:CONFIG")
     parser.add_argument(
-        "--data", default="bluemarble", help=f"real images: {', '.join(BASEMAP_FILES)}, an image file or a folder"
+        "--data", default="bluemarble", help=f"real images: {', '.join(BASEMAPS)}, an image file or a folder"
     )
+    parser.add_argument("--band", help="measure only real crops inside this band of the width, e.g. 0.45,0.55")
     parser.add_argument("--frame", type=int, help="frame side in px (default: the model's training crop, else 128)")
     parser.add_argument("--frames", type=int, help="generated frames and real crops per set (default 256)")
     parser.add_argument("--strip-frames", type=int, help="frames in the ∞-SWD strip (default 200)")
@@ -54,6 +55,16 @@ def options_from_args(args: argparse.Namespace, model_frame: int | None) -> Eval
     return options
 
 
+def parse_band(text: str | None) -> tuple[float, float] | None:
+    if not text:
+        return None
+    try:
+        lo, hi = (float(v) for v in text.split(","))
+    except ValueError:
+        raise InvalidInput(f"--band must be START,END fractions of the width, not {text!r}") from None
+    return lo, hi
+
+
 def training_frame(model) -> int | None:
     """The family's real crop size for this config, when the family says (the size it was trained at)."""
     module = family_module(model.family)
@@ -64,7 +75,7 @@ def training_frame(model) -> int | None:
 def run(args: argparse.Namespace) -> int:
     loaded = load_model(args.model)
     options = options_from_args(args, training_frame(loaded.model))
-    data = RealImages.load(args.data)
+    data = RealImages.load(args.data, parse_band(args.band))
     report = evaluate(
         loaded.model, loaded.ref, data, options, args.device, progress=lambda m: print(m, file=sys.stderr)
     )

@@ -114,8 +114,7 @@ def real_scaleinv_swd(
     """
     results: dict[int, SWDResult | None] = {}
     for zoom in scales:
-        side = size * zoom
-        if not any(im.shape[0] >= side and im.shape[1] >= side for im in data.images):
+        if not data.fits(size * zoom):
             results[zoom] = None
             continue
         crops = data.crops(count, size, seed + 7919 * zoom, zoom)

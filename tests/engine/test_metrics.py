@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from engine.cli import main
+from engine.errors import InvalidInput
 from engine.geometry import Rect
 from engine.metrics import SWDConfig, describe, swd
 from engine.metrics.evaluate import EvalOptions, evaluate
@@ -112,6 +113,15 @@ def test_real_crops_zoom_out_by_box_average(map_file):
     torch.testing.assert_close(zoom_out(torch.ones(1, 3, 8, 8), 4), torch.ones(1, 3, 2, 2))
 
 
+def test_band_restricts_real_crops_to_its_columns(map_file):
+    band = RealImages.load(str(map_file), band=(0.2, 0.5))  # columns 60..150 of 300
+    assert band.sources[0].shape[:2] == (300, 90)
+    assert band.fits(64) and not band.fits(128)
+    assert band.crops(2, 32, seed=0, zoom=2).shape == (2, 3, 32, 32)
+    with pytest.raises(InvalidInput):
+        band.crops(2, 64, seed=0, zoom=2)
+
+
 def test_strip_is_cut_into_frames_without_gaps():
     model = build_random("reference", "tiny")
     renderer = Renderer(model, "cpu")
@@ -150,5 +160,7 @@ def test_eval_command_writes_json(map_file, tmp_path, capsys):
 
 def test_eval_command_bad_input_is_one_line_error(tmp_path, capsys):
     assert main(["eval", "--model", "reference:tiny", "--data", str(tmp_path / "missing")]) == 2
-    assert "is not a file, a folder, or a known map" in capsys.readouterr().err
+    assert "missing" in capsys.readouterr().err
     assert main(["eval", "--model", "reference:tiny", "--data", str(tmp_path), "--scales", "1,x"]) == 2
+    assert main(["eval", "--model", "reference:tiny", "--data", str(tmp_path), "--band", "0.5"]) == 2
+    assert "--band" in capsys.readouterr().err
