@@ -9,6 +9,7 @@ configs; the full suite measures every config and every installed checkpoint, wi
 from __future__ import annotations
 
 import functools
+import math
 
 import torch
 
@@ -19,6 +20,8 @@ from engine.metrics.evaluate import EvalOptions, evaluate
 from engine.metrics.realdata import RealImages
 from engine.metrics.swd import SWDConfig, describe, swd_descriptors
 from engine.models.registry import available_families, family_module, load_model
+from engine.render import Renderer
+from engine.world import World
 
 
 @benchmark("metrics.swd_cost")
@@ -53,6 +56,21 @@ def models_to_measure(ctx: BenchContext) -> list[str]:
     return refs if ctx.quick else refs + list(list_checkpoints())
 
 
+#: A quick quality entry whose renders would take longer than this (estimated from one block) is skipped.
+QUICK_ENTRY_BUDGET_S = 20.0
+
+
+def estimated_render_seconds(renderer: Renderer, options: EvalOptions) -> float:
+    """Time of the frames and strip ``evaluate`` renders, from the time of one block (ScaleInv excluded)."""
+    block = renderer.block_size()
+    world = World(model="estimate", seed=0)
+    renderer.render_blocks(world, [(0, 0)])  # warm-up
+    seconds = timed(functools.partial(renderer.render_blocks, world, [(block, 0)]), repeat=1, warmup=0)
+    frame_blocks = math.ceil(options.frame / block) ** 2
+    strip_blocks = math.ceil(options.strip_frames * options.frame / block) * math.ceil(options.frame / block)
+    return seconds * (options.frames * frame_blocks + strip_blocks)
+
+
 @benchmark("quality")
 def quality(ctx: BenchContext) -> list[Row]:
     """SWD and ∞-SWD (and ScaleInv in the full suite) of each model vs a small set of real crops."""
@@ -69,6 +87,11 @@ def quality(ctx: BenchContext) -> list[Row]:
     rows = []
     for ref in models_to_measure(ctx):
         loaded = load_model(ref)
+        if ctx.quick:
+            estimate = estimated_render_seconds(Renderer(loaded.model, ctx.device), options)
+            if estimate > QUICK_ENTRY_BUDGET_S:
+                rows.append({"model": ref, "skipped": f"renders would take ~{estimate:.0f}s, over the quick budget"})
+                continue
         report = evaluate(loaded.model, ref, data, options, ctx.device)
         row = {
             "model": ref,
