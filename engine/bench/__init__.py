@@ -139,7 +139,10 @@ def run_all(ctx: BenchContext) -> dict[str, Any]:
         except Exception as error:  # noqa: BLE001 - a broken benchmark must not hide the others
             rows = [{"error": f"{type(error).__name__}: {error}"}]
         for row in rows:
-            results.append({"benchmark": name, "device": ctx.device_label, **row})
+            row = {"benchmark": name, "device": ctx.device_label, **row}
+            if row["device"] in (ctx.device, torch.device(ctx.device).type):
+                row["device"] = ctx.device_label  # "cpu" alone does not say which CPU
+            results.append(row)
         seconds[name] = round(time.perf_counter() - start, 2)
     return {
         "machine": machine(),
