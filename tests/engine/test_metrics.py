@@ -164,3 +164,11 @@ def test_eval_command_bad_input_is_one_line_error(tmp_path, capsys):
     assert main(["eval", "--model", "reference:tiny", "--data", str(tmp_path), "--scales", "1,x"]) == 2
     assert main(["eval", "--model", "reference:tiny", "--data", str(tmp_path), "--band", "0.5"]) == 2
     assert "--band" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_and_cpu_agree(reals):
+    other = textures(40, seed=3)
+    cpu, cuda = swd(reals, other, FAST, "cpu"), swd(reals, other, FAST, "cuda")
+    assert cuda.levels.keys() == cpu.levels.keys()
+    assert cuda.mean == pytest.approx(cpu.mean, rel=1e-3)
