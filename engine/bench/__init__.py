@@ -1,14 +1,24 @@
 """Benchmarks: registered functions that measure and return numbers, never assert them.
 
 A benchmark module in this package registers functions with :func:`benchmark`; ``everscape
-bench`` imports every module here, runs them, prints a markdown table and writes JSON. Each
-function gets a :class:`BenchContext` and returns a list of result rows (flat dicts). Rows report
-ratios measured within one run on noisy machines and absolute figures with the device named.
+bench`` imports every module here, runs them, prints one markdown table per benchmark and writes
+JSON. Each function gets a :class:`BenchContext` and returns a list of result rows (flat dicts of
+JSON-ready values).
+
+House rules, because the machines are noisy and shared:
+
+- ratios (batched vs batch 1, exporter vs pure render) are measured within one run, side by side;
+- absolute figures (px/s, seconds, bytes) are only meaningful with the device named: every row
+  gets a ``device`` label (e.g. ``cpu: Intel Xeon x2``, ``cuda: NVIDIA H100 80GB HBM3``) unless it
+  set one itself;
+- ``--quick`` must finish in about 2 minutes on a CPU with every family present, so a quick
+  entry measures only each family's ``TEST_CONFIGS`` with few blocks and one repeat.
 """
 
 from __future__ import annotations
 
 import importlib
+import math
 import pkgutil
 import platform
 import time
@@ -27,6 +37,12 @@ class BenchContext:
     device: str = "cpu"
     only: tuple[str, ...] = ()
     notes: list[str] = field(default_factory=list)
+    data: str = "bluemarble"  # real images for quality benchmarks (a basemap name, file or folder)
+    peak_tflops: float | None = None  # bf16 peak override for the GPU utilisation figure
+
+    @property
+    def device_label(self) -> str:
+        return device_label(self.device)
 
 
 @dataclass(frozen=True)
@@ -55,16 +71,42 @@ def discover() -> dict[str, Benchmark]:
     return REGISTRY
 
 
+def device_label(device: str | torch.device) -> str:
+    """A device named precisely enough to read absolute figures by: kind and model."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        return f"cuda: {torch.cuda.get_device_name(device)}"
+    if device.type == "cpu":
+        return f"cpu: {_cpu_name()} x{torch.get_num_threads()} threads"
+    return device.type
+
+
+def _cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    return " ".join(line.split(":", 1)[1].replace("(R)", "").replace("(TM)", "").split())
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def machine() -> dict[str, Any]:
     info: dict[str, Any] = {
         "python": platform.python_version(),
         "torch": torch.__version__,
-        "cpu": platform.processor() or platform.machine(),
+        "cpu": _cpu_name(),
         "cpu_threads": torch.get_num_threads(),
     }
     if torch.cuda.is_available():
         info["gpu"] = torch.cuda.get_device_name()
     return info
+
+
+def sync(device: str | torch.device | None = None) -> None:
+    if torch.cuda.is_available() and (device is None or torch.device(device).type == "cuda"):
+        torch.cuda.synchronize()
 
 
 def timed(function: Callable[[], Any], repeat: int = 3, warmup: int = 1) -> float:
@@ -73,12 +115,10 @@ def timed(function: Callable[[], Any], repeat: int = 3, warmup: int = 1) -> floa
         function()
     best = float("inf")
     for _ in range(repeat):
-        if torch.cuda.is_available():
-            torch.cuda.synchronize()
+        sync()
         start = time.perf_counter()
         function()
-        if torch.cuda.is_available():
-            torch.cuda.synchronize()
+        sync()
         best = min(best, time.perf_counter() - start)
     return best
 
@@ -86,6 +126,8 @@ def timed(function: Callable[[], Any], repeat: int = 3, warmup: int = 1) -> floa
 def run_all(ctx: BenchContext) -> dict[str, Any]:
     """Run the selected benchmarks; a failing one is reported as a row, not a crash."""
     results: list[Row] = []
+    seconds: dict[str, float] = {}
+    started = time.perf_counter()
     for name, bench in sorted(discover().items()):
         if ctx.only and not any(name.startswith(prefix) for prefix in ctx.only):
             continue
@@ -97,23 +139,58 @@ def run_all(ctx: BenchContext) -> dict[str, Any]:
         except Exception as error:  # noqa: BLE001 - a broken benchmark must not hide the others
             rows = [{"error": f"{type(error).__name__}: {error}"}]
         for row in rows:
-            results.append({"benchmark": name, **row})
-        results.append({"benchmark": name, "bench_seconds": round(time.perf_counter() - start, 2)})
-    return {"machine": machine(), "device": ctx.device, "quick": ctx.quick, "results": results, "notes": ctx.notes}
+            row = {"benchmark": name, "device": ctx.device_label, **row}
+            if row["device"] in (ctx.device, torch.device(ctx.device).type):
+                row["device"] = ctx.device_label  # "cpu" alone does not say which CPU
+            results.append(row)
+        seconds[name] = round(time.perf_counter() - start, 2)
+    return {
+        "machine": machine(),
+        "device": ctx.device_label,
+        "quick": ctx.quick,
+        "results": results,
+        "bench_seconds": seconds,
+        "wall_seconds": round(time.perf_counter() - started, 2),
+        "notes": ctx.notes,
+    }
+
+
+def json_ready(value: Any) -> Any:
+    """``value`` with non-finite floats as ``None`` and unknown objects as strings (strict JSON)."""
+    if isinstance(value, dict):
+        return {str(k): json_ready(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_ready(v) for v in value]
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    return str(value)
 
 
 def markdown(report: dict[str, Any]) -> str:
-    rows = [r for r in report["results"] if "bench_seconds" not in r]
-    keys: list[str] = []
-    for row in rows:
-        keys += [k for k in row if k not in keys]
-    lines = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
-    for row in rows:
-        lines.append("| " + " | ".join(_fmt(row.get(k, "")) for k in keys) + " |")
+    """One table per benchmark (columns = the keys its rows use), then the timings."""
+    lines = [f"Device: {report['device']}" + (" (quick)" if report.get("quick") else ""), ""]
+    names = list(dict.fromkeys(r["benchmark"] for r in report["results"]))
+    for name in names:
+        rows = [r for r in report["results"] if r["benchmark"] == name]
+        shared_device = len({r.get("device") for r in rows}) == 1 and rows[0].get("device") == report["device"]
+        keys: list[str] = []
+        for row in rows:
+            keys += [k for k in row if k not in keys and k != "benchmark" and not (k == "device" and shared_device)]
+        lines += [f"### {name}", "", "| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
+        lines += ["| " + " | ".join(_fmt(row.get(k, "")) for k in keys) + " |" for row in rows]
+        lines.append("")
+    timing = ", ".join(f"{k} {v:.1f}s" for k, v in report.get("bench_seconds", {}).items())
+    lines.append(f"Time: {timing}; total {report.get('wall_seconds', 0):.1f}s")
+    for note in report.get("notes", []):
+        lines.append(f"Note: {note}")
     return "\n".join(lines)
 
 
 def _fmt(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
+    if value is None:
+        return "–"
     return str(value)

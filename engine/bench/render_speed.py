@@ -1,7 +1,9 @@
 """Per-family render benchmarks: throughput by batch, FLOPs per pixel, waste, seam error.
 
 Every available family's configs are measured the same way, so a new family gets its numbers by
-existing. Quick mode measures only each family's test configs.
+existing. Quick mode measures only each family's test configs, with few blocks and one repeat.
+On CUDA the render row also gives the fraction of the GPU's bf16 peak the render path reaches
+(FLOPs per pixel x best px/s / peak; see :mod:`engine.bench.peaks`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from engine.bench import BenchContext, Row, benchmark, timed
+from engine.bench.peaks import peak_bf16_tflops, peak_fraction
 from engine.geometry import Rect, aligned_cover
 from engine.models.registry import available_families, build_random, family_module
 from engine.render import Renderer
@@ -45,6 +48,15 @@ def discarded_fraction(rect: Rect, block: int) -> float:
     return 1.0 - (rect.w * rect.h) / (cover.w * cover.h)
 
 
+def batch_plan(ctx: BenchContext, device: torch.device) -> tuple[int, list[int]]:
+    """How many blocks to render and which batch sizes to try: GPUs need bigger batches to fill."""
+    if device.type == "cuda":
+        count = 16 if ctx.quick else 64
+        return count, sorted({1, 4, count // 2, count})
+    count = 4 if ctx.quick else 16
+    return count, sorted({1, 4, count})
+
+
 @benchmark("render")
 def render_throughput(ctx: BenchContext) -> list[Row]:
     rows = []
@@ -53,10 +65,10 @@ def render_throughput(ctx: BenchContext) -> list[Row]:
         world = World(model=f"{family}:{config}", seed=1)
         renderer = Renderer(model, ctx.device, exact=False)  # measure real batching
         block = renderer.block_size()
-        count = 4 if ctx.quick else 16
+        count, batches = batch_plan(ctx, renderer.device)
         origins = [(block * i, 0) for i in range(count)]
         per_batch = {}
-        for batch in sorted({1, 4, count}):
+        for batch in batches:
             renderer.max_batch = batch
             seconds = timed(functools.partial(renderer.render_blocks, world, origins), repeat=1 if ctx.quick else 3)
             per_batch[batch] = count * block * block / seconds
@@ -65,20 +77,24 @@ def render_throughput(ctx: BenchContext) -> list[Row]:
         start = time.perf_counter()
         whole = renderer.render(world, [VIEW])[0] if not ctx.quick else None
         view_seconds = time.perf_counter() - start if whole is not None else None
-        rows.append(
-            {
-                "model": f"{family}:{config}",
-                "device": str(renderer.device),
-                "block_px": block,
-                "px_per_s_batch1": round(per_batch[1]),
-                "px_per_s_best": round(per_batch[best]),
-                "best_batch": best,
-                "batch_speedup": per_batch[best] / per_batch[1],
-                "flops_per_px": flops_per_pixel(renderer, world),
-                "view_1280x720_s": view_seconds,
-                "discarded_fraction_view": discarded_fraction(VIEW, block),
-            }
-        )
+        flops = flops_per_pixel(renderer, world)
+        row = {
+            "model": f"{family}:{config}",
+            "device": ctx.device_label,
+            "block_px": block,
+            "px_per_s_batch1": round(per_batch[1]),
+            "px_per_s_best": round(per_batch[best]),
+            "best_batch": best,
+            "batch_speedup": per_batch[best] / per_batch[1],
+            "flops_per_px": flops,
+            "view_1280x720_s": view_seconds,
+            "discarded_fraction_view": discarded_fraction(VIEW, block),
+        }
+        if renderer.device.type == "cuda":
+            peak = peak_bf16_tflops(torch.cuda.get_device_name(renderer.device), ctx.peak_tflops)
+            row["bf16_peak_tflops"] = peak
+            row["bf16_peak_fraction"] = peak_fraction(flops, per_batch[best], peak)
+        rows.append(row)
     return rows
 
 
@@ -90,7 +106,7 @@ def seam_error(ctx: BenchContext) -> list[Row]:
         model = build_random(family, config)
         world = World(model=f"{family}:{config}", seed=3)
         renderer = Renderer(model, ctx.device)
-        rect = Rect(10**9 + 7, -333, 300, 200)
+        rect = Rect(10**9 + 7, -333, 150, 100) if ctx.quick else Rect(10**9 + 7, -333, 300, 200)
         (whole,) = renderer.render(world, [rect])
         stitched = np.empty_like(whole)
         renderer.max_batch = 3
@@ -99,6 +115,11 @@ def seam_error(ctx: BenchContext) -> list[Row]:
             stitched[tile.y - rect.y : tile.bottom - rect.y, tile.x - rect.x : tile.right - rect.x] = pixels
         diff = np.abs(whole.astype(np.int16) - stitched.astype(np.int16))
         rows.append(
-            {"model": f"{family}:{config}", "seam_max_abs_u8": int(diff.max()), "seam_mean_abs_u8": float(diff.mean())}
+            {
+                "model": f"{family}:{config}",
+                "rect": f"{rect.w}x{rect.h}",
+                "seam_max_abs_u8": int(diff.max()),
+                "seam_mean_abs_u8": float(diff.mean()),
+            }
         )
     return rows

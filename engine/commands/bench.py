@@ -6,7 +6,8 @@ import argparse
 import json
 
 from engine.atomic import write_bytes_atomic
-from engine.bench import BenchContext, markdown, run_all
+from engine.bench import BenchContext, json_ready, markdown, run_all
+from engine.errors import InvalidInput
 from engine.render import choose_device
 
 HELP = "run benchmarks (speed, memory, seams, quality) and report numbers"
@@ -16,13 +17,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", metavar="PATH", help="also write the full report as JSON")
     parser.add_argument("--quick", action="store_true", help="the short suite (about 2 minutes on CPU)")
     parser.add_argument("--only", nargs="*", default=[], help="run benchmarks whose names start with these")
-    parser.add_argument("--device", default="auto")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    parser.add_argument("--data", default="bluemarble", help="real images for the quality benchmark")
+    parser.add_argument(
+        "--peak-tflops", type=float, help="the GPU's dense bf16 peak in TFLOP/s (default: a table by GPU name)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     device = str(choose_device(args.device))
-    report = run_all(BenchContext(quick=args.quick, device=device, only=tuple(args.only)))
+    if args.peak_tflops is not None and not args.peak_tflops > 0:
+        raise InvalidInput("--peak-tflops must be > 0")
+    ctx = BenchContext(
+        quick=args.quick, device=device, only=tuple(args.only), data=args.data, peak_tflops=args.peak_tflops
+    )
+    report = json_ready(run_all(ctx))
     print(markdown(report))
     if args.json:
-        write_bytes_atomic(args.json, json.dumps(report, indent=1, default=str).encode())
+        write_bytes_atomic(args.json, json.dumps(report, indent=1, allow_nan=False).encode())
     return 0

@@ -1,0 +1,86 @@
+"""``everscape eval``: a model's SWD, ∞-SWD and ScaleInv-SWD against real crops, as a table and JSON."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+
+from engine.atomic import write_bytes_atomic
+from engine.errors import InvalidInput
+from engine.metrics.evaluate import QUICK, EvalOptions, evaluate, summary
+from engine.metrics.realdata import BASEMAPS, RealImages
+from engine.models.registry import family_module, load_model
+
+HELP = "measure a model's quality (SWD, ∞-SWD, ScaleInv-SWD) against real images"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", required=True, help="checkpoint name or path, or FAMILY:CONFIG")
+    parser.add_argument(
+        "--data", default="bluemarble", help=f"real images: {', '.join(BASEMAPS)}, an image file or a folder"
+    )
+    parser.add_argument("--band", help="measure only real crops inside this band of the width, e.g. 0.45,0.55")
+    parser.add_argument("--frame", type=int, help="frame side in px (default: the model's training crop, else 128)")
+    parser.add_argument("--frames", type=int, help="generated frames and real crops per set (default 256)")
+    parser.add_argument("--strip-frames", type=int, help="frames in the ∞-SWD strip (default 200)")
+    parser.add_argument("--scale-frames", type=int, help="frames per ScaleInv zoom factor (default 64)")
+    parser.add_argument("--scales", help="ScaleInv zoom factors, comma separated (default 1,2,4,8)")
+    parser.add_argument("--projections", type=int, help="random SWD directions (default 512)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of worlds, crops and SWD draws")
+    parser.add_argument("--json", metavar="PATH", help="also write the full report as JSON")
+    parser.add_argument("--quick", action="store_true", help="small sets and frames: a rough number in seconds")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+
+
+def options_from_args(args: argparse.Namespace, model_frame: int | None) -> EvalOptions:
+    base = QUICK if args.quick else EvalOptions(frame=model_frame or EvalOptions.frame)
+    changes: dict = {"seed": args.seed}
+    for name in ("frame", "frames", "strip_frames", "scale_frames"):
+        if getattr(args, name) is not None:
+            changes[name] = getattr(args, name)
+    if args.scales:
+        try:
+            changes["scales"] = tuple(int(s) for s in args.scales.split(","))
+        except ValueError:
+            raise InvalidInput(f"--scales must be integers separated by commas, got {args.scales!r}") from None
+    swd = dataclasses.replace(base.swd, seed=args.seed)
+    if args.projections is not None:
+        if args.projections < 1:
+            raise InvalidInput("--projections must be >= 1")
+        swd = dataclasses.replace(swd, projections=args.projections)
+    options = dataclasses.replace(base, swd=swd, **changes)
+    options.check()
+    return options
+
+
+def parse_band(text: str | None) -> tuple[float, float] | None:
+    if not text:
+        return None
+    try:
+        lo, hi = (float(v) for v in text.split(","))
+    except ValueError:
+        raise InvalidInput(f"--band must be START,END fractions of the width, not {text!r}") from None
+    return lo, hi
+
+
+def training_frame(model) -> int | None:
+    """The family's real crop size for this config, when the family says (the size it was trained at)."""
+    module = family_module(model.family)
+    crop = getattr(module, "real_crop_size", None)
+    return int(crop(model.config)) if crop else None
+
+
+def run(args: argparse.Namespace) -> int:
+    loaded = load_model(args.model)
+    options = options_from_args(args, training_frame(loaded.model))
+    data = RealImages.load(args.data, parse_band(args.band))
+    report = evaluate(
+        loaded.model, loaded.ref, data, options, args.device, progress=lambda m: print(m, file=sys.stderr)
+    )
+    report["model_sha256"] = loaded.sha256
+    print(summary(report))
+    if args.json:
+        write_bytes_atomic(args.json, json.dumps(report, indent=1).encode())
+    return 0

@@ -1,0 +1,132 @@
+"""One model against one real data set: SWD, ∞-SWD, ScaleInv-SWD and the real-vs-real reference.
+
+Used by ``everscape eval`` and the quality benchmark; returns plain JSON-ready data. All numbers
+are SWD x 1e3 (see :mod:`engine.metrics.swd`); lower is better; real-vs-real is the floor that
+sampling noise alone gives with the same number of images.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+import torch
+
+from engine.errors import InvalidInput
+from engine.metrics.infinite import SCALES, infinite_swd, real_scaleinv_swd, render_frames, scaleinv_swd
+from engine.metrics.realdata import RealImages
+from engine.metrics.swd import SWDConfig, describe, swd_descriptors
+from engine.models.base import Generator
+from engine.render import Renderer
+
+
+@dataclass(frozen=True)
+class EvalOptions:
+    frame: int = 128  # frame side S in px (the training crop size)
+    frames: int = 256  # independent generated frames, and real crops per real set
+    strip_frames: int = 200  # frames in the ∞-SWD strip (strip width = strip_frames * frame)
+    scale_frames: int = 64  # frames per ScaleInv zoom factor
+    scales: tuple[int, ...] = SCALES
+    seed: int = 0
+    swd: SWDConfig = field(default_factory=SWDConfig)
+
+    def check(self) -> None:
+        if self.frame < self.swd.patch or min(self.frames, self.strip_frames, self.scale_frames) < 1:
+            raise InvalidInput(f"--frame must be >= {self.swd.patch} and every frame count >= 1")
+        if self.strip_frames < 3:
+            raise InvalidInput("--strip-frames must be >= 3 (the strip is split in thirds)")
+        if any(s < 1 for s in self.scales):
+            raise InvalidInput("zoom factors must be >= 1")
+
+
+QUICK = EvalOptions(
+    frame=64, frames=48, strip_frames=24, scale_frames=12, swd=SWDConfig(patches_per_image=64, projections=128)
+)
+
+
+def evaluate(
+    model: Generator,
+    model_ref: str,
+    data: RealImages,
+    options: EvalOptions = EvalOptions(),
+    device: str | torch.device | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> dict:
+    """Every metric of ``model`` (named ``model_ref`` in worlds) against ``data``; see module doc."""
+    options.check()
+    say = progress or (lambda _message: None)
+    renderer = Renderer(model, device)
+    dev = renderer.device
+    cfg, size = options.swd, options.frame
+    seconds: dict[str, float] = {}
+
+    def timed(name: str, function: Callable[[], object]) -> object:
+        say(f"{name}...")
+        start = time.perf_counter()
+        value = function()
+        seconds[name] = round(time.perf_counter() - start, 2)
+        return value
+
+    real = timed("real", lambda: describe(data.crops(options.frames, size, options.seed), cfg, dev, stream=0))
+    other = timed("real_b", lambda: describe(data.crops(options.frames, size, options.seed + 1), cfg, dev, stream=4))
+    generated = timed(
+        "frames",
+        lambda: describe(render_frames(renderer, model_ref, options.frames, size, options.seed), cfg, dev, stream=1),
+    )
+    frame_swd = swd_descriptors(real, generated, cfg)
+    inf = timed(
+        "strip", lambda: infinite_swd(renderer, model_ref, real, options.strip_frames, size, cfg, options.seed, dev)
+    )
+    inf["ratio_to_frames"] = inf["swd"]["mean"] / frame_swd.mean if frame_swd.mean > 0 else None
+    scaled = timed(
+        "scaleinv",
+        lambda: scaleinv_swd(
+            renderer, model_ref, real, options.scale_frames, size, cfg, options.scales, options.seed, dev
+        ),
+    )
+    real_scaled = timed(
+        "real_scaleinv",
+        lambda: real_scaleinv_swd(data, real, options.scale_frames, size, cfg, options.scales, options.seed, dev),
+    )
+    return {
+        "model": model_ref,
+        "data": data.name,
+        "device": str(dev),
+        "units": "SWD x 1e3 on Laplacian-pyramid 7x7 patches (lower is better); levels keyed by resolution",
+        "options": asdict(options),
+        "real_vs_real": swd_descriptors(real, other, cfg).to_json(),
+        "swd": frame_swd.to_json(),
+        "inf_swd": inf,
+        "scaleinv": {str(k): v.to_json() for k, v in scaled.items()},
+        "real_scaleinv": {str(k): (v.to_json() if v else None) for k, v in real_scaled.items()},
+        "seconds": seconds,
+    }
+
+
+def summary(report: dict) -> str:
+    """A short markdown table of the means in ``report``."""
+    rows = [
+        ("real vs real (best possible)", report["real_vs_real"]["mean"]),
+        ("SWD, independent frames", report["swd"]["mean"]),
+        (f"∞-SWD, {report['inf_swd']['strip_px']} px strip", report["inf_swd"]["swd"]["mean"]),
+        ("∞-SWD first third", report["inf_swd"]["first_third"]["mean"]),
+        ("∞-SWD last third", report["inf_swd"]["last_third"]["mean"]),
+        ("strip first vs last third", report["inf_swd"]["first_vs_last_third"]["mean"]),
+    ]
+    for zoom, value in report["scaleinv"].items():
+        real = report["real_scaleinv"].get(zoom)
+        rows.append(
+            (
+                f"ScaleInv-SWD {zoom}x (real data: {real['mean']:.1f})" if real else f"ScaleInv-SWD {zoom}x",
+                value["mean"],
+            )
+        )
+    lines = [
+        f"{report['model']} vs {report['data']} on {report['device']} (SWD x 1e3, lower is better)",
+        "",
+        "| metric | SWD x1e3 |",
+        "|---|---|",
+    ]
+    lines += [f"| {name} | {value:.2f} |" for name, value in rows]
+    return "\n".join(lines)

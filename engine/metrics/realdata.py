@@ -1,0 +1,70 @@
+"""Real crops to measure against, from the training stack's datasets, at any size and zoom.
+
+The metrics need "``count`` random ``S x S`` crops of the real data, optionally zoomed out by an
+integer factor ``N`` (``N*S`` px crops box-averaged to ``S``)", for several crop sizes from one set
+of decoded images. :func:`engine.train.datasets.open_dataset` resolves ``--data`` (a basemap name,
+an image file or a folder) and decodes once; each request then draws from a
+:class:`~engine.train.datasets.CropDataset` over the same sources with its own seed (no flips: we
+measure the data as it is).
+
+``band``: measure only inside a band of the width (fractions, e.g. the ``--holdout`` band a model
+was trained without), to test on terrain the model never saw.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from engine.errors import InvalidInput
+from engine.train.datasets import BASEMAPS, CropDataset, load_image, open_dataset
+
+__all__ = ["BASEMAPS", "RealImages", "zoom_out"]
+
+
+def zoom_out(images: torch.Tensor, factor: int) -> torch.Tensor:
+    """``(N, C, f*S, f*S)`` -> ``(N, C, S, S)`` by averaging ``f x f`` boxes."""
+    return images if factor == 1 else F.avg_pool2d(images, factor)
+
+
+@dataclass
+class RealImages:
+    """Decoded real images (or image files, for folders), cropped on demand."""
+
+    sources: Sequence[np.ndarray | Path]
+    name: str
+
+    @classmethod
+    def load(cls, data: str, band: tuple[float, float] | None = None) -> RealImages:
+        """``--data`` as images; with ``band``, only the columns inside it (all decoded in memory)."""
+        dataset = open_dataset(data, crop=1, hflip=False)
+        sources = dataset.sources
+        if band is not None:
+            lo, hi = band
+            if not 0.0 <= lo < hi <= 1.0:
+                raise InvalidInput(f"band must be 0 <= start < end <= 1, not {band}")
+            images = [s if isinstance(s, np.ndarray) else load_image(s) for s in sources]
+            sources = [im[:, int(np.floor(lo * im.shape[1])) : int(np.ceil(hi * im.shape[1]))] for im in images]
+        return cls(sources, dataset.name if band is None else f"{dataset.name}[{band[0]:g}..{band[1]:g}]")
+
+    def fits(self, side: int) -> bool:
+        """Whether ``side`` px crops can be cut (checked on in-memory images; files are trusted)."""
+        return any(not isinstance(s, np.ndarray) or min(s.shape[:2]) >= side for s in self.sources)
+
+    def crops(self, count: int, size: int, seed: int, zoom: int = 1) -> torch.Tensor:
+        """``count`` random ``size * zoom`` px crops zoomed out to ``size``: ``(N, 3, S, S)`` in [-1, 1]."""
+        side = size * zoom
+        usable = [s for s in self.sources if not isinstance(s, np.ndarray) or min(s.shape[:2]) >= side]
+        if not usable:
+            raise InvalidInput(f"no image in {self.name} is at least {side}x{side} px ({size} px crops x{zoom})")
+        dataset = CropDataset(usable, side, name=self.name, hflip=False, seed=seed)
+        per_draw = max(1, 2**24 // (side * side))  # bound the full-size crops held at once (64 MB)
+        parts = []
+        for first in range(0, count, per_draw):
+            parts.append(zoom_out(dataset.sample(min(per_draw, count - first)).images, zoom))
+        return torch.cat(parts)

@@ -1,0 +1,93 @@
+"""``everscape bench``: the quick suite runs in-process and writes strict JSON; the helpers it relies on."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from engine import bench
+from engine.bench import BenchContext, json_ready, markdown, run_all
+from engine.bench.peaks import peak_bf16_tflops, peak_fraction
+from engine.cli import main
+from engine.errors import InvalidInput
+
+
+def strict_json(text: str):
+    def reject(constant):
+        raise ValueError(f"non-standard JSON constant {constant}")
+
+    return json.loads(text, parse_constant=reject)
+
+
+@pytest.fixture
+def small_data(tmp_path):
+    rng = np.random.default_rng(0)
+    path = tmp_path / "real.png"
+    Image.fromarray(rng.integers(0, 256, (160, 160, 3), dtype=np.uint8)).save(path)
+    return path
+
+
+def test_bench_quick_writes_valid_json_with_expected_keys(tmp_path, small_data, capsys):
+    out = tmp_path / "bench.json"
+    assert main(["bench", "--quick", "--device", "cpu", "--data", str(small_data), "--json", str(out)]) == 0
+    report = strict_json(out.read_text())
+    assert {"machine", "device", "quick", "results", "bench_seconds", "wall_seconds", "notes"} <= set(report)
+    assert report["quick"] is True and report["device"].startswith("cpu: ")
+    by_name = {}
+    for row in report["results"]:
+        assert "error" not in row, row
+        assert row["device"]  # absolute figures always carry the device
+        by_name.setdefault(row["benchmark"], []).append(row)
+    assert {"render", "seams", "quality", "metrics.swd_cost"} <= set(by_name)
+    render = next(r for r in by_name["render"] if r["model"] == "reference:tiny")
+    assert {"px_per_s_batch1", "px_per_s_best", "batch_speedup", "flops_per_px", "discarded_fraction_view"} <= set(
+        render
+    )
+    quality = next(r for r in by_name["quality"] if r["model"] == "reference:tiny")
+    assert {"real_vs_real", "swd", "inf_swd", "inf_over_swd", "strip_first_vs_last"} <= set(quality)
+    assert set(report["bench_seconds"]) == set(by_name)
+    printed = capsys.readouterr().out
+    assert "### render" in printed and "### quality" in printed and "| reference:tiny |" in printed
+
+
+def test_failing_benchmark_becomes_an_error_row(monkeypatch):
+    registry = dict(bench.discover())
+    monkeypatch.setattr(bench, "REGISTRY", registry)
+    monkeypatch.setattr(bench, "discover", lambda: registry)
+
+    def broken(ctx):
+        raise RuntimeError("boom")
+
+    bench.benchmark("zz_broken")(broken)
+    bench.benchmark("zz_fine")(lambda ctx: [{"value": float("inf")}])
+    report = run_all(BenchContext(quick=True, only=("zz_",)))
+    rows = {r["benchmark"]: r for r in report["results"]}
+    assert rows["zz_broken"]["error"] == "RuntimeError: boom"
+    assert json_ready(report)["results"][1]["value"] is None  # inf is not JSON
+    strict_json(json.dumps(json_ready(report), allow_nan=False))
+    assert "### zz_broken" in markdown(report) and "### zz_fine" in markdown(report)
+
+
+def test_peak_table_lookup_and_overrides(monkeypatch):
+    monkeypatch.delenv("EVERSCAPE_PEAK_TFLOPS", raising=False)
+    assert peak_bf16_tflops("NVIDIA H100 80GB HBM3") == pytest.approx(989.4)
+    assert peak_bf16_tflops("NVIDIA H100 PCIe") == 756.0
+    assert peak_bf16_tflops("NVIDIA A100-SXM4-80GB") == 312.0  # not the A10
+    assert peak_bf16_tflops("NVIDIA L40S") == 362.0 and peak_bf16_tflops("NVIDIA L4") == 121.0
+    assert peak_bf16_tflops("Tesla T4") is None
+    assert peak_bf16_tflops("Tesla T4", override=65.0) == 65.0
+    monkeypatch.setenv("EVERSCAPE_PEAK_TFLOPS", "100")
+    assert peak_bf16_tflops("NVIDIA H100 80GB HBM3") == 100.0
+    monkeypatch.setenv("EVERSCAPE_PEAK_TFLOPS", "lots")
+    with pytest.raises(InvalidInput):
+        peak_bf16_tflops("NVIDIA H100")
+    assert peak_fraction(1e6, 1e8, 1000.0) == pytest.approx(0.1)  # 1e14 FLOP/s of 1e15
+    assert peak_fraction(1e6, 1e8, None) is None
+    assert math.isfinite(peak_fraction(1.0, 1.0, 1.0))
+
+
+def test_bad_peak_argument_is_one_line_error(capsys):
+    assert main(["bench", "--quick", "--peak-tflops", "-1", "--only", "nothing"]) == 2
+    assert "--peak-tflops" in capsys.readouterr().err

@@ -1,0 +1,174 @@
+"""SWD sanity on known cases, the ∞ and ScaleInv variants on a real model, and ``everscape eval``."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from engine.cli import main
+from engine.errors import InvalidInput
+from engine.geometry import Rect
+from engine.metrics import SWDConfig, describe, swd
+from engine.metrics.evaluate import EvalOptions, evaluate
+from engine.metrics.infinite import strip_chunks
+from engine.metrics.realdata import RealImages, zoom_out
+from engine.metrics.swd import laplacian_pyramid, pyr_down, pyr_up
+from engine.models.registry import build_random
+from engine.render import Renderer
+from engine.world import World
+
+FAST = SWDConfig(patches_per_image=48, projections=96)
+
+
+def textures(count: int, seed: int, size: int = 32) -> torch.Tensor:
+    """A texture distribution with structure at every scale and a random tint per image."""
+    gen = torch.Generator().manual_seed(seed)
+    image = torch.zeros(count, 3, size, size)
+    for cells, weight in ((4, 0.5), (8, 0.3), (16, 0.2)):
+        noise = torch.randn(count, 1, cells, cells, generator=gen)
+        image += weight * F.interpolate(noise, size=(size, size), mode="bilinear", align_corners=False)
+    tint = 0.1 * torch.randn(count, 3, 1, 1, generator=gen)
+    return (0.6 * image + tint).clamp(-1, 1)
+
+
+@pytest.fixture(scope="module")
+def reals():
+    return textures(64, seed=1)
+
+
+@pytest.fixture(scope="module")
+def independent():
+    return swd(textures(64, seed=1), textures(64, seed=2), FAST)
+
+
+def test_identical_sets_are_zero(reals):
+    result = swd(reals, reals.clone(), FAST)
+    assert result.mean == 0.0
+    assert list(result.levels) == [32, 16]  # finest first, coarsest = 16 px
+
+
+def test_independent_samples_are_small_and_worse_cases_clearly_worse(reals, independent):
+    other = textures(64, seed=2)
+    blurred = swd(reals, pyr_up(pyr_down(other), other.shape[-2:]), FAST)
+    shifted = swd(reals, (other + torch.tensor([0.25, 0.0, -0.25])[:, None, None]).clamp(-1, 1), FAST)
+    noise = swd(reals, torch.rand_like(other) * 2 - 1, FAST)
+    assert 0 < independent.mean < 120
+    # blur removes the finest band; a colour shift moves the low-pass level
+    assert blurred.levels[32] > 5 * independent.levels[32] and blurred.mean > 2.5 * independent.mean
+    assert shifted.levels[16] > 3 * independent.levels[16] and shifted.mean > 3 * independent.mean
+    assert noise.mean > 20 * independent.mean
+
+
+def test_deterministic_given_seed_and_sets_of_different_sizes(reals):
+    other = textures(40, seed=3)
+    a = swd(reals, other, FAST)
+    assert swd(reals, other, FAST) == a
+    b = swd(reals, other, SWDConfig(patches_per_image=48, projections=96, seed=5))
+    assert b != a and abs(b.mean - a.mean) < 0.5 * a.mean
+    assert math.isfinite(a.mean)
+
+
+def test_descriptors_do_not_depend_on_chunking(reals):
+    whole = describe(reals, FAST)
+    chunked = describe(iter(reals.split(5)), FAST)
+    assert whole.images == chunked.images == 64
+    for x, y in zip(whole.levels, chunked.levels):
+        assert torch.equal(x, y)
+
+
+def test_laplacian_pyramid_reconstructs_the_image(reals):
+    levels = laplacian_pyramid(reals[:4], min_size=8)
+    assert [lv.shape[-1] for lv in levels] == [32, 16, 8]
+    image = levels[-1]
+    for band in reversed(levels[:-1]):
+        image = band + pyr_up(image, band.shape[-2:])
+    torch.testing.assert_close(image, reals[:4], atol=1e-5, rtol=0)
+
+
+def test_uint8_frames_are_accepted(reals):
+    frames = [((f.permute(1, 2, 0).numpy() + 1) * 127.5).round().astype(np.uint8) for f in reals[:8]]
+    assert swd(frames, frames, FAST).mean == 0.0
+
+
+@pytest.fixture(scope="module")
+def map_file(tmp_path_factory):
+    """A small real-looking image: smooth noise with a colour gradient, 300 x 300 px."""
+    gen = torch.Generator().manual_seed(11)
+    base = F.interpolate(torch.randn(1, 3, 30, 30, generator=gen), size=(300, 300), mode="bicubic")[0]
+    image = ((base * 0.4).clamp(-1, 1).permute(1, 2, 0).numpy() + 1) * 127.5
+    path = tmp_path_factory.mktemp("data") / "map.png"
+    Image.fromarray(image.astype(np.uint8)).save(path)
+    return path
+
+
+def test_real_crops_zoom_out_by_box_average(map_file):
+    data = RealImages.load(str(map_file))
+    crops = data.crops(3, 16, seed=4, zoom=4)
+    assert crops.shape == (3, 3, 16, 16)
+    assert torch.equal(crops, data.crops(3, 16, seed=4, zoom=4))
+    torch.testing.assert_close(zoom_out(torch.ones(1, 3, 8, 8), 4), torch.ones(1, 3, 2, 2))
+
+
+def test_band_restricts_real_crops_to_its_columns(map_file):
+    band = RealImages.load(str(map_file), band=(0.2, 0.5))  # columns 60..150 of 300
+    assert band.sources[0].shape[:2] == (300, 90)
+    assert band.fits(64) and not band.fits(128)
+    assert band.crops(2, 32, seed=0, zoom=2).shape == (2, 3, 32, 32)
+    with pytest.raises(InvalidInput):
+        band.crops(2, 64, seed=0, zoom=2)
+
+
+def test_strip_is_cut_into_frames_without_gaps():
+    model = build_random("reference", "tiny")
+    renderer = Renderer(model, "cpu")
+    world = World(model="reference:tiny", seed=5)
+    frames = np.concatenate(list(strip_chunks(renderer, world, frames=5, size=24, chunk_px=50)))
+    assert frames.shape == (5, 24, 24, 3)
+    (whole,) = renderer.render(world, [Rect(0, 0, 120, 24)])
+    np.testing.assert_array_equal(np.concatenate(list(frames), axis=1), whole)
+
+
+def test_evaluate_reference_tiny_gives_finite_numbers_per_zoom(map_file):
+    model = build_random("reference", "tiny")
+    options = EvalOptions(frame=32, frames=6, strip_frames=6, scale_frames=2, swd=FAST)
+    report = evaluate(model, "reference:tiny", RealImages.load(str(map_file)), options, "cpu")
+    assert set(report["scaleinv"]) == {"1", "2", "4", "8"}
+    assert report["real_scaleinv"]["8"] is not None  # 8 * 32 = 256 px crops fit in 300 px
+    numbers = [report["swd"]["mean"], report["real_vs_real"]["mean"], report["inf_swd"]["swd"]["mean"]]
+    numbers += [v["mean"] for v in report["scaleinv"].values()]
+    numbers += [report["inf_swd"][k]["mean"] for k in ("first_third", "last_third", "first_vs_last_third")]
+    assert all(math.isfinite(n) and n >= 0 for n in numbers)
+    assert report["inf_swd"]["strip_px"] == 6 * 32
+    # an untrained model is far from the data, much further than two real samples are from each other
+    assert report["swd"]["mean"] > report["real_vs_real"]["mean"]
+
+
+def test_eval_command_writes_json(map_file, tmp_path, capsys):
+    out = tmp_path / "eval.json"
+    args = ["eval", "--model", "reference:tiny", "--data", str(map_file), "--quick", "--frame", "32"]
+    args += ["--frames", "4", "--strip-frames", "3", "--scale-frames", "2", "--scales", "1,2", "--json", str(out)]
+    assert main(args) == 0
+    report = json.loads(out.read_text())
+    assert {"real_vs_real", "swd", "inf_swd", "scaleinv", "real_scaleinv", "device", "units"} <= set(report)
+    assert set(report["scaleinv"]) == {"1", "2"}
+    assert "ScaleInv-SWD 2x" in capsys.readouterr().out
+
+
+def test_eval_command_bad_input_is_one_line_error(tmp_path, capsys):
+    assert main(["eval", "--model", "reference:tiny", "--data", str(tmp_path / "missing")]) == 2
+    assert "missing" in capsys.readouterr().err
+    assert main(["eval", "--model", "reference:tiny", "--data", str(tmp_path), "--scales", "1,x"]) == 2
+    assert main(["eval", "--model", "reference:tiny", "--data", str(tmp_path), "--band", "0.5"]) == 2
+    assert "--band" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_and_cpu_agree(reals):
+    other = textures(40, seed=3)
+    cpu, cuda = swd(reals, other, FAST, "cpu"), swd(reals, other, FAST, "cuda")
+    assert cuda.levels.keys() == cpu.levels.keys()
+    assert cuda.mean == pytest.approx(cpu.mean, rel=1e-3)
