@@ -24,6 +24,7 @@ import torch
 
 from engine.errors import InvalidInput
 from engine.models.registry import build_random, family_module
+from engine.render import choose_device
 from engine.train import distributed
 from engine.train.datasets import open_dataset
 from engine.train.loop import train
@@ -56,16 +57,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _device(name: str, info: distributed.DistInfo) -> torch.device:
-    name = distributed.cuda_device_for(info, name)
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise InvalidInput(f"unknown device {name!r}") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise InvalidInput("--device cuda: no CUDA GPU is available")
-    return device
+    """The training device: under torchrun each rank takes its local GPU, else the Renderer's choice."""
+    return choose_device(distributed.cuda_device_for(info, name))
 
 
 def _holdout(text: str | None) -> tuple[float, float] | None:
