@@ -73,13 +73,30 @@ class InfinityGANConfig:
 
 CONFIGS = {
     "tiny": InfinityGANConfig(
-        z_global=16, z_local=8, structure_channels=16, structure_layers=2, structure_kernel=3,
-        texture_channels=(16, 12), w_dim=16, mapping_layers=2, block=32, period=31, train_rows=16,
+        z_global=16,
+        z_local=8,
+        structure_channels=16,
+        structure_layers=2,
+        structure_kernel=3,
+        texture_channels=(16, 12),
+        w_dim=16,
+        mapping_layers=2,
+        block=32,
+        period=31,
+        train_rows=16,
         fusion_width=48.0,
     ),
     "small": InfinityGANConfig(
-        z_global=128, z_local=32, structure_channels=64, structure_layers=3, structure_kernel=5,
-        texture_channels=(96, 64, 32, 24), w_dim=128, mapping_layers=4, block=128, period=139,
+        z_global=128,
+        z_local=32,
+        structure_channels=64,
+        structure_layers=3,
+        structure_kernel=5,
+        texture_channels=(96, 64, 32, 24),
+        w_dim=128,
+        mapping_layers=4,
+        block=128,
+        period=139,
     ),
     "paper": InfinityGANConfig(),
 }
@@ -192,10 +209,7 @@ class InfinityGANGenerator(Generator):
 
         z_l = source.read(Z_LOCAL_FIELD, self.config.z_local, cells(0))
         coords = torch.stack(
-            [
-                coordinate_grid(r.x, r.y, r.w, r.h, self.config.period, self.config.v_per_cell)
-                for r in cells(0)
-            ]
+            [coordinate_grid(r.x, r.y, r.w, r.h, self.config.period, self.config.v_per_cell) for r in cells(0)]
         ).to(device=z_l.device, dtype=z_l.dtype)
         noises = [source.read(NOISE_FIELD.format(k), 1, cells(st)) for k, st in enumerate(self.noise_stages())]
         style_source = self.style_source(origins, source, styles)

@@ -65,8 +65,9 @@ class FusedStyles:
         if key not in self._cache:
             xs, ys = window
             maps = [
-                self.fusion.weights(ox + xs.start * scale + scale - 1, oy + ys.start * scale + scale - 1,
-                                    xs.size, ys.size, scale)
+                self.fusion.weights(
+                    ox + xs.start * scale + scale - 1, oy + ys.start * scale + scale - 1, xs.size, ys.size, scale
+                )
                 for ox, oy in self.origins
             ]
             self._cache[key] = torch.stack(maps).to(device=self.w.device, dtype=self.w.dtype)

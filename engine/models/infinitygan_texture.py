@@ -17,6 +17,8 @@ Style indices (W+): up-conv of block r uses ``w[2r]``, its conv ``w[2r+1]``, its
 
 from __future__ import annotations
 
+import itertools
+
 import torch
 from torch import nn
 
@@ -36,7 +38,7 @@ class MappingNetwork(nn.Module):
         super().__init__()
         dims = [z_dim] + [w_dim] * layers
         self.layers = nn.Sequential(
-            *(EqualLinear(i, o, lr_mul=lr_mul, activation=True) for i, o in zip(dims[:-1], dims[1:]))
+            *(EqualLinear(i, o, lr_mul=lr_mul, activation=True) for i, o in itertools.pairwise(dims))
         )
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
