@@ -44,11 +44,16 @@ class TrainConfig:
     ema_half_life_kimg: float = 10.0
     amp: bool = True  # bf16/fp16 autocast where the device supports it (never on CPU)
     seed: int = 0
+    crop: int | None = None  # side of real/fake crops; None = the family's ``real_crop_size``
     extra: dict[str, Any] = field(default_factory=dict)  # family-specific overrides from the CLI
 
 
 class FamilyTrainer(Protocol):
-    """One family's GAN training step, driven by the generic loop."""
+    """One family's GAN training step, driven by the generic loop.
+
+    Optional attribute ``real_batches_per_step`` (default 1): the loop then passes that many
+    batches of reals concatenated (WGAN critics updated several times per G step).
+    """
 
     generator: Generator  # trained weights (train mode)
     ema: Generator  # exponential moving average of ``generator``: what checkpoints ship
