@@ -20,11 +20,14 @@ Styles. A layout with one centre and no strokes takes the ordinary per-sample pa
 fusion weights (``engine.styles.StyleFusion``) are evaluated at the world position of every cell
 of every modulated layer's input window, and styles are blended per pixel.
 
-Configs (FLOPs per output pixel of one block, measured with ``engine/bench/infinitygan.py``):
+Configs (FLOPs per output pixel of one block, counted by ``engine/bench/infinitygan.py``; the
+fused path with several style centres adds about 10 %):
 
-- ``tiny``   ~0.1 MFLOP/px: tests (a 256^2 tile in well under a second on one CPU core);
-- ``small``  the shipped default, sized for a 1280x720 view in about 5 s on 2 CPU cores;
-- ``paper``  101-pixel patch (trained as 101 crops of 197 images), z_g 512, z_l 256, 512 channels.
+- ``tiny``   8.3 kFLOP/px: tests (a 256^2 tile in about 0.2 s of one CPU core);
+- ``small``  94 kFLOP/px: the shipped default. A 1280x720 view took 2.2 s of CPU time on one
+  thread of the 2-core dev box (under heavy load from other jobs), within the <= 5 s goal;
+- ``paper``  9.8 MFLOP/px: 101-pixel patch (trained as 101 crops of 197 images), z_g 512, z_l 256,
+  512 channels; for GPUs.
 """
 
 from __future__ import annotations
@@ -69,6 +72,8 @@ class InfinityGANConfig:
             raise InvalidInput(f"block {self.block} must be a positive multiple of 2^{len(self.texture_channels)}")
         if self.structure_kernel % 2 == 0:
             raise InvalidInput("structure_kernel must be odd")
+        if self.period <= 0 or self.v_per_cell <= 0 or self.fusion_width <= 0:
+            raise InvalidInput("period, v_per_cell and fusion_width must be positive")
 
 
 CONFIGS = {
@@ -83,16 +88,16 @@ CONFIGS = {
         mapping_layers=2,
         block=32,
         period=31,
-        train_rows=16,
+        train_rows=24,
         fusion_width=48.0,
     ),
     "small": InfinityGANConfig(
         z_global=128,
         z_local=32,
-        structure_channels=64,
+        structure_channels=96,
         structure_layers=3,
         structure_kernel=5,
-        texture_channels=(96, 64, 32, 24),
+        texture_channels=(128, 96, 48, 32),
         w_dim=128,
         mapping_layers=4,
         block=128,
@@ -258,3 +263,16 @@ class InfinityGANGenerator(Generator):
         structure = self.structure(z_l, coords, windows[: n_s + 1], self.scale, styles)
         image = self.texture(structure, windows[n_s:], noises, self.scale, styles)
         return (image, structure) if return_structure else image
+
+
+def real_crop_size(config: InfinityGANConfig) -> int:
+    """Side of the real crops D sees: one training patch (paper: 101)."""
+    with torch.device("meta"):  # the window arithmetic only: no weights are allocated
+        return InfinityGANGenerator(config).patch_size
+
+
+def make_trainer(model: InfinityGANGenerator, config: Any, device: Any) -> Any:
+    """The InfinityGAN trainer (imported lazily: rendering never loads the training stack)."""
+    from engine.train.infinitygan_trainer import InfinityGANTrainer
+
+    return InfinityGANTrainer(model, config, device)

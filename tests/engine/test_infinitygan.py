@@ -111,3 +111,14 @@ def test_cli_far_rect_identical_when_tiled_and_batched(tmp_path):
     assert first.shape == (300, 900, 3)
     assert np.array_equal(first, second)
     assert first.std() > 1.0
+
+
+def test_bench_counts_flops_and_overlap_without_computing():
+    """FLOPs are counted on the meta device: the paper config costs nothing to measure."""
+    from engine.bench.infinitygan import flops_per_pixel, overlap_rows
+
+    with torch.device("meta"):
+        row = overlap_rows(infinitygan.InfinityGANGenerator(infinitygan.CONFIGS["paper"]))
+    assert row["patch_px"] == 101 and row["discarded_px_fraction"] == pytest.approx(1 - 96**2 / 101**2)
+    assert 9e6 < flops_per_pixel("paper", StyleLayout()) < 11e6
+    assert flops_per_pixel("tiny", StyleLayout()) < flops_per_pixel("small", StyleLayout())
