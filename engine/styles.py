@@ -87,7 +87,11 @@ class StrokeRaster:
     Raster cell ``(i, j)`` covers world pixels ``[i * cell, (i + 1) * cell)`` horizontally (``j``
     vertically) and holds a centre index of its layout, or ``-1`` where nothing is painted. Only
     chunks of ``CHUNK x CHUNK`` cells with paint in them are stored, so a stroke a million pixels
-    from the origin costs what one at the origin does.
+    from the origin costs what one at the origin does. JSON (inside a layout's ``"strokes"``)::
+
+        {"cell": 32, "chunk": 16, "chunks": {"CI,CJ": [[id, ...16], ...16 rows]}}
+
+    where chunk ``(CI, CJ)`` holds raster cells ``(16 CI + col, 16 CJ + row)``.
     """
 
     cell: int = 32

@@ -190,9 +190,12 @@ class InfinityGANGenerator(Generator):
             margins.append(max(p // s - span.start, span.stop - (p // s + 1)))
         return max(margins)
 
-    @functools.lru_cache(maxsize=4)  # noqa: B019 - one model, a handful of levels
     def field_specs(self, level: int = 0) -> tuple[FieldSpec, ...]:
         self.check_level(level)
+        return self._field_specs
+
+    @functools.cached_property
+    def _field_specs(self) -> tuple[FieldSpec, ...]:
         specs = [FieldSpec(Z_LOCAL_FIELD, self.config.z_local, Lattice(self.scale, self._margin(0)))]
         for k, stage in enumerate(self.noise_stages()):
             specs.append(FieldSpec(NOISE_FIELD.format(k), 1, Lattice(self.stage_scale(stage), self._margin(stage))))
@@ -206,6 +209,9 @@ class InfinityGANGenerator(Generator):
         level: int = 0,
     ) -> torch.Tensor:
         self.check_level(level)
+        block = self.config.block
+        if any(ox % block or oy % block for ox, oy in origins):
+            raise ValueError(f"block origins must be multiples of {block}, got {list(origins)}")
         plan = self.plan
 
         def cells(stage: int) -> list[Rect]:

@@ -1,5 +1,7 @@
 """InfinityGAN model: window planning, coordinates, layers, and the issue's command-line promise."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -7,12 +9,15 @@ from PIL import Image
 
 from engine.cli import main
 from engine.fields import LatentSource
+from engine.geometry import Rect
 from engine.layers.spans import Span
 from engine.layers.transposed import ModulatedConvTranspose2d, TransposedUp, linear_up
 from engine.models import infinitygan
 from engine.models.infinitygan_structure import coordinate_grid
 from engine.models.registry import build_random
-from engine.styles import StyleLayout
+from engine.render import Renderer
+from engine.styles import StyleCentre, StyleLayout
+from engine.world import World
 
 
 @pytest.fixture(autouse=True)
@@ -122,3 +127,38 @@ def test_bench_counts_flops_and_overlap_without_computing():
     assert row["patch_px"] == 101 and row["discarded_px_fraction"] == pytest.approx(1 - 96**2 / 101**2)
     assert 9e6 < flops_per_pixel("paper", StyleLayout()) < 11e6
     assert flops_per_pixel("tiny", StyleLayout()) < flops_per_pixel("small", StyleLayout())
+
+
+@pytest.mark.parametrize("name", ["tiny", "small"])
+@pytest.mark.parametrize("layout", ["plain", "fused"])
+def test_blocks_stitch_into_one_big_patch(name, layout):
+    """No seams: 2x2 blocks equal one block twice as wide computed in a single pass (same weights).
+
+    The consistency kit proves blocks are deterministic; this proves they agree with a network that
+    never cut the canvas, which padding or a misplaced crop would break at every block border.
+    """
+    small = build_random("infinitygan", name)
+    config = small.config
+    big = infinitygan.build(dataclasses.replace(config, block=2 * config.block)).eval()
+    big.load_state_dict(small.state_dict())
+    styles = StyleLayout()
+    if layout == "fused":
+        styles = StyleLayout.of([StyleCentre(-10, 5, 1, 30.0), StyleCentre(3 * config.block, 2 * config.block, 2)])
+    b = config.block
+    origin = (10**12 * b, -6 * b)  # far from the origin, even multiples of the block
+    with torch.no_grad():
+        whole = big.render_blocks([origin], LatentSource(3), styles)[0]
+        parts = small.render_blocks(
+            [(origin[0] + dx, origin[1] + dy) for dy in (0, b) for dx in (0, b)], LatentSource(3), styles
+        )
+    stitched = torch.cat([torch.cat([parts[0], parts[1]], dim=2), torch.cat([parts[2], parts[3]], dim=2)], dim=1)
+    assert torch.allclose(whole, stitched, atol=2e-5), (whole - stitched).abs().max()
+
+
+def test_small_config_passes_the_kit_far_from_origin():
+    """The shipped default's R = 4 window plan, through the kit once (tiny runs in the full kit)."""
+    from tests.consistency import check_rect, model_for
+
+    model = model_for("infinitygan", "small")
+    rect = Rect(-(10**12) - 75, 10**9 + 3, 170, 120)
+    check_rect(Renderer(model, "cpu"), World(model="infinitygan:small", seed=4), rect, 0, seed=1, tiles=((61, 47),))

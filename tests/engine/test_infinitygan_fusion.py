@@ -101,6 +101,9 @@ def test_stroke_raster_round_trip_and_erase(tmp_path):
     path = tmp_path / "l.json"
     path.write_text(json.dumps(doc))
     assert StyleLayout.load(path) == layout
+    world = World(model="infinitygan:tiny", seed=3, styles=layout)
+    world.save(tmp_path / "w.json")
+    assert World.load(tmp_path / "w.json").styles == layout
     erased = strokes.painted([(3, -4)], -1)
     assert erased.read(Rect(3, -4, 1, 1))[0, 0] == -1
     assert len(erased.chunks) == len(strokes.chunks) - 1, "empty chunks are dropped"
@@ -177,3 +180,15 @@ def test_cli_render_uses_painted_layout(tmp_path):
         assert main([*base, "--styles", str(path), "--out", str(tmp_path / f"{name}.png")]) == 0
         images.append(np.asarray(Image.open(tmp_path / f"{name}.png")))
     assert not np.array_equal(images[0], images[1])
+
+
+def test_batched_fused_blocks_match_blocks_rendered_alone():
+    """GPUs batch blocks: each block's fusion weights must follow its own origin inside a batch."""
+    model = model_for("infinitygan", "tiny")
+    layout = three_centres(FAR, -FAR)
+    origins = [(FAR - 64, -FAR - 32), (FAR + 32, -FAR + 64), (FAR, -FAR)]
+    with torch.no_grad():
+        batched = model.render_blocks(origins, LatentSource(7), layout)
+        alone = torch.cat([model.render_blocks([o], LatentSource(7), layout) for o in origins])
+    assert torch.allclose(batched, alone, atol=1e-5)
+    assert not torch.allclose(batched[0], batched[1], atol=1e-2)
