@@ -47,7 +47,7 @@ from engine.models.base import FieldSpec, Generator
 from engine.models.infinitygan_structure import StructureSynthesizer, coordinate_grid
 from engine.models.infinitygan_styles import FusedStyles, PerSampleStyles, StyleSource, Window
 from engine.models.infinitygan_texture import MappingNetwork, TextureSynthesizer, output_size
-from engine.styles import StyleFusion, StyleLayout
+from engine.styles import StyleCentre, StyleFusion, StyleLayout
 
 
 @dataclass(frozen=True)
@@ -224,7 +224,7 @@ class InfinityGANGenerator(Generator):
         ).to(device=z_l.device, dtype=z_l.dtype)
         noises = [source.read(NOISE_FIELD.format(k), 1, cells(st)) for k, st in enumerate(self.noise_stages())]
         style_source = self.style_source(origins, source, styles)
-        image = self.synthesize(z_l, coords, noises, [(s, s) for s in plan], style_source)
+        image, _ = self.synthesize(z_l, coords, noises, [(s, s) for s in plan], style_source)
         return image.clamp(-1.0, 1.0)
 
     def style_source(
@@ -239,7 +239,8 @@ class InfinityGANGenerator(Generator):
             return PerSampleStyles(z_g.expand(n, -1), w[:, None, :].expand(n, self.texture.num_styles, -1))
         return FusedStyles(fusion, origins, z_g, w)
 
-    def centre_latent(self, centre: Any, source: LatentSource) -> torch.Tensor:
+    def centre_latent(self, centre: StyleCentre, source: LatentSource) -> torch.Tensor:
+        """A centre's z_g: its explicit latent (inversion) or the vector its seed addresses."""
         if centre.latent is None:
             return source.vector(Z_GLOBAL_VECTOR, centre.seed, self.config.z_global)
         if len(centre.latent) != self.config.z_global:
@@ -257,18 +258,17 @@ class InfinityGANGenerator(Generator):
         noises: list[torch.Tensor],
         windows: list[Window],
         styles: StyleSource,
-        return_structure: bool = False,
-    ) -> Any:
-        """G_T(G_S(z_l, coords)) over ``windows`` (render: planned and cropped; train: uncropped).
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(image, structure)``: G_T(G_S(z_l, coords)) over ``windows`` (render: planned and cropped;
+        train: uncropped), and G_S's output (the paper's z_S features, for the diversity loss).
 
-        Shapes: ``z_l`` (N, Z_l, h, w) and ``coords`` (N, 3, h, w) hold ``windows[0]``; result
-        (N, 3, H, W) holds ``windows[-1]``. With ``return_structure`` also returns G_S's output
-        (the paper's z_S features, for the diversity loss).
+        Shapes: ``z_l`` (N, Z_l, h, w) and ``coords`` (N, 3, h, w) hold ``windows[0]``; ``image``
+        (N, 3, H, W) holds ``windows[-1]``; ``structure`` (N, C_s, h_s, w_s) the structure window.
         """
         n_s = len(self.structure.convs)
         structure = self.structure(z_l, coords, windows[: n_s + 1], self.scale, styles)
         image = self.texture(structure, windows[n_s:], noises, self.scale, styles)
-        return (image, structure) if return_structure else image
+        return image, structure
 
 
 def real_crop_size(config: InfinityGANConfig) -> int:

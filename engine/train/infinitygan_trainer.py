@@ -116,7 +116,7 @@ class InfinityGANTrainer(AdversarialTrainer):
         # per sample, so the per-sample tensor needs a dim left over after the average.
         w_plus = paired(w_plus)[:, None]
         styles = PerSampleStyles(paired(z_g), w_plus[:, 0])
-        images, structure = model.synthesize(z_l, paired(coords), noises, windows, styles, return_structure=True)
+        images, structure = model.synthesize(z_l, paired(coords), noises, windows, styles)
         assert structure.shape[-1] == windows[n_s][0].size and images.shape[-1] == self.patch
         return Fakes(
             images,
