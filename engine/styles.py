@@ -278,23 +278,22 @@ class StyleFusion:
 
     @property
     def single(self) -> bool:
-        """One style everywhere: models take their ordinary per-sample path."""
-        return self.count == 1 and self.strokes is None
+        """One style everywhere (strokes can only paint that one): models take their per-sample path."""
+        return self.count == 1
 
     def weights(self, x0: int, y0: int, w: int, h: int, step: int = 1) -> torch.Tensor:
         """``(K, h, w)`` float32 weights at world points ``(x0 + i * step, y0 + j * step)``; sum 1 over K."""
         if self.count == 1:
-            fused = torch.ones((1, h, w), dtype=torch.float64)
-        else:
-            dist = torch.stack(
-                [
-                    torch.sqrt(_axis(y0, h, step, c.y)[:, None] ** 2 + _axis(x0, w, step, c.x)[None, :] ** 2)
-                    for c in self.centres
-                ]
-            )  # (K, h, w)
-            widths = torch.tensor(self.widths, dtype=torch.float64)[:, None, None]
-            logits = -4.0 * (dist - dist.min(dim=0, keepdim=True).values) / widths
-            fused = torch.softmax(logits, dim=0)
+            return torch.ones((1, h, w), dtype=torch.float32)
+        dist = torch.stack(
+            [
+                torch.sqrt(_axis(y0, h, step, c.y)[:, None] ** 2 + _axis(x0, w, step, c.x)[None, :] ** 2)
+                for c in self.centres
+            ]
+        )  # (K, h, w)
+        widths = torch.tensor(self.widths, dtype=torch.float64)[:, None, None]
+        logits = -4.0 * (dist - dist.min(dim=0, keepdim=True).values) / widths
+        fused = torch.softmax(logits, dim=0)
         if self.strokes is not None:
             fused = self._paint(fused, x0, y0, w, h, step)
         return fused.to(torch.float32)

@@ -130,9 +130,11 @@ def test_one_centre_is_bit_identical_to_the_plain_path():
     rect = Rect(FAR - 40, 17, 100, 70)
     plain = World(model="infinitygan:tiny", seed=11)
     centred = plain.with_styles(StyleLayout.of([StyleCentre(-FAR, 3, 11, 500.0)]))
+    painted = centred.with_styles(centred.styles.with_strokes(StrokeRaster(16).painted_disc(FAR, 40, 50, 0)))
     (a,) = renderer.render(plain, [rect])
     (b,) = renderer.render(centred, [rect])
-    assert np.array_equal(a, b)
+    (c,) = renderer.render(painted, [rect])
+    assert np.array_equal(a, b) and np.array_equal(a, c)
 
 
 def test_per_pixel_path_agrees_with_per_sample_path():
