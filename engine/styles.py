@@ -1,21 +1,43 @@
 """Style layouts: where the world's global styles sit (InfinityGAN's style centres).
 
 A layout is plain data: a list of centres, each with a world position, the seed of its global
-latent (or an explicit latent vector, e.g. from inversion), and an optional blend width. An empty
-layout means "one style everywhere, drawn from the world seed". How a model turns a layout into
-per-pixel styles (smooth, tile-consistent weights) belongs to the model side of this module and to
-the families; this part only fixes the document every client saves and loads.
+latent (or an explicit latent vector, e.g. from inversion), and an optional blend width, plus
+optional painted strokes (:class:`StrokeRaster`: a sparse raster of centre indices on a coarse world
+lattice). An empty layout means "one style everywhere, drawn from the world seed".
+
+The model side is :class:`StyleFusion`: the weight of every style at any world position, a pure
+function of that position (never a canvas-sized map), so tiles fused independently stay seamless
+and memory stays O(1) however large the canvas. Without strokes the weights are a softmax over
+distances to the centres, shifted so the nearest centre has logit 0::
+
+    logit_c(p) = -4 * (d_c(p) - min_k d_k(p)) / width_c
+
+which keeps the Voronoi boundaries of the nearest-centre rule (two centres weigh the same exactly
+on their bisector) and fades each centre out over about its own ``width`` beyond its cell. Painted
+strokes take precedence: their one-hot raster is smoothed with a quadratic B-spline (a partition of
+unity over lattice cells), giving per style a coverage ``S_c(p)`` with painted mass ``m(p)``, and
+
+    weight_c(p) = S_c(p) + (1 - m(p)) * softmax_c(p),
+
+which sums to one, equals the painted style inside strokes and the centre rule far from them.
+All distances are formed by subtracting Python ints before any float, so they are as exact at
+x = 10^12 as at 0.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
 
 from engine.errors import InvalidInput
+from engine.geometry import Rect, ceil_div, floor_div
 
 
 @dataclass(frozen=True)
@@ -59,19 +81,134 @@ class StyleCentre:
 
 
 @dataclass(frozen=True)
+class StrokeRaster:
+    """Painted style ids on a coarse world lattice: sparse, chunked, unbounded, immutable.
+
+    Raster cell ``(i, j)`` covers world pixels ``[i * cell, (i + 1) * cell)`` horizontally (``j``
+    vertically) and holds a centre index of its layout, or ``-1`` where nothing is painted. Only
+    chunks of ``CHUNK x CHUNK`` cells with paint in them are stored, so a stroke a million pixels
+    from the origin costs what one at the origin does. JSON (inside a layout's ``"strokes"``)::
+
+        {"cell": 32, "chunk": 16, "chunks": {"CI,CJ": [[id, ...16], ...16 rows]}}
+
+    where chunk ``(CI, CJ)`` holds raster cells ``(16 CI + col, 16 CJ + row)``.
+    """
+
+    cell: int = 32
+    chunks: tuple[tuple[tuple[int, int], tuple[int, ...]], ...] = ()  # ((ci, cj), row-major ids), sorted
+
+    CHUNK: ClassVar[int] = 16
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.cell, int) or isinstance(self.cell, bool) or self.cell <= 0:
+            raise InvalidInput(f"stroke cell size must be a positive integer, got {self.cell!r}")
+        for _, ids in self.chunks:
+            if len(ids) != self.CHUNK * self.CHUNK or any(v < -1 for v in ids):
+                raise InvalidInput(f"a stroke chunk must hold {self.CHUNK}x{self.CHUNK} ids >= -1")
+
+    @cached_property
+    def _index(self) -> dict[tuple[int, int], np.ndarray]:
+        return {key: np.asarray(ids, dtype=np.int64).reshape(self.CHUNK, self.CHUNK) for key, ids in self.chunks}
+
+    @property
+    def empty(self) -> bool:
+        return not self.chunks
+
+    def max_id(self) -> int:
+        return max((max(ids) for _, ids in self.chunks), default=-1)
+
+    def read(self, cells: Rect) -> np.ndarray:
+        """Ids of the raster cells in ``cells`` as an ``(h, w)`` int64 array (-1 = unpainted)."""
+        out = np.full((cells.h, cells.w), -1, dtype=np.int64)
+        n = self.CHUNK
+        for cj in range(floor_div(cells.y, n), ceil_div(cells.bottom, n)):
+            for ci in range(floor_div(cells.x, n), ceil_div(cells.right, n)):
+                chunk = self._index.get((ci, cj))
+                part = None if chunk is None else Rect(ci * n, cj * n, n, n).intersection(cells)
+                if part is None:
+                    continue
+                out[part.y - cells.y : part.bottom - cells.y, part.x - cells.x : part.right - cells.x] = chunk[
+                    part.y - cj * n : part.bottom - cj * n, part.x - ci * n : part.right - ci * n
+                ]
+        return out
+
+    def painted(self, cells: Iterable[tuple[int, int]], style: int) -> StrokeRaster:
+        """A copy with raster cells ``(i, j)`` set to ``style`` (``-1`` erases)."""
+        if style < -1:
+            raise InvalidInput(f"stroke style id must be >= -1, got {style}")
+        index = {key: chunk.copy() for key, chunk in self._index.items()}
+        n = self.CHUNK
+        for i, j in cells:
+            key = (floor_div(i, n), floor_div(j, n))
+            chunk = index.setdefault(key, np.full((n, n), -1, dtype=np.int64))
+            chunk[j - key[1] * n, i - key[0] * n] = style
+        kept = tuple(sorted((key, tuple(int(v) for v in c.ravel())) for key, c in index.items() if (c >= 0).any()))
+        return StrokeRaster(self.cell, kept)
+
+    def painted_disc(self, x: int, y: int, radius: int, style: int) -> StrokeRaster:
+        """Paint (or erase, ``style=-1``) the raster cells whose centres lie within ``radius`` px of ``(x, y)``."""
+        c = self.cell
+        cells = []
+        for j in range(floor_div(y - radius, c), floor_div(y + radius, c) + 1):
+            for i in range(floor_div(x - radius, c), floor_div(x + radius, c) + 1):
+                dx, dy = 2 * (i * c - x) + c, 2 * (j * c - y) + c  # twice the offset of the cell centre, exact
+                if dx * dx + dy * dy <= 4 * radius * radius:
+                    cells.append((i, j))
+        return self.painted(cells, style)
+
+    def to_json(self) -> dict[str, Any]:
+        n = self.CHUNK
+        chunks = {f"{ci},{cj}": [list(ids[r * n : (r + 1) * n]) for r in range(n)] for (ci, cj), ids in self.chunks}
+        return {"cell": self.cell, "chunk": n, "chunks": chunks}
+
+    @classmethod
+    def from_json(cls, doc: Any) -> StrokeRaster:
+        if not isinstance(doc, dict) or not isinstance(doc.get("chunks", {}), dict):
+            raise InvalidInput('strokes must be {"cell": N, "chunk": 16, "chunks": {"I,J": [[ids]...]}}')
+        if doc.get("chunk", cls.CHUNK) != cls.CHUNK:
+            raise InvalidInput(f"strokes use chunks of {cls.CHUNK} cells, got {doc.get('chunk')!r}")
+        chunks = []
+        for key, rows in doc.get("chunks", {}).items():
+            try:
+                ci, cj = (int(v) for v in str(key).split(","))
+            except ValueError:
+                raise InvalidInput(f"stroke chunk key must be 'I,J', got {key!r}") from None
+            ok = isinstance(rows, list) and len(rows) == cls.CHUNK
+            ok = ok and all(isinstance(r, list) and len(r) == cls.CHUNK for r in rows)
+            ids = [v for r in rows for v in r] if ok else []
+            if not ok or not all(isinstance(v, int) and not isinstance(v, bool) for v in ids):
+                raise InvalidInput(f"stroke chunk {key!r} must be {cls.CHUNK} rows of {cls.CHUNK} integers")
+            if any(v >= 0 for v in ids):
+                chunks.append(((ci, cj), tuple(ids)))
+        return cls(doc.get("cell", 32), tuple(sorted(chunks)))
+
+
+@dataclass(frozen=True)
 class StyleLayout:
-    """The style centres of a world (and, later, painted strokes); immutable and JSON-serialisable."""
+    """The style centres of a world and its painted strokes; immutable and JSON-serialisable."""
 
     centres: tuple[StyleCentre, ...] = field(default_factory=tuple)
     extra: tuple[tuple[str, Any], ...] = field(default_factory=tuple)  # forward-compatible keys
+    strokes: StrokeRaster | None = None
+
+    def __post_init__(self) -> None:
+        if self.strokes is not None and self.strokes.max_id() >= len(self.centres):
+            raise InvalidInput(
+                f"painted style id {self.strokes.max_id()} has no centre (the layout has {len(self.centres)})"
+            )
 
     def resolved(self, world_seed: int) -> tuple[StyleCentre, ...]:
         """The centres a model should use: an empty layout is one centre seeded by the world."""
         return self.centres or (StyleCentre(0, 0, world_seed),)
 
+    def with_strokes(self, strokes: StrokeRaster | None) -> StyleLayout:
+        return StyleLayout(self.centres, self.extra, strokes)
+
     def to_json(self) -> dict[str, Any]:
         doc: dict[str, Any] = dict(self.extra)
         doc["centres"] = [c.to_json() for c in self.centres]
+        if self.strokes is not None and not self.strokes.empty:
+            doc["strokes"] = self.strokes.to_json()
         return doc
 
     @classmethod
@@ -79,8 +216,9 @@ class StyleLayout:
         if not isinstance(doc, dict) or not isinstance(doc.get("centres", []), list):
             raise InvalidInput('a style layout must be {"centres": [...]}')
         centres = tuple(StyleCentre.from_json(c) for c in doc.get("centres", []))
-        extra = tuple(sorted((k, v) for k, v in doc.items() if k != "centres"))
-        return cls(centres, extra)
+        strokes = StrokeRaster.from_json(doc["strokes"]) if "strokes" in doc else None
+        extra = tuple(sorted((k, v) for k, v in doc.items() if k not in ("centres", "strokes")))
+        return cls(centres, extra, strokes)
 
     @classmethod
     def load(cls, path: str | Path) -> StyleLayout:
@@ -93,5 +231,82 @@ class StyleLayout:
         return cls.from_json(doc)
 
     @classmethod
-    def of(cls, centres: Sequence[StyleCentre]) -> StyleLayout:
-        return cls(tuple(centres))
+    def of(cls, centres: Sequence[StyleCentre], strokes: StrokeRaster | None = None) -> StyleLayout:
+        return cls(tuple(centres), (), strokes)
+
+
+def _axis(start: int, count: int, step: int, origin: int) -> torch.Tensor:
+    """``float64(start + i * step - origin)`` for ``i < count``: the int difference first, exactly."""
+    return torch.tensor([float(start - origin + i * step) for i in range(count)], dtype=torch.float64)
+
+
+def _bspline2(u: torch.Tensor) -> torch.Tensor:
+    """Quadratic B-spline: smooth (C1) bump of support 3 whose integer shifts sum to one."""
+    a = u.abs()
+    inner = 0.75 - a * a
+    outer = 0.5 * (1.5 - a).clamp(min=0) ** 2
+    return torch.where(a < 0.5, inner, outer)
+
+
+def _spline_matrix(start: int, count: int, step: int, cell: int) -> tuple[int, torch.Tensor]:
+    """First raster cell and ``(count, Q)`` B-spline weights of raster cells for points ``start + i * step``."""
+    q0 = floor_div(start, cell) - 2
+    q1 = floor_div(start + (count - 1) * step, cell) + 3
+    base = 2 * start - (2 * q0 + 1) * cell  # 2 * (point - centre of cell q0), a small exact int
+    i = torch.arange(count, dtype=torch.int64)[:, None]
+    q = torch.arange(q1 - q0, dtype=torch.int64)[None, :]
+    u = (base + 2 * step * i - 2 * cell * q).to(torch.float64) / (2 * cell)
+    return q0, _bspline2(u)
+
+
+class StyleFusion:
+    """Per-position style weights for one layout in one world (see the module docstring).
+
+    ``weights`` evaluates them on any regular grid of world points; the result depends on each
+    point's world position only, never on the grid it was asked with.
+    """
+
+    def __init__(self, layout: StyleLayout, world_seed: int, default_width: float) -> None:
+        self.centres = layout.resolved(world_seed)
+        self.widths = [float(c.width or default_width) for c in self.centres]
+        strokes = layout.strokes
+        self.strokes = strokes if strokes is not None and not strokes.empty else None
+
+    @property
+    def count(self) -> int:
+        return len(self.centres)
+
+    @property
+    def single(self) -> bool:
+        """One style everywhere (strokes can only paint that one): models take their per-sample path."""
+        return self.count == 1
+
+    def weights(self, x0: int, y0: int, w: int, h: int, step: int = 1) -> torch.Tensor:
+        """``(K, h, w)`` float32 weights at world points ``(x0 + i * step, y0 + j * step)``; sum 1 over K."""
+        if self.count == 1:
+            return torch.ones((1, h, w), dtype=torch.float32)
+        dist = torch.stack(
+            [
+                torch.sqrt(_axis(y0, h, step, c.y)[:, None] ** 2 + _axis(x0, w, step, c.x)[None, :] ** 2)
+                for c in self.centres
+            ]
+        )  # (K, h, w)
+        widths = torch.tensor(self.widths, dtype=torch.float64)[:, None, None]
+        logits = -4.0 * (dist - dist.min(dim=0, keepdim=True).values) / widths
+        fused = torch.softmax(logits, dim=0)
+        if self.strokes is not None:
+            fused = self._paint(fused, x0, y0, w, h, step)
+        return fused.to(torch.float32)
+
+    def _paint(self, fused: torch.Tensor, x0: int, y0: int, w: int, h: int, step: int) -> torch.Tensor:
+        assert self.strokes is not None
+        qx, bx = _spline_matrix(x0, w, step, self.strokes.cell)  # (w, Qx)
+        qy, by = _spline_matrix(y0, h, step, self.strokes.cell)  # (h, Qy)
+        ids = torch.from_numpy(self.strokes.read(Rect(qx, qy, bx.shape[1], by.shape[1])))  # (Qy, Qx)
+        if not (ids >= 0).any():
+            return fused
+        cover = torch.zeros_like(fused)
+        for style in ids.unique().tolist():
+            if style >= 0:
+                cover[style] = by @ (ids == style).to(torch.float64) @ bx.t()  # (h, w)
+        return cover + (1.0 - cover.sum(dim=0, keepdim=True)) * fused

@@ -1,0 +1,284 @@
+"""InfinityGAN (Lin et al., ICLR 2022) as a consistent block renderer.
+
+The generator is a structure synthesizer G_S (``infinitygan_structure``) feeding a padding-free
+StyleGAN2 texture synthesizer G_T (``infinitygan_texture``). Every layer is a valid convolution,
+a cropped transposed up-sampling or a valid blur, so a pixel depends on a fixed window of the
+latent fields around it and nothing else; that is what makes InfinityGAN's patch-by-patch
+generation seamless, and here it makes any block a pure function of its origin.
+
+Blocks. One block is one InfinityGAN patch step: ``block`` world pixels, a multiple of the
+total up-sampling ``2^R`` (one ``z_l`` cell), with origins on multiples of ``block``. Its windows
+are planned backwards with :func:`~engine.layers.spans.plan_spans`; for the paper's numbers
+(``block`` 96, R = 4, four 7x7 G_S layers) that gives exactly the paper's patch: 35 ``z_l`` cells
+-> 11 structure cells -> a 101-pixel patch of which the block keeps 96 (neighbours overlap by 5
+pixels of identical values). Every block's windows are the same up to translation, so blocks
+batch. Latents: ``z_l`` (stride ``2^R``) and one noise field per G_T conv, read through the
+:class:`~engine.fields.LatentSource`; ``z_g`` per style centre from the source's vectors (or the
+centre's explicit latent).
+
+Styles. A layout with one centre and no strokes takes the ordinary per-sample path. Otherwise the
+fusion weights (``engine.styles.StyleFusion``) are evaluated at the world position of every cell
+of every modulated layer's input window, and styles are blended per pixel.
+
+Configs (FLOPs per output pixel of one block, counted by ``engine/bench/infinitygan.py``; the
+fused path with several style centres adds about 10 %):
+
+- ``tiny``   8.3 kFLOP/px: tests (a 256^2 tile in about 0.2 s of one CPU core);
+- ``small``  94 kFLOP/px: the shipped default. A 1280x720 view took 2.2 s of CPU time on one
+  thread of the 2-core dev box (under heavy load from other jobs), within the <= 5 s goal;
+- ``paper``  9.8 MFLOP/px: 101-pixel patch (trained as 101 crops of 197 images), z_g 512, z_l 256,
+  512 channels; for GPUs.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from engine.errors import InvalidInput
+from engine.fields import LatentSource
+from engine.geometry import Lattice, Rect
+from engine.layers.spans import Span, plan_spans
+from engine.models.base import FieldSpec, Generator
+from engine.models.infinitygan_structure import StructureSynthesizer, coordinate_grid
+from engine.models.infinitygan_styles import FusedStyles, PerSampleStyles, StyleSource, Window
+from engine.models.infinitygan_texture import MappingNetwork, TextureSynthesizer, output_size
+from engine.styles import StyleCentre, StyleFusion, StyleLayout
+
+
+@dataclass(frozen=True)
+class InfinityGANConfig:
+    z_global: int = 512  # size of z_g (global style latent)
+    z_local: int = 256  # channels of the local latent field z_l
+    structure_channels: int = 256  # G_S width
+    structure_layers: int = 4  # G_S valid modulated convs
+    structure_kernel: int = 7  # their size (feature-unfolding neighbourhood)
+    texture_channels: tuple[int, ...] = (512, 512, 512, 512)  # G_T width per x2 block, coarse to fine
+    w_dim: int = 512  # W space size
+    mapping_layers: int = 8  # mapping MLP depth
+    block: int = 96  # world pixels per rendered block (multiple of 2^len(texture_channels))
+    period: int = 139  # horizontal coordinate period in z_l cells (paper: 139 cells = 2224 px)
+    v_per_cell: float = 0.3  # vertical coordinate per z_l row: tanh(0.3 * row), horizon at row 0
+    train_rows: int = 20  # z_l rows a training image's height spans, centred on the horizon
+    fusion_width: float = 128.0  # default style-centre blend width in world pixels
+
+    def __post_init__(self) -> None:
+        scale = 2 ** len(self.texture_channels)
+        if self.block <= 0 or self.block % scale:
+            raise InvalidInput(f"block {self.block} must be a positive multiple of 2^{len(self.texture_channels)}")
+        if self.structure_kernel % 2 == 0:
+            raise InvalidInput("structure_kernel must be odd")
+        if self.period <= 0 or self.v_per_cell <= 0 or self.fusion_width <= 0:
+            raise InvalidInput("period, v_per_cell and fusion_width must be positive")
+
+
+CONFIGS = {
+    "tiny": InfinityGANConfig(
+        z_global=16,
+        z_local=8,
+        structure_channels=16,
+        structure_layers=2,
+        structure_kernel=3,
+        texture_channels=(16, 12),
+        w_dim=16,
+        mapping_layers=2,
+        block=32,
+        period=31,
+        train_rows=24,
+        fusion_width=48.0,
+    ),
+    "small": InfinityGANConfig(
+        z_global=128,
+        z_local=32,
+        structure_channels=96,
+        structure_layers=3,
+        structure_kernel=5,
+        texture_channels=(128, 96, 48, 32),
+        w_dim=128,
+        mapping_layers=4,
+        block=128,
+        period=139,
+    ),
+    "paper": InfinityGANConfig(),
+}
+TEST_CONFIGS = ("tiny",)
+
+NOISE_FIELD = "noise{}"  # one single-channel field per G_T conv, at that conv's scale
+Z_LOCAL_FIELD = "z_l"
+Z_GLOBAL_VECTOR = "infinitygan.z_g"
+
+
+def config_from_dict(doc: dict[str, Any]) -> InfinityGANConfig:
+    doc = dict(doc)
+    if "texture_channels" in doc:
+        doc["texture_channels"] = tuple(doc["texture_channels"])
+    return InfinityGANConfig(**doc)
+
+
+def build(config: InfinityGANConfig) -> InfinityGANGenerator:
+    return InfinityGANGenerator(config)
+
+
+class InfinityGANGenerator(Generator):
+    family = "infinitygan"
+
+    def __init__(self, config: InfinityGANConfig) -> None:
+        super().__init__(config)
+        c = config
+        self.blocks = len(c.texture_channels)
+        self.scale = 2**self.blocks  # world pixels per z_l cell
+        self.mapping = MappingNetwork(c.z_global, c.w_dim, c.mapping_layers)
+        self.structure = StructureSynthesizer(
+            c.z_local, c.z_global, c.structure_channels, c.structure_layers, c.structure_kernel
+        )
+        self.texture = TextureSynthesizer(c.structure_channels, c.texture_channels, c.w_dim)
+
+    # -- window planning -------------------------------------------------------------------------
+
+    def span_maps(self) -> list:
+        return [*self.structure.span_maps(), *self.texture.span_maps(self.blocks)]
+
+    @functools.cached_property
+    def plan(self) -> list[Span]:
+        """Kept span of every stage for the block at origin 0 (z_l, G_S layers, then G_T stages)."""
+        return plan_spans(self.span_maps(), Span(0, self.config.block))
+
+    def stage_scale(self, stage: int) -> int:
+        """World pixels per cell of stage ``stage`` (index into :attr:`plan`)."""
+        texture_stage = stage - len(self.structure.convs)
+        return self.scale if texture_stage <= 0 else self.scale >> ((texture_stage + 2) // 3)
+
+    def noise_stages(self) -> list[int]:
+        """Plan indices whose windows the noise fields cover: after each blur and each G_T conv."""
+        first = len(self.structure.convs)
+        return [first + 3 * r + k for r in range(self.blocks) for k in (2, 3)]
+
+    def train_windows(self, ts_cells: int) -> list[Window]:
+        """Uncropped windows of a training patch whose structure output is ``ts_cells`` wide."""
+        span = Span(0, ts_cells + len(self.structure.convs) * (self.config.structure_kernel - 1))
+        spans = [span]
+        for layer in self.span_maps():
+            spans.append(layer.gives(spans[-1]))
+        return [(s, s) for s in spans]
+
+    @property
+    def train_ts_cells(self) -> int:
+        """Structure cells of a training patch: those one block needs (paper: 11)."""
+        return self.plan[len(self.structure.convs)].size
+
+    @property
+    def patch_size(self) -> int:
+        """Side of a training patch (paper: 101); D sees real crops of this size."""
+        return output_size(self.train_ts_cells, self.blocks)
+
+    # -- the protocol ----------------------------------------------------------------------------
+
+    def block_size(self, level: int = 0) -> int:
+        self.check_level(level)
+        return self.config.block
+
+    def _margin(self, stage: int) -> int:
+        """Cells a pixel may read beyond its own cell on ``stage``'s lattice (conservative)."""
+        s, block = self.stage_scale(stage), self.config.block
+        margins = [max(-self.plan[stage].start, self.plan[stage].stop - block // s)]
+        for p in range(block):  # single pixels: receptive fields, for edit supports of any rect
+            span = plan_spans(self.span_maps(), Span(p, p + 1))[stage]
+            margins.append(max(p // s - span.start, span.stop - (p // s + 1)))
+        return max(margins)
+
+    def field_specs(self, level: int = 0) -> tuple[FieldSpec, ...]:
+        self.check_level(level)
+        return self._field_specs
+
+    @functools.cached_property
+    def _field_specs(self) -> tuple[FieldSpec, ...]:
+        specs = [FieldSpec(Z_LOCAL_FIELD, self.config.z_local, Lattice(self.scale, self._margin(0)))]
+        for k, stage in enumerate(self.noise_stages()):
+            specs.append(FieldSpec(NOISE_FIELD.format(k), 1, Lattice(self.stage_scale(stage), self._margin(stage))))
+        return tuple(specs)
+
+    def render_blocks(
+        self,
+        origins: Sequence[tuple[int, int]],
+        source: LatentSource,
+        styles: StyleLayout,
+        level: int = 0,
+    ) -> torch.Tensor:
+        self.check_level(level)
+        block = self.config.block
+        if any(ox % block or oy % block for ox, oy in origins):
+            raise ValueError(f"block origins must be multiples of {block}, got {list(origins)}")
+        plan = self.plan
+
+        def cells(stage: int) -> list[Rect]:
+            s, span = self.stage_scale(stage), plan[stage]
+            return [Rect(ox // s + span.start, oy // s + span.start, span.size, span.size) for ox, oy in origins]
+
+        z_l = source.read(Z_LOCAL_FIELD, self.config.z_local, cells(0))
+        coords = torch.stack(
+            [coordinate_grid(r.x, r.y, r.w, r.h, self.config.period, self.config.v_per_cell) for r in cells(0)]
+        ).to(device=z_l.device, dtype=z_l.dtype)
+        noises = [source.read(NOISE_FIELD.format(k), 1, cells(st)) for k, st in enumerate(self.noise_stages())]
+        style_source = self.style_source(origins, source, styles)
+        image, _ = self.synthesize(z_l, coords, noises, [(s, s) for s in plan], style_source)
+        return image.clamp(-1.0, 1.0)
+
+    def style_source(
+        self, origins: Sequence[tuple[int, int]], source: LatentSource, styles: StyleLayout
+    ) -> StyleSource:
+        """Per-sample styles for one-style worlds, per-pixel fused styles otherwise."""
+        fusion = StyleFusion(styles, source.seed, self.config.fusion_width)
+        z_g = torch.stack([self.centre_latent(c, source) for c in fusion.centres])  # (K, Z)
+        w = self.mapping(z_g)  # (K, W)
+        if fusion.single:
+            n = len(origins)
+            return PerSampleStyles(z_g.expand(n, -1), w[:, None, :].expand(n, self.texture.num_styles, -1))
+        return FusedStyles(fusion, origins, z_g, w)
+
+    def centre_latent(self, centre: StyleCentre, source: LatentSource) -> torch.Tensor:
+        """A centre's z_g: its explicit latent (inversion) or the vector its seed addresses."""
+        if centre.latent is None:
+            return source.vector(Z_GLOBAL_VECTOR, centre.seed, self.config.z_global)
+        if len(centre.latent) != self.config.z_global:
+            raise InvalidInput(
+                f"style centre latent has {len(centre.latent)} values, this model's z_g has {self.config.z_global}"
+            )
+        return torch.tensor(centre.latent, dtype=source.dtype, device=source.device)
+
+    # -- the network -----------------------------------------------------------------------------
+
+    def synthesize(
+        self,
+        z_l: torch.Tensor,
+        coords: torch.Tensor,
+        noises: list[torch.Tensor],
+        windows: list[Window],
+        styles: StyleSource,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(image, structure)``: G_T(G_S(z_l, coords)) over ``windows`` (render: planned and cropped;
+        train: uncropped), and G_S's output (the paper's z_S features, for the diversity loss).
+
+        Shapes: ``z_l`` (N, Z_l, h, w) and ``coords`` (N, 3, h, w) hold ``windows[0]``; ``image``
+        (N, 3, H, W) holds ``windows[-1]``; ``structure`` (N, C_s, h_s, w_s) the structure window.
+        """
+        n_s = len(self.structure.convs)
+        structure = self.structure(z_l, coords, windows[: n_s + 1], self.scale, styles)
+        image = self.texture(structure, windows[n_s:], noises, self.scale, styles)
+        return image, structure
+
+
+def real_crop_size(config: InfinityGANConfig) -> int:
+    """Side of the real crops D sees: one training patch (paper: 101)."""
+    with torch.device("meta"):  # the window arithmetic only: no weights are allocated
+        return InfinityGANGenerator(config).patch_size
+
+
+def make_trainer(model: InfinityGANGenerator, config: Any, device: Any) -> Any:
+    """The InfinityGAN trainer (imported lazily: rendering never loads the training stack)."""
+    from engine.train.infinitygan_trainer import InfinityGANTrainer
+
+    return InfinityGANTrainer(model, config, device)

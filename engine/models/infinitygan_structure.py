@@ -1,0 +1,103 @@
+"""InfinityGAN's structure synthesizer G_S and its coordinate channels.
+
+G_S is an implicit function of the global latent ``z_g``, the local latent field ``z_l`` and
+coordinates: a stack of valid (padding-free) modulated convolutions — the paper's "feature
+unfolding", each output cell sees a ``k x k`` neighbourhood — modulated by ``z_g`` (no mapping
+network), with the three coordinate channels cropped to each layer's window and concatenated to
+its input again, so position never fades out of the features.
+
+Coordinates (on the ``z_l`` lattice, one cell = ``2^R`` world pixels):
+
+- vertical ``tanh(v_per_cell * row)`` of the ABSOLUTE row: the horizon is world row 0 for every
+  canvas (the official code re-centres it on each canvas, so a taller view moves the horizon);
+  rows are clamped in integers where tanh is saturated, so any row is exact;
+- horizontal ``cos, sin`` of ``2 pi (col mod period) / period``, the modulus taken in integers
+  (``engine.layers.coords``), so x = 10^12 gets the phase x = 10^12 mod period gets, to the bit.
+
+Training draws a start row / column per sample and a sub-cell jitter (continuous coordinates, as
+in the paper); rendering uses integer cells and no jitter.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from engine.layers import EqualLinear, ModulatedConv2d, fused_leaky_relu, periodic_features
+from engine.layers.spans import ValidConv, crop_to
+from engine.models.infinitygan_styles import StyleSource, Window
+
+COORD_CHANNELS = 3
+
+
+def coordinate_grid(
+    col0: int,
+    row0: int,
+    width: int,
+    height: int,
+    period: int,
+    v_per_cell: float,
+    jitter: tuple[float, float] = (0.0, 0.0),
+) -> torch.Tensor:
+    """``(3, height, width)`` float32 ``[tanh(v), cos(phase), sin(phase)]`` of cells from ``(col0, row0)``.
+
+    ``jitter`` (dx, dy) in cells shifts the coordinates continuously (training only).
+    """
+    dx, dy = jitter
+    limit = math.ceil(20.0 / v_per_cell) + 1  # tanh(>= 20) == 1.0 exactly in float64
+    rows = [max(-limit, min(limit, row0 + j)) for j in range(height)]  # clamped in ints: exact for any row
+    v = torch.tanh(torch.tensor(rows, dtype=torch.float64).add(dy) * v_per_cell).to(torch.float32)
+    if dx == 0.0:
+        horizontal = periodic_features(col0, width, [period])  # (2, width)
+    else:
+        steps = (torch.arange(width, dtype=torch.int64) + col0 % period) % period
+        phase = (steps.to(torch.float64) + dx) * (2.0 * math.pi / period)
+        horizontal = torch.stack([torch.cos(phase), torch.sin(phase)]).to(torch.float32)
+    return torch.cat(
+        [v[None, :, None].expand(1, height, width), horizontal[:, None, :].expand(2, height, width)]
+    ).contiguous()
+
+
+class StructureSynthesizer(nn.Module):
+    """G_S: ``(z_l, coords, z_g) -> structure features`` on the ``z_l`` lattice.
+
+    Shapes: ``z_l`` (N, Z_l, H, W), ``coords`` (N, 3, H, W) -> (N, C, H - L(k-1), W - L(k-1)).
+    """
+
+    def __init__(
+        self,
+        z_local: int,  # channels of the local latent field
+        z_global: int,  # size of z_g (the modulating latent)
+        channels: int,  # feature width of every layer
+        layers: int,  # number of valid modulated convolutions
+        kernel: int,  # their (odd) size: the unfolding neighbourhood
+    ) -> None:
+        super().__init__()
+        self.kernel = kernel
+        ins = [z_local] + [channels] * (layers - 1)
+        self.affines = nn.ModuleList(EqualLinear(z_global, c + COORD_CHANNELS, bias_init=1.0) for c in ins)
+        self.convs = nn.ModuleList(ModulatedConv2d(c + COORD_CHANNELS, channels, kernel) for c in ins)
+        self.biases = nn.ParameterList(nn.Parameter(torch.zeros(channels)) for _ in ins)
+
+    def span_maps(self) -> list[ValidConv]:
+        return [ValidConv(self.kernel)] * len(self.convs)
+
+    def forward(
+        self,
+        z_l: torch.Tensor,
+        coords: torch.Tensor,
+        windows: list[Window],  # len(layers) + 1 kept windows on the z_l grid
+        scale: int,  # world pixels per z_l cell
+        styles: StyleSource,
+    ) -> torch.Tensor:
+        x = z_l
+        for layer, (affine, conv, bias) in enumerate(zip(self.affines, self.convs, self.biases)):
+            have = windows[layer]
+            x = torch.cat([x, crop_to(coords, windows[0], have)], dim=1)  # (N, C + 3, h, w)
+            x = conv(x, styles.structure(affine, have, scale))  # (N, C, h - k + 1, w - k + 1)
+            x = fused_leaky_relu(x, bias)
+            gives = ValidConv(self.kernel)
+            x = crop_to(x, (gives.gives(have[0]), gives.gives(have[1])), windows[layer + 1])
+        return x

@@ -1,0 +1,148 @@
+"""InfinityGAN training on the shared adversarial stack: paired batches, vertical positions, diversity.
+
+What it adds to :class:`~engine.train.adversarial.AdversarialTrainer` (paper, Sec. 3 and 4):
+
+- **Patches.** Every fake is one uncropped training patch: ``train_ts_cells`` structure cells (the
+  windows one rendered block needs, paper 11) -> ``patch_size`` pixels (paper 101). Reals are crops
+  of the same size (:func:`real_crop_size`).
+- **Random position per sample.** A z_l row window starting at a random row of a vertical band of
+  ``train_rows`` rows centred on the horizon (the training image's height), a random column phase
+  ``0..period-1``, and a uniform sub-cell jitter on both (continuous coordinates). Rendering uses
+  the same coordinate function with integer cells and no jitter.
+- **Vertical-position auxiliary loss** (λ = 1): D's aux head regresses the crop's vertical position
+  in [-1, 1] (L1), on reals (the dataset's crop position) and fakes (the band position of the
+  window); G is trained to make fakes' positions recognisable.
+- **Paired batches and the diversity loss** (Eq. 2, λ = 1): samples come in pairs that share z_g,
+  the style-mixing latent and the coordinates but not z_l; the loss is
+  ``1 / (mean|z_S,a - z_S,b| / mean|z_l,a - z_l,b| + 1e-5)`` on G_S's output: mean L1 distances,
+  rewarding structure that follows z_l (the official config used an angular similarity, which
+  inverts the sign, and can produce NaNs).
+- **Style mixing** in G_T with probability 0.9 (G_S always uses the first z_g); path-length
+  regularisation on W+ with squared gradients averaged over layers and dimensions.
+
+All randomness comes from the global torch RNG, which the generic loop saves, so resume is exact.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from engine.models.infinitygan import InfinityGANGenerator
+from engine.models.infinitygan_structure import coordinate_grid
+from engine.models.infinitygan_styles import PerSampleStyles
+from engine.train.adversarial import AdversarialTrainer, Fakes, seeded_init
+from engine.train.discriminator import Discriminator
+from engine.train.protocol import RealBatch, TrainConfig
+
+MIXING_PROB = 0.9
+VERTICAL_WEIGHT = 1.0
+DIVERSITY_WEIGHT = 1.0
+
+
+def diversity_loss(z_l: torch.Tensor, structure: torch.Tensor) -> torch.Tensor:
+    """Eq. 2 over pairs ``(2i, 2i+1)``: latent distance over structure distance (mean L1), inverted.
+
+    Shapes: ``z_l`` (2P, C, h, w), ``structure`` (2P, C_s, h', w') -> scalar.
+    """
+    d_z = (z_l[0::2] - z_l[1::2]).abs().flatten(1).mean(1)
+    d_s = (structure[0::2] - structure[1::2]).abs().flatten(1).mean(1)
+    return (1.0 / (d_s / d_z + 1e-5)).mean()
+
+
+class InfinityGANTrainer(AdversarialTrainer):
+    path_mean_over = 2  # W+ latents (N, layers, dim): the official code's path-length scale
+
+    def __init__(self, model: InfinityGANGenerator, config: TrainConfig, device: Any) -> None:
+        self.patch = model.patch_size
+        if config.crop not in (None, self.patch):
+            raise ValueError(f"InfinityGAN trains on its {self.patch}-px patch; --crop {config.crop} does not fit")
+        if model.config.train_rows <= model.train_ts_cells:
+            raise ValueError(f"train_rows must exceed the {model.train_ts_cells} structure rows of a patch")
+        if config.batch < 2:
+            raise ValueError("InfinityGAN trains on pairs of samples: batch must be at least 2")
+        width = int(config.extra.get("d_max_channels", max(model.config.texture_channels)))
+        with seeded_init(config.seed):
+            d = Discriminator(
+                self.patch,
+                channel_base=int(config.extra.get("d_channel_base", 32 * width)),
+                max_channels=width,
+                aux_outputs=1,
+            )
+        super().__init__(model, d, config, device)
+
+    # -- fakes -----------------------------------------------------------------------------------
+
+    def generate(self, model: InfinityGANGenerator, batch: int, need_latent_grad: bool) -> Fakes:
+        cfg, dev = model.config, self.device
+        pairs = (batch + 1) // 2
+        windows = model.train_windows(model.train_ts_cells)
+        n_s = len(model.structure.convs)
+        z_size = windows[0][0].size
+        margin = (z_size - model.train_ts_cells) // 2  # z_l cells around the structure window
+
+        # Per pair: z_g, the mixing latent and cut, the window's position and jitter.
+        z_g = torch.randn(pairs, cfg.z_global, device=dev)
+        z_mix = torch.randn(pairs, cfg.z_global, device=dev)
+        lo, hi = -(cfg.train_rows // 2), cfg.train_rows // 2 - model.train_ts_cells  # first visible row
+        rows = torch.randint(lo, hi + 1, (pairs,)).tolist()
+        cols = torch.randint(0, cfg.period, (pairs,)).tolist()
+        jitter = (torch.rand(pairs, 2) - 0.5).tolist()
+        cuts = torch.randint(1, model.texture.num_styles, (pairs,))
+        mixed = torch.rand(pairs) < MIXING_PROB
+        coords = torch.stack(
+            [
+                coordinate_grid(c - margin, r - margin, z_size, z_size, cfg.period, cfg.v_per_cell, (dx, dy))
+                for r, c, (dx, dy) in zip(rows, cols, jitter)
+            ]
+        ).to(dev)
+        # The jittered start row is uniform on [lo - 1/2, hi + 1/2]: map that onto [-1, 1] like real crops.
+        positions = torch.tensor([(r + dy - lo + 0.5) / (hi - lo + 1) * 2 - 1 for r, (_, dy) in zip(rows, jitter)])
+
+        w = model.mapping(torch.cat([z_g, z_mix]))  # (2P, W)
+        layer = torch.arange(model.texture.num_styles)[None, :]
+        use_mix = (mixed[:, None] & (layer >= cuts[:, None])).to(dev)[..., None]  # (P, L, 1)
+        w_plus = torch.where(use_mix, w[pairs:, None], w[:pairs, None])  # (P, L, W)
+
+        def paired(t: torch.Tensor) -> torch.Tensor:
+            return t.repeat_interleave(2, dim=0)[:batch]
+
+        z_l = torch.randn(batch, cfg.z_local, z_size, z_size, device=dev)
+        noises = [
+            torch.randn(batch, 1, windows[s][1].size, windows[s][0].size, device=dev) for s in model.noise_stages()
+        ]
+        # (N, 1, L, W): PathLengthRegularizer(mean_over=2) averages the last two dims and sums the rest
+        # per sample, so the per-sample tensor needs a dim left over after the average.
+        w_plus = paired(w_plus)[:, None]
+        styles = PerSampleStyles(paired(z_g), w_plus[:, 0])
+        images, structure = model.synthesize(z_l, paired(coords), noises, windows, styles)
+        assert structure.shape[-1] == windows[n_s][0].size and images.shape[-1] == self.patch
+        return Fakes(
+            images,
+            w_plus if need_latent_grad else None,
+            {"positions": paired(positions).to(dev), "z_l": z_l, "structure": structure},
+        )
+
+    # -- extra losses ----------------------------------------------------------------------------
+
+    def extra_d_losses(
+        self, reals: RealBatch, real_aux: torch.Tensor | None, fakes: Fakes, fake_aux: torch.Tensor | None
+    ) -> dict[str, torch.Tensor]:
+        assert real_aux is not None and fake_aux is not None
+        real_y = reals.positions[:, 1].to(real_aux.dtype)
+        fake_y = fakes.extras["positions"].to(fake_aux.dtype)
+        return {
+            "vpos_real": VERTICAL_WEIGHT * (real_aux[:, 0] - real_y).abs().mean(),
+            "vpos_fake": VERTICAL_WEIGHT * (fake_aux[:, 0] - fake_y).abs().mean(),
+        }
+
+    def extra_g_losses(self, fakes: Fakes, fake_aux: torch.Tensor | None) -> dict[str, torch.Tensor]:
+        assert fake_aux is not None
+        fake_y = fakes.extras["positions"].to(fake_aux.dtype)
+        losses = {"vpos": VERTICAL_WEIGHT * (fake_aux[:, 0] - fake_y).abs().mean()}
+        z_l, structure = fakes.extras["z_l"], fakes.extras["structure"]
+        usable = z_l.shape[0] // 2 * 2
+        if usable:
+            losses["div"] = DIVERSITY_WEIGHT * diversity_loss(z_l[:usable], structure[:usable].float())
+        return losses

@@ -1,0 +1,164 @@
+"""InfinityGAN model: window planning, coordinates, layers, and the issue's command-line promise."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from engine.cli import main
+from engine.fields import LatentSource
+from engine.geometry import Rect
+from engine.layers.spans import Span
+from engine.layers.transposed import ModulatedConvTranspose2d, TransposedUp, linear_up
+from engine.models import infinitygan
+from engine.models.infinitygan_structure import coordinate_grid
+from engine.models.registry import build_random
+from engine.render import Renderer
+from engine.styles import StyleCentre, StyleLayout
+from engine.world import World
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny convolutions: two OpenMP threads only spin (15x slower wall time on a loaded 2-core box)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def test_paper_config_plans_the_paper_patch():
+    """Block 96 -> 35 z_l cells -> 11 structure cells -> a 101-pixel patch (official numbers)."""
+    model = infinitygan.InfinityGANGenerator(infinitygan.CONFIGS["paper"])
+    assert model.plan[0].size == 35
+    assert model.train_ts_cells == 11
+    assert model.patch_size == 101
+    assert model.texture.num_styles == 9
+
+
+def test_config_round_trip_and_validation():
+    model = build_random("infinitygan", "tiny")
+    doc = model.config_dict()
+    assert infinitygan.config_from_dict(doc) == model.config
+    with pytest.raises(Exception, match="multiple"):
+        infinitygan.InfinityGANConfig(block=100)
+
+
+def test_horizontal_phase_exact_far_from_origin():
+    """Columns congruent modulo the period get bit-identical coordinates, even at 10^12."""
+    period = 139
+    near = coordinate_grid(5, 0, 40, 3, period, 0.3)
+    far = coordinate_grid(period * 10**12 + 5, 0, 40, 3, period, 0.3)
+    assert torch.equal(near, far)
+    assert not torch.equal(near, coordinate_grid(6, 0, 40, 3, period, 0.3))
+
+
+def test_vertical_coordinate_is_absolute_and_saturates_exactly():
+    grid = coordinate_grid(0, -2, 1, 5, 139, 0.3)
+    assert grid[0, 2, 0].item() == 0.0  # world row 0 is the horizon, whatever the canvas
+    assert torch.equal(coordinate_grid(0, 10**12, 4, 2, 139, 0.3)[0], torch.ones(2, 4))
+    assert torch.equal(coordinate_grid(0, -(10**15), 4, 2, 139, 0.3)[0], -torch.ones(2, 4))
+
+
+def test_transposed_up_window_is_a_crop_of_a_bigger_window():
+    """The cropped transposed conv keeps only complete outputs: a window equals a crop of a larger one."""
+    torch.manual_seed(0)
+    layer = ModulatedConvTranspose2d(4, 5)
+    x = torch.randn(1, 4, 9, 9)
+    style = torch.randn(1, 4)
+    big = layer(x, style)
+    small = layer(x[..., 2:7, 3:8], style)
+    up = TransposedUp()
+    sx, sy = up.gives(Span(3, 8)), up.gives(Span(2, 7))
+    whole = up.gives(Span(0, 9))  # what ``big`` holds on both axes
+    assert big.shape[-1] == whole.size
+    crop = big[..., sy.start - whole.start : sy.stop - whole.start, sx.start - whole.start : sx.stop - whole.start]
+    assert torch.allclose(small, crop, atol=1e-6)
+    assert linear_up(x).shape[-1] == 17
+
+
+def test_per_pixel_style_matches_per_sample_style():
+    torch.manual_seed(1)
+    layer = ModulatedConvTranspose2d(6, 3)
+    x, style = torch.randn(2, 6, 7, 7), torch.randn(2, 6)
+    per_pixel = layer(x, style[:, :, None, None].expand(2, 6, 7, 7))
+    assert torch.allclose(per_pixel, layer(x, style), atol=1e-5)
+
+
+def test_noise_fields_change_the_image_and_weights_are_finite():
+    model = build_random("infinitygan", "tiny")
+    with torch.no_grad():
+        for noise in (model.texture.up_noises[0], model.texture.conv_noises[-1]):
+            noise.weight.fill_(0.5)
+    a = model.render_blocks([(0, 0)], LatentSource(1), StyleLayout())
+    b = model.render_blocks([(0, 0)], LatentSource(1, overrides=()), StyleLayout())
+    assert torch.equal(a, b)
+    assert torch.isfinite(a).all() and a.abs().max() <= 1
+
+
+def test_training_windows_are_uncropped():
+    model = build_random("infinitygan", "tiny")
+    windows = model.train_windows(model.train_ts_cells)
+    assert windows[-1][0].size == model.patch_size
+    n_s = len(model.structure.convs)
+    assert windows[n_s][0].size == model.train_ts_cells
+
+
+def test_cli_far_rect_identical_when_tiled_and_batched(tmp_path):
+    """The issue's Done-when: the same rect at 10^12 whole and as 96-px tiles in batches of 7."""
+    a, b = tmp_path / "a.png", tmp_path / "b.png"
+    base = ["render", "--model", "infinitygan:tiny", "--rect", "1000000000000,-200,900,300"]
+    assert main([*base, "--out", str(a)]) == 0
+    assert main([*base, "--out", str(b), "--tile", "96", "--batch", "7"]) == 0
+    first, second = np.asarray(Image.open(a)), np.asarray(Image.open(b))
+    assert first.shape == (300, 900, 3)
+    assert np.array_equal(first, second)
+    assert first.std() > 1.0
+
+
+def test_bench_counts_flops_and_overlap_without_computing():
+    """FLOPs are counted on the meta device: the paper config costs nothing to measure."""
+    from engine.bench.infinitygan import flops_per_pixel, overlap_rows
+
+    with torch.device("meta"):
+        row = overlap_rows(infinitygan.InfinityGANGenerator(infinitygan.CONFIGS["paper"]))
+    assert row["patch_px"] == 101 and row["discarded_px_fraction"] == pytest.approx(1 - 96**2 / 101**2)
+    assert 9e6 < flops_per_pixel("paper", StyleLayout()) < 11e6
+    assert flops_per_pixel("tiny", StyleLayout()) < flops_per_pixel("small", StyleLayout())
+
+
+@pytest.mark.parametrize("name", ["tiny", "small"])
+@pytest.mark.parametrize("layout", ["plain", "fused"])
+def test_blocks_stitch_into_one_big_patch(name, layout):
+    """No seams: 2x2 blocks equal one block twice as wide computed in a single pass (same weights).
+
+    The consistency kit proves blocks are deterministic; this proves they agree with a network that
+    never cut the canvas, which padding or a misplaced crop would break at every block border.
+    """
+    small = build_random("infinitygan", name)
+    config = small.config
+    big = infinitygan.build(dataclasses.replace(config, block=2 * config.block)).eval()
+    big.load_state_dict(small.state_dict())
+    styles = StyleLayout()
+    if layout == "fused":
+        styles = StyleLayout.of([StyleCentre(-10, 5, 1, 30.0), StyleCentre(3 * config.block, 2 * config.block, 2)])
+    b = config.block
+    origin = (10**12 * b, -6 * b)  # far from the origin, even multiples of the block
+    with torch.no_grad():
+        whole = big.render_blocks([origin], LatentSource(3), styles)[0]
+        parts = small.render_blocks(
+            [(origin[0] + dx, origin[1] + dy) for dy in (0, b) for dx in (0, b)], LatentSource(3), styles
+        )
+    stitched = torch.cat([torch.cat([parts[0], parts[1]], dim=2), torch.cat([parts[2], parts[3]], dim=2)], dim=1)
+    assert torch.allclose(whole, stitched, atol=2e-5), (whole - stitched).abs().max()
+
+
+def test_small_config_passes_the_kit_far_from_origin():
+    """The shipped default's R = 4 window plan, through the kit once (tiny runs in the full kit)."""
+    from tests.consistency import check_rect, model_for
+
+    model = model_for("infinitygan", "small")
+    rect = Rect(-(10**12) - 75, 10**9 + 3, 170, 120)
+    check_rect(Renderer(model, "cpu"), World(model="infinitygan:small", seed=4), rect, 0, seed=1, tiles=((61, 47),))

@@ -1,0 +1,115 @@
+"""InfinityGAN training on the shared stack: finite losses, exact resume, the vertical head learns."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from engine.models import infinitygan
+from engine.models.registry import build_random
+from engine.train.datasets import CropDataset
+from engine.train.infinitygan_trainer import diversity_loss
+from engine.train.loop import train
+from engine.train.protocol import TrainConfig
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny tensors: two OpenMP threads only spin (many times slower on a loaded 2-core box)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+CROP = infinitygan.real_crop_size(infinitygan.CONFIGS["tiny"])
+
+
+def vertical_ramp(height: int = 160, width: int = 64) -> np.ndarray:
+    """An image whose colour says the row: a crop's vertical position is learnable from its pixels."""
+    y = np.linspace(0, 255, height)[:, None, None]
+    channels = [np.broadcast_to(y, (height, width, 1)), np.broadcast_to(255 - y, (height, width, 1))]
+    return np.concatenate([*channels, np.full((height, width, 1), 128.0)], axis=2).astype(np.uint8)
+
+
+def make(seed: int = 0, **overrides):
+    config = TrainConfig(**{"batch": 4, "r1_every": 2, "path_every": 3, "seed": seed, **overrides})
+    trainer = infinitygan.make_trainer(build_random("infinitygan", "tiny"), config, "cpu")
+    return trainer, CropDataset([vertical_ramp()], CROP, seed=seed)
+
+
+def test_real_crop_size_is_the_training_patch():
+    assert infinitygan.real_crop_size(infinitygan.CONFIGS["paper"]) == 101
+    assert build_random("infinitygan", "tiny").patch_size == CROP
+
+
+def test_diversity_loss_rewards_structure_that_follows_z_l():
+    z = torch.randn(4, 2, 5, 5)
+    follows = diversity_loss(z, torch.cat([z, z], dim=1) * 3)
+    ignores = diversity_loss(z, torch.ones(4, 4, 5, 5) + 0.01 * torch.randn(4, 4, 5, 5))
+    assert follows < ignores
+    assert torch.isfinite(diversity_loss(z, torch.zeros(4, 4, 5, 5)))  # identical pair: large, not NaN
+
+
+def test_fakes_come_in_pairs_sharing_coordinates_and_styles():
+    trainer, _ = make()
+    torch.manual_seed(0)
+    fakes = trainer.generate(trainer.generator, 4, True)
+    assert fakes.images.shape == (4, 3, CROP, CROP)
+    positions = fakes.extras["positions"]
+    assert positions[0] == positions[1] and positions[2] == positions[3]
+    assert positions.abs().max() <= 1
+    w_plus = fakes.latents
+    assert torch.equal(w_plus[0], w_plus[1]) and not torch.equal(w_plus[0], w_plus[2])
+    z_l = fakes.extras["z_l"]
+    assert not torch.equal(z_l[0], z_l[1])
+
+
+def test_steps_are_finite_and_have_every_loss():
+    trainer, data = make()
+    logs = [trainer.step(data.sample(4), step) for step in range(3)]
+    assert all(math.isfinite(v) for log in logs for v in log.values())
+    assert {"d_vpos_real", "d_vpos_fake", "g_vpos", "g_div", "r1", "path"} <= set(logs[0])
+    assert trainer.sample(2).shape == (2, 3, CROP, CROP)
+
+
+def test_loop_resumes_exactly(tmp_path):
+    def run(out, steps, resume=False):
+        trainer, data = make()
+        logs = []
+        train(
+            trainer,
+            data,
+            out,
+            batch=4,
+            steps=steps,
+            log_every=1,
+            sample_every=0,
+            resume=resume,
+            progress_fn=logs.append,
+        )
+        return trainer, [{k: v for k, v in log.items() if k not in ("img_per_s", "eta_s")} for log in logs]
+
+    straight, logs = run(tmp_path / "a", 4)
+    run(tmp_path / "b", 2)
+    resumed, rest = run(tmp_path / "b", 4, resume=True)
+    assert [log["step"] for log in rest] == [3, 4]
+    assert logs[2:] == rest
+    for a, b in zip(straight.ema.parameters(), resumed.ema.parameters()):
+        assert torch.equal(a, b)
+
+
+def test_vertical_head_learns_real_crop_positions():
+    trainer, data = make(r1_every=4, path_every=4)
+    probe = CropDataset([vertical_ramp()], CROP, seed=99, hflip=False).sample(32)
+
+    def error() -> float:
+        with torch.no_grad():
+            aux = trainer.discriminator(probe.images)[1]
+        return (aux[:, 0] - probe.positions[:, 1]).abs().mean().item()
+
+    before = error()
+    for step in range(20):
+        trainer.step(data.sample(4), step)
+    assert error() < 0.75 * before
