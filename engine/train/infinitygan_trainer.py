@@ -112,10 +112,8 @@ class InfinityGANTrainer(AdversarialTrainer):
         noises = [
             torch.randn(batch, 1, windows[s][1].size, windows[s][0].size, device=dev) for s in model.noise_stages()
         ]
-        # (N, 1, L, W): PathLengthRegularizer(mean_over=2) averages the last two dims and sums the rest
-        # per sample, so the per-sample tensor needs a dim left over after the average.
-        w_plus = paired(w_plus)[:, None]
-        styles = PerSampleStyles(paired(z_g), w_plus[:, 0])
+        w_plus = paired(w_plus)  # (N, L, W): the path-length regulariser averages over (L, W)
+        styles = PerSampleStyles(paired(z_g), w_plus)
         images, structure = model.synthesize(z_l, paired(coords), noises, windows, styles)
         assert structure.shape[-1] == windows[n_s][0].size and images.shape[-1] == self.patch
         return Fakes(

@@ -106,7 +106,7 @@ class PathLengthRegularizer(nn.Module):
             sq = grad.float().pow(2)
             if self.mean_over:
                 sq = sq.mean(dim=tuple(range(sq.ndim - self.mean_over, sq.ndim)))
-            squares.append(sq.flatten(1).sum(1))
+            squares.append(sq.reshape(sq.shape[0], -1).sum(1))  # (N,): also when mean_over took all dims
         lengths = torch.stack(squares).sum(0).sqrt()  # (N,)
         batch_mean = lengths.detach().mean()
         if reduce is not None:

@@ -100,3 +100,23 @@ def test_minibatch_stddev_groups():
     assert out.shape == (6, 3, 3, 3)
     same = torch.ones(4, 2, 3, 3)
     assert minibatch_stddev(same, 4)[:, 2].max().item() < 1e-3
+
+
+def test_path_length_mean_over_all_latent_dims():
+    """W+ latents (N, layers, dim) with mean_over=2 (InfinityGAN's scale): one length per sample."""
+    from engine.train.losses import PathLengthRegularizer
+
+    w = torch.randn(3, 4, 5, requires_grad=True)
+    images = (w.sum(dim=(1, 2))[:, None, None, None] * torch.ones(3, 3, 8, 8)).contiguous()
+    reg = PathLengthRegularizer(mean_over=2)
+    penalty = reg(images, w)
+    assert penalty.ndim == 0 and torch.isfinite(penalty)
+    assert reg.last_lengths.shape == (3,)
+    w4 = w.detach()[:, None].requires_grad_(True)
+    torch.manual_seed(0)
+    reg2 = PathLengthRegularizer(mean_over=2)
+    reg2(w4.sum(dim=(1, 2, 3))[:, None, None, None] * torch.ones(3, 3, 8, 8), w4)
+    torch.manual_seed(0)
+    reg3 = PathLengthRegularizer(mean_over=2)
+    reg3(images.detach() * 0 + w.sum(dim=(1, 2))[:, None, None, None], w)
+    assert torch.allclose(reg2.last_lengths, reg3.last_lengths)
