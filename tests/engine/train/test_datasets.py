@@ -1,0 +1,90 @@
+"""Real crops: ranges, positions, the held-out band, determinism, and hostile files."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from engine.errors import InvalidInput
+from engine.train.datasets import CropDataset, basemap_path, load_image, open_dataset
+
+
+def _gradient_image(w=200, h=60):
+    """Red channel = column index (so a crop's columns reveal where it came from)."""
+    image = np.zeros((h, w, 3), dtype=np.uint8)
+    image[..., 0] = np.arange(w, dtype=np.uint8)[None, :]
+    image[..., 1] = np.arange(h, dtype=np.uint8)[:, None]
+    return image
+
+
+def test_crops_in_range_with_positions_and_holdout_excluded():
+    image = _gradient_image()
+    data = CropDataset([image], 16, hflip=False, holdout=(0.45, 0.55), seed=3)
+    batch = data.sample(300)
+    assert batch.images.shape == (300, 3, 16, 16)
+    assert batch.images.min() >= -1 and batch.images.max() <= 1
+    assert batch.positions.min() >= -1 and batch.positions.max() <= 1
+    columns = ((batch.images[:, 0] + 1) * 127.5).round().long()  # (N, 16, 16) column indices
+    assert not ((columns >= 90) & (columns < 110)).any()  # band 0.45..0.55 of 200 px
+    # Positions match the crop's offsets exactly.
+    x0 = columns[:, 0, 0].float()
+    y0 = ((batch.images[:, 1, 0, 0] + 1) * 127.5).round()
+    assert np.allclose(batch.positions[:, 0], 2 * x0 / (200 - 16) - 1, atol=1e-5)
+    assert np.allclose(batch.positions[:, 1], 2 * y0 / (60 - 16) - 1, atol=1e-5)
+    assert (x0 < 90 - 15).any() and (x0 >= 110).any()  # both sides of the band are used
+
+
+def test_hflip_negates_x_and_sampling_is_resumable():
+    data = CropDataset([_gradient_image()], 16, hflip=True, seed=1)
+    batch = data.sample(50)
+    flipped = batch.images[:, 0, 0, 0] > batch.images[:, 0, 0, -1]
+    assert flipped.any() and (~flipped).any()
+    state = data.state_dict()
+    nxt = data.sample(5)
+    again = CropDataset([_gradient_image()], 16, hflip=True, seed=99)
+    again.load_state_dict(state)
+    assert (again.sample(5).images == nxt.images).all()
+
+
+def test_scale_and_drop_bottom(tmp_path):
+    path = tmp_path / "map.png"
+    Image.fromarray(_gradient_image(200, 100)).save(path)
+    image = load_image(path, scale=0.5, drop_bottom_fraction=0.2)
+    assert image.shape == (40, 100, 3)
+    data = open_dataset(str(path), 32, scale=0.5, drop_bottom_fraction=0.2, seed=0)
+    assert data.sample(2).images.shape == (2, 3, 32, 32)
+
+
+def test_folder_dataset(tmp_path):
+    for i in range(3):
+        Image.fromarray(_gradient_image(40 + i, 40)).save(tmp_path / f"{i}.png")
+    (tmp_path / "notes.txt").write_text("not an image")
+    data = open_dataset(str(tmp_path), 32, seed=0)
+    assert len(data.sources) == 3
+    assert data.sample(4).images.shape == (4, 3, 32, 32)
+
+
+def test_corrupt_truncated_and_too_large_images_are_one_line_errors(tmp_path):
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"this is not a png at all")
+    with pytest.raises(InvalidInput, match="not an image"):
+        load_image(bad)
+    good = tmp_path / "good.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(good)
+    truncated = tmp_path / "truncated.png"
+    truncated.write_bytes(good.read_bytes()[:400])
+    with pytest.raises(InvalidInput, match="truncated") as info:
+        load_image(truncated)
+    assert "\n" not in str(info.value)
+    with pytest.raises(InvalidInput, match="gigapixels"):
+        load_image(good, max_pixels=1000)
+    with pytest.raises(InvalidInput, match="too small"):
+        CropDataset([np.zeros((10, 10, 3), np.uint8)], 16)
+    with pytest.raises(InvalidInput):
+        open_dataset(str(tmp_path / "missing"), 16)
+
+
+def test_basemap_files_are_found():
+    path = basemap_path("bluemarble")
+    assert path.is_file()
+    with Image.open(path) as image:
+        assert image.size == (5400, 2700)

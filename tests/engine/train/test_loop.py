@@ -1,0 +1,201 @@
+"""The generic loop on reference:tiny: exact resume, abort, best checkpoints, the CLI's JSON lines."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from engine.checkpoints import load_checkpoint
+from engine.cli import main
+from engine.models import reference
+from engine.models.registry import build_random, load_model
+from engine.train.datasets import CropDataset
+from engine.train.loop import train
+from engine.train.protocol import TrainConfig
+from engine.train.state import FILENAME, decode, encode, load_state
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def _image():
+    return np.random.default_rng(0).integers(0, 256, (48, 96, 3), dtype=np.uint8)
+
+
+def _setup(seed=0):
+    config = TrainConfig(batch=2, crop=32, r1_every=2, path_every=2, seed=seed)
+    trainer = reference.make_trainer(build_random("reference", "tiny"), config, "cpu")
+    return trainer, CropDataset([_image()], 32, seed=seed)
+
+
+def _run(out, steps, resume=False, **kwargs):
+    trainer, dataset = _setup()
+    logs = []
+    result = train(
+        trainer,
+        dataset,
+        out,
+        batch=2,
+        steps=steps,
+        log_every=1,
+        sample_every=0,
+        snapshot_every=100,
+        resume=resume,
+        progress_fn=logs.append,
+        **kwargs,
+    )
+    return trainer, result, logs
+
+
+def _losses(logs):
+    return [{k: v for k, v in log.items() if k not in ("img_per_s", "eta_s")} for log in logs]
+
+
+def test_resume_is_bit_exact(tmp_path):
+    straight, _, logs = _run(tmp_path / "a", 4)
+    _, first, logs1 = _run(tmp_path / "b", 2)
+    assert first.step == 2
+    resumed, second, logs2 = _run(tmp_path / "b", 4, resume=True)
+    assert second.step == 4
+    assert _losses(logs) == _losses(logs1 + logs2)
+    for a, b in zip(straight.state_dict()["generator"].values(), resumed.state_dict()["generator"].values()):
+        assert torch.equal(a, b)
+    for a, b in zip(straight.discriminator.parameters(), resumed.discriminator.parameters()):
+        assert torch.equal(a, b)
+    assert straight.path_reg.mean.item() == resumed.path_reg.mean.item()
+    a, b = load_checkpoint(tmp_path / "a" / "last.safetensors"), load_checkpoint(tmp_path / "b" / "last.safetensors")
+    assert a.meta["steps"] == b.meta["steps"] == 4
+    assert all(torch.equal(a.weights[k], b.weights[k]) for k in a.weights)
+
+
+def test_checkpoint_renders_and_state_has_everything(tmp_path):
+    _run(tmp_path, 1)
+    loaded = load_model(str(tmp_path / "last.safetensors"))
+    assert loaded.model.family == "reference"
+    state = load_state(tmp_path / FILENAME)
+    assert state["step"] == 1
+    assert {"generator", "ema", "discriminator", "g_opt", "d_opt", "path_reg"} <= set(state["trainer"])
+    assert {"torch", "python", "numpy"} <= set(state["rng"])
+    assert not any(p.suffix in (".pt", ".pkl") for p in tmp_path.iterdir())
+
+
+def test_state_encoding_round_trips_odd_keys():
+    tree = {"a": (1, 2.5, None), 3: [torch.ones(2)], "__x": {"y": np.int64(4)}}
+    tensors = {}
+    doc = json.loads(json.dumps(encode(tree, tensors)))
+    back = decode(doc, tensors)
+    assert back["a"] == (1, 2.5, None) and torch.equal(back[3][0], torch.ones(2)) and back["__x"]["y"] == 4
+
+
+def test_abort_stops_cleanly_with_snapshot_and_best(tmp_path):
+    calls = {"n": 0}
+
+    def abort():
+        calls["n"] += 1
+        return calls["n"] > 2
+
+    snaps = []
+    _, result, _ = _run(tmp_path, 50, abort_fn=abort, snapshot_fn=snaps.append, metric_fn=lambda t: 1.0)
+    assert result.stopped == "abort" and result.step == 2
+    assert load_state(tmp_path / FILENAME)["step"] == 2
+    assert snaps == [tmp_path / "last.safetensors"]
+    assert load_checkpoint(tmp_path / "best.safetensors").meta["metric"] == 1.0
+
+
+def test_cli_prints_json_lines_and_refuses_untrainable_family(tmp_path, capsys, monkeypatch):
+    image = tmp_path / "map.png"
+    from PIL import Image
+
+    Image.fromarray(_image()).save(image)
+    out = tmp_path / "run"
+    argv = [
+        "train",
+        "reference",
+        "--data",
+        str(image),
+        "--out",
+        str(out),
+        "--steps",
+        "2",
+        "--batch",
+        "2",
+        "--crop",
+        "32",
+        "--log-every",
+        "1",
+        "--sample-every",
+        "2",
+        "--device",
+        "cpu",
+    ]
+    assert main(argv) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [line["step"] for line in lines] == [1, 2, 2]
+    assert {"d_loss", "g_loss", "img_per_s", "eta_s", "kimg"} <= set(lines[0])
+    assert (out / "samples" / "step-0000002.png").is_file()
+    assert main(["train", "reference", "--data", str(image), "--out", str(out), "--steps", "1"]) == 2
+    assert "budget" not in capsys.readouterr().err  # --steps given: the error is about the crop
+    monkeypatch.delattr(reference, "make_trainer")
+    assert main(["train", "reference", "--data", str(image), "--out", str(out), "--steps", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot be trained" in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.slow
+def test_torchrun_two_processes_end_with_identical_weights(tmp_path):
+    torchrun = shutil.which("torchrun") or str(Path(sys.executable).with_name("torchrun"))
+    if not Path(torchrun).exists():
+        pytest.skip("torchrun is not available")
+    image = tmp_path / "map.png"
+    from PIL import Image
+
+    Image.fromarray(_image()).save(image)
+    script = tmp_path / "ddp.py"
+    script.write_text(DDP_SCRIPT)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run(
+        [torchrun, "--nproc-per-node", "2", "--master-port", "0", str(script), str(image), str(tmp_path)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    a = torch.load(tmp_path / "rank0.pt", weights_only=True)
+    b = torch.load(tmp_path / "rank1.pt", weights_only=True)
+    assert a.keys() == b.keys()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert (tmp_path / "run" / "last.safetensors").is_file()
+    assert not list((tmp_path / "run").glob("*rank1*"))
+
+
+DDP_SCRIPT = """
+import sys, torch
+from engine.models import reference
+from engine.models.registry import build_random
+from engine.train import distributed
+from engine.train.datasets import open_dataset
+from engine.train.loop import train
+from engine.train.protocol import TrainConfig
+
+image, out = sys.argv[1], sys.argv[2]
+info = distributed.initialise(torch.device("cpu"))
+config = TrainConfig(batch=2, crop=32, r1_every=2, path_every=2)
+trainer = reference.make_trainer(build_random("reference", "tiny"), config, "cpu")
+data = open_dataset(image, 32, seed=distributed.rank_seed(0))
+first = data.sample(1).images
+gathered = [torch.zeros_like(first) for _ in range(2)]
+torch.distributed.all_gather(gathered, first)
+assert not torch.equal(gathered[0], gathered[1]), "ranks must draw different crops"
+train(trainer, data, out + "/run", batch=2, steps=3, sample_every=0, snapshot_every=100)
+weights = {**{"g." + k: v for k, v in trainer.generator.state_dict().items()},
+           **{"d." + k: v for k, v in trainer.discriminator.state_dict().items()},
+           **{"e." + k: v for k, v in trainer.ema.state_dict().items()}}
+torch.save(weights, f"{out}/rank{info.rank}.pt")
+distributed.shutdown()
+"""
