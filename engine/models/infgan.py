@@ -58,6 +58,14 @@ from engine.styles import StyleLayout
 #: ``noise(stage, x_span, y_span) -> (N, 1, h, w)``: the noise a stage reads on its own grid.
 #: Stage 0 is the input NAPN, stage ``b + 1`` the NAPN of block ``b``.
 NoiseFn = Callable[[int, Span, Span], torch.Tensor]
+#: ``pick(lo, hi, step) -> v``: a random multiple of ``step`` in ``[lo, hi]`` (training crops).
+PickFn = Callable[[int, int, int], int]
+
+#: The paper's Blue Marble preparation, as dataset options: drop the bottom sixth of the rows
+#: (south of 60°S: Antarctica, inflated by the equirectangular projection), then halve. The scale
+#: pyramid is built from each real crop by the trainer (average pooling by 2^k for level k):
+#: ``everscape train infgan --data bluemarble --drop-bottom 0.1667 --scale 0.5 ...``.
+BLUEMARBLE_OPTIONS = {"drop_bottom_fraction": 1 / 6, "scale": 0.5}
 
 
 @dataclass(frozen=True)
@@ -115,6 +123,19 @@ def config_from_dict(doc: dict[str, Any]) -> InfGANConfig:
 
 def build(config: InfGANConfig) -> InfGANGenerator:
     return InfGANGenerator(config)
+
+
+def real_crop_size(config: InfGANConfig) -> int:
+    """Side of the full-resolution real crop one training sample needs: level ``k``'s real patch
+    is an ``M×M`` crop of it average-pooled by ``2^k``, so it must be ``M · 2^(levels-1)``."""
+    return config.train_patch * 2 ** (config.levels - 1)
+
+
+def make_trainer(model: InfGANGenerator, config: Any, device: Any) -> Any:
+    """The multi-scale WGAN-GP trainer (imported lazily: rendering never loads the training stack)."""
+    from engine.train.infgan_trainer import InfGANTrainer
+
+    return InfGANTrainer(model, config, device)
 
 
 class NAPNBlock(nn.Module):
@@ -255,3 +276,36 @@ class InfGANGenerator(Generator):
         x = self.top_input(len(origins), window, noise)
         x = self.run_blocks(x, window, 0, stop, out, noise)
         return self.to_image(x, level)
+
+    # -- training ----------------------------------------------------------------------------------
+
+    def patches(self, count: int, noise: NoiseFn, pick: PickFn) -> dict[int, tuple[torch.Tensor, tuple[int, int]]]:
+        """One training forward: an ``M×M`` RGB patch at every level, all from the same noise.
+
+        G1 renders the top level's patch at window ``[0, M)²``; each up-scaling network then
+        takes a random crop of the previous level's features (``pick``) and renders its own
+        ``M×M`` patch, so every discriminator sees fixed-size patches. Returns
+        ``{level: (images (N, 3, M, M), (sx, sy))}`` with ``(sx, sy)`` the patch's top-left on
+        that level's grid. Windows are chosen so pooled patches align with whole pixels of the
+        coarser levels: level ``k < top`` starts at even coordinates, level 0 at multiples of
+        ``2^top`` (the cross-level term pools it by ``2^top``).
+        """
+        m, top = self.config.train_patch, self.config.levels - 1
+        out = (Span(0, m), Span(0, m))
+        stages = self._plan(0, self.level_end[top], out[0])
+        window = (stages[0], stages[0])
+        x = self.top_input(count, window, noise)
+        x = self.run_blocks(x, window, 0, self.level_end[top], out, noise)
+        results = {top: (self.to_image(x, top), (0, 0))}
+        have = out
+        for level in range(top - 1, -1, -1):
+            start, stop = self.level_end[level + 1], self.level_end[level]
+            need = plan_spans(self._maps(start, stop), Span(0, m))[0]  # level+1 window for [0, M)
+            step = 2 ** (top - 1) if level == 0 else 1  # t is on the level+1 grid: s = 2t
+            tx = pick(have[0].start - need.start, have[0].stop - need.stop, step)
+            ty = pick(have[1].start - need.start, have[1].stop - need.stop, step)
+            target = (Span(2 * tx, 2 * tx + m), Span(2 * ty, 2 * ty + m))
+            x = self.run_blocks(x, have, start, stop, target, noise)
+            results[level] = (self.to_image(x, level), (2 * tx, 2 * ty))
+            have = target
+        return results
