@@ -4,6 +4,10 @@ Works alone or under ``torchrun --nproc-per-node N`` (DDP, rank 0 prints and wri
 asks the loop to stop after the current step and write a snapshot; a second Ctrl-C stops at once
 (the last snapshot on disk stays intact: every write is atomic). ``--resume`` continues the run
 in ``--out`` at the same step with the same next losses.
+
+stdout carries JSON lines only: a progress line per log step (``step``, ``kimg``, the losses,
+``img_per_s``, ``eta_s``), and event lines with an ``event`` key: ``snapshot`` and ``sample``
+(with the file's ``path``) and a final ``done`` (``step``, ``stopped``: steps, time or abort).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import argparse
 import json
 import signal
 import sys
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -23,6 +28,7 @@ from engine.train import distributed
 from engine.train.datasets import open_dataset
 from engine.train.loop import train
 from engine.train.protocol import TrainConfig
+from engine.train.state import FILENAME
 
 HELP = "train a generator family on images or a map (one JSON progress line per log step)"
 
@@ -80,6 +86,8 @@ def _check(args: argparse.Namespace) -> None:
             raise InvalidInput(f"--{flag.replace('_', '-')} must be >= 1")
     if args.steps is not None and args.steps < 0:
         raise InvalidInput("--steps must be >= 0")
+    if not args.resume and (Path(args.out) / FILENAME).exists():
+        raise InvalidInput(f"{args.out} already holds a training run: add --resume or choose a new --out")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -126,6 +134,8 @@ def run(args: argparse.Namespace) -> int:
                 meta={"data": args.data, "device": str(device), "batch": args.batch, "world_size": info.world_size},
                 progress_fn=_print_json,
                 abort_fn=stop.requested,
+                snapshot_fn=lambda path: _print_json({"event": "snapshot", "path": str(path)}),
+                sample_fn=lambda path: _print_json({"event": "sample", "path": str(path)}),
             )
         if info.is_main:
             print(json.dumps({"event": "done", "step": result.step, "stopped": result.stopped}), flush=True)

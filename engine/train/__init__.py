@@ -4,4 +4,9 @@ The contract between the generic loop and a generator family is :class:`FamilyTr
 ``engine.train.protocol``): a family module that can be trained exposes
 ``make_trainer(model, config: TrainConfig, device) -> FamilyTrainer`` and
 ``real_crop_size(model_config) -> int`` (the side of the real crops its discriminator sees).
+
+Modules: ``losses`` (GAN losses, R1, path length, WGAN-GP), ``discriminator`` (StyleGAN2 residual
+D for any size, aux head), ``adversarial`` (:class:`AdversarialTrainer`, the StyleGAN2-style base
+families subclass), ``ema``, ``distributed`` (torchrun/DDP), ``datasets`` (real crops),
+``state`` (exact-resume files), ``loop`` (the generic loop), ``reference_trainer``.
 """

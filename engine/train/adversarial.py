@@ -35,8 +35,10 @@ Hooks a family overrides (only :meth:`generate` is required):
   fixed forked RNG, so previews at different steps use the same latents.
 - ``extra_state()`` / ``load_extra_state(dict)``: more resume state (tensors/plain data).
 
-Class attributes tune the schedule: ``loss`` ("logistic" | "wgan"), ``d_steps``,
-``gp_weight``, ``betas``, ``path_batch_shrink``, ``path_mean_over``, ``ema_rampup``.
+The phases are methods (``_d_main``, ``_d_reg``, ``_g_main``, ``_g_reg``) a family may
+override whole when a hook is not enough. Class attributes tune the schedule: ``loss``
+("logistic" | "wgan"), ``d_steps``, ``gp_weight``, ``betas``, ``path_batch_shrink``,
+``path_mean_over``, ``ema_rampup``.
 Losses are weighted by the trainer, so ``extra_*_losses`` return weighted terms themselves.
 """
 
@@ -174,45 +176,59 @@ class AdversarialTrainer:
     def step(self, reals: RealBatch, step: int) -> dict[str, float]:
         self.current_step = step
         logs: dict[str, float] = {}
-        cfg = self.config
         batch = reals.images.shape[0] // self.d_steps
-
-        # D main: one update per chunk of reals.
+        chunks = [
+            RealBatch(reals.images[k * batch : (k + 1) * batch], reals.positions[k * batch : (k + 1) * batch])
+            for k in range(self.d_steps)
+        ]
         self._train(self.generator, False)
         self._train(self.discriminator, True)
-        for k in range(self.d_steps):
-            chunk = RealBatch(reals.images[k * batch : (k + 1) * batch], reals.positions[k * batch : (k + 1) * batch])
-            with torch.no_grad(), self.autocast():
-                fakes = self.generate(self.generator, batch, False)
-            with self.autocast():
-                real_logits, real_aux = self.discriminate(chunk.images)
-                fake_logits, fake_aux = self.discriminate(fakes.images.detach())
-                extras = self.extra_d_losses(chunk, real_aux, fakes, fake_aux)
-            if self.loss == "wgan":
-                main = wgan_d_loss(real_logits.float(), fake_logits.float())
-                extras = {**extras, "gp": self.gp_weight * self._gp(chunk.images, fakes.images)}
-            else:
-                main = d_logistic(real_logits.float(), fake_logits.float())
-            total = main + sum(v.float() for v in extras.values())
-            self._update(self.discriminator, self.d_opt, total)
+        for chunk in chunks:
+            self._d_main(chunk, logs)
+        if self.r1_active and step % self.config.r1_every == 0:
+            self._d_reg(chunks[-1], logs)
+        self._train(self.generator, True)
+        self._train(self.discriminator, False)
+        self._g_main(batch, logs)
+        if self.path_active and step % self.config.path_every == 0:
+            self._g_reg(max(1, batch // self.path_batch_shrink), logs)
+        self._train(self.generator, False)
+        total_batch = batch * distributed.world_size()
+        decay = ema_decay(total_batch, self.config.ema_half_life_kimg, (step + 1) * total_batch, self.ema_rampup)
+        update_ema(self.ema, self.generator, decay)
+        return logs
+
+    def _d_main(self, reals: RealBatch, logs: dict[str, float]) -> None:
+        """One D update: adversarial loss (+ gradient penalty for WGAN) + the family's extras."""
+        with torch.no_grad(), self.autocast():
+            fakes = self.generate(self.generator, reals.images.shape[0], False)
+        with self.autocast():
+            real_logits, real_aux = self.discriminate(reals.images)
+            fake_logits, fake_aux = self.discriminate(fakes.images.detach())
+            extras = self.extra_d_losses(reals, real_aux, fakes, fake_aux)
+        if self.loss == "wgan":
+            main = wgan_d_loss(real_logits.float(), fake_logits.float())
+            extras = {**extras, "gp": self.gp_weight * self._gp(reals.images, fakes.images)}
+        else:
+            main = d_logistic(real_logits.float(), fake_logits.float())
+        self._update(self.discriminator, self.d_opt, main + sum(v.float() for v in extras.values()))
         logs["d_loss"] = main.item()
         logs["real_score"] = real_logits.float().mean().item()
         logs["fake_score"] = fake_logits.float().mean().item()
         logs.update({f"d_{name}": value.item() for name, value in extras.items()})
 
-        # D reg: lazy R1 on the last chunk of reals.
-        if self.r1_active and step % cfg.r1_every == 0:
-            images = chunk.images.detach().float().requires_grad_(True)
-            logits, aux = self.discriminate(images)
-            penalty = r1_penalty(images, logits)
-            # The "+ 0 * logits" keeps every D output in the graph (all heads get a gradient).
-            loss = cfg.r1_gamma / 2 * penalty * cfg.r1_every + 0 * logits[0] + (0 * aux[0, 0] if aux is not None else 0)
-            self._update(self.discriminator, self.d_opt, loss)
-            logs["r1"] = penalty.item()
+    def _d_reg(self, reals: RealBatch, logs: dict[str, float]) -> None:
+        """Lazy R1 in float32, weighted γ/2 × interval."""
+        cfg = self.config
+        images = reals.images.detach().float().requires_grad_(True)
+        logits, aux = self.discriminate(images)
+        penalty = r1_penalty(images, logits)
+        # "+ 0 * output" keeps every D head in the graph, so each parameter gets a (zero) gradient.
+        unused = 0 * logits[0] + (0 * aux[0, 0] if aux is not None else 0)
+        self._update(self.discriminator, self.d_opt, cfg.r1_gamma / 2 * penalty * cfg.r1_every + unused)
+        logs["r1"] = penalty.item()
 
-        # G main.
-        self._train(self.generator, True)
-        self._train(self.discriminator, False)
+    def _g_main(self, batch: int, logs: dict[str, float]) -> None:
         with self.autocast():
             fakes = self.generate(self.generator, batch, False)
             fake_logits, fake_aux = self.discriminate(fakes.images)
@@ -222,22 +238,17 @@ class AdversarialTrainer:
         logs["g_loss"] = main.item()
         logs.update({f"g_{name}": value.item() for name, value in extras.items()})
 
-        # G reg: lazy path length.
-        if self.path_active and step % cfg.path_every == 0:
-            fakes = self.generate(self.generator, max(1, batch // self.path_batch_shrink), True)
-            if fakes.latents is not None:
-                penalty = self.path_reg(fakes.images.float(), fakes.latents, distributed.mean_over_processes)
-                loss = cfg.path_weight * cfg.path_every * penalty + 0 * fakes.images[0, 0, 0, 0]
-                self._update(self.generator, self.g_opt, loss)
-                logs["path"] = penalty.item()
-                logs["path_mean"] = self.path_reg.mean.item()
-        self._train(self.generator, False)
-
-        # EMA.
-        total_batch = batch * distributed.world_size()
-        decay = ema_decay(total_batch, cfg.ema_half_life_kimg, (step + 1) * total_batch, self.ema_rampup)
-        update_ema(self.ema, self.generator, decay)
-        return logs
+    def _g_reg(self, batch: int, logs: dict[str, float]) -> None:
+        """Lazy path length in float32 (skipped when ``generate`` gives no latents)."""
+        cfg = self.config
+        fakes = self.generate(self.generator, batch, True)
+        if fakes.latents is None:
+            return
+        penalty = self.path_reg(fakes.images.float(), fakes.latents, distributed.mean_over_processes)
+        loss = cfg.path_weight * cfg.path_every * penalty + 0 * fakes.images[0, 0, 0, 0]
+        self._update(self.generator, self.g_opt, loss)
+        logs["path"] = penalty.item()
+        logs["path_mean"] = self.path_reg.mean.item()
 
     def _gp(self, reals: torch.Tensor, fakes: torch.Tensor) -> torch.Tensor:
         return gradient_penalty(self.discriminate, reals.float(), fakes.float())

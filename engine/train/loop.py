@@ -2,7 +2,8 @@
 
 It drives any :class:`FamilyTrainer` and knows nothing of its caller: the command line and the
 app's training panel both pass callbacks (``progress_fn(dict)`` per logging step,
-``abort_fn() -> bool`` polled between steps, ``snapshot_fn(path)`` after each checkpoint).
+``abort_fn() -> bool`` polled between steps, ``snapshot_fn(path)`` after each checkpoint,
+``sample_fn(path)`` after each sample grid).
 An abort (or Ctrl-C turned into one by the caller) ends the run *between* steps with a fresh
 snapshot; a crash writes nothing, and since every write is atomic the last snapshot stays intact.
 
@@ -88,6 +89,7 @@ def train(
     progress_fn: Callable[[dict[str, Any]], None] | None = None,
     abort_fn: Callable[[], bool] | None = None,
     snapshot_fn: Callable[[Path], None] | None = None,
+    sample_fn: Callable[[Path], None] | None = None,
     metric_fn: Callable[[FamilyTrainer], float] | None = None,
 ) -> TrainResult:
     """Train until ``steps`` (total, across resumes) or ``max_minutes`` (this session), or abort.
@@ -106,6 +108,8 @@ def train(
     state_path = out / FILENAME
 
     # Start or resume.
+    if not resume and state_path.exists():
+        raise InvalidInput(f"{out} already holds a training run: resume it or choose a new output folder")
     step, wall_before, best = 0, 0.0, None
     if resume:
         state = load_state(state_path)
@@ -203,7 +207,10 @@ def train(
         if main and sample_every and step % sample_every == 0:
             with torch.random.fork_rng(devices=_cuda(device)):
                 grid = image_grid(trainer.sample(sample_count))
-            write_image(out / "samples" / f"step-{step:07d}.png", grid)
+            sample_path = out / "samples" / f"step-{step:07d}.png"
+            write_image(sample_path, grid)
+            if sample_fn is not None:
+                sample_fn(sample_path)
         if snapshot_every and step % snapshot_every == 0:
             snapshot()
     if saved_at != step:

@@ -49,7 +49,11 @@ class TrainConfig:
 
 
 class FamilyTrainer(Protocol):
-    """One family's GAN training step, driven by the generic loop."""
+    """One family's GAN training step, driven by the generic loop.
+
+    Optional attribute ``real_batches_per_step`` (default 1): the loop then passes that many
+    batches of reals concatenated (WGAN critics updated several times per G step).
+    """
 
     generator: Generator  # trained weights (train mode)
     ema: Generator  # exponential moving average of ``generator``: what checkpoints ship

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from safetensors.torch import load_file
 
 from engine.checkpoints import load_checkpoint
 from engine.cli import main
@@ -135,12 +136,15 @@ def test_cli_prints_json_lines_and_refuses_untrainable_family(tmp_path, capsys, 
     ]
     assert main(argv) == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert [line["step"] for line in lines] == [1, 2, 2]
+    assert [line.get("step") for line in lines if "event" not in line] == [1, 2]
+    events = [line["event"] for line in lines if "event" in line]
+    assert events == ["sample", "snapshot", "done"]
     assert {"d_loss", "g_loss", "img_per_s", "eta_s", "kimg"} <= set(lines[0])
     assert (out / "samples" / "step-0000002.png").is_file()
     assert main(["train", "reference", "--data", str(image), "--out", str(out), "--steps", "1"]) == 2
-    assert "budget" not in capsys.readouterr().err  # --steps given: the error is about the crop
+    assert "already holds a training run" in capsys.readouterr().err
     monkeypatch.delattr(reference, "make_trainer")
+    out = tmp_path / "other"
     assert main(["train", "reference", "--data", str(image), "--out", str(out), "--steps", "1"]) == 2
     err = capsys.readouterr().err
     assert "cannot be trained" in err and len(err.strip().splitlines()) == 1
@@ -159,15 +163,15 @@ def test_torchrun_two_processes_end_with_identical_weights(tmp_path):
     script.write_text(DDP_SCRIPT)
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
     proc = subprocess.run(
-        [torchrun, "--nproc-per-node", "2", "--master-port", "0", str(script), str(image), str(tmp_path)],
+        [torchrun, "--standalone", "--nproc-per-node", "2", str(script), str(image), str(tmp_path)],
         env=env,
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
-    a = torch.load(tmp_path / "rank0.pt", weights_only=True)
-    b = torch.load(tmp_path / "rank1.pt", weights_only=True)
+    a = load_file(tmp_path / "rank0.safetensors")
+    b = load_file(tmp_path / "rank1.safetensors")
     assert a.keys() == b.keys()
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert (tmp_path / "run" / "last.safetensors").is_file()
@@ -176,6 +180,7 @@ def test_torchrun_two_processes_end_with_identical_weights(tmp_path):
 
 DDP_SCRIPT = """
 import sys, torch
+from safetensors.torch import save_file
 from engine.models import reference
 from engine.models.registry import build_random
 from engine.train import distributed
@@ -196,6 +201,21 @@ train(trainer, data, out + "/run", batch=2, steps=3, sample_every=0, snapshot_ev
 weights = {**{"g." + k: v for k, v in trainer.generator.state_dict().items()},
            **{"d." + k: v for k, v in trainer.discriminator.state_dict().items()},
            **{"e." + k: v for k, v in trainer.ema.state_dict().items()}}
-torch.save(weights, f"{out}/rank{info.rank}.pt")
+save_file({k: v.contiguous() for k, v in weights.items()}, f"{out}/rank{info.rank}.safetensors")
 distributed.shutdown()
 """
+
+
+def test_ctrl_c_turns_into_an_abort_request():
+    import signal
+
+    from engine.commands.train import _StopOnInterrupt
+
+    stop = _StopOnInterrupt()
+    with stop:
+        assert not stop.requested()
+        os.kill(os.getpid(), signal.SIGINT)
+        assert stop.requested()
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGINT)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
