@@ -78,14 +78,38 @@ def fused_leaky_relu(x: torch.Tensor, bias: torch.Tensor | None = None, slope: f
 
 
 def crop_upsample(x: torch.Tensor) -> torch.Tensor:
-    """Bilinear x2 then drop the 1-pixel border that depends on edge clamping: n -> 2n - 2."""
-    up = F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
-    return up[..., 1:-1, 1:-1]
+    """Bilinear x2 then drop the 1-pixel border that depends on edge clamping: n -> 2n - 2.
+
+    Equal to ``F.interpolate(x, scale_factor=2, mode="bilinear")[..., 1:-1, 1:-1]`` up to rounding,
+    but written as element-wise blends, ``y[2i] = 3/4 x[i] + 1/4 x[i+1]`` and
+    ``y[2i+1] = 1/4 x[i] + 3/4 x[i+1]`` per axis, because torch's interpolation kernel rounds a
+    pixel differently depending on the window's width and strides (measured: 5e-7 in float32,
+    1e-16 in float64), so a crop's up-sample was not bit-identical to the up-sample's crop. The
+    blends fix each pixel's arithmetic, so any window gives the same bits.
+    """
+    return _blend_x2(_blend_x2(x, x.ndim - 1), x.ndim - 2)
+
+
+def _blend_x2(x: torch.Tensor, dim: int) -> torch.Tensor:
+    """One axis of :func:`crop_upsample`: size n -> 2n - 2 along ``dim``."""
+    a, b = x.narrow(dim, 0, x.shape[dim] - 1), x.narrow(dim, 1, x.shape[dim] - 1)
+    pair = torch.stack((a * 0.75 + b * 0.25, a * 0.25 + b * 0.75), dim=dim + 1)
+    return pair.flatten(dim, dim + 1)
 
 
 def pixel_norm(x: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
-    """Normalise each pixel's feature vector over channels (dim 1): a per-position statistic only."""
-    return x * torch.rsqrt(x.pow(2).mean(dim=1, keepdim=True) + eps)
+    """Normalise each pixel's feature vector over channels (dim 1): a per-position statistic only.
+
+    The sum over channels is an explicit chain of element-wise adds, not ``mean(dim=1)``: torch's
+    vectorised reduction groups its additions by the tensor's width and strides, so a pixel of a
+    crop got different low bits than the same pixel of the whole map (measured: up to 1e-6).
+    Element-wise adds fix the order per pixel, so any window gives bit-identical values (and it is
+    no slower for the narrow maps generators use).
+    """
+    acc = x[:, :1].square()
+    for c in range(1, x.shape[1]):
+        acc = acc + x[:, c : c + 1].square()
+    return x * torch.rsqrt(acc / x.shape[1] + eps)
 
 
 class NoiseInjection(nn.Module):

@@ -1,0 +1,215 @@
+"""∞-GAN's multi-scale WGAN-GP training (Lu et al. 2020, eqs. 3-5), as a :class:`FamilyTrainer`.
+
+Why not :class:`~engine.train.adversarial.AdversarialTrainer`: ∞-GAN has one discriminator *per
+level*, each with its own gradient penalty between that level's real and fake patches, plus
+consistency losses between levels. The base class's single D and single GP would have to see the
+levels packed together, which changes the penalty (one joint gradient norm instead of one per
+critic). So this trainer implements the protocol directly and reuses the shared pieces: losses
+(``wgan_d_loss``, ``wgan_g_loss``, ``gradient_penalty``), ``Discriminator``, EMA and the
+distributed gradient averaging.
+
+One :meth:`InfGANTrainer.step`:
+
+1. **D** (``d_steps`` = 5 times, one chunk of reals each): for every level ``k``, critic
+   ``D_k`` scores ``M×M`` real patches (an ``M×M`` crop of the real crop average-pooled by
+   ``2^k``: the scale pyramid X_k) against fake level-``k`` patches; loss
+   ``Σ_k [D_k(fake) - D_k(real) + λ_gp · GP_k]``.
+2. **G**: ``Σ_k -D_k(fake_k)`` + ``λ_cons · Σ_k MSE(AvgPool2(x_k), x_{k+1}[same region])``
+   + ``λ_cross · MSE(AvgPool_{2^top}(x_0), x_top[same region])`` (the paper's extra term between
+   the coarsest and finest levels; only with 3+ levels). The coarser side is detached: each level's
+   own critic decides what it looks like, and the finer level is taught to agree with it.
+3. **EMA** of G.
+
+Choices where the paper is silent: λ_gp = 10, λ_cons = λ_cross = 10 (MSE on [-1, 1] pixels),
+Adam lr 1e-4 with β = (0, 0.9) (the WGAN-GP paper's), levels trained jointly, float32 (no AMP).
+Override with ``TrainConfig.extra``: ``lr``, ``gp_weight``, ``cons_weight``, ``cross_weight``,
+``d_channel_base``, ``d_max_channels`` (default: twice the generator's widest layer, and 16×
+that: 16 channels at 32 px for ``tiny``, 48..192 for ``small``).
+
+Randomness: noise, crop positions and GP mixing weights come from the trainer's own generators,
+whose states are part of :meth:`state_dict`, so a resumed run repeats the uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from engine.fields import FieldStore, LatentSource, address_seed
+from engine.layers.spans import Span
+from engine.models.infgan import InfGANGenerator, real_crop_size
+from engine.styles import StyleLayout
+from engine.train import distributed
+from engine.train.adversarial import seeded_init
+from engine.train.discriminator import Discriminator
+from engine.train.ema import ema_decay, update_ema
+from engine.train.losses import gradient_penalty, wgan_d_loss, wgan_g_loss
+from engine.train.protocol import RealBatch, TrainConfig
+
+Patches = dict[int, tuple[torch.Tensor, tuple[int, int]]]
+
+
+class InfGANTrainer:
+    d_steps = 5  # critic updates per generator update (WGAN-GP)
+    betas = (0.0, 0.9)
+
+    def __init__(self, model: InfGANGenerator, config: TrainConfig, device: Any) -> None:
+        self.config = config
+        self.device = torch.device(device)
+        cfg = model.config
+        self.levels, self.patch = cfg.levels, cfg.train_patch
+        self.crop = real_crop_size(cfg)
+        if config.crop is not None and config.crop != self.crop:
+            raise ValueError(
+                f"infgan trains on {self.crop}-px real crops (train_patch · 2^(levels-1)), not {config.crop}"
+            )
+        extra = config.extra
+        self.gp_weight = float(extra.get("gp_weight", 10.0))
+        self.cons_weight = float(extra.get("cons_weight", 10.0))
+        self.cross_weight = float(extra.get("cross_weight", 10.0))
+        lr = float(extra.get("lr", 1e-4))
+        # Critics scale with the generator: at most twice its widest layer, width 16·max/size.
+        max_channels = int(extra.get("d_max_channels", 2 * max(cfg.const_channels, *cfg.g1_channels)))
+        channel_base = int(extra.get("d_channel_base", 16 * max_channels))
+        with seeded_init(config.seed):
+            critics = [Discriminator(self.patch, channel_base, max_channels) for _ in range(self.levels)]
+        self.discriminators = nn.ModuleList(critics).to(self.device).train()
+        self.generator = model.to(self.device).train().requires_grad_(True)
+        distributed.broadcast_module(self.generator)
+        distributed.broadcast_module(self.discriminators)
+        self.ema = copy.deepcopy(self.generator).eval().requires_grad_(False)
+        self.g_opt = torch.optim.Adam(self.generator.parameters(), lr=lr, betas=self.betas)
+        self.d_opt = torch.optim.Adam(self.discriminators.parameters(), lr=lr, betas=self.betas)
+        seed = distributed.rank_seed(config.seed, "infgan")
+        self.rng = torch.Generator(device=self.device).manual_seed(seed)  # noise, GP mixing
+        self.crop_rng = torch.Generator().manual_seed(seed + 1)  # crop positions (CPU ints)
+        self.store = FieldStore(max_bytes=8 * 2**20)  # previews only
+        with torch.no_grad():
+            self._fakes(self.ema, 1)  # fails early if train_patch leaves no room for the crops
+
+    @property
+    def real_batches_per_step(self) -> int:
+        return self.d_steps
+
+    # ------------------------------------------------------------------ data
+
+    def _pick(self, lo: int, hi: int, step: int) -> int:
+        first, last = -((-lo) // step), hi // step
+        if last < first:
+            raise ValueError(f"infgan: train_patch {self.patch} leaves no room for the up-scaling crops")
+        return step * (first + int(torch.randint(last - first + 1, (1,), generator=self.crop_rng)))
+
+    def _noise(self, stage: int, wx: Span, wy: Span, count: int) -> torch.Tensor:
+        return torch.randn(count, 1, wy.size, wx.size, device=self.device, generator=self.rng)
+
+    def _fakes(self, model: InfGANGenerator, count: int) -> Patches:
+        return model.patches(count, lambda s, wx, wy: self._noise(s, wx, wy, count), self._pick)
+
+    def _real_pyramid(self, images: torch.Tensor) -> list[torch.Tensor]:
+        """Level k's real patches: a random ``M×M`` crop of the real crops pooled by ``2^k``."""
+        out = []
+        for level in range(self.levels):
+            pooled = F.avg_pool2d(images, 2**level) if level else images
+            side = pooled.shape[-1]
+            x, y = self._pick(0, side - self.patch, 1), self._pick(0, side - self.patch, 1)
+            out.append(pooled[..., y : y + self.patch, x : x + self.patch])
+        return out
+
+    # ------------------------------------------------------------------ losses
+
+    def _consistency(self, fakes: Patches) -> tuple[torch.Tensor, torch.Tensor]:
+        """(adjacent-level term, coarsest-vs-finest term): MSE between pooled finer patches and the
+        coarser patch over exactly the same world region."""
+        zero = fakes[0][0].new_zeros(())
+
+        def term(fine: int, coarse: int) -> torch.Tensor:
+            image, (sx, sy) = fakes[fine]
+            target, (tx, ty) = fakes[coarse]
+            factor = 2 ** (coarse - fine)
+            pooled = F.avg_pool2d(image, factor)  # window starts (sx, sy) / factor on the coarse grid
+            x0, y0 = sx // factor - tx, sy // factor - ty
+            side = pooled.shape[-1]
+            return F.mse_loss(pooled, target[..., y0 : y0 + side, x0 : x0 + side].detach())
+
+        adjacent = sum((term(k, k + 1) for k in range(self.levels - 1)), zero)
+        cross = term(0, self.levels - 1) if self.levels >= 3 else zero
+        return adjacent, cross
+
+    def _update(self, module: nn.Module, optimiser: torch.optim.Optimizer, loss: torch.Tensor) -> None:
+        optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        distributed.average_gradients(module)
+        optimiser.step()
+
+    # ------------------------------------------------------------------ one iteration
+
+    def step(self, reals: RealBatch, step: int) -> dict[str, float]:
+        batch = reals.images.shape[0] // self.d_steps
+        logs: dict[str, float] = {}
+
+        # D: d_steps critic updates, one chunk of reals each, every level's critic at once.
+        self.generator.requires_grad_(False)
+        self.discriminators.requires_grad_(True)
+        for k in range(self.d_steps):
+            real_levels = self._real_pyramid(reals.images[k * batch : (k + 1) * batch])
+            with torch.no_grad():
+                fakes = self._fakes(self.generator, batch)
+            total = reals.images.new_zeros(())
+            for level, critic in enumerate(self.discriminators):
+                real, fake = real_levels[level], fakes[level][0]
+                real_scores, fake_scores = critic(real)[0], critic(fake)[0]
+                wasserstein = wgan_d_loss(real_scores, fake_scores)
+                penalty = gradient_penalty(critic, real, fake, generator=self.rng)
+                total = total + wasserstein + self.gp_weight * penalty
+                logs[f"d_loss_l{level}"] = wasserstein.item()
+                logs[f"gp_l{level}"] = penalty.item()
+            self._update(self.discriminators, self.d_opt, total)
+        logs["d_loss"] = sum(logs[f"d_loss_l{level}"] for level in range(self.levels))
+
+        # G: adversarial terms at every level plus the cross-level consistency terms.
+        self.generator.requires_grad_(True)
+        self.discriminators.requires_grad_(False)
+        fakes = self._fakes(self.generator, batch)
+        adversarial = sum(wgan_g_loss(critic(fakes[level][0])[0]) for level, critic in enumerate(self.discriminators))
+        adjacent, cross = self._consistency(fakes)
+        self._update(self.generator, self.g_opt, adversarial + self.cons_weight * adjacent + self.cross_weight * cross)
+        self.generator.requires_grad_(False)
+        logs.update(g_loss=adversarial.item(), cons=adjacent.item(), cross=cross.item())
+
+        # EMA.
+        total_batch = batch * distributed.world_size()
+        update_ema(self.ema, self.generator, ema_decay(total_batch, self.config.ema_half_life_kimg))
+        return logs
+
+    def sample(self, count: int) -> torch.Tensor:
+        """Level-0 blocks from the EMA generator, rendered as the app renders them (fixed world)."""
+        block = self.ema.block_size(0)
+        source = LatentSource(address_seed("infgan-sample", self.config.seed), device=self.device, store=self.store)
+        with torch.no_grad():
+            return self.ema.render_blocks([(i * block, 0) for i in range(count)], source, StyleLayout(), 0)
+
+    # ------------------------------------------------------------------ resume
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "generator": self.generator.state_dict(),
+            "ema": self.ema.state_dict(),
+            "discriminators": self.discriminators.state_dict(),
+            "g_opt": self.g_opt.state_dict(),
+            "d_opt": self.d_opt.state_dict(),
+            "rng": self.rng.get_state(),
+            "crop_rng": self.crop_rng.get_state(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.generator.load_state_dict(state["generator"])
+        self.ema.load_state_dict(state["ema"])
+        self.discriminators.load_state_dict(state["discriminators"])
+        self.g_opt.load_state_dict(state["g_opt"])
+        self.d_opt.load_state_dict(state["d_opt"])
+        self.rng.set_state(state["rng"].cpu())
+        self.crop_rng.set_state(state["crop_rng"].cpu())
