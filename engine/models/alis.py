@@ -47,7 +47,7 @@ from engine.layers import CropUpsample, EqualLinear, NoiseInjection, Span, Valid
 from engine.layers.anchor_grid import AnchorWindow
 from engine.layers.spans import crop_to, plan_spans
 from engine.models.alis_blocks import AnchorStyledConv, coordinate_channels, fourier_periods
-from engine.models.base import FieldSpec, Generator
+from engine.models.base import FieldSpec, Generator, config_from_document
 from engine.styles import StyleLayout
 
 ANCHOR_FIELD = "alis.anchors"
@@ -88,13 +88,7 @@ TEST_CONFIGS = ("tiny",)
 
 
 def config_from_dict(doc: dict[str, Any]) -> ALISConfig:
-    doc = dict(doc)
-    if "channels" in doc:
-        doc["channels"] = tuple(doc["channels"])
-    try:
-        return ALISConfig(**doc)
-    except TypeError as error:
-        raise InvalidInput(f"bad ALIS config: {error}") from None
+    return config_from_document(ALISConfig, doc)
 
 
 def build(config: ALISConfig) -> ALISGenerator:

@@ -28,6 +28,7 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
+from engine.errors import InvalidInput
 from engine.fields import LatentSource
 from engine.geometry import Lattice, Rect
 from engine.styles import StyleLayout
@@ -44,6 +45,22 @@ class FieldSpec:
 
     def footprint(self, rect: Rect) -> Rect:
         return self.lattice.footprint(rect)
+
+
+def config_from_document(cls: type, doc: dict[str, Any]) -> Any:
+    """Rebuild a frozen config dataclass from its JSON form (checkpoint headers).
+
+    JSON has no tuples, so every list becomes a tuple (configs hold tuples to stay hashable and
+    immutable); unknown or missing keys are a one-line :class:`InvalidInput`.
+    """
+
+    def freeze(value: Any) -> Any:
+        return tuple(freeze(v) for v in value) if isinstance(value, list) else value
+
+    try:
+        return cls(**{key: freeze(value) for key, value in dict(doc).items()})
+    except TypeError as error:
+        raise InvalidInput(f"bad {cls.__name__}: {error}") from None
 
 
 class Generator(nn.Module):

@@ -56,7 +56,7 @@ from engine.geometry import Lattice, Rect
 from engine.layers import CropUpsample, EqualConv2d, Span, ValidConv, crop_upsample, fused_leaky_relu, plan_spans
 from engine.layers.napn import NoisyAdaPixNorm
 from engine.layers.spans import SpanMap, crop_to
-from engine.models.base import FieldSpec, Generator
+from engine.models.base import FieldSpec, Generator, config_from_document
 from engine.styles import StyleLayout
 
 #: ``noise(stage, x_span, y_span) -> (N, 1, h, w)``: the noise a stage reads on its own grid.
@@ -115,14 +115,7 @@ TEST_CONFIGS = ("tiny",)
 
 
 def config_from_dict(doc: dict[str, Any]) -> InfGANConfig:
-    doc = dict(doc)
-    for key in ("g1_channels", "g1_upsample", "up_channels"):
-        if key in doc:
-            doc[key] = tuple(doc[key])
-    try:
-        return InfGANConfig(**doc)
-    except TypeError as error:
-        raise InvalidInput(f"infgan config: {error}") from None
+    return config_from_document(InfGANConfig, doc)
 
 
 def build(config: InfGANConfig) -> InfGANGenerator:

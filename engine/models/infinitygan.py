@@ -43,7 +43,7 @@ from engine.errors import InvalidInput
 from engine.fields import LatentSource
 from engine.geometry import Lattice, Rect
 from engine.layers.spans import Span, plan_spans
-from engine.models.base import FieldSpec, Generator
+from engine.models.base import FieldSpec, Generator, config_from_document
 from engine.models.infinitygan_structure import StructureSynthesizer, coordinate_grid
 from engine.models.infinitygan_styles import FusedStyles, PerSampleStyles, StyleSource, Window
 from engine.models.infinitygan_texture import MappingNetwork, TextureSynthesizer, output_size
@@ -113,10 +113,7 @@ Z_GLOBAL_VECTOR = "infinitygan.z_g"
 
 
 def config_from_dict(doc: dict[str, Any]) -> InfinityGANConfig:
-    doc = dict(doc)
-    if "texture_channels" in doc:
-        doc["texture_channels"] = tuple(doc["texture_channels"])
-    return InfinityGANConfig(**doc)
+    return config_from_document(InfinityGANConfig, doc)
 
 
 def build(config: InfinityGANConfig) -> InfinityGANGenerator:

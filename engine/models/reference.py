@@ -31,7 +31,7 @@ from engine.layers import (
     plan_spans,
 )
 from engine.layers.spans import crop_to
-from engine.models.base import FieldSpec, Generator
+from engine.models.base import FieldSpec, Generator, config_from_document
 from engine.styles import StyleLayout
 
 
@@ -52,7 +52,7 @@ _SCALE = 4  # world pixels per z cell
 
 
 def config_from_dict(doc: dict[str, Any]) -> ReferenceConfig:
-    return ReferenceConfig(**doc)
+    return config_from_document(ReferenceConfig, doc)
 
 
 def build(config: ReferenceConfig) -> ReferenceGenerator:

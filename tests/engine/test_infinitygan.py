@@ -20,15 +20,6 @@ from engine.styles import StyleCentre, StyleLayout
 from engine.world import World
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny convolutions: two OpenMP threads only spin (15x slower wall time on a loaded 2-core box)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def test_paper_config_plans_the_paper_patch():
     """Block 96 -> 35 z_l cells -> 11 structure cells -> a 101-pixel patch (official numbers)."""
     model = infinitygan.InfinityGANGenerator(infinitygan.CONFIGS["paper"])

@@ -29,14 +29,6 @@ def three_centres(x0: int = 0, y0: int = 0) -> StyleLayout:
     )
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny convolutions: two OpenMP threads only spin (15x slower wall time on a loaded 2-core box)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 
 def test_weights_are_a_partition_of_unity():
     strokes = StrokeRaster(16).painted_disc(30, 40, 45, 2).painted_disc(-100, 0, 20, 0)

@@ -3,7 +3,6 @@
 import math
 
 import numpy as np
-import pytest
 import torch
 
 from engine.models import infinitygan
@@ -12,16 +11,6 @@ from engine.train.datasets import CropDataset
 from engine.train.infinitygan_trainer import diversity_loss
 from engine.train.loop import train
 from engine.train.protocol import TrainConfig
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny tensors: two OpenMP threads only spin (many times slower on a loaded 2-core box)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 
 CROP = infinitygan.real_crop_size(infinitygan.CONFIGS["tiny"])
 
