@@ -81,8 +81,7 @@ class PngStreamWriter:
         self.rows_written = 0
         self.chunk_bytes = chunk_bytes
         self._deflate = zlib.compressobj(level, zlib.DEFLATED, 15, 9)
-        self._pending: list[bytes] = []
-        self._pending_size = 0
+        self._pending = bytearray()  # deflated bytes not yet written as an IDAT chunk
         self._previous = np.zeros((width, 3), dtype=np.uint8)
         stream.write(SIGNATURE)
         stream.write(chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)))
@@ -101,12 +100,19 @@ class PngStreamWriter:
         self.rows_written += rows.shape[0]
 
     def _emit(self, data: bytes, flush: bool = False) -> None:
-        if data:
-            self._pending.append(data)
-            self._pending_size += len(data)
-        if self._pending_size >= self.chunk_bytes or (flush and self._pending_size):
-            self.stream.write(chunk(b"IDAT", b"".join(self._pending)))
-            self._pending, self._pending_size = [], 0
+        """Write IDAT chunks of exactly ``chunk_bytes`` (the last may be shorter).
+
+        Cutting at fixed offsets of the deflate stream, not wherever the compressor returned
+        data, makes the file a function of the pixels alone: the same image written in strips of
+        any height is byte-identical.
+        """
+        self._pending += data
+        while len(self._pending) >= self.chunk_bytes:
+            self.stream.write(chunk(b"IDAT", bytes(self._pending[: self.chunk_bytes])))
+            del self._pending[: self.chunk_bytes]
+        if flush and self._pending:
+            self.stream.write(chunk(b"IDAT", bytes(self._pending)))
+            self._pending.clear()
 
     def close(self) -> None:
         """Finish the zlib stream and write IEND; fails if rows are missing."""

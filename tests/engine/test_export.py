@@ -111,6 +111,23 @@ def test_png_writer_filters_round_trip(tmp_path, method):
     assert np.array_equal(np.asarray(Image.open(tmp_path / "f.png")), image)
 
 
+@pytest.mark.parametrize("method", ["up", "paeth"])
+def test_png_bytes_do_not_depend_on_strip_height(tmp_path, method):
+    """Same pixels, written in strips of 1, 7 or 45 rows: the very same file."""
+    image = np.random.default_rng(2).integers(0, 256, (45, 64, 3), dtype=np.uint8)
+    files = []
+    for strip in (1, 7, 45):
+        path = tmp_path / f"s{strip}.png"
+        with open(path, "wb") as handle:
+            writer = PngStreamWriter(handle, 64, 45, filter=method, chunk_bytes=500)
+            for start in range(0, 45, strip):
+                writer.write_rows(image[start : start + strip])
+            writer.close()
+        files.append(path.read_bytes())
+    assert files[0] == files[1] == files[2]
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "s7.png")), image)
+
+
 def test_png_writer_refuses_missing_rows(tmp_path):
     with open(tmp_path / "f.png", "wb") as handle:
         writer = PngStreamWriter(handle, 4, 4)
