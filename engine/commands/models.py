@@ -6,10 +6,11 @@ import argparse
 import json
 
 from engine.checkpoints import find_checkpoint, list_checkpoints, read_header
+from engine.commands import models_ship
 from engine.errors import CheckpointError
 from engine.models.registry import available_families, family_module
 
-HELP = "list model families, configs and installed checkpoints"
+HELP = "list model families, configs and installed checkpoints; import or ship checkpoints"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -20,6 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     imp.add_argument("--family", required=True)
     imp.add_argument("--config", required=True, help="config name of the family the weights belong to")
     imp.add_argument("--out", required=True, help="output .safetensors path")
+    models_ship.add_parser(sub)
 
 
 def inventory() -> dict:
@@ -44,6 +46,8 @@ def inventory() -> dict:
 def run(args: argparse.Namespace) -> int:
     if getattr(args, "models_command", None) == "import":
         return _import(args)
+    if getattr(args, "models_command", None) == "ship":
+        return models_ship.run(args)
     info = inventory()
     if args.json:
         print(json.dumps(info, indent=1))
