@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from engine.cards import card_path, heldout_swd, read_card
 from engine.checkpoints import find_checkpoint, list_checkpoints, read_header
 from engine.commands import models_ship
 from engine.errors import CheckpointError
@@ -37,6 +38,8 @@ def inventory() -> dict:
             header = read_header(path)
             entry["family"] = header["family"]
             entry["steps"] = header.get("steps")
+            card = read_card(card_path(path))
+            entry["heldout_swd"] = heldout_swd(card) if card else None
         except CheckpointError as error:
             entry["error"] = str(error)
         checkpoints.append(entry)
@@ -59,7 +62,10 @@ def run(args: argparse.Namespace) -> int:
     if not info["checkpoints"]:
         print("  (none installed)")
     for entry in info["checkpoints"]:
-        detail = entry.get("error") or f"{entry['family']}, {entry.get('steps') or '?'} steps"
+        steps = "?" if entry.get("steps") is None else entry["steps"]
+        detail = entry.get("error") or f"{entry['family']}, {steps} steps"
+        if entry.get("heldout_swd") is not None:
+            detail += f", held-out SWD {entry['heldout_swd']:.1f}"
         print(f"  {entry['name']}: {detail}")
     return 0
 

@@ -40,7 +40,7 @@ def shipped(run_dir, tmp_path_factory):
     return dest, gallery
 
 
-def test_ship_quick_writes_a_loadable_checkpoint_a_card_and_a_gallery(shipped, run_dir, monkeypatch):
+def test_ship_quick_writes_a_loadable_checkpoint_a_card_and_a_gallery(shipped, run_dir, monkeypatch, capsys):
     dest, gallery = shipped
     assert sorted(p.name for p in dest.iterdir()) == ["tiny-ref.json", "tiny-ref.safetensors"]  # no temp files
     monkeypatch.setenv("EVERSCAPE_CHECKPOINTS", str(dest))
@@ -73,6 +73,11 @@ def test_ship_quick_writes_a_loadable_checkpoint_a_card_and_a_gallery(shipped, r
     assert card["gallery"]["path"] == str(gallery / "tiny-ref.png") and card["gallery"]["size"] == [512, 256]
     with Image.open(gallery / "tiny-ref.png") as image:
         assert image.size == (512, 256)
+
+    capsys.readouterr()
+    assert main(["models", "--json"]) == 0
+    (entry,) = [e for e in json.loads(capsys.readouterr().out)["checkpoints"] if e["name"] == "tiny-ref"]
+    assert entry["heldout_swd"] == metrics["trained"]["swd"] and entry["steps"] == 2
 
 
 def test_ship_prefers_best_and_refuses_large_or_unmeasurable_checkpoints(run_dir, tmp_path, monkeypatch, capsys):
