@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 
+from engine.cards import card_path, heldout_swd, read_card
 from engine.checkpoints import find_checkpoint, list_checkpoints, read_header
+from engine.commands import models_ship
 from engine.errors import CheckpointError
 from engine.models.registry import available_families, family_module
 
-HELP = "list model families, configs and installed checkpoints"
+HELP = "list model families, configs and installed checkpoints; import or ship checkpoints"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -20,6 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     imp.add_argument("--family", required=True)
     imp.add_argument("--config", required=True, help="config name of the family the weights belong to")
     imp.add_argument("--out", required=True, help="output .safetensors path")
+    models_ship.add_parser(sub)
 
 
 def inventory() -> dict:
@@ -35,6 +38,8 @@ def inventory() -> dict:
             header = read_header(path)
             entry["family"] = header["family"]
             entry["steps"] = header.get("steps")
+            card = read_card(card_path(path))
+            entry["heldout_swd"] = heldout_swd(card) if card else None
         except CheckpointError as error:
             entry["error"] = str(error)
         checkpoints.append(entry)
@@ -44,6 +49,8 @@ def inventory() -> dict:
 def run(args: argparse.Namespace) -> int:
     if getattr(args, "models_command", None) == "import":
         return _import(args)
+    if getattr(args, "models_command", None) == "ship":
+        return models_ship.run(args)
     info = inventory()
     if args.json:
         print(json.dumps(info, indent=1))
@@ -55,7 +62,10 @@ def run(args: argparse.Namespace) -> int:
     if not info["checkpoints"]:
         print("  (none installed)")
     for entry in info["checkpoints"]:
-        detail = entry.get("error") or f"{entry['family']}, {entry.get('steps') or '?'} steps"
+        steps = "?" if entry.get("steps") is None else entry["steps"]
+        detail = entry.get("error") or f"{entry['family']}, {steps} steps"
+        if entry.get("heldout_swd") is not None:
+            detail += f", held-out SWD {entry['heldout_swd']:.1f}"
         print(f"  {entry['name']}: {detail}")
     return 0
 

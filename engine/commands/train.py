@@ -5,6 +5,12 @@ asks the loop to stop after the current step and write a snapshot; a second Ctrl
 (the last snapshot on disk stays intact: every write is atomic). ``--resume`` continues the run
 in ``--out`` at the same step with the same next losses.
 
+``--recipe NAME`` (:mod:`engine.train.recipes`) supplies family, config, data, preprocessing,
+batch and step target of a shipped model; explicit flags win. ``--data bluemarble`` also takes a
+family's own preparation of the map (``BLUEMARBLE_OPTIONS``, e.g. ∞-GAN's) for the flags not
+given. The checkpoint header records all of it (``recipe``, ``scale``, ``holdout``, ...), so
+``everscape models ship`` can measure on the same data, in the held-out band.
+
 stdout carries JSON lines only: a progress line per log step (``step``, ``kimg``, the losses,
 ``img_per_s``, ``eta_s``), and event lines with an ``event`` key: ``snapshot`` and ``sample``
 (with the file's ``path``) and a final ``done`` (``step``, ``stopped``: steps, time or abort).
@@ -29,30 +35,32 @@ from engine.train import distributed
 from engine.train.datasets import open_dataset
 from engine.train.loop import train
 from engine.train.protocol import TrainConfig
+from engine.train.recipes import RECIPES, get_recipe
 from engine.train.state import FILENAME
 
 HELP = "train a generator family on images or a map (one JSON progress line per log step)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("family", help="model family (reference, infinitygan, alis, infgan)")
-    parser.add_argument("--config", default="tiny", help="model config name (default tiny)")
-    parser.add_argument("--data", required=True, help="bluemarble, shadedrelief, etopo, a folder or an image file")
+    parser.add_argument("family", nargs="?", help="model family (reference, infinitygan, alis, infgan)")
+    parser.add_argument("--recipe", help=f"a named recipe ({', '.join(RECIPES)}); explicit flags override it")
+    parser.add_argument("--config", help="model config name (default tiny)")
+    parser.add_argument("--data", help="bluemarble, shadedrelief, etopo, a folder or an image file")
     parser.add_argument("--out", required=True, help="run folder (checkpoints, samples, training state)")
     parser.add_argument("--resume", action="store_true", help="continue the run in --out exactly")
     parser.add_argument("--steps", type=int, help="total steps (across resumes)")
     parser.add_argument("--max-minutes", type=float, help="stop after this many minutes (this session)")
-    parser.add_argument("--batch", type=int, default=16, help="crops per process per step (default 16)")
+    parser.add_argument("--batch", type=int, help="crops per process per step (default 16)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
     parser.add_argument("--log-every", type=int, default=10, help="steps between progress lines")
-    parser.add_argument("--sample-every", type=int, default=500, help="steps between sample grids (0 = never)")
-    parser.add_argument("--snapshot-every", type=int, default=1000, help="steps between snapshots")
+    parser.add_argument("--sample-every", type=int, help="steps between sample grids (0 = never; default 500)")
+    parser.add_argument("--snapshot-every", type=int, help="steps between snapshots (default 1000)")
     parser.add_argument("--crop", type=int, help="crop side (default: the family's)")
-    parser.add_argument("--seed", type=int, default=0, help="training seed")
-    parser.add_argument("--scale", type=float, default=1.0, help="resize the data by this factor first")
-    parser.add_argument("--holdout", help="held-out band of the width never cropped, e.g. 0.45,0.55")
-    parser.add_argument("--drop-bottom", type=float, default=0.0, help="drop this fraction of bottom rows")
-    parser.add_argument("--no-hflip", action="store_true", help="no horizontal flips")
+    parser.add_argument("--seed", type=int, help="training seed (default 0)")
+    parser.add_argument("--scale", type=float, help="resize the data by this factor first (default 1)")
+    parser.add_argument("--holdout", help="held-out band of the width never cropped, e.g. 0.45,0.55 ('none': no band)")
+    parser.add_argument("--drop-bottom", type=float, help="drop this fraction of bottom rows (default 0)")
+    parser.add_argument("--no-hflip", action="store_true", default=None, help="no horizontal flips")
     parser.add_argument("--no-amp", action="store_true", help="no mixed precision on GPU")
 
 
@@ -62,7 +70,7 @@ def _device(name: str, info: distributed.DistInfo) -> torch.device:
 
 
 def _holdout(text: str | None) -> tuple[float, float] | None:
-    if not text:
+    if not text or text.lower() == "none":
         return None
     try:
         lo, hi = (float(v) for v in text.split(","))
@@ -71,11 +79,73 @@ def _holdout(text: str | None) -> tuple[float, float] | None:
     return lo, hi
 
 
+#: Values of flags given neither on the command line nor by a recipe or the family.
+DEFAULTS = {
+    "config": "tiny",
+    "sample_every": 500,
+    "snapshot_every": 1000,
+    "seed": 0,
+    "scale": 1.0,
+    "drop_bottom": 0.0,
+    "holdout": None,
+    "no_hflip": False,
+}
+
+
+def resolve(args: argparse.Namespace) -> list[str]:
+    """Fill the flags the user left out, in place: recipe, then the family's data defaults, then
+    :data:`DEFAULTS` (the batch waits for the device: :func:`resolve_batch`). Returns notes for
+    stderr about defaults the user may not expect (a family's data preparation)."""
+    notes = []
+    recipe = get_recipe(args.recipe) if args.recipe else None
+    if recipe is not None:
+        if args.family and args.family != recipe.family:
+            raise InvalidInput(f"recipe {recipe.name} trains {recipe.family}, not {args.family}")
+        args.family = recipe.family
+        holdout = ",".join(f"{v:g}" for v in recipe.holdout) if recipe.holdout else "none"
+        from_recipe = {
+            "config": recipe.config,
+            "data": recipe.data,
+            "scale": recipe.scale,
+            "drop_bottom": recipe.drop_bottom,
+            "holdout": holdout,
+            "no_hflip": not recipe.hflip,
+            "steps": recipe.steps,
+            "sample_every": recipe.sample_every,
+            "snapshot_every": recipe.snapshot_every,
+            "seed": recipe.seed,
+        }
+        for key, value in from_recipe.items():
+            if getattr(args, key) is None:
+                setattr(args, key, value)
+    if not args.family:
+        raise InvalidInput("give a model family or --recipe NAME")
+    if not args.data:
+        raise InvalidInput("give --data (or --recipe NAME)")
+    if args.data == "bluemarble":  # e.g. ∞-GAN's paper preparation of the map, unless overridden
+        options = getattr(family_module(args.family), "BLUEMARBLE_OPTIONS", {})
+        for flag, key in (("scale", "scale"), ("drop_bottom", "drop_bottom_fraction")):
+            if getattr(args, flag) is None and key in options:
+                setattr(args, flag, options[key])
+                notes.append(f"{args.family} Blue Marble preparation: --{flag.replace('_', '-')} {options[key]:.4g}")
+    for key, value in DEFAULTS.items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
+    return notes
+
+
+def resolve_batch(args: argparse.Namespace, device: torch.device) -> int:
+    """``--batch``, else the recipe's hint for this device, else 16."""
+    if args.batch is not None:
+        return args.batch
+    return get_recipe(args.recipe).batch_for(device) if args.recipe else 16
+
+
 def _check(args: argparse.Namespace) -> None:
     if args.steps is None and args.max_minutes is None:
         raise InvalidInput("give a budget: --steps and/or --max-minutes")
     for flag in ("batch", "log_every"):
-        if getattr(args, flag) < 1:
+        if getattr(args, flag) is not None and getattr(args, flag) < 1:
             raise InvalidInput(f"--{flag.replace('_', '-')} must be >= 1")
     if args.steps is not None and args.steps < 0:
         raise InvalidInput("--steps must be >= 0")
@@ -84,12 +154,17 @@ def _check(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    notes = resolve(args)
     _check(args)
     module = family_module(args.family)
     if not hasattr(module, "make_trainer") or not hasattr(module, "real_crop_size"):
         raise InvalidInput(f"model family {args.family!r} cannot be trained in this build (no make_trainer)")
     info = distributed.from_environment()
     device = _device(args.device, info)
+    args.batch = resolve_batch(args, device)
+    if info.is_main:
+        for note in notes:
+            print(f"everscape: {note}", file=sys.stderr, flush=True)
     if device.type == "cuda":
         torch.cuda.set_device(device)
     info = distributed.initialise(device)
@@ -97,11 +172,12 @@ def run(args: argparse.Namespace) -> int:
         model = build_random(args.family, args.config)
         crop = args.crop or module.real_crop_size(model.config)
         config = TrainConfig(batch=args.batch, amp=not args.no_amp, seed=args.seed, crop=crop)
+        holdout = _holdout(args.holdout)
         dataset = open_dataset(
             args.data,
             crop,
             hflip=not args.no_hflip,
-            holdout=_holdout(args.holdout),
+            holdout=holdout,
             scale=args.scale,
             drop_bottom_fraction=args.drop_bottom,
             seed=distributed.rank_seed(args.seed),
@@ -124,7 +200,19 @@ def run(args: argparse.Namespace) -> int:
                 snapshot_every=args.snapshot_every,
                 resume=args.resume,
                 seed=args.seed,
-                meta={"data": args.data, "device": str(device), "batch": args.batch, "world_size": info.world_size},
+                meta={
+                    "data": args.data,
+                    "recipe": args.recipe,
+                    "config_name": args.config,
+                    "scale": args.scale,
+                    "drop_bottom": args.drop_bottom,
+                    "holdout": list(holdout) if holdout else None,
+                    "hflip": not args.no_hflip,
+                    "crop": crop,
+                    "device": str(device),
+                    "batch": args.batch,
+                    "world_size": info.world_size,
+                },
                 progress_fn=_print_json,
                 abort_fn=stop.requested,
                 snapshot_fn=lambda path: _print_json({"event": "snapshot", "path": str(path)}),

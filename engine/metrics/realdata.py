@@ -38,19 +38,28 @@ class RealImages:
 
     sources: Sequence[np.ndarray | Path]
     name: str
+    scale: float = 1.0  # preparation of files decoded on demand (arrays are already prepared)
+    drop_bottom: float = 0.0
 
     @classmethod
-    def load(cls, data: str, band: tuple[float, float] | None = None) -> RealImages:
-        """``--data`` as images; with ``band``, only the columns inside it (all decoded in memory)."""
-        dataset = open_dataset(data, crop=1, hflip=False)
+    def load(
+        cls, data: str, band: tuple[float, float] | None = None, scale: float = 1.0, drop_bottom: float = 0.0
+    ) -> RealImages:
+        """``--data`` as images; with ``band``, only the columns inside it (all decoded in memory).
+
+        ``scale`` and ``drop_bottom`` prepare the data as a model was trained on it (the band is
+        taken after them, in fractions of the prepared width, as the training ``holdout`` is).
+        """
+        dataset = open_dataset(data, crop=1, hflip=False, scale=scale, drop_bottom_fraction=drop_bottom)
         sources = dataset.sources
         if band is not None:
             lo, hi = band
             if not 0.0 <= lo < hi <= 1.0:
                 raise InvalidInput(f"band must be 0 <= start < end <= 1, not {band}")
-            images = [s if isinstance(s, np.ndarray) else load_image(s) for s in sources]
+            images = [s if isinstance(s, np.ndarray) else load_image(s, scale, drop_bottom) for s in sources]
             sources = [im[:, int(np.floor(lo * im.shape[1])) : int(np.ceil(hi * im.shape[1]))] for im in images]
-        return cls(sources, dataset.name if band is None else f"{dataset.name}[{band[0]:g}..{band[1]:g}]")
+        name = dataset.name if band is None else f"{dataset.name}[{band[0]:g}..{band[1]:g}]"
+        return cls(sources, name, scale, drop_bottom)
 
     def fits(self, side: int) -> bool:
         """Whether ``side`` px crops can be cut (checked on in-memory images; files are trusted)."""
@@ -62,7 +71,8 @@ class RealImages:
         usable = [s for s in self.sources if not isinstance(s, np.ndarray) or min(s.shape[:2]) >= side]
         if not usable:
             raise InvalidInput(f"no image in {self.name} is at least {side}x{side} px ({size} px crops x{zoom})")
-        dataset = CropDataset(usable, side, name=self.name, hflip=False, seed=seed)
+        prepared = {"scale": self.scale, "drop_bottom_fraction": self.drop_bottom}
+        dataset = CropDataset(usable, side, name=self.name, hflip=False, seed=seed, **prepared)
         per_draw = max(1, 2**24 // (side * side))  # bound the full-size crops held at once (64 MB)
         parts = []
         for first in range(0, count, per_draw):

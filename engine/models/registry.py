@@ -16,9 +16,11 @@ import importlib
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import torch
 
+from engine.cards import card_path, heldout_swd, read_card
 from engine.checkpoints import find_checkpoint, list_checkpoints, load_checkpoint
 from engine.errors import CheckpointError, InvalidInput
 from engine.models.base import Generator
@@ -64,13 +66,21 @@ def available_families() -> list[str]:
 
 def build_random(family: str, config_name: str) -> Generator:
     """A ``FAMILY:CONFIG`` model with deterministic initial weights, in eval mode."""
-    module = family_module(family)
-    configs = module.CONFIGS
+    configs = family_module(family).CONFIGS
     if config_name not in configs:
         raise InvalidInput(f"{family} has no config {config_name!r} (known: {', '.join(configs)})")
+    return build_initial(family, configs[config_name])
+
+
+def build_initial(family: str, config: Any) -> Generator:
+    """A model of ``config`` (a config object or its dict) with the initial weights every run starts
+    from (:data:`INIT_SEED`): the untrained floor a trained checkpoint is measured against."""
+    module = family_module(family)
+    if isinstance(config, dict):
+        config = module.config_from_dict(config)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(INIT_SEED)
-        model = module.build(configs[config_name])
+        model = module.build(config)
     return model.eval().requires_grad_(False)
 
 
@@ -81,7 +91,21 @@ FALLBACK_MODEL = "reference:tiny"
 
 
 def default_model_ref() -> str:
-    """The model the app opens: the best installed shipped checkpoint, else the fallback."""
+    """The model the app opens: the best installed checkpoint with a model card.
+
+    "Best" is the lowest held-out SWD on its card (``everscape models ship`` measures it on real
+    crops the model never saw in training). Without cards: the first installed of
+    :data:`DEFAULT_CHECKPOINTS`, else :data:`FALLBACK_MODEL`.
+    """
+    scored = []
+    for name in list_checkpoints():
+        path = find_checkpoint(name)
+        card = read_card(card_path(path)) if path is not None else None
+        score = heldout_swd(card) if card is not None else None
+        if score is not None:
+            scored.append((score, name))
+    if scored:
+        return min(scored)[1]
     for name in DEFAULT_CHECKPOINTS:
         if find_checkpoint(name) is not None:
             return name

@@ -1,0 +1,40 @@
+"""``everscape models ship RUN_DIR --name NAME``: measure a run's checkpoint and ship it with a card.
+
+The work is :func:`engine.shipping.ship`; this module only parses and prints (progress on stderr,
+the summary on stdout).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+HELP = "measure a training run's checkpoint, copy it by name with a model card and a gallery render"
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    ship = sub.add_parser("ship", help=HELP, description=HELP)
+    ship.add_argument("run_dir", metavar="RUN_DIR", help="an `everscape train` --out folder (or a checkpoint file)")
+    ship.add_argument("--name", required=True, help="name to ship under, e.g. infinitygan-bluemarble")
+    ship.add_argument("--dest", default="checkpoints", help="folder for NAME.safetensors and NAME.json")
+    ship.add_argument("--gallery-dir", default="resources/gallery", help="folder for the NAME.png render")
+    ship.add_argument("--quick", action="store_true", help="small metric sets, short strip, 512x256 render")
+    ship.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    ship.add_argument("--seed", type=int, default=0, help="seed of evaluation worlds and crops, and the gallery")
+
+
+def run(args: argparse.Namespace) -> int:
+    from engine.shipping import ShipOptions, card_summary, ship
+
+    options = ShipOptions(
+        name=args.name,
+        dest=Path(args.dest),
+        gallery_dir=Path(args.gallery_dir),
+        quick=args.quick,
+        device=args.device,
+        seed=args.seed,
+    )
+    card = ship(args.run_dir, options, progress=lambda m: print(m, file=sys.stderr, flush=True))
+    print(card_summary(card))
+    return 0

