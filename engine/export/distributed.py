@@ -9,7 +9,6 @@ Senders keep a few tiles in flight (bounded memory) and then wait for rank 0 to 
 
 from __future__ import annotations
 
-import datetime
 import os
 from collections import deque
 
@@ -17,6 +16,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
+from engine import process_group
 from engine.errors import EverscapeError
 
 #: Tiles a sending rank may have in flight before it waits for rank 0.
@@ -36,8 +36,7 @@ class TileExchange:
         """Join the group ``torchrun`` describes in the environment (RANK, WORLD_SIZE, MASTER_ADDR...)."""
         if "RANK" not in os.environ or "WORLD_SIZE" not in os.environ:
             raise EverscapeError("--distributed needs to run under torchrun (RANK and WORLD_SIZE are not set)")
-        if not dist.is_initialized():
-            dist.init_process_group("gloo", timeout=datetime.timedelta(seconds=timeout_s))
+        process_group.join("gloo", timeout_s)
         return cls(dist.get_rank(), dist.get_world_size())
 
     @property

@@ -16,6 +16,8 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from engine import process_group
+
 
 @dataclass(frozen=True)
 class DistInfo:
@@ -40,9 +42,10 @@ def from_environment() -> DistInfo:
 def initialise(device: torch.device) -> DistInfo:
     """Join the process group if launched by ``torchrun`` (gloo on CPU, nccl on CUDA)."""
     info = from_environment()
-    if info.world_size > 1 and not dist.is_initialized():
+    if info.world_size > 1:
         backend = "nccl" if device.type == "cuda" else "gloo"
-        dist.init_process_group(backend, rank=info.rank, world_size=info.world_size)
+        # 30 min bounds a snapshot write on rank 0 while the others wait, and a dead peer's orphans.
+        process_group.join(backend, 1800, rank=info.rank, world_size=info.world_size)
     return info
 
 

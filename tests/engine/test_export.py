@@ -5,7 +5,6 @@ from __future__ import annotations
 import errno
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -27,6 +26,7 @@ from engine.models.reference import ReferenceGenerator
 from engine.models.registry import load_model
 from engine.render import Cancelled, Renderer
 from engine.world import World
+from tests.torchrun import run_torchrun
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -268,7 +268,6 @@ def test_killed_export_leaves_no_final_file(tmp_path):
     assert all(p.name.startswith(".k.") and ".part" in p.name for p in parts)  # only a hidden partial
 
 
-@pytest.mark.skipif(shutil.which("torchrun") is None, reason="torchrun is not installed")
 def test_two_rank_torchrun_equals_single_process(tmp_path):
     args = ["--model", "reference:tiny", "--seed", "4", "--rect=-100,37,700,300", "--tile", "128", "--pyramid"]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
@@ -277,9 +276,9 @@ def test_two_rank_torchrun_equals_single_process(tmp_path):
         env=env, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert single.returncode == 0, single.stderr
-    command = ["torchrun", "--nproc-per-node", "2", "--standalone", "-m", "engine.cli", "render",
+    command = ["--nproc-per-node", "2", "--standalone", "-m", "engine.cli", "render",
                "--distributed", *args, "--out", str(tmp_path / "d.tif")]  # fmt: skip
-    multi = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, cwd=ROOT)
+    multi = run_torchrun(command, env=env, cwd=ROOT)
     assert multi.returncode == 0, multi.stderr[-2000:]
     assert (tmp_path / "s.tif").read_bytes() == (tmp_path / "d.tif").read_bytes()
 

@@ -2,9 +2,6 @@
 
 import json
 import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +17,7 @@ from engine.train.datasets import CropDataset
 from engine.train.loop import train
 from engine.train.protocol import TrainConfig
 from engine.train.state import FILENAME, decode, encode, load_state
+from tests.torchrun import run_torchrun
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -152,9 +150,6 @@ def test_cli_prints_json_lines_and_refuses_untrainable_family(tmp_path, capsys, 
 
 @pytest.mark.slow
 def test_torchrun_two_processes_end_with_identical_weights(tmp_path):
-    torchrun = shutil.which("torchrun") or str(Path(sys.executable).with_name("torchrun"))
-    if not Path(torchrun).exists():
-        pytest.skip("torchrun is not available")
     image = tmp_path / "map.png"
     from PIL import Image
 
@@ -162,13 +157,7 @@ def test_torchrun_two_processes_end_with_identical_weights(tmp_path):
     script = tmp_path / "ddp.py"
     script.write_text(DDP_SCRIPT)
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
-    proc = subprocess.run(
-        [torchrun, "--standalone", "--nproc-per-node", "2", str(script), str(image), str(tmp_path)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    proc = run_torchrun(["--standalone", "--nproc-per-node", "2", str(script), str(image), str(tmp_path)], env=env)
     assert proc.returncode == 0, proc.stderr[-2000:]
     a = load_file(tmp_path / "rank0.safetensors")
     b = load_file(tmp_path / "rank1.safetensors")
