@@ -89,3 +89,18 @@ def test_cancel_between_batches():
 def test_unknown_device_is_clear():
     with pytest.raises(EverscapeError):
         Renderer(build_random("reference", "tiny"), "warp-drive")
+
+
+def test_gpu_batches_are_padded_to_a_fixed_size():
+    """On a GPU a block's batch-mates must not change its kernels: partial batches are padded.
+
+    The batching policy is plain list work, so it is checked here by pretending to be on CUDA.
+    """
+    renderer = Renderer(build_random("reference", "tiny"), "cpu", max_batch=4)
+    renderer.device = torch.device("cuda")
+    origins = [(64 * i, 0) for i in range(6)]
+    assert renderer._next_batch(origins, 0) == (origins[:4], origins[:4])
+    batch, padded = renderer._next_batch(origins, 4)
+    assert batch == origins[4:] and padded == [*origins[4:], origins[5], origins[5]]
+    renderer.exact = False
+    assert renderer._next_batch(origins, 4) == (origins[4:], origins[4:])
