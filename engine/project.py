@@ -1,0 +1,243 @@
+"""Project files (``.everscape``): a world, the user's edits, imported images and the view, in one zip.
+
+Users of other infinite-canvas tools lost hours of work to sessions that could not be saved (see
+``research/app.md`` §1), so a project is the unit of "my work": everything needed to see the same
+pixels again. The file is an ordinary zip, readable with any zip tool:
+
+- ``project.json`` — format version, app version, view centre and zoom, created/modified times;
+- ``world.json`` — :meth:`engine.world.World.to_document` (model, seed, styles, override index);
+- ``tensors.safetensors`` — the override tensors the world document names (safetensors: no pickle);
+- ``images/<name>`` — images the user dropped in (for outpainting), byte for byte as imported.
+
+Writes are atomic (:mod:`engine.atomic`): a crash or a full disk leaves the previous file intact.
+Reading trusts nothing: every failure (not a zip, truncated, missing or malformed member, a newer
+format, damaged tensors, a member bigger than :data:`MEMBER_LIMITS` allows, i.e. a zip bomb) is one
+:class:`~engine.errors.InvalidInput` line that names the file and the problem.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import time
+import zipfile
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from safetensors import SafetensorError
+from safetensors.torch import load as load_tensors
+from safetensors.torch import save as save_tensors
+
+from engine import __version__
+from engine.atomic import atomic_path
+from engine.errors import EverscapeError, InvalidInput
+from engine.world import World
+
+FORMAT = "everscape.project/1"
+SUFFIX = ".everscape"
+PROJECT_MEMBER = "project.json"
+WORLD_MEMBER = "world.json"
+TENSORS_MEMBER = "tensors.safetensors"
+IMAGES_FOLDER = "images/"
+
+#: Largest uncompressed size accepted per member (bytes). A zip can declare and inflate to far more
+#: than its own size; these bounds keep a hostile or damaged file from exhausting memory.
+MEMBER_LIMITS: dict[str, int] = {
+    PROJECT_MEMBER: 1 * 2**20,
+    WORLD_MEMBER: 64 * 2**20,
+    TENSORS_MEMBER: 2 * 2**30,
+    IMAGES_FOLDER: 512 * 2**20,  # each image
+}
+#: At most this many images (a zip's member count is part of what a bomb can inflate).
+MAX_IMAGES = 1024
+
+_IMAGE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._ -]{0,127}$")
+
+
+@dataclass(frozen=True)
+class ProjectView:
+    """Where the canvas looked: world pixel at its centre and zoom exponent (2^zoom screen px per px)."""
+
+    x: int = 0
+    y: int = 0
+    zoom: int = 0
+
+    def to_json(self) -> dict[str, int]:
+        return {"x": self.x, "y": self.y, "zoom": self.zoom}
+
+    @classmethod
+    def from_json(cls, doc: Any) -> ProjectView:
+        if not isinstance(doc, dict):
+            raise InvalidInput(f"the project view must be an object, got {doc!r}")
+        values = [doc.get(k, 0) for k in ("x", "y", "zoom")]
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+            raise InvalidInput(f"the project view must hold integers x, y, zoom, got {doc!r}")
+        return cls(*values)
+
+
+@dataclass(frozen=True)
+class Project:
+    """An open project as data: never mutated (``with_*`` return copies), like :class:`World`."""
+
+    world: World
+    view: ProjectView = field(default_factory=ProjectView)
+    images: tuple[tuple[str, bytes], ...] = ()  # (name, file bytes), in insertion order
+    created: float = field(default_factory=time.time)  # seconds since the epoch
+    modified: float = field(default_factory=time.time)
+    app_version: str = __version__
+
+    def with_world(self, world: World) -> Project:
+        return dataclasses.replace(self, world=world)
+
+    def with_view(self, view: ProjectView) -> Project:
+        return dataclasses.replace(self, view=view)
+
+    def image_names(self) -> list[str]:
+        return [name for name, _ in self.images]
+
+    def image(self, name: str) -> bytes:
+        for key, data in self.images:
+            if key == name:
+                return data
+        raise InvalidInput(f"the project has no image {name!r}")
+
+    def with_image(self, name: str, data: bytes) -> Project:
+        """Add (or replace) an imported image; ``name`` is a plain file name, kept as the member name."""
+        check_image_name(name)
+        if len(data) > MEMBER_LIMITS[IMAGES_FOLDER]:
+            raise InvalidInput(f"image {name!r} is {len(data)} bytes, over the {MEMBER_LIMITS[IMAGES_FOLDER]} limit")
+        rest = tuple((k, v) for k, v in self.images if k != name)
+        if len(rest) >= MAX_IMAGES:
+            raise InvalidInput(f"a project holds at most {MAX_IMAGES} images")
+        return dataclasses.replace(self, images=(*rest, (name, bytes(data))))
+
+    def without_image(self, name: str) -> Project:
+        self.image(name)  # raises when absent
+        return dataclasses.replace(self, images=tuple((k, v) for k, v in self.images if k != name))
+
+
+def check_image_name(name: str) -> None:
+    """Image names become zip member names: no folders, no '..', nothing a zip tool could misplace."""
+    if not isinstance(name, str) or not _IMAGE_NAME.match(name) or ".." in name:
+        raise InvalidInput(f"{name!r} is not a usable image name (letters, digits, '._- ', no folders)")
+
+
+def project_path(path: str | Path) -> Path:
+    """``path`` with the ``.everscape`` suffix added when it has none (what Save As does)."""
+    path = Path(path)
+    return path if path.suffix.lower() == SUFFIX else path.with_name(path.name + SUFFIX)
+
+
+# -- writing ---------------------------------------------------------------------------------------
+
+
+def save_project(path: str | Path, project: Project) -> Project:
+    """Write ``project`` to ``path`` atomically; returns it with ``modified`` set to now."""
+    path = Path(path)
+    project = dataclasses.replace(project, modified=time.time(), app_version=__version__)
+    doc, tensors = project.world.to_document()
+    meta = {
+        "format": FORMAT,
+        "app_version": project.app_version,
+        "view": project.view.to_json(),
+        "created": project.created,
+        "modified": project.modified,
+        "images": project.image_names(),
+    }
+    with atomic_path(path) as temp:
+        with zipfile.ZipFile(temp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr(PROJECT_MEMBER, json.dumps(meta, indent=1))
+            archive.writestr(WORLD_MEMBER, json.dumps(doc, indent=1))
+            # Float tensors barely compress; storing them keeps saving and loading fast.
+            archive.writestr(TENSORS_MEMBER, save_tensors(tensors), compress_type=zipfile.ZIP_STORED)
+            for name, data in project.images:
+                archive.writestr(IMAGES_FOLDER + name, data, compress_type=zipfile.ZIP_STORED)
+    return project
+
+
+# -- reading ---------------------------------------------------------------------------------------
+
+
+def load_project(path: str | Path) -> Project:
+    """Read a project file; any problem is one :class:`InvalidInput` line naming ``path``."""
+    path = Path(path)
+    if not path.exists():
+        raise InvalidInput(f"project {path} does not exist")
+    if path.is_dir():
+        raise InvalidInput(f"project {path} is a folder, not a project file")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return _read(archive)
+    except EverscapeError as error:
+        raise InvalidInput(f"project {path}: {error}") from None
+    except zipfile.BadZipFile as error:
+        raise InvalidInput(f"project {path} is not a readable Everscape project (damaged zip: {error})") from None
+    except (EOFError, zlib.error) as error:
+        raise InvalidInput(f"project {path} is truncated or damaged ({error})") from None
+    except NotImplementedError as error:  # an unsupported zip compression method
+        raise InvalidInput(f"project {path} uses an unsupported zip feature: {error}") from None
+    except OSError as error:
+        raise InvalidInput(f"project {path} cannot be read: {error.strerror or error}") from None
+
+
+def _read(archive: zipfile.ZipFile) -> Project:
+    members = {info.filename: info for info in archive.infolist()}
+    meta = _json(archive, members, PROJECT_MEMBER)
+    if not isinstance(meta, dict) or not isinstance(meta.get("format"), str):
+        raise InvalidInput(f"{PROJECT_MEMBER} does not name a project format")
+    if meta["format"] != FORMAT:
+        raise InvalidInput(
+            f"format {meta['format']!r} is not one this version reads ({FORMAT!r}); "
+            f"it was written by Everscape {meta.get('app_version', '?')}"
+        )
+    doc = _json(archive, members, WORLD_MEMBER)
+    raw = _bytes(archive, members, TENSORS_MEMBER, MEMBER_LIMITS[TENSORS_MEMBER])
+    try:
+        tensors = load_tensors(raw)
+    except (SafetensorError, ValueError, RuntimeError) as error:
+        raise InvalidInput(f"{TENSORS_MEMBER} is damaged: {str(error).splitlines()[0]}") from None
+    world = World.from_document(doc, tensors)
+    image_members = [n for n in members if n.startswith(IMAGES_FOLDER) and n != IMAGES_FOLDER]
+    if len(image_members) > MAX_IMAGES:
+        raise InvalidInput(f"it holds {len(image_members)} images, more than the {MAX_IMAGES} allowed")
+    images = []
+    for member in image_members:
+        name = member[len(IMAGES_FOLDER) :]
+        check_image_name(name)
+        images.append((name, _bytes(archive, members, member, MEMBER_LIMITS[IMAGES_FOLDER])))
+    times = [meta.get(k, 0.0) for k in ("created", "modified")]
+    if not all(isinstance(t, int | float) and not isinstance(t, bool) for t in times):
+        raise InvalidInput(f"{PROJECT_MEMBER} has malformed times {times!r}")
+    return Project(
+        world=world,
+        view=ProjectView.from_json(meta.get("view", {})),
+        images=tuple(images),
+        created=float(times[0]),
+        modified=float(times[1]),
+        app_version=str(meta.get("app_version", "?")),
+    )
+
+
+def _bytes(archive: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo], name: str, limit: int) -> bytes:
+    """A member's bytes, refusing (before and while inflating) more than ``limit`` bytes."""
+    info = members.get(name)
+    if info is None:
+        raise InvalidInput(f"the member {name} is missing")
+    if info.file_size > limit:
+        raise InvalidInput(f"the member {name} inflates to {info.file_size} bytes, over the {limit} byte limit")
+    with archive.open(info) as handle:
+        data = handle.read(limit + 1)  # the declared size may lie: never inflate past the limit
+    if len(data) > limit:
+        raise InvalidInput(f"the member {name} inflates past the {limit} byte limit")
+    return data
+
+
+def _json(archive: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo], name: str) -> Any:
+    raw = _bytes(archive, members, name, MEMBER_LIMITS[name])
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise InvalidInput(f"the member {name} is not valid JSON ({error})") from None
