@@ -147,14 +147,13 @@ def save_project(path: str | Path, project: Project) -> Project:
         "modified": project.modified,
         "images": project.image_names(),
     }
-    with atomic_path(path) as temp:
-        with zipfile.ZipFile(temp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-            archive.writestr(PROJECT_MEMBER, json.dumps(meta, indent=1))
-            archive.writestr(WORLD_MEMBER, json.dumps(doc, indent=1))
-            # Float tensors barely compress; storing them keeps saving and loading fast.
-            archive.writestr(TENSORS_MEMBER, save_tensors(tensors), compress_type=zipfile.ZIP_STORED)
-            for name, data in project.images:
-                archive.writestr(IMAGES_FOLDER + name, data, compress_type=zipfile.ZIP_STORED)
+    with atomic_path(path) as temp, zipfile.ZipFile(temp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(PROJECT_MEMBER, json.dumps(meta, indent=1))
+        archive.writestr(WORLD_MEMBER, json.dumps(doc, indent=1))
+        # Float tensors barely compress; storing them keeps saving and loading fast.
+        archive.writestr(TENSORS_MEMBER, save_tensors(tensors), compress_type=zipfile.ZIP_STORED)
+        for name, data in project.images:
+            archive.writestr(IMAGES_FOLDER + name, data, compress_type=zipfile.ZIP_STORED)
     return project
 
 
