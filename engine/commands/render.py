@@ -18,7 +18,8 @@ from engine.errors import InvalidInput
 from engine.export import COMPRESSIONS, ExportOptions, ExportProgress, TileExchange, export, format_of
 from engine.geometry import Rect
 from engine.imageio import check_output_path
-from engine.models.registry import load_model
+from engine.models.registry import LoadedModel, load_model
+from engine.project import load_project
 from engine.render import Renderer
 from engine.styles import StyleLayout
 from engine.world import World
@@ -27,8 +28,9 @@ HELP = "render a rectangle of a world to an image file (any size, streamed)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", required=True, help="checkpoint name or path, or FAMILY:CONFIG")
-    parser.add_argument("--seed", type=int, default=0, help="world seed (default 0)")
+    parser.add_argument("--model", help="checkpoint name or path, or FAMILY:CONFIG (or give --project)")
+    parser.add_argument("--project", help="render the world of this .everscape project (model, seed, styles, edits)")
+    parser.add_argument("--seed", type=int, default=None, help="world seed (default 0)")
     parser.add_argument("--rect", required=True, type=str, help="X,Y,W,H in world pixels")
     parser.add_argument("--out", required=True, help="output file (.png, .tif)")
     parser.add_argument("--styles", help="style layout JSON file")
@@ -63,7 +65,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def build_world(args: argparse.Namespace, model_ref: str, model_hash: str | None) -> World:
     styles = StyleLayout.load(args.styles) if args.styles else StyleLayout()
-    return World(model=model_ref, seed=args.seed, styles=styles, model_hash=model_hash)
+    return World(model=model_ref, seed=args.seed or 0, styles=styles, model_hash=model_hash)
+
+
+def load_world(args: argparse.Namespace) -> tuple[LoadedModel, World]:
+    """The model and world to render: from ``--project``, or built from ``--model/--seed/--styles``."""
+    if args.project is None:
+        if args.model is None:
+            raise InvalidInput("render needs --model (or --project FILE.everscape)")
+        loaded = load_model(args.model)
+        return loaded, build_world(args, loaded.ref, loaded.sha256)
+    if args.model is not None or args.seed is not None or args.styles is not None:
+        raise InvalidInput("--project sets the model, seed and styles; drop --model, --seed and --styles")
+    world = load_project(args.project).world
+    loaded = load_model(world.model)
+    if world.model_hash is not None and loaded.sha256 is not None and loaded.sha256 != world.model_hash:
+        raise InvalidInput(
+            f"project {args.project} was made with another {world.model} checkpoint "
+            f"(sha256 {world.model_hash[:12]}…, now {loaded.sha256[:12]}…); its pixels would differ"
+        )
+    return loaded, world
 
 
 def run(args: argparse.Namespace) -> int:
@@ -75,8 +96,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         if exchange.is_writer:
             check_output_path(args.out)
-        loaded = load_model(args.model)
-        world = build_world(args, loaded.ref, loaded.sha256)
+        loaded, world = load_world(args)
         renderer = Renderer(loaded.model, rank_device(args.device, exchange), max_batch=args.batch)
         options = ExportOptions(
             compression=args.compression,

@@ -186,3 +186,49 @@ def test_save_is_atomic_and_failures_are_one_line(tmp_path, monkeypatch):
     with pytest.raises(OutputError, match="does not exist"):
         save_project(tmp_path / "missing" / "x.everscape", Project(World("fake:test")))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.everscape"]  # no temporary left behind
+
+
+def test_render_command_renders_a_projects_world(tmp_path):
+    from engine.cli import main
+    from engine.models.registry import load_model
+
+    loaded = load_model("reference:tiny")
+    channels = next(spec.channels for spec in loaded.model.field_specs(0) if spec.name == "z")
+    plain = World("reference:tiny", seed=5, model_hash=loaded.sha256)
+    edited = plain.with_override(FieldPatch("z", Rect(-2, -2, 4, 4), torch.full((channels, 4, 4), 3.0)))
+    save_project(tmp_path / "plain.everscape", Project(plain))
+    save_project(tmp_path / "edited.everscape", Project(edited))
+    rect = ("--rect", "-20,-20,40,40")
+    outs = {name: tmp_path / f"{name}.png" for name in ("seed", "plain", "edited")}
+    assert main(["render", "--model", "reference:tiny", "--seed", "5", *rect, "--out", str(outs["seed"])]) == 0
+    for name in ("plain", "edited"):
+        project = str(tmp_path / f"{name}.everscape")
+        assert main(["render", "--project", project, *rect, "--out", str(outs[name]), "--quiet"]) == 0
+    assert outs["plain"].read_bytes() == outs["seed"].read_bytes()
+    assert outs["edited"].read_bytes() != outs["seed"].read_bytes()  # the override is rendered
+    project = str(tmp_path / "plain.everscape")
+    for extra in (["--seed", "3"], ["--model", "reference:tiny"]):
+        assert main(["render", "--project", project, *extra, *rect, "--out", str(tmp_path / "x.png")]) == 2
+    assert main(["render", *rect, "--out", str(tmp_path / "x.png")]) == 2  # neither --model nor --project
+    (tmp_path / "bad.everscape").write_bytes(b"PK\x03\x04 truncated")
+    bad = ["render", "--project", str(tmp_path / "bad.everscape"), *rect, "--out", str(tmp_path / "x.png")]
+    assert main(bad) == 2 and not (tmp_path / "x.png").exists()
+
+
+def test_render_command_refuses_a_project_of_another_checkpoint(tmp_path, monkeypatch):
+    import dataclasses
+
+    from engine.cli import main
+    from engine.commands import render
+    from engine.models.registry import load_model
+
+    def hashed(ref):  # as if reference:tiny were a shipped checkpoint with a hash
+        return dataclasses.replace(load_model(ref), sha256="1" * 64)
+
+    monkeypatch.setattr(render, "load_model", hashed)
+    save_project(tmp_path / "other.everscape", Project(World("reference:tiny", seed=5, model_hash="0" * 64)))
+    args = ["render", "--project", str(tmp_path / "other.everscape"), "--rect", "0,0,8,8", "--out"]
+    assert main([*args, str(tmp_path / "y.png")]) == 2 and not (tmp_path / "y.png").exists()
+    save_project(tmp_path / "same.everscape", Project(World("reference:tiny", seed=5, model_hash="1" * 64)))
+    args[2] = str(tmp_path / "same.everscape")
+    assert main([*args, str(tmp_path / "z.png"), "--quiet"]) == 0
