@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from app.canvas import Canvas
 from app.export_dialog import ExportDialog
 from app.navigator import Navigator
+from app.project_controller import ProjectController, ProjectPrompts
 from app.settings import Preferences, Settings
 from app.worker import ModelInfo, TileWorker, default_loader
 from engine.checkpoints import list_checkpoints
@@ -64,6 +65,7 @@ class MainWindow(QMainWindow):
         view: tuple[int, int, int] | None = None,
         persist: bool = True,
         loader: Callable | None = None,
+        prompts: ProjectPrompts | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -92,6 +94,7 @@ class MainWindow(QMainWindow):
         dock.setObjectName("navigator")
         dock.setWidget(self.navigator)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        self.project = ProjectController(self, prompts, enabled=persist)
         self._build_world_toolbar()
         self._build_tools_toolbar()
         self._build_menus(dock)
@@ -109,6 +112,7 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         if view is None and persist:
             view = settings.view()
+        restored, view = self.project.recover(restored, view)  # unsaved autosave or last project
         if view is not None:
             self.canvas.centre_on(*view)
         if model_ref is None:
@@ -157,6 +161,7 @@ class MainWindow(QMainWindow):
 
     def _build_menus(self, dock: QDockWidget) -> None:
         file_menu = self.menuBar().addMenu("&File")
+        self.project.build_file_menu(file_menu)
         self.export_action = file_menu.addAction("&Export…", QKeySequence("Ctrl+E"), self.open_export_dialog)
         file_menu.addSeparator()
         file_menu.addAction("&Quit", QKeySequence.StandardKey.Quit, self.close)
@@ -302,7 +307,7 @@ class MainWindow(QMainWindow):
         self.canvas.set_model(info)
         self.canvas.set_world(world)
         self.seed_field.setText(str(world.seed))
-        self.setWindowTitle(f"Everscape — {info.ref}")
+        self.project.update_title()
         self._fill_picker()
         self._clear_error()
         self._update_device_label()
@@ -344,6 +349,9 @@ class MainWindow(QMainWindow):
     # -- shutdown -----------------------------------------------------------------------------------
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.project.confirm_close():  # unsaved changes and the user cancelled (work is autosaved)
+            event.ignore()
+            return
         if self.persist:
             self.settings.save_geometry(self.saveGeometry())
             x, y = self.canvas.view.centre

@@ -2,7 +2,8 @@
 
 Everything lives in one folder: ``$EVERSCAPE_CONFIG_DIR`` if set (tests point it at a temporary
 folder), else the platform config dir (``platformdirs.user_config_dir("everscape")``). Preferences
-are an INI file read through ``QSettings``; the last world is an ordinary world document written
+(and the recent projects) are an INI file read through ``QSettings``; the autosave is a project file
+(:mod:`engine.project`) beside it; the last world is an ordinary world document written
 with :meth:`engine.world.World.save` (atomic), so a crash can never leave half a file behind.
 """
 
@@ -18,6 +19,8 @@ from engine.errors import EverscapeError
 from engine.world import World
 
 WORLD_FILE = "last-world.json"
+AUTOSAVE_FILE = "autosave.everscape"  # the current world and view, a few seconds behind every edit
+MAX_RECENT = 8
 
 
 def config_dir() -> Path:
@@ -104,3 +107,35 @@ class Settings:
     def save_world(self, world: World) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         world.save(self.folder / WORLD_FILE)
+
+    # -- projects -----------------------------------------------------------------------------------
+
+    def recent_projects(self) -> list[str]:
+        """Recently opened or saved project files, newest first."""
+        value = self.qsettings.value("projects/recent")
+        if isinstance(value, str):
+            value = [value]
+        return [str(v) for v in value] if isinstance(value, list) else []
+
+    def add_recent_project(self, path: str | Path) -> None:
+        entry = str(Path(path).resolve())
+        recent = [entry] + [p for p in self.recent_projects() if p != entry]
+        self.qsettings.setValue("projects/recent", recent[:MAX_RECENT])
+        self.qsettings.sync()
+
+    def remove_recent_project(self, path: str | Path) -> None:
+        entry = str(path)
+        self.qsettings.setValue("projects/recent", [p for p in self.recent_projects() if p != entry])
+        self.qsettings.sync()
+
+    def session_project(self) -> Path | None:
+        """The project that was open when the app last closed, if any."""
+        value = self.qsettings.value("projects/session")
+        return Path(str(value)) if value else None
+
+    def save_session_project(self, path: str | Path | None) -> None:
+        self.qsettings.setValue("projects/session", str(path) if path is not None else "")
+        self.qsettings.sync()
+
+    def autosave_path(self) -> Path:
+        return self.folder / AUTOSAVE_FILE

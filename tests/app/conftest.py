@@ -40,3 +40,50 @@ def make_canvas(qtbot):
     for worker in workers:
         worker.shutdown()
         assert not worker.isRunning()
+
+
+class ScriptedPrompts:
+    """Answers for the project controller's questions: no modal dialog may block a test.
+
+    Defaults discard unsaved changes and decline restores; tests set the attributes to script a
+    session, and read ``asked`` to check what was asked.
+    """
+
+    def __init__(self) -> None:
+        from app.project_controller import SaveChoice
+
+        self.unsaved_answer = SaveChoice.DISCARD
+        self.restore_answer = False
+        self.open_answer: str | None = None
+        self.save_answer: str | None = None
+        self.asked: list[tuple[str, str]] = []
+
+    def prompts(self):
+        from app.project_controller import ProjectPrompts
+
+        def unsaved(parent, name):
+            self.asked.append(("unsaved", name))
+            return self.unsaved_answer
+
+        def restore(parent, text):
+            self.asked.append(("restore", text))
+            return self.restore_answer
+
+        def open_path(parent, folder):
+            self.asked.append(("open", folder))
+            return self.open_answer
+
+        def save_path(parent, suggested):
+            self.asked.append(("save", suggested))
+            return self.save_answer
+
+        return ProjectPrompts(unsaved, restore, open_path, save_path)
+
+
+@pytest.fixture(autouse=True)
+def scripted_prompts(monkeypatch):
+    import app.project_controller
+
+    script = ScriptedPrompts()
+    monkeypatch.setattr(app.project_controller, "default_prompts", script.prompts)
+    return script

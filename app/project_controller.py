@@ -1,0 +1,364 @@
+"""Project files in the app: File ▸ New / Open / Save / Save As / Open Recent, the title, autosave, recovery.
+
+The controller watches the canvas rather than being told about edits: every ``Canvas.set_world``
+emits ``sig_view_changed``, and a world that is not the one last seen is an edit. Worlds are
+immutable, so "modified" is simply "the shown world is not the saved world object"; undoing back to
+the saved world (the same object, kept on an undo stack) clears the ``*`` again.
+
+Autosave: a few seconds after each edit (a single-shot ``QTimer``, restarted by every edit, so a
+burst of edits costs one write) the world and view are written atomically as an ordinary project
+file in the config folder, with a small ``autosave.json`` naming the project it belongs to. Saving or
+discarding removes it; a cancelled close or a failed save flushes it at once. So an autosave exists
+exactly while there are unsaved changes, and finding one at start means the last session ended
+without saving them (a crash): the user is offered to restore it, unless the project it belongs to
+was saved after it was written.
+
+Every question (unsaved changes, restore, file names) goes through :class:`ProjectPrompts`, so tests
+and headless runs script the answers instead of blocking on a modal dialog.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, QTimer
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox, QWidget
+
+from engine.atomic import write_bytes_atomic
+from engine.errors import EverscapeError
+from engine.project import SUFFIX, Project, ProjectView, load_project, project_path, save_project
+from engine.world import World
+
+if TYPE_CHECKING:
+    from app.main_window import MainWindow
+
+AUTOSAVE_MS = 2000
+FILE_FILTER = f"Everscape projects (*{SUFFIX});;All files (*)"
+
+
+class SaveChoice(Enum):
+    SAVE = "save"
+    DISCARD = "discard"
+    CANCEL = "cancel"
+
+
+@dataclass
+class ProjectPrompts:
+    """The questions a project session asks; each takes the parent widget first."""
+
+    unsaved: Callable[[QWidget, str], SaveChoice]  # "save changes to NAME?"
+    restore: Callable[[QWidget, str], bool]  # "restore the autosave?"
+    open_path: Callable[[QWidget, str], str | None]  # a project to open (start folder)
+    save_path: Callable[[QWidget, str], str | None]  # where to save (suggested path)
+
+
+def _ask_unsaved(parent: QWidget, name: str) -> SaveChoice:
+    buttons = QMessageBox.StandardButton
+    answer = QMessageBox.question(
+        parent,
+        "Unsaved changes",
+        f"Save the changes to {name}?",
+        buttons.Save | buttons.Discard | buttons.Cancel,
+        buttons.Save,
+    )
+    return {buttons.Save: SaveChoice.SAVE, buttons.Discard: SaveChoice.DISCARD}.get(answer, SaveChoice.CANCEL)
+
+
+def _ask_restore(parent: QWidget, text: str) -> bool:
+    buttons = QMessageBox.StandardButton
+    answer = QMessageBox.question(parent, "Restore unsaved work", text, buttons.Yes | buttons.No, buttons.Yes)
+    return answer == buttons.Yes
+
+
+def _ask_open_path(parent: QWidget, folder: str) -> str | None:
+    name, _ = QFileDialog.getOpenFileName(parent, "Open project", folder, FILE_FILTER)
+    return name or None
+
+
+def _ask_save_path(parent: QWidget, suggested: str) -> str | None:
+    name, _ = QFileDialog.getSaveFileName(parent, "Save project as", suggested, FILE_FILTER)
+    return name or None
+
+
+def default_prompts() -> ProjectPrompts:
+    """Modal Qt dialogs (tests replace this function so nothing blocks)."""
+    return ProjectPrompts(_ask_unsaved, _ask_restore, _ask_open_path, _ask_save_path)
+
+
+class ProjectController(QObject):
+    """The project behind a :class:`~app.main_window.MainWindow`: its file, modified state and autosave.
+
+    ``enabled=False`` (headless screenshots) keeps the File actions but never autosaves, recovers
+    or asks on close.
+    """
+
+    def __init__(self, window: MainWindow, prompts: ProjectPrompts | None = None, enabled: bool = True) -> None:
+        super().__init__(window)
+        self.window = window
+        self.prompts = prompts or default_prompts()
+        self.enabled = enabled
+        self.path: Path | None = None
+        self.project = Project(World("none"))  # metadata carried across saves (images, created)
+        self.saved_world: World | None = None
+        self._seen: World | None = None
+        self._baseline: str | None = "clean"  # what the next world to appear is: "clean", "dirty" or None
+        self._expected: World | None = None
+        self.autosave_timer = QTimer(self, singleShot=True, interval=AUTOSAVE_MS)
+        self.autosave_timer.timeout.connect(self.write_autosave)
+        window.canvas.sig_view_changed.connect(self._on_canvas_changed)
+
+    # -- state --------------------------------------------------------------------------------------
+
+    @property
+    def modified(self) -> bool:
+        world = self.window.canvas.world
+        return world is not None and world is not self.saved_world
+
+    @property
+    def name(self) -> str:
+        return self.path.stem if self.path is not None else "Untitled"
+
+    def set_autosave_interval(self, ms: int) -> None:
+        self.autosave_timer.setInterval(ms)
+
+    def update_title(self) -> None:
+        world = self.window.canvas.world
+        model = f" — {world.model}" if world is not None else ""
+        self.window.setWindowTitle(f"{self.name}{'*' if self.modified else ''}{model} — Everscape")
+
+    def current_project(self) -> Project:
+        """The shown world and view with this project's images and creation time."""
+        world = self.window.canvas.world
+        if world is None:
+            raise EverscapeError("no world is open yet")
+        view = self.window.canvas.view
+        return Project(world, ProjectView(*view.centre, view.zoom), self.project.images, self.project.created)
+
+    def _on_canvas_changed(self, _view=None) -> None:
+        world = self.window.canvas.world
+        if world is None or world is self._seen:
+            return  # a pan or zoom: the document did not change
+        self._seen = world
+        if self._baseline is not None:
+            expected = self._expected
+            if expected is not None and world is not expected:
+                # Another model was opened instead (an explicit --model), or the checkpoint changed and
+                # the window started a fresh world: this is not the project, so never save over it.
+                if world.model == expected.model:
+                    message = (
+                        f"{self.name}: model {expected.model} is a different checkpoint now; "
+                        "the project's edits could not be applied"
+                    )
+                    QTimer.singleShot(0, lambda: self.window._show_error(message))  # after the window's own update
+                self.path, self.project, self._baseline = None, Project(world), "clean"
+            if self._baseline == "clean":
+                self.saved_world = world
+            self._baseline, self._expected = None, None
+        elif self.enabled:
+            self.autosave_timer.start()  # restart: one write after a burst of edits
+        self.update_title()
+
+    def _show(self, project: Project, path: Path | None, baseline: str) -> None:
+        """Put ``project`` on the canvas; ``baseline`` says whether it counts as saved ("clean")."""
+        self.path, self.project = path, project
+        world, window = project.world, self.window
+        self._baseline, self._expected = baseline, world
+        info, current = window.model_info, window.canvas.world
+        if (
+            info is not None
+            and current is not None
+            and (info.ref, info.sha256) == (world.model, world.model_hash)
+            and window._pending is None
+        ):
+            window.canvas.set_world(world)  # same model: no reload
+            window.seed_field.setText(str(world.seed))
+        else:
+            window.open_world(world.model, world.seed, world)
+        window.canvas.centre_on(project.view.x, project.view.y, project.view.zoom)
+        self.update_title()
+
+    # -- File actions -------------------------------------------------------------------------------
+
+    def build_file_menu(self, menu: QMenu) -> None:
+        """Add New / Open… / Open Recent / Save / Save As… at the top of ``menu``."""
+        self.new_action = menu.addAction("&New project", QKeySequence.StandardKey.New, self.new_project)
+        self.open_action = menu.addAction("&Open…", QKeySequence.StandardKey.Open, self.open_project)
+        self.recent_menu = menu.addMenu("Open &Recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        self.save_action = menu.addAction("&Save", QKeySequence.StandardKey.Save, self.save)
+        self.save_as_action = menu.addAction("Save &As…", QKeySequence.StandardKey.SaveAs, self.save_as)
+        menu.addSeparator()
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        recent = self.window.settings.recent_projects()
+        for entry in recent:
+            self.recent_menu.addAction(entry, lambda p=entry: self.open_project(p))
+        if not recent:
+            self.recent_menu.addAction("(none)").setEnabled(False)
+
+    def new_project(self) -> bool:
+        """An untitled project on a fresh seed of the current model."""
+        current = self.window.canvas.world
+        if current is None:
+            self.window._show_error("no world is open yet")
+            return False
+        if not self.keep_changes():
+            return False
+        seed = random.SystemRandom().randrange(2**31)
+        self._show(Project(World(current.model, seed, model_hash=current.model_hash)), None, "clean")
+        self.remove_autosave()
+        return True
+
+    def open_project(self, path: str | Path | None = None) -> bool:
+        """Open ``path`` (or ask for one); a bad file is one error line and the current world stays."""
+        if not self.keep_changes():
+            return False
+        if path is None:
+            folder = str(self.path.parent) if self.path is not None else str(Path.home())
+            path = self.prompts.open_path(self.window, folder)
+            if path is None:
+                return False
+        path = Path(path)
+        try:
+            project = load_project(path)
+        except EverscapeError as error:
+            self.window._show_error(str(error))
+            if not path.exists():
+                self.window.settings.remove_recent_project(path)
+            return False
+        self._show(project, path, "clean")
+        self.window.settings.add_recent_project(path)
+        self.window.settings.save_session_project(path)
+        self.remove_autosave()
+        self.window._clear_error()
+        return True
+
+    def save(self) -> bool:
+        if self.path is None:
+            return self.save_as()
+        return self._save_to(self.path)
+
+    def save_as(self) -> bool:
+        suggested = str(self.path) if self.path is not None else str(Path.home() / f"{self.name}{SUFFIX}")
+        answer = self.prompts.save_path(self.window, suggested)
+        if answer is None:
+            return False
+        return self._save_to(project_path(answer))
+
+    def _save_to(self, path: Path) -> bool:
+        try:
+            project = save_project(path, self.current_project())
+        except EverscapeError as error:
+            self.window._show_error(str(error))
+            return False
+        self.path, self.project, self.saved_world = path, project, project.world
+        self.window.settings.add_recent_project(path)
+        self.window.settings.save_session_project(path)
+        self.remove_autosave()
+        self.window._clear_error()
+        self.update_title()
+        return True
+
+    def keep_changes(self) -> bool:
+        """Before the shown world goes away: ask about unsaved changes; False means "stop"."""
+        if not self.modified or not self.enabled:
+            return True
+        choice = self.prompts.unsaved(self.window, self.name)
+        if choice is SaveChoice.SAVE:
+            return self.save()
+        return choice is SaveChoice.DISCARD
+
+    def confirm_close(self) -> bool:
+        """The window's close hook: True lets it close. Unsaved work is autosaved if the close stops."""
+        if not self.enabled:
+            return True
+        if not self.keep_changes():
+            self.write_autosave()
+            return False
+        if self.modified:  # discarded
+            self.remove_autosave()
+        self.autosave_timer.stop()
+        self.window.settings.save_session_project(self.path)
+        return True
+
+    # -- autosave and recovery ----------------------------------------------------------------------
+
+    def _autosave_note(self) -> Path:
+        return self.window.settings.autosave_path().with_suffix(".json")
+
+    def write_autosave(self) -> None:
+        """Write the shown world and view to the autosave file, or remove it when nothing is unsaved."""
+        self.autosave_timer.stop()
+        if not self.enabled or self.window.canvas.world is None:
+            return
+        if not self.modified:
+            self.remove_autosave()
+            return
+        target = self.window.settings.autosave_path()
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            save_project(target, self.current_project())
+            note = {"project": str(self.path) if self.path is not None else None, "written": time.time()}
+            write_bytes_atomic(self._autosave_note(), json.dumps(note).encode())
+        except (EverscapeError, OSError) as error:
+            self.window._show_error(f"autosave failed: {error}")
+
+    def remove_autosave(self) -> None:
+        self.autosave_timer.stop()
+        if self.enabled:
+            self.window.settings.autosave_path().unlink(missing_ok=True)
+            self._autosave_note().unlink(missing_ok=True)
+
+    def recover(
+        self, world: World | None, view: tuple[int, int, int] | None
+    ) -> tuple[World | None, tuple[int, int, int] | None]:
+        """At start: the world and view to open, from an unsaved autosave (if the user wants it back) or
+        the project open when the app last closed; else ``world`` and ``view`` unchanged."""
+        if not self.enabled:
+            return world, view
+        settings = self.window.settings
+        autosave = settings.autosave_path()
+        if autosave.exists():
+            try:
+                project = load_project(autosave)
+                note = json.loads(self._autosave_note().read_text(encoding="utf-8"))
+                source = Path(note["project"]) if note.get("project") else None
+            except EverscapeError as error:
+                self.window._show_error(f"the autosave could not be read and was set aside: {error}")
+                autosave.replace(autosave.with_name(autosave.name + ".damaged"))
+                project = None
+            except (OSError, ValueError, TypeError, AttributeError, KeyError):
+                source = None  # the note is lost: the autosave still holds the work
+            if project is not None:
+                stale = source is not None and source.exists() and source.stat().st_mtime >= autosave.stat().st_mtime
+                when = time.strftime("%Y-%m-%d %H:%M", time.localtime(autosave.stat().st_mtime))
+                name = source.name if source is not None else "an untitled project"
+                text = f"Everscape closed on {when} with unsaved changes to {name}. Restore them?"
+                if not stale and self.prompts.restore(self.window, text):
+                    return self._start_with(project, source, "dirty")
+                self.remove_autosave()
+                if source is not None:
+                    settings.save_session_project(source)  # declined: the saved project it belonged to
+        path = settings.session_project()
+        if path is not None and path.exists():
+            try:
+                return self._start_with(load_project(path), path, "clean")
+            except EverscapeError as error:
+                self.window._show_error(str(error))
+        return world, view
+
+    def _start_with(self, project: Project, path: Path | None, baseline: str) -> tuple[World, tuple[int, int, int]]:
+        self.path, self.project = path, project
+        self._baseline, self._expected = baseline, project.world
+        self.saved_world = None
+        v = project.view
+        return project.world, (v.x, v.y, v.zoom)
