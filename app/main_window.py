@@ -356,9 +356,9 @@ class MainWindow(QMainWindow):
             self.settings.save_geometry(self.saveGeometry())
             x, y = self.canvas.view.centre
             self.settings.save_view(x, y, self.canvas.view.zoom)
-            if self.world is not None:
+            if (world := self.project.remembered_world()) is not None:  # not a world whose edits were discarded
                 try:
-                    self.settings.save_world(self.world)
+                    self.settings.save_world(world)
                 except EverscapeError as error:
                     self._show_error(str(error))
         self._memory_timer.stop()

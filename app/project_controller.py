@@ -111,6 +111,8 @@ class ProjectController(QObject):
         self._seen: World | None = None
         self._baseline: str | None = "clean"  # what the next world to appear is: "clean", "dirty" or None
         self._expected: World | None = None
+        self._discarded = False
+        self._notices: list[str] = []  # errors to show once the awaited world is up
         self.autosave_timer = QTimer(self, singleShot=True, interval=AUTOSAVE_MS)
         self.autosave_timer.timeout.connect(self.write_autosave)
         window.canvas.sig_view_changed.connect(self._on_canvas_changed)
@@ -153,15 +155,17 @@ class ProjectController(QObject):
                 # Another model was opened instead (an explicit --model), or the checkpoint changed and
                 # the window started a fresh world: this is not the project, so never save over it.
                 if world.model == expected.model:
-                    message = (
+                    self._notices.append(
                         f"{self.name}: model {expected.model} is a different checkpoint now; "
                         "the project's edits could not be applied"
                     )
-                    QTimer.singleShot(0, lambda: self.window._show_error(message))  # after the window's own update
                 self.path, self.project, self._baseline = None, Project(world), "clean"
             if self._baseline == "clean":
                 self.saved_world = world
             self._baseline, self._expected = None, None
+            if self._notices:  # shown after the window's own model-ready update, which clears errors
+                message, self._notices = "; ".join(self._notices), []
+                QTimer.singleShot(0, lambda: self.window._show_error(message))
         elif self.enabled:
             self.autosave_timer.start()  # restart: one write after a burst of edits
         self.update_title()
@@ -284,11 +288,16 @@ class ProjectController(QObject):
         if not self.keep_changes():
             self.write_autosave()
             return False
-        if self.modified:  # discarded
+        self._discarded = self.modified
+        if self._discarded:
             self.remove_autosave()
         self.autosave_timer.stop()
         self.window.settings.save_session_project(self.path)
         return True
+
+    def remembered_world(self) -> World | None:
+        """The world the window keeps as "last world" on close: not the one whose changes were discarded."""
+        return self.saved_world if self._discarded else self.window.canvas.world
 
     # -- autosave and recovery ----------------------------------------------------------------------
 
@@ -333,7 +342,7 @@ class ProjectController(QObject):
                 note = json.loads(self._autosave_note().read_text(encoding="utf-8"))
                 source = Path(note["project"]) if note.get("project") else None
             except EverscapeError as error:
-                self.window._show_error(f"the autosave could not be read and was set aside: {error}")
+                self._notices.append(f"the autosave could not be read and was set aside: {error}")
                 autosave.replace(autosave.with_name(autosave.name + ".damaged"))
                 project = None
             except (OSError, ValueError, TypeError, AttributeError, KeyError):
@@ -353,7 +362,7 @@ class ProjectController(QObject):
             try:
                 return self._start_with(load_project(path), path, "clean")
             except EverscapeError as error:
-                self.window._show_error(str(error))
+                self._notices.append(str(error))
         return world, view
 
     def _start_with(self, project: Project, path: Path | None, baseline: str) -> tuple[World, tuple[int, int, int]]:

@@ -255,3 +255,41 @@ def test_open_a_project_of_another_model_or_checkpoint(qtbot, open_window, tmp_p
     assert "different checkpoint" in window.last_error
     assert window.world.seed == 6 and window.world.version == 0  # a fresh world of the same seed...
     assert window.project.path is None  # ...that Save will never write over the project
+
+
+def test_file_menu_recent_projects_and_discard_on_close(qtbot, open_window, scripted_prompts, tmp_path):
+    window = open_window(seed=3)
+    file_actions = [a.text() for a in window.menuBar().actions()[0].menu().actions()]
+    assert file_actions[:5] == ["&New project", "&Open…", "Open &Recent", "&Save", "Save &As…"]
+    paths = []
+    for seed in (10, 11):
+        window.canvas.set_world(window.world.with_seed(seed))
+        scripted_prompts.save_answer = str(tmp_path / f"s{seed}.everscape")
+        window.project.save_as()
+        paths.append(tmp_path / f"s{seed}.everscape")
+    window.project.recent_menu.aboutToShow.emit()
+    entries = window.project.recent_menu.actions()
+    assert [a.text() for a in entries] == [str(p.resolve()) for p in reversed(paths)]
+    entries[1].trigger()  # s10, the older one
+    assert window.project.path == paths[0].resolve() and window.world.seed == 10
+    paths[1].unlink()
+    window.project.recent_menu.aboutToShow.emit()
+    window.project.recent_menu.actions()[1].trigger()  # s11 is gone: an error, and it leaves the list
+    assert "does not exist" in window.last_error and window.world.seed == 10
+    assert Settings().recent_projects() == [str(paths[0].resolve())]
+
+    window.canvas.set_world(window.world.with_seed(77))  # discarded on close: not remembered anywhere
+    window.close()
+    again = open_window(model_ref=None)
+    assert again.world.seed == 10 and again.project.path == paths[0].resolve()
+    assert Settings().last_world().seed == 10
+
+
+def test_a_damaged_autosave_is_set_aside(qtbot, open_window, private_config):
+    private_config.mkdir(parents=True, exist_ok=True)
+    (private_config / "autosave.everscape").write_bytes(b"PK\x03\x04 half a file")
+    window = open_window()
+    qtbot.waitUntil(lambda: window.last_error is not None, timeout=5000)  # shown once the world is up
+    assert "autosave could not be read" in window.last_error and "\n" not in window.last_error
+    assert not (private_config / "autosave.everscape").exists()
+    assert (private_config / "autosave.everscape.damaged").exists()  # kept for the user, never deleted
