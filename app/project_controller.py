@@ -115,7 +115,9 @@ class ProjectController(QObject):
         self._notices: list[str] = []  # errors to show once the awaited world is up
         self.autosave_timer = QTimer(self, singleShot=True, interval=AUTOSAVE_MS)
         self.autosave_timer.timeout.connect(self.write_autosave)
+        self._before_open: tuple[Path | None, Project] | None = None  # restored if the model fails to load
         window.canvas.sig_view_changed.connect(self._on_canvas_changed)
+        window.worker.sig_failed.connect(self._on_worker_failed)
 
     # -- state --------------------------------------------------------------------------------------
 
@@ -162,7 +164,7 @@ class ProjectController(QObject):
                 self.path, self.project, self._baseline = None, Project(world), "clean"
             if self._baseline == "clean":
                 self.saved_world = world
-            self._baseline, self._expected = None, None
+            self._baseline, self._expected, self._before_open = None, None, None
             if self._notices:  # shown after the window's own model-ready update, which clears errors
                 message, self._notices = "; ".join(self._notices), []
                 QTimer.singleShot(0, lambda: self.window._show_error(message))
@@ -170,8 +172,18 @@ class ProjectController(QObject):
             self.autosave_timer.start()  # restart: one write after a burst of edits
         self.update_title()
 
+    def _on_worker_failed(self, keys, _message: str) -> None:
+        if keys or self._expected is None:
+            return  # tiles failed, or no project is waiting for its model
+        # The project's model could not be opened: the window keeps its world, so does the project.
+        if self._before_open is not None:
+            self.path, self.project = self._before_open
+        self._baseline, self._expected, self._before_open = None, None, None
+        self.update_title()
+
     def _show(self, project: Project, path: Path | None, baseline: str) -> None:
         """Put ``project`` on the canvas; ``baseline`` says whether it counts as saved ("clean")."""
+        self._before_open = (self.path, self.project)
         self.path, self.project = path, project
         world, window = project.world, self.window
         self._baseline, self._expected = baseline, world
@@ -194,7 +206,7 @@ class ProjectController(QObject):
     def build_file_menu(self, menu: QMenu) -> None:
         """Add New / Open… / Open Recent / Save / Save As… at the top of ``menu``."""
         self.new_action = menu.addAction("&New project", QKeySequence.StandardKey.New, self.new_project)
-        self.open_action = menu.addAction("&Open…", QKeySequence.StandardKey.Open, self.open_project)
+        self.open_action = menu.addAction("&Open…", QKeySequence.StandardKey.Open, lambda: self.open_project())
         self.recent_menu = menu.addMenu("Open &Recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
         self.save_action = menu.addAction("&Save", QKeySequence.StandardKey.Save, self.save)

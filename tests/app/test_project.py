@@ -293,3 +293,29 @@ def test_a_damaged_autosave_is_set_aside(qtbot, open_window, private_config):
     assert "autosave could not be read" in window.last_error and "\n" not in window.last_error
     assert not (private_config / "autosave.everscape").exists()
     assert (private_config / "autosave.everscape.damaged").exists()  # kept for the user, never deleted
+
+
+def test_open_action_and_a_project_whose_model_cannot_load(qtbot, open_window, scripted_prompts, tmp_path):
+    from engine.project import Project, save_project
+    from engine.world import World
+
+    window = open_window(seed=3)
+    scripted_prompts.save_answer = str(tmp_path / "mine.everscape")
+    window.project.save()
+    save_project(tmp_path / "broken.everscape", Project(World("broken:model", seed=8)))
+    fake = window.loader
+
+    def loader(ref):
+        if ref == "broken:model":
+            raise RuntimeError("no such model")
+        return fake(ref)
+
+    window.loader = loader
+    scripted_prompts.open_answer = str(tmp_path / "broken.everscape")
+    window.project.open_action.trigger()  # File ▸ Open… asks for a file, then opens it
+    assert scripted_prompts.asked[-1][0] == "open"
+    qtbot.waitUntil(lambda: window.last_error is not None, timeout=10000)
+    assert "broken:model" in window.last_error and window.world.seed == 3
+    assert window.project.path == tmp_path / "mine.everscape" and window.windowTitle().startswith("mine —")
+    window.canvas.set_world(window.world.with_seed(4))  # the next edit is an edit, not a new baseline
+    assert window.project.modified and window.windowTitle().startswith("mine*")
