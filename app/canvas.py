@@ -33,6 +33,7 @@ from PySide6.QtWidgets import QWidget
 from app.painting import paint_view
 from app.qimage import rgb32_to_qimage
 from app.tiles import LevelPlan, TileCache, TileKey, View, plan_requests, visible_keys
+from app.tools.base import CanvasTool
 from app.worker import ModelInfo, TileRequest, TileWorker
 from engine.geometry import Rect
 from engine.world import World
@@ -83,7 +84,7 @@ class Canvas(QWidget):
         self._glide_rest = QPointF(0, 0)
         self._glide = QTimer(self, interval=16)
         self._glide.timeout.connect(self._on_glide_tick)
-        self.tool = None  # an app.tools.base.CanvasTool: sees input first, paints overlays last
+        self.tool: CanvasTool | None = None  # sees input first, paints overlays last
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setMouseTracking(True)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
@@ -141,7 +142,7 @@ class Canvas(QWidget):
             self.cache.pop(key)  # before the put, so the budget never counts a tile twice
             self.cache.put(TileKey(new, key.level, key.tx, key.ty), value, value[1].nbytes)
 
-    def set_tool(self, tool) -> None:
+    def set_tool(self, tool: CanvasTool | None) -> None:
         """Route input to ``tool`` first (``None``: the built-in pan and zoom only)."""
         if self.tool is not None:
             self.tool.deactivate()

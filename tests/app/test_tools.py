@@ -246,3 +246,20 @@ def test_resample_tool_reports_regions_too_small(window):
     QTest.keyClick(win.canvas, Qt.Key.Key_Escape)  # cancels the drag
     mouse(win.canvas, QEvent.Type.MouseButtonRelease, QPoint(300, 300))
     assert win.world is start and win.tools.resample_tool._start is None
+
+
+def test_canvas_keeps_synthesised_tiles_whose_source_pixels_the_edit_cannot_reach(qtbot, make_canvas):
+    canvas = make_canvas(size=(600, 600))
+    canvas.zoom_by(-1)  # level 1: each tile is rendered from 512 level-0 pixels and halved
+    qtbot.waitUntil(canvas.is_complete, timeout=10000)
+    old = canvas.world
+    before = {(k.level, k.tx, k.ty): canvas.cache.get(k) for k in canvas.cache.key_list()}
+    edited = old.with_seed(old.seed)  # a new version (pixels equal, which the damage below ignores)
+    canvas.set_world(edited, damage=lambda level: [Rect(480, 0, 32, 20)] if level == 0 else [])
+    kept = {(k.level, k.tx, k.ty): canvas.cache.get(k) for k in canvas.cache.key_list()}
+    assert all(k.version == edited.version for k in canvas.cache.key_list())
+    # Level-1 tile (0, 0) covers level-0 x in [0, 512): it is the only one the damage reaches.
+    assert set(kept) == set(before) - {(1, 0, 0)}
+    assert all(kept[k] is before[k] for k in kept)
+    canvas.set_world(edited.with_seed(9), damage=lambda level: None)  # "anywhere": nothing is kept
+    assert len(canvas.cache) == 0
