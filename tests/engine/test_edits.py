@@ -36,6 +36,8 @@ def inside_any(view: Rect, rects: list[Rect]) -> np.ndarray:
     [
         ("reference:tiny", Rect(40, 36, 64, 50), Rect(-64, -64, 256, 256)),
         ("alis:tiny", Rect(60, 50, 10, 20), Rect(-96, -96, 384, 384)),
+        ("infinitygan:tiny", Rect(32, 40, 40, 32), Rect(-32, -32, 192, 192)),
+        ("infgan:tiny", Rect(32, 40, 40, 32), Rect(-32, -32, 192, 192)),
     ],
 )
 def test_resample_changes_pixels_only_within_the_support(ref, region, view):
@@ -44,14 +46,16 @@ def test_resample_changes_pixels_only_within_the_support(ref, region, view):
     world = World(ref, seed=5)
     edited = resample_region(world, model, region, seed=11)
     assert edited.version == world.version + 1 and len(edited.overrides) >= 1
-    support = changed_regions(model, world, edited, 0)
-    assert support  # a known, bounded support
-    before, after = (renderer.render(w, [view])[0] for w in (world, edited))
-    changed = changed_mask(before, after)
-    allowed = inside_any(view, support)
-    assert changed.any(), "resampling changed nothing"
-    assert not (changed & ~allowed).any(), "a pixel outside the predicted support changed"
-    assert (~allowed).sum() > view.w * view.h // 4  # the check covered plenty of unchanged ground
+    for level in range(model.num_levels()):  # ∞-GAN: coarser levels read the same fields
+        at = Rect(view.x >> level, view.y >> level, view.w >> level, view.h >> level)
+        support = changed_regions(model, world, edited, level)
+        assert support is not None  # a known, bounded support
+        before, after = (renderer.render(w, [at], level)[0] for w in (world, edited))
+        changed = changed_mask(before, after)
+        allowed = inside_any(at, support)
+        assert changed.any() or level > 0, "resampling changed nothing"
+        assert not (changed & ~allowed).any(), f"a pixel outside the predicted support changed (level {level})"
+        assert (~allowed).sum() > at.w * at.h // 4  # the check covered plenty of unchanged ground
 
 
 def test_resample_patches_cover_whole_cells_inside_the_rect_and_are_seeded():
