@@ -307,7 +307,7 @@ class MainWindow(QMainWindow):
             world = World(info.ref, seed, model_hash=info.sha256)
         self.model_info = info
         self.canvas.set_model(info)
-        self.tools.open(world)
+        self.canvas.set_world(world)
         self.seed_field.setText(str(world.seed))
         self.setWindowTitle(f"Everscape — {info.ref}")
         self._fill_picker()

@@ -2,10 +2,11 @@
 
 :class:`ToolController` owns the :class:`~app.history.History`, the Edit menu's Undo/Redo, and the
 tool actions of the window's "Tools" toolbar. Every change of the shown world goes through it:
-:meth:`open` starts a new history (a model or document opened), :meth:`apply` records an edit
-(seed, tools) and shows it, :meth:`undo`/:meth:`redo` move through history. Each time it tells the
-canvas where the new world can differ from the shown one (:func:`engine.edits.changed_regions`),
-so the canvas keeps the tiles an edit, undo or redo cannot have changed.
+:meth:`apply` records an edit (seed, tools) and shows it, :meth:`undo`/:meth:`redo` move through
+history, and a world shown on the canvas by anything else (a model or project opened) starts a new
+history, as does :meth:`open`. Each time it tells the canvas where the new world can differ from
+the shown one (:func:`engine.edits.changed_regions`), so the canvas keeps the tiles an edit, undo
+or redo cannot have changed.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ class ToolController:
         self.canvas = window.canvas
         self.history = History()
         self._build_edit_menu()
+        # A world shown by anyone else (a model opened, a project loaded) starts a new history.
+        self.canvas.sig_view_changed.connect(self._on_canvas_changed)
         self.style_tool = StyleCentreTool(self.canvas, self.apply, window._show_error)
         self.resample_tool = ResampleTool(self.canvas, self.apply, self.model, window._show_error)
         self.pan_action = window.tool_group.actions()[0]
@@ -94,6 +97,12 @@ class ToolController:
         """Record an edit of the shown world and show it."""
         self.history.push(world, merge)
         self._show(world)
+
+    def _on_canvas_changed(self, _view=None) -> None:
+        world = self.canvas.world
+        if world is not None and world is not self.history.current:
+            self.history.reset(world)
+            self._update_actions()
 
     def undo(self) -> None:
         world = self.history.undo()

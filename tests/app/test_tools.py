@@ -108,6 +108,18 @@ def test_seed_changes_go_through_history(qtbot, window):
     assert win.world.seed == 77 and win.seed_field.text() == "77"
 
 
+def test_a_world_shown_by_others_starts_a_new_history(window):
+    win = window()
+    win.seed_field.setText("8")
+    win._on_seed_entered()
+    assert win.tools.undo_action.isEnabled()
+    opened = win.world.with_seed(12)  # e.g. a project of the same model, shown directly
+    win.canvas.set_world(opened)
+    assert win.tools.history.current is opened and not win.tools.undo_action.isEnabled()
+    win.canvas.pan_by(5, 0)  # a mere pan is not a new world
+    assert win.tools.history.current is opened
+
+
 def test_style_centres_drop_move_delete_and_undo(qtbot, window):
     win = window()
     canvas, tool = win.canvas, win.tools.style_tool
