@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import QElapsedTimer, QPointF, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent, QMouseEvent, QPainter, QWheelEvent
@@ -32,8 +33,14 @@ from PySide6.QtWidgets import QWidget
 from app.painting import paint_view
 from app.qimage import rgb32_to_qimage
 from app.tiles import LevelPlan, TileCache, TileKey, View, plan_requests, visible_keys
+from app.tools.base import CanvasTool
 from app.worker import ModelInfo, TileRequest, TileWorker
+from engine.geometry import Rect
 from engine.world import World
+
+#: ``damage(level)``: rects (pixels of native ``level``) outside which an edit left pixels as they
+#: were, or ``None`` for "anywhere" (see :func:`engine.edits.changed_regions`).
+Damage = Callable[[int], "Sequence[Rect] | None"]
 
 KINETIC_DECAY = 0.9  # velocity kept per 16 ms frame after a flick
 KINETIC_MIN_SPEED = 0.05  # px/ms below which a glide stops
@@ -77,6 +84,7 @@ class Canvas(QWidget):
         self._glide_rest = QPointF(0, 0)
         self._glide = QTimer(self, interval=16)
         self._glide.timeout.connect(self._on_glide_tick)
+        self.tool: CanvasTool | None = None  # sees input first, paints overlays last
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setMouseTracking(True)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
@@ -94,8 +102,12 @@ class Canvas(QWidget):
         self.plan = LevelPlan(max(1, info.num_levels), self.synth_levels)
         self.set_view(self._view)  # re-clamp the zoom to the new model's range
 
-    def set_world(self, world: World) -> None:
-        """Show ``world``; its tiles are keyed by version, so earlier versions stop being used at once."""
+    def set_world(self, world: World, damage: Damage | None = None) -> None:
+        """Show ``world``; its tiles are keyed by version, so earlier versions stop being used at once.
+
+        With ``damage`` (where ``world`` may differ from the shown one), cached tiles the edit cannot
+        reach are kept as tiles of the new version, so only the damaged ones are rendered again.
+        """
         old = self.world
         if (
             old is not None
@@ -103,12 +115,41 @@ class Canvas(QWidget):
             and (world.model != old.model or world.model_hash != old.model_hash or world.version == old.version)
         ):
             self.cache.clear()  # a different lineage of worlds: versions no longer identify pixels
+        if damage is not None and old is not None and world.version != old.version and self.plan is not None:
+            self._carry_tiles(old.version, world.version, damage)
         self.world = world
         self.failed.clear()
         # Worlds branch (undo, then a different edit) and branches reuse version numbers, so a tile of
         # another version could be shown for the wrong world later: only the current version is kept.
         self.cache_drop_other_versions()
         self._changed()
+
+    def _carry_tiles(self, old: int, new: int, damage: Damage) -> None:
+        assert self.plan is not None
+        regions: dict[int, Sequence[Rect] | None] = {}
+        for key in self.cache.key_list():
+            if key.version != old:
+                continue
+            rect, base, _ = self.plan.render_rect(key)
+            if base not in regions:
+                regions[base] = damage(base)
+            rects = regions[base]
+            if rects is None:
+                return  # this level changed anywhere: nothing carries over
+            if any(rect.intersection(r) is not None for r in rects):
+                continue
+            value = self.cache.get(key)
+            self.cache.pop(key)  # before the put, so the budget never counts a tile twice
+            self.cache.put(TileKey(new, key.level, key.tx, key.ty), value, value[1].nbytes)
+
+    def set_tool(self, tool: CanvasTool | None) -> None:
+        """Route input to ``tool`` first (``None``: the built-in pan and zoom only)."""
+        if self.tool is not None:
+            self.tool.deactivate()
+        self.tool = tool
+        if tool is not None:
+            tool.activate()
+        self.update()
 
     def cache_drop_other_versions(self) -> None:
         if self.world is None:
@@ -195,6 +236,8 @@ class Canvas(QWidget):
         painter = QPainter(self)
         version = None if self.world is None or self.plan is None else self.world.version
         paint_view(painter, self._view, self.plan or LevelPlan(), version, self.cache, self.failed)
+        if self.tool is not None and self.world is not None:
+            self.tool.paint(painter, self._view)
         painter.end()
         self.paint_times.append(time.perf_counter() - start)
         self.paint_cpu_times.append(time.thread_time() - cpu_start)
@@ -203,12 +246,16 @@ class Canvas(QWidget):
         self.set_view(self._view)
 
     def wheelEvent(self, event: QWheelEvent) -> None:
+        if self.tool is not None and self.tool.wheel(event):
+            return
         delta = event.angleDelta().y()
         if delta:
             pos = event.position()
             self.zoom_by(1 if delta > 0 else -1, (pos.x(), pos.y()))
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
+        if self.tool is not None and self.tool.press(event):
+            return
         if event.button() in (Qt.MouseButton.LeftButton, Qt.MouseButton.MiddleButton):
             self._glide.stop()
             self._drag_last = event.position()
@@ -219,6 +266,8 @@ class Canvas(QWidget):
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
         pos = event.position()
         self.sig_cursor_moved.emit(*self._view.screen_to_world(pos.x(), pos.y()))
+        if self._drag_last is None and self.tool is not None and self.tool.move(event):
+            return
         if self._drag_last is None:
             return
         delta = pos - self._drag_last
@@ -231,6 +280,8 @@ class Canvas(QWidget):
         self.pan_by(dx, dy)
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if self._drag_last is None and self.tool is not None and self.tool.release(event):
+            return
         if self._drag_last is None:
             return
         self._drag_last = None
@@ -251,6 +302,8 @@ class Canvas(QWidget):
             self._glide.stop()
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
+        if self.tool is not None and self.tool.key(event):
+            return
         key = event.key()
         step_x, step_y = max(1, self.width() // 4), max(1, self.height() // 4)
         moves = {

@@ -99,6 +99,7 @@ class MainWindow(QMainWindow):
         self._build_tools_toolbar()
         self._build_menus(dock)
         self._build_status_bar()
+        self._install_tools()
 
         self.worker.sig_model_ready.connect(self._on_worker_model_ready)
         self.worker.sig_failed.connect(self._on_worker_failed)
@@ -158,6 +159,12 @@ class MainWindow(QMainWindow):
         pan.setToolTip("Drag to pan, wheel to zoom (the default tool)")
         self.tool_group.addAction(pan)
         self.tools_bar.addAction(pan)
+
+    def _install_tools(self) -> None:
+        """Edit ▸ Undo/Redo and the canvas tools; every later world change goes through ``self.tools``."""
+        from app.tools.controller import ToolController
+
+        self.tools = ToolController(self)
 
     def _build_menus(self, dock: QDockWidget) -> None:
         file_menu = self.menuBar().addMenu("&File")
@@ -219,7 +226,7 @@ class MainWindow(QMainWindow):
             self._show_error("the seed must be an integer")
             return
         if self.world is not None and seed != self.world.seed:
-            self.canvas.set_world(self.world.with_seed(seed))
+            self.tools.apply(self.world.with_seed(seed))
             self._clear_error()
 
     def _on_picker_activated(self, index: int) -> None:

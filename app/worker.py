@@ -31,7 +31,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from PySide6.QtCore import QThread, Signal
@@ -52,6 +52,9 @@ class ModelInfo:
     num_levels: int
     device: str  # "cpu", "cuda:0", "mps"
     device_name: str  # human readable, e.g. "NVIDIA H100" or "CPU"
+    # The generator itself, for its latent geometry (field specs, config) that edit tools read on
+    # the GUI thread; only the worker ever runs it.
+    model: Any = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -190,7 +193,9 @@ class TileWorker(QThread):
             name = torch.cuda.get_device_name(device)
         elif device.type == "mps":
             name = "Apple GPU (MPS)"
-        self.sig_model_ready.emit(ModelInfo(ref, loaded.sha256, loaded.model.num_levels(), str(device), name))
+        self.sig_model_ready.emit(
+            ModelInfo(ref, loaded.sha256, loaded.model.num_levels(), str(device), name, loaded.model)
+        )
 
     def _render(self, batch: list[TileKey], world: World, plan: LevelPlan) -> None:
         renderer = self._renderer

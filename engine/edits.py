@@ -1,0 +1,108 @@
+"""Region edits on latent fields, and where an edit can change pixels.
+
+Resampling a region means redrawing the latent cells under it from a fresh seed and storing them as
+:class:`~engine.fields.FieldPatch` overrides. Which cells: those whose own pixel area lies wholly
+inside the rectangle, for every field the model reads (or the fields named). A model reads a cell
+only from pixels within its lattice's ``support``, so pixels outside the union of the supports are
+bit-identical before and after; :func:`changed_regions` states that union for any two worlds of one
+lineage, which is what lets a canvas keep every cached tile the edit cannot reach, for undo and redo
+as well as for the edit itself.
+
+ALIS has its own meaning of a region (the anchors inside it, :mod:`engine.models.alis_edit`);
+:func:`resample_region` picks the right one for a model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from engine.errors import InvalidInput
+from engine.fields import FieldPatch, gaussian
+from engine.geometry import Rect, ceil_div, floor_div
+from engine.models.base import FieldSpec, Generator
+from engine.world import World
+
+
+def cells_inside(spec: FieldSpec, rect: Rect) -> Rect | None:
+    """Cells of ``spec`` whose pixel area (``stride`` pixels a side) lies wholly inside ``rect``."""
+    s = spec.lattice.stride
+    i0, i1 = ceil_div(rect.x, s), floor_div(rect.right, s)
+    j0, j1 = ceil_div(rect.y, s), floor_div(rect.bottom, s)
+    if i1 <= i0 or j1 <= j0:
+        return None
+    return Rect(i0, j0, i1 - i0, j1 - j0)
+
+
+def resample_patches(
+    model: Generator, rect: Rect, seed: int, fields: Iterable[str] | None = None, level: int = 0
+) -> tuple[FieldPatch, ...]:
+    """New values for the cells inside ``rect`` (pixels of ``level``) of the model's fields.
+
+    ``fields`` limits the edit to those field names (default: every field the model reads). Values
+    come from :func:`engine.fields.gaussian` keyed by ``seed``, the field and the cells, so the same
+    seed gives the same patch. Raises :class:`InvalidInput` when no cell of any chosen field fits.
+    """
+    specs = model.field_specs(level)
+    wanted = None if fields is None else set(fields)
+    if wanted is not None and (unknown := wanted - {s.name for s in specs}):
+        raise InvalidInput(f"the model reads no field {sorted(unknown)} (it reads {[s.name for s in specs]})")
+    patches = []
+    for spec in specs:
+        if wanted is not None and spec.name not in wanted:
+            continue
+        cells = cells_inside(spec, rect)
+        if cells is None:
+            continue
+        values = gaussian((spec.channels, cells.h, cells.w), "resample", seed, spec.name, cells.x, cells.y)
+        patches.append(FieldPatch(spec.name, cells, values))
+    if not patches:
+        raise InvalidInput(f"rectangle {rect} holds no whole latent cell; draw a larger one")
+    return tuple(patches)
+
+
+def resample_fields(
+    world: World, model: Generator, rect: Rect, seed: int, fields: Iterable[str] | None = None, level: int = 0
+) -> World:
+    """``world`` with the latent cells inside ``rect`` redrawn from ``seed`` (one edit, one version)."""
+    patches = resample_patches(model, rect, seed, fields, level)
+    return world.with_overrides((*world.overrides, *patches))
+
+
+def resample_region(world: World, model: Generator, rect: Rect, seed: int) -> World:
+    """Resample ``rect`` (level-0 pixels) the way the model's family means it: ALIS redraws the anchors
+    inside it, every other family the cells of all its fields inside it."""
+    if model.family == "alis":
+        from engine.models import alis_edit
+
+        return alis_edit.resample(world, model, rect, seed)  # type: ignore[arg-type]
+    return resample_fields(world, model, rect, seed)
+
+
+def _is_prefix(short: Sequence[FieldPatch], long: Sequence[FieldPatch]) -> bool:
+    # Identity, not equality: patches hold tensors, and a world's edits are shared by its successors.
+    return len(short) <= len(long) and all(a is b for a, b in zip(short, long, strict=False))
+
+
+def patch_support(model: Generator, patch: FieldPatch, level: int) -> list[Rect]:
+    """Pixels of ``level`` that may read any cell of ``patch`` (one rect per field spec reading it)."""
+    return [spec.lattice.support(patch.cells) for spec in model.field_specs(level) if spec.name == patch.field]
+
+
+def changed_regions(model: Generator, before: World, after: World, level: int) -> list[Rect] | None:
+    """Rectangles (pixels of ``level``) outside which ``before`` and ``after`` render identically.
+
+    ``None`` means "anywhere": the worlds differ in more than added or removed overrides (seed,
+    styles, model), or their overrides do not share a history. An empty list means no pixel of
+    that level changes.
+    """
+    same = (before.model, before.model_hash, before.seed) == (after.model, after.model_hash, after.seed)
+    if not same or before.styles != after.styles:
+        return None
+    a, b = before.overrides, after.overrides
+    if _is_prefix(a, b):
+        extra = b[len(a) :]
+    elif _is_prefix(b, a):
+        extra = a[len(b) :]
+    else:
+        return None
+    return [rect for patch in extra for rect in patch_support(model, patch, level)]
