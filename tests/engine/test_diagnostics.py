@@ -96,7 +96,7 @@ def test_drift_fake_fails_the_colour_drift_check():
     report = colour_drift(*_run(TableGenerator(97, drift=True), "fake:drift"), QUICK_DIAGNOSTICS)
     assert not report["pass"] and report["worst_mean_shift_u8"] > 20
     steady = colour_drift(*_run(TableGenerator(97), "fake:steady"), QUICK_DIAGNOSTICS)
-    assert steady["pass"] and steady["worst_mean_shift_u8"] < 1
+    assert steady["pass"] and steady["worst_mean_shift_u8"] < 4 and steady["worst_swd_over_control"] < 1.5
 
 
 def test_ncc_of_copies_negatives_and_flat_frames():
