@@ -17,7 +17,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from engine.bench import BenchContext, Row, benchmark, timed
 from engine.bench.peaks import peak_bf16_tflops, peak_fraction
 from engine.geometry import Rect, aligned_cover
-from engine.metrics.diagnostics import seam_error
+from engine.metrics import diagnostics
 from engine.models.registry import available_families, build_random, family_module
 from engine.render import Renderer
 from engine.world import World
@@ -107,5 +107,5 @@ def seam_error(ctx: BenchContext) -> list[Row]:
         world = World(model=f"{family}:{config}", seed=3)
         renderer = Renderer(model, ctx.device)
         rect = Rect(10**9 + 7, -333, 150, 100) if ctx.quick else Rect(10**9 + 7, -333, 300, 200)
-        rows.append({"model": f"{family}:{config}", **seam_error(renderer, world, rect)})
+        rows.append({"model": f"{family}:{config}", **diagnostics.seam_error(renderer, world, rect)})
     return rows

@@ -71,7 +71,7 @@ def test_ship_quick_writes_a_loadable_checkpoint_a_card_and_a_gallery(shipped, r
         "scaleinv_8x_over_1x",
         "beats_untrained_swd",
         "no_colour_drift_swd",
-        "no_colour_drift_mean",
+        "no_colour_drift_mean_z",
         "no_repetition_at_coordinate_period",
         "no_seams",
     }
