@@ -15,7 +15,8 @@ deterministically given a seed, and ends in a verdict against a stated threshold
 - **Repetition with the coordinate period.** For each period ``P`` of
   :meth:`Generator.coordinate_periods`, pairs of frames ``shift = P * ceil(S / P)`` apart (one
   period, or the first multiple that does not overlap) against pairs ``shift + r`` apart,
-  ``r`` in ``[P/4, 3P/4]`` (as far out of phase as possible). Score =
+  ``r`` in ``[P/4, 3P/4]`` (out of phase); periods whose shift a longer one already has (those
+  dividing the frame side) are measured once, under the longest. Score =
   ``(ncc_period - ncc_offset) / (1 - ncc_offset)`` clipped to [0, 1], NCC being the normalised
   cross-correlation of mean-free pixels: 1 = frames a period apart are copies, 0 = no more alike
   than frames at an arbitrary offset. Verdict: every score at most :data:`REPETITION_LIMIT`.
@@ -145,11 +146,11 @@ def ncc(a: np.ndarray, b: np.ndarray) -> float:
 def repetition(renderer: Renderer, world: World, periods: Sequence[int], options: DiagnosticOptions) -> dict:
     """Per period: NCC of frames a period apart vs out of phase, and the score (see the module doc)."""
     size = options.frame
-    rows = []
-    for period in periods:
-        if period < 2:
-            continue  # every offset is a multiple of 1 px: nothing to compare with
+    rows: list[dict] = []
+    for period in sorted(set(periods), reverse=True):
         shift = period * math.ceil(size / period)
+        if period < 2 or any(r["shift"] == shift for r in rows):
+            continue  # 1 px: no offset is out of phase; same shift as a longer period: measured already
         rng = np.random.default_rng([options.seed, period])
         lo, hi = max(1, math.ceil(period / 4)), min(period - 1, (3 * period) // 4)
         same, other = [], []
