@@ -9,6 +9,8 @@
    checkpoint header, which ``everscape train`` fills; else from the recipe called ``NAME``),
    and measures the untrained model of the same config (the very weights the run started from:
    the floor to beat) the same way; the report carries real-vs-real (the best possible);
+   then runs :mod:`engine.metrics.diagnostics` (colour drift far from the origin, repetition at
+   the coordinate period, seams), whose verdicts join the card's goals;
 3. writes ``DEST/NAME.safetensors`` (the weights, header updated with the name and a metrics
    summary), then the gallery ``GALLERY/NAME.png`` through :func:`engine.export.export`
    (streamed, bounded memory), then the card ``DEST/NAME.json`` (:mod:`engine.cards`) last, so
@@ -39,6 +41,8 @@ from engine.checkpoints import file_sha256, load_checkpoint, save_checkpoint
 from engine.errors import CheckpointError, InvalidInput
 from engine.export import export
 from engine.geometry import Rect
+from engine.metrics.diagnostics import QUICK_DIAGNOSTICS, DiagnosticOptions, diagnose
+from engine.metrics.diagnostics import verdicts as diagnostic_verdicts
 from engine.metrics.evaluate import QUICK, EvalOptions, evaluate
 from engine.metrics.realdata import RealImages
 from engine.models.registry import build_initial, family_module
@@ -224,6 +228,10 @@ def ship(run: str | Path, options: ShipOptions, progress: Callable[[str], None] 
     metrics["mode"] = "quick" if options.quick else "full"
     metrics["seconds"] = round(time.perf_counter() - started, 1)
     verdicts = goals(metrics["trained"], metrics["untrained"])
+    say("diagnostics: colour drift, repetition at the coordinate period, seams")
+    base = QUICK_DIAGNOSTICS if options.quick else DiagnosticOptions()
+    diagnostics = diagnose(model, name, dataclasses.replace(base, seed=options.seed), options.device)
+    verdicts.update(diagnostic_verdicts(diagnostics))
 
     options.dest.mkdir(parents=True, exist_ok=True)
     target = options.dest / f"{name}.safetensors"
@@ -265,6 +273,7 @@ def ship(run: str | Path, options: ShipOptions, progress: Callable[[str], None] 
         },
         "checkpoint": {"file": target.name, "bytes": target.stat().st_size, "sha256": sha},
         "metrics": metrics,
+        "diagnostics": diagnostics,
         "goals": verdicts,
         "gallery": gallery,
         "evaluated_on": device,

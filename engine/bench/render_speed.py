@@ -11,13 +11,13 @@ from __future__ import annotations
 import functools
 import time
 
-import numpy as np
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from engine.bench import BenchContext, Row, benchmark, timed
 from engine.bench.peaks import peak_bf16_tflops, peak_fraction
 from engine.geometry import Rect, aligned_cover
+from engine.metrics import diagnostics
 from engine.models.registry import available_families, build_random, family_module
 from engine.render import Renderer
 from engine.world import World
@@ -107,19 +107,5 @@ def seam_error(ctx: BenchContext) -> list[Row]:
         world = World(model=f"{family}:{config}", seed=3)
         renderer = Renderer(model, ctx.device)
         rect = Rect(10**9 + 7, -333, 150, 100) if ctx.quick else Rect(10**9 + 7, -333, 300, 200)
-        (whole,) = renderer.render(world, [rect])
-        stitched = np.empty_like(whole)
-        renderer.max_batch = 3
-        for tile in rect.tiles(71, 53):
-            (pixels,) = renderer.render(world, [tile])
-            stitched[tile.y - rect.y : tile.bottom - rect.y, tile.x - rect.x : tile.right - rect.x] = pixels
-        diff = np.abs(whole.astype(np.int16) - stitched.astype(np.int16))
-        rows.append(
-            {
-                "model": f"{family}:{config}",
-                "rect": f"{rect.w}x{rect.h}",
-                "seam_max_abs_u8": int(diff.max()),
-                "seam_mean_abs_u8": float(diff.mean()),
-            }
-        )
+        rows.append({"model": f"{family}:{config}", **diagnostics.seam_error(renderer, world, rect)})
     return rows

@@ -9,11 +9,13 @@ import sys
 
 from engine.atomic import write_bytes_atomic
 from engine.errors import InvalidInput
+from engine.metrics.diagnostics import QUICK_DIAGNOSTICS, DiagnosticOptions, diagnose
+from engine.metrics.diagnostics import summary as diagnostics_summary
 from engine.metrics.evaluate import QUICK, EvalOptions, evaluate, summary
 from engine.metrics.realdata import BASEMAPS, RealImages
 from engine.models.registry import family_module, load_model
 
-HELP = "measure a model's quality (SWD, ∞-SWD, ScaleInv-SWD) against real images"
+HELP = "measure a model's quality (SWD, ∞-SWD, ScaleInv-SWD) against real images, and its diagnostics"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -32,6 +34,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", metavar="PATH", help="also write the full report as JSON")
     parser.add_argument("--quick", action="store_true", help="small sets and frames: a rough number in seconds")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    parser.add_argument(
+        "--diagnostics",
+        choices=("add", "only"),
+        nargs="?",
+        const="add",
+        help="also measure colour drift far out, repetition at the coordinate period and seams "
+        "(no real data needed); 'only' skips the SWD metrics",
+    )
 
 
 def options_from_args(args: argparse.Namespace, model_frame: int | None) -> EvalOptions:
@@ -74,13 +84,21 @@ def training_frame(model) -> int | None:
 
 def run(args: argparse.Namespace) -> int:
     loaded = load_model(args.model)
-    options = options_from_args(args, training_frame(loaded.model))
-    data = RealImages.load(args.data, parse_band(args.band))
-    report = evaluate(
-        loaded.model, loaded.ref, data, options, args.device, progress=lambda m: print(m, file=sys.stderr)
-    )
+    report: dict = {"model": loaded.ref}
+    if args.diagnostics != "only":
+        options = options_from_args(args, training_frame(loaded.model))
+        data = RealImages.load(args.data, parse_band(args.band))
+        report = evaluate(
+            loaded.model, loaded.ref, data, options, args.device, progress=lambda m: print(m, file=sys.stderr)
+        )
+        print(summary(report))
+    if args.diagnostics:
+        base = QUICK_DIAGNOSTICS if args.quick else DiagnosticOptions()
+        print("diagnostics...", file=sys.stderr)
+        options = dataclasses.replace(base, seed=args.seed)
+        report["diagnostics"] = diagnose(loaded.model, loaded.ref, options, args.device)
+        print(diagnostics_summary(report["diagnostics"]))
     report["model_sha256"] = loaded.sha256
-    print(summary(report))
     if args.json:
         write_bytes_atomic(args.json, json.dumps(report, indent=1).encode())
     return 0

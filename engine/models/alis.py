@@ -188,6 +188,15 @@ class ALISGenerator(Generator):
 
     # -- geometry ----------------------------------------------------------------------------
 
+    def coordinate_periods(self) -> tuple[int, ...]:
+        """Every Fourier period of every stage, longest first (world pixels), and the anchor spacing.
+
+        All of them divide ``2 * spacing``, where the whole encoding repeats; the anchors repeat their
+        *placement* (not their codes) every ``spacing``, the paper's failure mode when periods were
+        shorter than the spacing."""
+        periods = {p for stage in self.periods for p in stage} | {self.config.spacing}
+        return tuple(sorted(periods, reverse=True))
+
     def block_size(self, level: int = 0) -> int:
         self.check_level(level)
         return self.config.block

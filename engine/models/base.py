@@ -94,6 +94,16 @@ class Generator(nn.Module):
         """Render blocks whose top-left world pixels are ``origins``: ``(N, 3, B, B)`` in [-1, 1]."""
         raise NotImplementedError
 
+    def coordinate_periods(self) -> tuple[int, ...]:
+        """Horizontal periods (level-0 world pixels) of the model's positional encoding; ``()`` = none.
+
+        A model that feeds periodic coordinates to its layers can learn to repeat its content with
+        their period, a failure only visible far along a trained strip; ``engine.metrics.diagnostics``
+        measures the correlation of frames exactly one period apart. Families with a coordinate
+        encoding (or a lattice that makes the output statistics periodic) override this.
+        """
+        return ()
+
     def config_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self.config)
 

@@ -182,6 +182,12 @@ class InfGANGenerator(Generator):
     def num_levels(self) -> int:
         return self.config.levels
 
+    def coordinate_periods(self) -> tuple[int, ...]:
+        """∞-GAN has no coordinates, but its coarsest stage has ``2^K`` world pixels per pixel (K =
+        all the x2 up-samples): only shifts by multiples of ``2^K`` move every stage's grid by whole
+        cells, so the output's statistics are periodic with ``2^K`` px (stationarity period)."""
+        return (2 ** self.exponent[0],)
+
     def block_size(self, level: int = 0) -> int:
         self.check_level(level)
         return self.config.block

@@ -174,6 +174,12 @@ class InfinityGANGenerator(Generator):
 
     # -- the protocol ----------------------------------------------------------------------------
 
+    def coordinate_periods(self) -> tuple[int, ...]:
+        """The horizontal ``cos, sin`` coordinate period of G_S in world pixels: ``period`` z_l cells of
+        ``2^blocks`` px each (``small``: 139 x 16 = 2224 px, the paper's). The vertical coordinate is
+        not periodic."""
+        return (self.config.period * self.scale,)
+
     def block_size(self, level: int = 0) -> int:
         self.check_level(level)
         return self.config.block

@@ -40,7 +40,7 @@ def test_bench_quick_writes_valid_json_with_expected_keys(tmp_path, small_data, 
         assert "error" not in row, row
         assert row["device"]  # absolute figures always carry the device
         by_name.setdefault(row["benchmark"], []).append(row)
-    assert {"render", "seams", "quality", "metrics.swd_cost"} <= set(by_name)
+    assert {"render", "seams", "quality", "metrics.swd_cost", "diagnostics"} <= set(by_name)
     render = next(r for r in by_name["render"] if r["model"] == "reference:tiny")
     assert {"px_per_s_batch1", "px_per_s_best", "batch_speedup", "flops_per_px", "discarded_fraction_view"} <= set(
         render

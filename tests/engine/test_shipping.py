@@ -66,7 +66,17 @@ def test_ship_quick_writes_a_loadable_checkpoint_a_card_and_a_gallery(shipped, r
     assert metrics["untrained"]["swd"] == pytest.approx(metrics["trained"]["swd"], rel=0.05)
     assert 0 < metrics["real_vs_real"]["swd"] < metrics["trained"]["swd"]
     assert metrics["reports"]["trained"]["inf_swd"]["strip_px"] == metrics["options"]["strip_frames"] * 64
-    assert set(card["goals"]) == {"inf_swd_over_frame_swd", "scaleinv_8x_over_1x", "beats_untrained_swd"}
+    assert set(card["goals"]) == {
+        "inf_swd_over_frame_swd",
+        "scaleinv_8x_over_1x",
+        "beats_untrained_swd",
+        "no_colour_drift_swd",
+        "no_colour_drift_mean_z",
+        "no_repetition_at_coordinate_period",
+        "no_seams",
+    }
+    assert card["goals"]["no_seams"] == {"value": 0, "limit": 0, "pass": True}
+    assert card["diagnostics"]["seams"]["seam_max_abs_u8"] == 0 and card["diagnostics"]["coordinate_periods"] == []
     ratio = card["goals"]["inf_swd_over_frame_swd"]
     assert ratio["pass"] == (ratio["value"] <= 1.1) and ratio["value"] == metrics["trained"]["inf_swd_ratio"]
 

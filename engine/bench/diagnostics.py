@@ -1,0 +1,39 @@
+"""Diagnostics of every family's configs at random init: colour drift, repetition, seams.
+
+The numbers come from :func:`engine.metrics.diagnostics.diagnose` on ``build_random`` models (a
+trained checkpoint is checked by ``everscape eval --diagnostics`` and in its model card). At
+random init they show what the architecture alone does: e.g. a family whose untrained output
+already correlates one coordinate period apart must rely on training to break the echo.
+"""
+
+from __future__ import annotations
+
+from engine.bench import BenchContext, Row, benchmark
+from engine.bench.render_speed import configs_to_measure
+from engine.metrics.diagnostics import QUICK_DIAGNOSTICS, DiagnosticOptions, diagnose
+from engine.models.registry import build_random
+
+
+@benchmark("diagnostics")
+def diagnostics(ctx: BenchContext) -> list[Row]:
+    options = QUICK_DIAGNOSTICS if ctx.quick else DiagnosticOptions()
+    rows = []
+    for family, config in configs_to_measure(ctx):
+        ref = f"{family}:{config}"
+        report = diagnose(build_random(family, config), ref, options, ctx.device)
+        drift, rep = report["drift"], report["repetition"]
+        rows.append(
+            {
+                "model": ref,
+                "periods_px": ",".join(str(p) for p in report["coordinate_periods"]) or "-",
+                "drift_swd_over_control": drift["worst_swd_over_control"],
+                "drift_mean_shift_u8": drift["worst_mean_shift_u8"],
+                "drift_std_ratio": drift["worst_std_ratio"],
+                "drift_pass": drift["pass"],
+                "repetition_score": rep["worst_score"],
+                "repetition_by_period": " ".join(f"{r['period']}:{r['score']:.2f}" for r in rep["periods"]) or "-",
+                "repetition_pass": rep["pass"],
+                "seam_max_abs_u8": report["seams"]["seam_max_abs_u8"],
+            }
+        )
+    return rows

@@ -1,0 +1,256 @@
+"""Diagnostics for the regressions a trained model exposes: colour drift, repetition, seams.
+
+None of them needs real data; each runs on any model (trained or random) through the Renderer,
+deterministically given a seed, and ends in a verdict against a stated threshold.
+
+- **Colour drift far from the origin.** Frames at x ≈ ±10^6, ±10^9, ±10^12 against frames near
+  x = 0 of the same world (each set's frames at random x over :data:`SET_SPREAD` px): per-channel
+  mean and std, and SWD (``engine.metrics.swd``). Sets of a few frames differ by sampling noise
+  alone, so two *control* sets near the origin (x ≈ ±2·10^5, where nothing can go wrong
+  numerically) give the SWD noise level, and the frames' spread gives each mean shift's standard
+  error. Verdict: the worst far SWD is at most :data:`DRIFT_SWD_LIMIT` x the controls' mean, and
+  no channel mean moves more than :data:`DRIFT_Z_LIMIT` standard errors (shifts under
+  :data:`DRIFT_MEAN_FLOOR` u8 levels never count). A model that loses float precision far out
+  (positions turned into floats before their period was taken) shifts colour or texture there.
+- **Repetition with the coordinate period.** For each period ``P`` of
+  :meth:`Generator.coordinate_periods`, pairs of frames ``shift = P * ceil(S / P)`` apart (one
+  period, or the first multiple that does not overlap) against pairs ``shift + r`` apart,
+  ``r`` in ``[P/4, 3P/4]`` (out of phase); periods whose shift a longer one already has (those
+  dividing the frame side) are measured once, under the longest. Score =
+  ``(ncc_period - ncc_offset) / (1 - ncc_offset)`` clipped to [0, 1], NCC being the normalised
+  cross-correlation of mean-free pixels: 1 = frames a period apart are copies, 0 = no more alike
+  than frames at an arbitrary offset. Verdict: every score at most :data:`REPETITION_LIMIT`.
+- **Seams.** Max |difference| between a rect rendered at once and stitched from odd tiles; the
+  consistency contract makes it 0, so the limit is 0 (the ``seams`` benchmark uses the same function).
+
+Thresholds and why: with identical distributions (random-init models of every family, many
+seeds; see the diagnostics benchmark) the worst of six far-set SWDs stays under ~1.7x the
+controls' mean, so 2x separates drift from sampling noise; six sets x three channels give 18 mean
+shifts, and 5 standard errors is rarely reached by chance (a few per cent of runs over 18 tests
+would reach 4); a repetition score of 0.25 means a quarter of a frame's variance, beyond chance,
+recurs one period later: a visible echo. Seams must be exactly 0 (the consistency contract).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from engine.geometry import Rect
+from engine.metrics.swd import SWDConfig, swd
+from engine.models.base import Generator
+from engine.render import Renderer
+from engine.world import World
+
+DRIFT_SWD_LIMIT = 2.0  # worst far-set SWD / control SWD
+DRIFT_Z_LIMIT = 5.0  # worst channel-mean shift / its standard error (from frame-to-frame spread) ...
+DRIFT_MEAN_FLOOR = 2.0  # ... counted only beyond this many u8 levels (near-deterministic models)
+REPETITION_LIMIT = 0.25
+SEAM_LIMIT = 0
+CONTROL_X = 200_000  # ± this: near the origin, numerically harmless: the sampling-noise controls
+SET_SPREAD = 65_536  # px a drift set's frames spread over (>> any coordinate period we ship)
+
+
+@dataclass(frozen=True)
+class DiagnosticOptions:
+    frame: int = 64  # frame side S in px (>= 32: two SWD pyramid levels)
+    frames: int = 12  # frames per drift set, and frame pairs per repetition period
+    distances: tuple[int, ...] = (10**6, 10**9, 10**12)  # each also measured at -d
+    seam_rect: tuple[int, int] = (300, 200)
+    seam_tiles: tuple[int, int] = (71, 53)
+    seed: int = 0
+    swd: SWDConfig = field(default_factory=lambda: SWDConfig(patches_per_image=64, projections=128))
+
+
+QUICK_DIAGNOSTICS = DiagnosticOptions(frame=32, frames=10, seam_rect=(150, 100))
+
+
+def frame_set(renderer: Renderer, world: World, x: int, options: DiagnosticOptions) -> list[np.ndarray]:
+    """``options.frames`` frames at random x in ``[x, x + SET_SPREAD)`` (drawn from the seed and
+    ``x``), from row 0 down (InfinityGAN's horizon row; one block high when the frame fits a block).
+
+    Random, spread positions matter: evenly strided frames sample only a few phases of a
+    coordinate period (a stride of 4099 px advances a 124 px period by 7 px per frame), and an
+    untrained model whose colour follows the phase would then "drift" between sets by aliasing.
+    """
+    size = options.frame
+    rng = np.random.default_rng([options.seed, x % 2**64])
+    offsets = rng.integers(0, SET_SPREAD, options.frames)
+    return renderer.render(world, [Rect(x + int(o), 0, size, size) for o in offsets])
+
+
+def _frame_means(frames: Sequence[np.ndarray]) -> np.ndarray:
+    """``(n, 3)`` per-frame channel means."""
+    return np.stack([f.reshape(-1, 3).astype(np.float64).mean(axis=0) for f in frames])
+
+
+def _channel_std(frames: Sequence[np.ndarray]) -> np.ndarray:
+    return np.stack(frames).reshape(-1, 3).astype(np.float64).std(axis=0)
+
+
+def colour_drift(renderer: Renderer, world: World, options: DiagnosticOptions) -> dict:
+    """Far sets vs the origin set (and the controls), see the module doc."""
+    n = options.frames
+    origin = frame_set(renderer, world, 0, options)
+    means0, std0 = _frame_means(origin), _channel_std(origin)
+
+    def compare(x: int) -> dict:
+        frames = frame_set(renderer, world, x, options)
+        means, std = _frame_means(frames), _channel_std(frames)
+        shift = np.abs(means.mean(axis=0) - means0.mean(axis=0))
+        error = np.sqrt((means0.var(axis=0, ddof=1) + means.var(axis=0, ddof=1)) / n)  # s.e. of the difference
+        z = np.where(shift <= DRIFT_MEAN_FLOOR, 0.0, shift / np.maximum(error, 1e-9))
+        ratio = np.maximum(std, 1e-6) / np.maximum(std0, 1e-6)
+        return {
+            "x": x,
+            "mean": means.mean(axis=0).round(2).tolist(),
+            "std": std.round(2).tolist(),
+            "mean_shift_u8": float(shift.max()),
+            "mean_shift_z": float(z.max()),
+            "std_ratio": float(np.maximum(ratio, 1 / ratio).max()),
+            "swd": swd(origin, frames, options.swd).mean,
+        }
+
+    controls = [compare(CONTROL_X), compare(-CONTROL_X)]
+    control_swd = float(np.mean([c["swd"] for c in controls]))
+    far = [compare(sign * d) for d in options.distances for sign in (1, -1)]
+    worst_swd = max(r["swd"] for r in far)
+    swd_ratio = worst_swd / control_swd if control_swd > 0 else (0.0 if worst_swd == 0 else math.inf)
+    worst_z = max(r["mean_shift_z"] for r in far)
+    return {
+        "origin": {"mean": means0.mean(axis=0).round(2).tolist(), "std": std0.round(2).tolist()},
+        "controls": controls,
+        "control_swd": control_swd,
+        "far": far,
+        "worst_swd": worst_swd,
+        "worst_swd_over_control": swd_ratio,
+        "worst_mean_shift_u8": max(r["mean_shift_u8"] for r in far),
+        "worst_mean_shift_z": worst_z,
+        "worst_std_ratio": max(r["std_ratio"] for r in far),
+        "pass": swd_ratio <= DRIFT_SWD_LIMIT and worst_z <= DRIFT_Z_LIMIT,
+    }
+
+
+def ncc(a: np.ndarray, b: np.ndarray) -> float:
+    """Normalised cross-correlation of two ``(h, w, 3)`` images, each channel's mean removed; 0 if flat."""
+    a = a.reshape(-1, 3).astype(np.float64)
+    b = b.reshape(-1, 3).astype(np.float64)
+    a, b = a - a.mean(axis=0), b - b.mean(axis=0)
+    norm = math.sqrt(float((a * a).sum()) * float((b * b).sum()))
+    return float((a * b).sum()) / norm if norm > 0 else 0.0
+
+
+def repetition(renderer: Renderer, world: World, periods: Sequence[int], options: DiagnosticOptions) -> dict:
+    """Per period: NCC of frames a period apart vs out of phase, and the score (see the module doc)."""
+    size = options.frame
+    rows: list[dict] = []
+    for period in sorted(set(periods), reverse=True):
+        shift = period * math.ceil(size / period)
+        if period < 2 or any(r["shift"] == shift for r in rows):
+            continue  # 1 px: no offset is out of phase; same shift as a longer period: measured already
+        rng = np.random.default_rng([options.seed, period])
+        lo, hi = max(1, math.ceil(period / 4)), min(period - 1, (3 * period) // 4)
+        same, other = [], []
+        for _ in range(options.frames):
+            x = int(rng.integers(-(2**40), 2**40))
+            y = int(rng.integers(-2 * size, size))
+            r = int(rng.integers(lo, hi + 1))
+            a, b, c = renderer.render(
+                world, [Rect(x, y, size, size), Rect(x + shift, y, size, size), Rect(x + shift + r, y, size, size)]
+            )
+            same.append(ncc(a, b))
+            other.append(ncc(a, c))
+        at_period, offset = float(np.mean(same)), float(np.mean(other))
+        score = (at_period - offset) / (1 - offset) if offset < 1 else 0.0
+        rows.append(
+            {
+                "period": period,
+                "shift": shift,
+                "ncc_period": at_period,
+                "ncc_offset": offset,
+                "score": min(1.0, max(0.0, score)),
+            }
+        )
+    worst = max((r["score"] for r in rows), default=0.0)
+    return {"periods": rows, "worst_score": worst, "limit": REPETITION_LIMIT, "pass": worst <= REPETITION_LIMIT}
+
+
+def seam_error(renderer: Renderer, world: World, rect: Rect, tiles: tuple[int, int] = (71, 53)) -> dict:
+    """Max and mean |difference| (u8) between ``rect`` rendered at once and stitched from odd tiles.
+
+    The stitched tiles are rendered with ``max_batch`` 3 (restored afterwards), so a model whose
+    blocks depend on their batch-mates shows it too.
+    """
+    (whole,) = renderer.render(world, [rect])
+    stitched = np.empty_like(whole)
+    batch, renderer.max_batch = renderer.max_batch, 3
+    try:
+        for tile in rect.tiles(*tiles):
+            (pixels,) = renderer.render(world, [tile])
+            stitched[tile.y - rect.y : tile.bottom - rect.y, tile.x - rect.x : tile.right - rect.x] = pixels
+    finally:
+        renderer.max_batch = batch
+    diff = np.abs(whole.astype(np.int16) - stitched.astype(np.int16))
+    return {
+        "rect": f"{rect.w}x{rect.h}",
+        "seam_max_abs_u8": int(diff.max()),
+        "seam_mean_abs_u8": float(diff.mean()),
+    }
+
+
+def diagnose(
+    model: Generator,
+    model_ref: str,
+    options: DiagnosticOptions = DiagnosticOptions(),
+    device: str | None = None,
+) -> dict:
+    """All three diagnostics of ``model`` on world ``(model_ref, options.seed)``, JSON-ready."""
+    renderer = Renderer(model, device)
+    world = World(model=model_ref, seed=options.seed)
+    w, h = options.seam_rect
+    seams = seam_error(renderer, world, Rect(10**9 + 7, -333, w, h), options.seam_tiles)
+    seams.update(limit=SEAM_LIMIT, **{"pass": seams["seam_max_abs_u8"] <= SEAM_LIMIT})
+    return {
+        "model": model_ref,
+        "options": asdict(options),
+        "coordinate_periods": list(model.coordinate_periods()),
+        "drift": colour_drift(renderer, world, options),
+        "repetition": repetition(renderer, world, model.coordinate_periods(), options),
+        "seams": seams,
+    }
+
+
+def verdicts(report: dict) -> dict:
+    """The model-card goals of a :func:`diagnose` report: value, limit, pass (``engine.shipping``)."""
+    drift, rep, seams = report["drift"], report["repetition"], report["seams"]
+    return {
+        "no_colour_drift_swd": {
+            "value": drift["worst_swd_over_control"],
+            "limit": DRIFT_SWD_LIMIT,
+            "pass": drift["worst_swd_over_control"] <= DRIFT_SWD_LIMIT,
+        },
+        "no_colour_drift_mean_z": {
+            "value": drift["worst_mean_shift_z"],
+            "limit": DRIFT_Z_LIMIT,
+            "pass": drift["worst_mean_shift_z"] <= DRIFT_Z_LIMIT,
+        },
+        "no_repetition_at_coordinate_period": {"value": rep["worst_score"], "limit": rep["limit"], "pass": rep["pass"]},
+        "no_seams": {"value": seams["seam_max_abs_u8"], "limit": SEAM_LIMIT, "pass": seams["pass"]},
+    }
+
+
+def summary(report: dict) -> str:
+    """A few markdown lines of a :func:`diagnose` report."""
+    lines = [f"diagnostics of {report['model']} (coordinate periods {report['coordinate_periods'] or 'none'})", ""]
+    lines += ["| check | value | limit | verdict |", "|---|---|---|---|"]
+    for name, v in verdicts(report).items():
+        lines.append(f"| {name} | {v['value']:.3g} | {v['limit']:.3g} | {'pass' if v['pass'] else 'FAIL'} |")
+    for row in report["repetition"]["periods"]:
+        lines.append(
+            f"| repetition at {row['period']} px (shift {row['shift']}) | ncc {row['ncc_period']:.3f} "
+            f"vs {row['ncc_offset']:.3f} | score {row['score']:.3f} | |"
+        )
+    return "\n".join(lines)
