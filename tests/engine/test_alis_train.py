@@ -11,9 +11,9 @@ from engine.models import alis
 from engine.models.registry import build_random, load_model
 from engine.render import Renderer
 from engine.train.datasets import CropDataset
-from engine.train.loop import train
 from engine.train.protocol import TrainConfig
 from engine.world import World
+from tests.engine.train.runs import run_steps
 
 CONFIG = TrainConfig(batch=4, r1_every=2, path_every=2, seed=3)
 
@@ -47,20 +47,8 @@ def test_panorama_frames_sit_on_the_strip():
 def _run(out, steps, resume=False):
     trainer = _trainer()
     image = np.random.default_rng(0).integers(0, 256, (64, 160, 3), dtype=np.uint8)
-    logs = []
-    result = train(
-        trainer,
-        CropDataset([image], 32, seed=0),
-        out,
-        batch=4,
-        steps=steps,
-        log_every=1,
-        sample_every=0,
-        snapshot_every=100,
-        resume=resume,
-        progress_fn=logs.append,
-    )
-    return trainer, result, [{k: v for k, v in log.items() if k not in ("img_per_s", "eta_s")} for log in logs]
+    result, logs = run_steps(trainer, CropDataset([image], 32, seed=0), out, steps, batch=4, resume=resume)
+    return trainer, result, logs
 
 
 def test_tiny_training_is_finite_and_resumes_exactly_through_the_loop(tmp_path):

@@ -13,8 +13,8 @@ from engine.models import infgan
 from engine.models.registry import build_random, load_model
 from engine.styles import StyleLayout
 from engine.train.datasets import CropDataset, load_image
-from engine.train.loop import train
 from engine.train.protocol import TrainConfig
+from tests.engine.train.runs import run_steps
 
 CONFIG = TrainConfig(batch=1, seed=3, extra={"d_max_channels": 16})
 
@@ -27,20 +27,8 @@ def _run(out, steps, resume=False):
     model = build_random("infgan", "tiny")
     trainer = infgan.make_trainer(model, CONFIG, "cpu")
     dataset = CropDataset([_image()], infgan.real_crop_size(model.config), seed=1)
-    logs = []
-    result = train(
-        trainer,
-        dataset,
-        out,
-        batch=1,
-        steps=steps,
-        log_every=1,
-        sample_every=0,
-        snapshot_every=100,
-        resume=resume,
-        progress_fn=logs.append,
-    )
-    return trainer, result, [{k: v for k, v in log.items() if k not in ("img_per_s", "eta_s")} for log in logs]
+    result, logs = run_steps(trainer, dataset, out, steps, batch=1, resume=resume)
+    return trainer, result, logs
 
 
 def test_multiscale_training_resumes_exactly_with_finite_losses(tmp_path):
