@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 
 from app.panels.loss_plot import LossPlot
 from app.panels.training_job import TrainingJob
+from engine.errors import EverscapeError, InvalidInput
 from engine.train.progress import JobSpec
 
 DATA_SOURCES = ("bluemarble", "shadedrelief", "etopo", "folder…", "file…")
@@ -48,6 +49,10 @@ def _recipes() -> list[str]:
     from engine.train.recipes import RECIPES
 
     return list(RECIPES)
+
+
+def _same_folder(a: str, b: str) -> bool:
+    return Path(a).resolve() == Path(b).resolve()
 
 
 def plotted(metrics: dict[str, list[tuple[int, float]]]) -> dict[str, list[tuple[int, float]]]:
@@ -135,7 +140,7 @@ class TrainingPanel(QWidget):
         self.extra.setPlaceholderText("more flags, e.g. --batch 8 --log-every 5")
         self.form.addRow("Flags", self.extra)
         self.start_button = QPushButton("Start training")
-        self.start_button.clicked.connect(lambda: self.start(self.spec_from_form()))
+        self.start_button.clicked.connect(self._start_from_form)
         self._start_row = QHBoxLayout()
         self._start_row.addStretch(1)
         self._start_row.addWidget(self.start_button)
@@ -151,7 +156,7 @@ class TrainingPanel(QWidget):
         self.log_view = QPlainTextEdit(readOnly=True)
         self.log_view.setMaximumBlockCount(2000)
         self.stop_button = QPushButton("Stop")
-        self.stop_button.setToolTip("Write a snapshot and stop (killed if it does not within the grace period)")
+        self.stop_button.setToolTip("Write a snapshot and stop (killed after the grace period); again: kill now")
         self.stop_button.clicked.connect(lambda: self.selected() and self.selected().stop())
         self.resume_button = QPushButton("Resume")
         self.resume_button.clicked.connect(self._resume_selected)
@@ -202,7 +207,12 @@ class TrainingPanel(QWidget):
         )
 
     def start(self, spec: JobSpec) -> TrainingJob:
-        """Start ``spec`` as a new job and select it; bad arguments end it as failed, with the CLI's reason."""
+        """Start ``spec`` as a new job and select it; bad arguments end it as failed, with the CLI's reason.
+
+        Two live jobs writing one run folder would overwrite each other's snapshots: that is refused.
+        """
+        if spec.out and any(job.running and _same_folder(job.spec.out, spec.out) for job in self.jobs):
+            raise InvalidInput(f"a running job already writes {spec.out}: stop it first or choose another folder")
         job = TrainingJob(spec, grace_ms=self.grace_ms, parent=self)
         self.jobs.append(job)
         self.job_list.addItem(spec.title)
@@ -211,6 +221,12 @@ class TrainingPanel(QWidget):
         self.job_list.setCurrentRow(len(self.jobs) - 1)
         self._on_job_changed(job)
         return job
+
+    def _start_from_form(self) -> None:
+        try:
+            self.start(self.spec_from_form())
+        except EverscapeError as error:
+            self.status_label.setText(str(error))
 
     def selected(self) -> TrainingJob | None:
         row = self.job_list.currentRow()
@@ -266,6 +282,7 @@ class TrainingPanel(QWidget):
         job = self.selected()
         running = job is not None and job.running
         self.stop_button.setEnabled(running)
+        self.stop_button.setText("Kill" if running and job.state.stop_requested else "Stop")
         self.resume_button.setEnabled(job is not None and not running)
         self.open_button.setEnabled(job is not None and self.open_model is not None)
 

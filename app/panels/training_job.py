@@ -52,8 +52,11 @@ class TrainingJob(QObject):
         return self.process.state() != QProcess.ProcessState.NotRunning
 
     def stop(self) -> None:
-        """Ask for a snapshot and exit (SIGINT); kill after the grace period."""
-        if not self.running or self.state.stop_requested:
+        """Ask for a snapshot and exit (SIGINT); kill after the grace period, or now if asked twice."""
+        if not self.running:
+            return
+        if self.state.stop_requested:
+            self.kill()
             return
         self.state.stop_requested = True
         pid = self.process.processId()

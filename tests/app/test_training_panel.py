@@ -10,6 +10,7 @@ import pytest
 
 from app.panels.loss_plot import LossPlot, downsample
 from app.panels.training import TrainingPanel
+from engine.errors import InvalidInput
 from engine.imageio import write_image
 from engine.train.progress import JobSpec
 
@@ -119,3 +120,20 @@ def test_downsample_keeps_extremes(qtbot):
     plot.resize(200, 120)
     plot.set_series({"g_loss": points})
     assert not plot.grab().isNull()
+
+
+def test_second_stop_kills_and_one_folder_takes_one_live_job(panel, qtbot, tmp_path, image):
+    spec = _spec(tmp_path, image, 100000, "--sample-every", "0", "--snapshot-every", "0")
+    job = panel.start(spec)
+    with pytest.raises(InvalidInput, match="already writes"):
+        panel.start(spec)
+    panel.out.setText(spec.out)  # the form reports it instead of raising
+    panel.data.setCurrentText(image)
+    panel.start_button.click()
+    assert len(panel.jobs) == 1 and "already writes" in panel.status_label.text()
+    qtbot.waitUntil(lambda: job.state.step >= 1, timeout=30000)
+    panel.stop_button.click()
+    assert panel.stop_button.text() == "Kill"
+    with qtbot.waitSignal(job.sig_finished, timeout=10000):
+        panel.stop_button.click()
+    assert job.state.status == "stopped" and job.state.stop_requested
