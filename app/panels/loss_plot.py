@@ -80,7 +80,7 @@ class LossPlot(QWidget):
             painter.drawText(margin + index * 90, margin + 10, name)
         painter.setPen(QColor("#909090"))
         painter.drawText(
-            self.rect().adjusted(0, 0, -margin, -2),
-            Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignBottom,
+            self.rect().adjusted(0, margin - 2, -margin, 0),
+            Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop,
             f"{y0:.3g} … {y1:.3g}  (step {x0}–{x1})",
         )

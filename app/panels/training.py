@@ -36,7 +36,8 @@ from app.panels.training_job import TrainingJob
 from engine.errors import EverscapeError, InvalidInput
 from engine.train.progress import JobSpec
 
-DATA_SOURCES = ("bluemarble", "shadedrelief", "etopo", "folder…", "file…")
+#: The maps ``--data`` knows by name; File…/Folder… fill in a path instead.
+DATA_SOURCES = ("bluemarble", "shadedrelief", "etopo")
 
 
 def _families() -> list[str]:
@@ -107,12 +108,15 @@ class TrainingPanel(QWidget):
         self.form.addRow("Config", self.config)
         self.data = QComboBox()
         self.data.setEditable(True)
-        self.data.addItems(DATA_SOURCES[:3])
-        self.browse = QPushButton("Browse…")
-        self.browse.clicked.connect(self._browse_data)
+        self.data.addItems(DATA_SOURCES)
+        self.browse_file = QPushButton("File…")
+        self.browse_file.clicked.connect(lambda: self._browse_data(folder=False))
+        self.browse_folder = QPushButton("Folder…")
+        self.browse_folder.clicked.connect(lambda: self._browse_data(folder=True))
         data_row = QHBoxLayout()
         data_row.addWidget(self.data, 1)
-        data_row.addWidget(self.browse)
+        data_row.addWidget(self.browse_file)
+        data_row.addWidget(self.browse_folder)
         self.form.addRow("Data", data_row)
         self.out = QLineEdit()
         self.out.setPlaceholderText("run folder")
@@ -172,14 +176,12 @@ class TrainingPanel(QWidget):
         self.model.clear()
         self.model.addItems(_recipes() if kind == "recipe" else _families())
 
-    def _browse_data(self) -> None:
-        choice = self.data.currentText()
-        if choice.startswith("folder"):
+    def _browse_data(self, folder: bool) -> None:
+        if folder:
             path = QFileDialog.getExistingDirectory(self, "Training images folder")
         else:
-            path, _ = QFileDialog.getOpenFileName(
-                self, "Training image", "", "Images (*.png *.jpg *.jpeg *.tif *.tiff)"
-            )
+            images = "Images (*.png *.jpg *.jpeg *.tif *.tiff)"
+            path, _ = QFileDialog.getOpenFileName(self, "Training image", "", images)
         if path:
             self.data.setCurrentText(path)
 

@@ -88,7 +88,15 @@ def test_bad_arguments_fail_with_one_line_reason(panel, qtbot, tmp_path):
     assert panel.job_list.item(0).text().startswith("[failed]")
 
 
-def test_form_builds_the_spec(panel, tmp_path):
+def test_form_builds_the_spec(panel, tmp_path, monkeypatch):
+    import app.panels.training as training
+
+    monkeypatch.setattr(training.QFileDialog, "getOpenFileName", lambda *a: ("/maps/x.png", ""))
+    monkeypatch.setattr(training.QFileDialog, "getExistingDirectory", lambda *a: "/maps/folder")
+    panel.browse_file.click()
+    assert panel.data.currentText() == "/maps/x.png"
+    panel.browse_folder.click()
+    assert panel.data.currentText() == "/maps/folder"
     panel.kind.setCurrentText("family")
     panel.model.setCurrentText("reference")
     panel.data.setCurrentText("etopo")
