@@ -178,6 +178,7 @@ class MainWindow(QMainWindow):
         view_menu.addAction("Zoom &out", QKeySequence.StandardKey.ZoomOut, lambda: self.canvas.zoom_by(-1))
         view_menu.addAction("&Home (0, 0)", QKeySequence("Ctrl+Home"), lambda: self.canvas.centre_on(0, 0, 0))
         view_menu.addAction(dock.toggleViewAction())
+        view_menu.addAction(self._install_training_panel().toggleViewAction())
         view_menu.addSeparator()
         view_menu.addAction("&Preferences…", QKeySequence.StandardKey.Preferences, self.edit_preferences)
         dev_menu = self.menuBar().addMenu("&Developer")
@@ -185,6 +186,22 @@ class MainWindow(QMainWindow):
         self.developer_action.setCheckable(True)
         self.developer_action.setChecked(self.prefs.developer)
         self.developer_action.toggled.connect(self._on_developer_toggled)
+
+    def _install_training_panel(self) -> QDockWidget:
+        """View ▸ Training (hidden until asked for): jobs run as child processes; "Open in canvas"
+        opens a run's ``last.safetensors`` here with the current seed. Closing the window stops them."""
+        from app.panels.training import TrainingPanel
+
+        def open_checkpoint(path: str) -> None:
+            self.open_world(path, self.world.seed if self.world is not None else 0)
+
+        self.training = TrainingPanel(open_model=open_checkpoint)
+        dock = QDockWidget("Training", self)
+        dock.setObjectName("training")
+        dock.setWidget(self.training)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        dock.hide()
+        return dock
 
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
@@ -369,6 +386,7 @@ class MainWindow(QMainWindow):
                 except EverscapeError as error:
                     self._show_error(str(error))
         self._memory_timer.stop()
+        self.training.shutdown()
         self.worker.shutdown()
         super().closeEvent(event)
 

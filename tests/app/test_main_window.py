@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QDockWidget
 
 from app.main import take_screenshot
 from app.main_window import MainWindow, parse_position
@@ -233,3 +234,17 @@ def test_file_export_writes_the_visible_view(qtbot, open_window, tmp_path):
         dialog.start_export()
     expected = Renderer(window.loader(window.world.model).model, "cpu").render(window.world, [view])[0]
     assert np.array_equal(tifffile.imread(tmp_path / "view.tif"), expected)
+
+
+def test_view_training_shows_the_panel_and_opens_a_checkpoint(qtbot, open_window, tmp_path, monkeypatch):
+    window = open_window(seed=3)
+    action = next(a for a in window.menuBar().actions() if a.text() == "&View")
+    training = next(a for a in action.menu().actions() if a.text() == "Training")
+    dock = window.findChild(QDockWidget, "training")
+    assert not dock.isVisible()
+    training.trigger()
+    assert dock.isVisible() and dock.widget() is window.training
+    opened = []
+    monkeypatch.setattr(window, "open_world", lambda ref, seed, world=None: opened.append((ref, seed)))
+    window.training.open_model("run/last.safetensors")
+    assert opened == [("run/last.safetensors", 3)]
