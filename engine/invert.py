@@ -217,7 +217,7 @@ def invert(
     model.eval()
     if any(p.requires_grad for p in model.parameters()):
         model.requires_grad_(False)  # the generator is frozen; only latents learn
-    target = torch.from_numpy(image).to(device=device, dtype=torch.float32).permute(2, 0, 1) / 127.5 - 1.0
+    target = torch.from_numpy(image.copy()).to(device=device, dtype=torch.float32).permute(2, 0, 1) / 127.5 - 1.0
 
     base = LatentSource(world.seed, world.overrides, device=device)
     specs = _footprints(model, rect, level)
