@@ -17,6 +17,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu, QSpinBox
 
 from app.history import History
+from app.tools.drop_image import ImageDropper
 from app.tools.resample import ResampleTool
 from app.tools.style_centres import StyleCentreTool
 from engine.edits import changed_regions
@@ -33,6 +34,7 @@ class ToolController:
         self.canvas.sig_view_changed.connect(self._on_canvas_changed)
         self.style_tool = StyleCentreTool(self.canvas, self.apply, window._show_error)
         self.resample_tool = ResampleTool(self.canvas, self.apply, self.model, window._show_error)
+        self.image_dropper = ImageDropper(self.canvas, self.apply, self.model, window._show_error)  # drop = invert
         self.pan_action = window.tool_group.actions()[0]
         self.pan_action.triggered.connect(lambda _checked=False: self.canvas.set_tool(None))
         self.style_action = self._add_tool(

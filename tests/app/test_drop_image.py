@@ -1,0 +1,92 @@
+"""Dropping an image: inverted in a background thread, committed as one undoable edit; cancel and errors."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from PIL import Image
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QApplication, QPushButton
+
+from app.main_window import MainWindow
+from app.settings import Settings
+from engine.invert import InvertConfig
+from engine.models.registry import build_random
+from tests.app.fakes import loader_for
+
+
+@pytest.fixture
+def window(qtbot):
+    model = build_random("reference", "tiny")
+    win = MainWindow(Settings(), "fake:test", seed=3, persist=False, loader=loader_for(model))
+    qtbot.addWidget(win)
+    win.resize(500, 400)
+    win.show()
+    qtbot.waitUntil(lambda: win.world is not None and win.tools.model() is not None, timeout=10000)
+    errors: list[str] = []
+    win.tools.image_dropper.report_error = errors.append
+    win.tools.image_dropper.config = InvertConfig(steps=4)
+    yield win, errors
+    win.close()
+    assert not win.worker.isRunning()
+
+
+@pytest.fixture
+def picture(tmp_path):
+    path = tmp_path / "pic.png"
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 255, (24, 32, 3), dtype=np.uint8)).save(path)
+    return path
+
+
+def test_drop_event_inverts_and_undo_restores(qtbot, window, picture):
+    win, errors = window
+    before = win.canvas.world
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(picture))])
+    centre = QPointF(win.canvas.width() / 2, win.canvas.height() / 2)
+    actions, none, plain = Qt.DropAction.CopyAction, Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier
+    with warnings.catch_warnings():  # PySide marks Qt 6's only QDragEnterEvent constructor deprecated
+        warnings.simplefilter("ignore", DeprecationWarning)
+        enter = QDragEnterEvent(centre.toPoint(), actions, mime, none, plain)
+    QApplication.sendEvent(win.canvas, enter)
+    assert enter.isAccepted()  # the canvas takes image files
+    # Qt delivers a drop only inside a real drag, so the canvas's filter gets the drop directly.
+    dropper = win.tools.image_dropper
+    assert dropper.eventFilter(win.canvas, QDropEvent(centre, actions, mime, none, plain))
+    assert errors == [] and dropper.job is not None  # running in its own thread, not the GUI thread
+    qtbot.waitUntil(lambda: dropper.job is None, timeout=30000)
+    assert errors == []
+    after = win.canvas.world
+    assert after is not before and len(after.overrides) == len(before.overrides) + 3
+    x, _ = win.canvas.view.screen_to_world(centre.x(), centre.y())
+    z = next(p for p in after.overrides if p.field == "z")
+    assert z.cells.x * 4 <= x - 16 and x + 16 <= z.cells.right * 4  # the image sits around the drop point
+    win.tools.undo()
+    assert win.canvas.world is before
+
+
+def test_cancel_commits_nothing(qtbot, window, picture):
+    win, errors = window
+    dropper = win.tools.image_dropper
+    dropper.config = InvertConfig(steps=100000)
+    before = win.canvas.world
+    assert dropper.drop_file(picture, 0, 0)
+    qtbot.waitUntil(lambda: dropper.dialog is not None and dropper.dialog.value() >= 1, timeout=30000)
+    dropper.dialog.findChild(QPushButton).click()  # the dialog's Cancel button
+    qtbot.waitUntil(lambda: dropper.job is None, timeout=30000)
+    assert win.canvas.world is before and errors == []
+
+
+def test_bad_file_reports_one_line(qtbot, window, tmp_path):
+    win, errors = window
+    bad = tmp_path / "bad.png"
+    bad.write_text("not an image")
+    before = win.canvas.world
+    assert win.tools.image_dropper.drop_file(bad, 0, 0)
+    qtbot.waitUntil(lambda: win.tools.image_dropper.job is None, timeout=30000)
+    assert len(errors) == 1 and "not an image" in errors[0] and "\n" not in errors[0]
+    assert win.canvas.world is before
