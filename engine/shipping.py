@@ -38,14 +38,14 @@ import torch
 from engine.atomic import write_bytes_atomic
 from engine.cards import FORMAT, card_path
 from engine.checkpoints import file_sha256, load_checkpoint, save_checkpoint
-from engine.errors import CheckpointError, InvalidInput
+from engine.errors import InvalidInput
 from engine.export import export
 from engine.geometry import Rect
 from engine.metrics.diagnostics import QUICK_DIAGNOSTICS, DiagnosticOptions, diagnose
 from engine.metrics.diagnostics import verdicts as diagnostic_verdicts
 from engine.metrics.evaluate import QUICK, EvalOptions, evaluate
 from engine.metrics.realdata import RealImages
-from engine.models.registry import build_initial, family_module
+from engine.models.registry import build_initial, family_module, model_from_checkpoint
 from engine.render import Renderer, choose_device
 from engine.train.recipes import RECIPES
 from engine.world import World
@@ -206,19 +206,12 @@ def ship(run: str | Path, options: ShipOptions, progress: Callable[[str], None] 
     check_size(source)
     device = str(choose_device(options.device))
     ckpt = load_checkpoint(source)
-    module = family_module(ckpt.family)
-    try:
-        model = module.build(module.config_from_dict(ckpt.config))
-        model.load_state_dict(ckpt.weights, strict=True)
-    except (RuntimeError, TypeError, KeyError, ValueError) as error:
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise CheckpointError(f"{source} does not match its {ckpt.family} config: {first}") from None
-    model = model.eval().requires_grad_(False)
+    model = model_from_checkpoint(ckpt, source)
     untrained = build_initial(ckpt.family, ckpt.config)
     meta = ckpt.meta
     prep = preparation(meta, name)
     data = RealImages.load(prep["data"], tuple(prep["holdout"]), prep["scale"], prep["drop_bottom"])
-    frame = int(meta.get("crop") or module.real_crop_size(model.config))
+    frame = int(meta.get("crop") or family_module(ckpt.family).real_crop_size(model.config))
     eval_opts = eval_options(frame, options.quick, options.seed)
     config_name = meta.get("config_name")
     floor_ref = f"{ckpt.family}:{config_name}" if config_name else f"{ckpt.family}:untrained"

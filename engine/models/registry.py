@@ -21,7 +21,7 @@ from typing import Any
 import torch
 
 from engine.cards import card_path, heldout_swd, read_card
-from engine.checkpoints import find_checkpoint, list_checkpoints, load_checkpoint
+from engine.checkpoints import Checkpoint, find_checkpoint, list_checkpoints, load_checkpoint
 from engine.errors import CheckpointError, InvalidInput
 from engine.models.base import Generator
 
@@ -133,6 +133,11 @@ def load_model(ref: str) -> LoadedModel:
             names = ", ".join(list_checkpoints()) or "none installed"
             raise InvalidInput(f"unknown model {ref!r}: not FAMILY:CONFIG, a file, or a checkpoint name ({names})")
     ckpt = load_checkpoint(path)
+    return LoadedModel(model_from_checkpoint(ckpt, path), str(ref), ckpt.sha256)
+
+
+def model_from_checkpoint(ckpt: Checkpoint, path: str | Path) -> Generator:
+    """The eval-mode generator a loaded checkpoint describes; a mismatch is a one-line error."""
     module = family_module(ckpt.family)
     try:
         model = module.build(module.config_from_dict(ckpt.config))
@@ -140,4 +145,4 @@ def load_model(ref: str) -> LoadedModel:
     except (RuntimeError, TypeError, KeyError, ValueError) as error:
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise CheckpointError(f"checkpoint {path} does not match its {ckpt.family} config: {first}") from None
-    return LoadedModel(model.eval().requires_grad_(False), str(ref), ckpt.sha256)
+    return model.eval().requires_grad_(False)
