@@ -87,3 +87,35 @@ def scripted_prompts(monkeypatch):
     script = ScriptedPrompts()
     monkeypatch.setattr(app.project_controller, "default_prompts", script.prompts)
     return script
+
+
+@pytest.fixture
+def open_window(qtbot):
+    """Main windows on a fake model, shown and with a world open; closed and joined afterwards.
+
+    ``autosave_ms`` shortens the project autosave debounce (project tests); teardown answers
+    "discard" to the unsaved-changes question whatever a test scripted, so closing never blocks.
+    """
+    from app.main_window import MainWindow
+    from app.project_controller import SaveChoice
+    from app.settings import Settings
+
+    windows: list[MainWindow] = []
+
+    def make(model=None, size=(700, 500), autosave_ms: int | None = None, **kwargs) -> MainWindow:
+        model = model or FakeModel()
+        window = MainWindow(Settings(), kwargs.pop("model_ref", "fake:test"), loader=loader_for(model), **kwargs)
+        if autosave_ms is not None:
+            window.project.set_autosave_interval(autosave_ms)
+        qtbot.addWidget(window)
+        windows.append(window)
+        window.resize(*size)
+        window.show()
+        qtbot.waitUntil(lambda: window.world is not None, timeout=10000)
+        return window
+
+    yield make
+    for window in windows:
+        window.project.prompts.unsaved = lambda parent, name: SaveChoice.DISCARD
+        window.close()
+        assert not window.worker.isRunning()

@@ -14,33 +14,14 @@ from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QDockWidget
 
 from app.main import take_screenshot
-from app.main_window import MainWindow, parse_position
+from app.main_window import parse_position
 from app.qimage import array_to_qimage, qimage_to_array
 from app.settings import Settings
 from engine.errors import InvalidInput
-from tests.app.fakes import FakeConfig, FakeModel, loader_for
+from tests.app.fakes import FakeConfig, FakeModel
 
 ROOT = Path(__file__).resolve().parents[2]
 
-
-@pytest.fixture
-def open_window(qtbot):
-    windows: list[MainWindow] = []
-
-    def make(model=None, **kwargs) -> MainWindow:
-        model = model or FakeModel()
-        window = MainWindow(Settings(), kwargs.pop("model_ref", "fake:test"), loader=loader_for(model), **kwargs)
-        qtbot.addWidget(window)
-        windows.append(window)
-        window.resize(700, 500)
-        window.show()
-        qtbot.waitUntil(lambda: window.world is not None, timeout=10000)
-        return window
-
-    yield make
-    for window in windows:
-        window.close()
-        assert not window.worker.isRunning()
 
 
 def test_window_opens_a_world_and_reports_status(qtbot, open_window):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import functools
 import tempfile
 import zipfile
 
@@ -17,29 +18,12 @@ from engine.fields import FieldPatch
 from engine.geometry import Rect
 from engine.project import load_project
 from engine.styles import StyleCentre, StyleLayout
-from tests.app.fakes import FakeModel, loader_for
 
 
 @pytest.fixture
-def open_window(qtbot):
-    """Windows with the scripted prompts of conftest; a 20 ms autosave debounce; always joined."""
-    windows: list[MainWindow] = []
-
-    def make(**kwargs) -> MainWindow:
-        window = MainWindow(Settings(), kwargs.pop("model_ref", "fake:test"), loader=loader_for(FakeModel()), **kwargs)
-        window.project.set_autosave_interval(20)
-        qtbot.addWidget(window)
-        windows.append(window)
-        window.resize(600, 400)
-        window.show()
-        qtbot.waitUntil(lambda: window.world is not None, timeout=10000)
-        return window
-
-    yield make
-    for window in windows:
-        window.project.prompts.unsaved = lambda parent, name: SaveChoice.DISCARD
-        window.close()
-        assert not window.worker.isRunning()
+def open_window(open_window):
+    """The conftest windows, smaller and with a 20 ms autosave debounce."""
+    return functools.partial(open_window, size=(600, 400), autosave_ms=20)
 
 
 def edit(window: MainWindow, seed: int = 42) -> None:
