@@ -14,7 +14,10 @@ Why these values:
   Africa, the Gulf of Guinea, Europe, the Sahara): never cropped in training, used for SWD at
   ship time, so quality numbers are on unseen terrain;
 - **scale / drop_bottom**: ∞-GAN's paper preparation (``engine.models.infgan.BLUEMARBLE_OPTIONS``:
-  drop the bottom sixth, Antarctica, then halve); the other two train on the map as it is;
+  drop the bottom sixth, Antarctica, then halve); the other two train on the map halved
+  (2700x1350, about 15 km per pixel), so a 128-133 px crop spans about 2000 km and most crops hold
+  a coastline or a biome boundary rather than a patch of open ocean (70 % of the map at full
+  size), which is what a short CPU-bound training run can learn first;
 - **batch**: 16 per process on a GPU (the papers' StyleGAN2-sized batch for these widths), 4 on
   a CPU (a step must stay within seconds on two cores); not measured on a GPU yet;
 - **steps**: the target across resumed sessions; a session stops earlier at ``--max-minutes``.
@@ -80,13 +83,15 @@ def _recipes() -> dict[str, Recipe]:
             "infinitygan-bluemarble",
             "infinitygan",
             "small",
-            note="InfinityGAN small (133 px patches), the map as it is",
+            scale=0.5,
+            note="InfinityGAN small (133 px patches), the map halved (2700x1350)",
         ),
         Recipe(
             "alis-bluemarble",
             "alis",
             "small",
-            note="ALIS small in 2-D mode (anchor grid, panorama=False), 128 px frames",
+            scale=0.5,
+            note="ALIS small in 2-D mode (anchor grid, panorama=False), 128 px frames, the map halved",
         ),
         Recipe(
             "infgan-bluemarble",

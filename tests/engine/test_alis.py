@@ -29,15 +29,33 @@ def _panorama_model():
 
 def test_fourier_phases_exact_at_1e12():
     periods = fourier_periods(64, 2)
-    assert periods == (128, 64, 32, 16, 8)
+    assert periods == (122, 62, 26, 14, 6)  # 2 x the primes 61, 31, 13, 7, 3 (octaves of 64)
     common = math.lcm(*(p // 2 for p in periods))  # in stage pixels
     far = 10**12 - (10**12 % common) + 5  # same phase as stage pixel 5, about 2e12 world px out
     near = coordinate_channels([AnchorWindow((0, 0), 5, -3, 7, 6, 2)], periods, torch.device("cpu"), torch.float32)
     away = coordinate_channels([AnchorWindow((0, 0), far, -3, 7, 6, 2)], periods, torch.device("cpu"), torch.float32)
     assert torch.equal(near, away)
     # And the value is right: the phase of world x = 2 * far for the longest period.
-    expected = math.cos(2 * math.pi * ((2 * far) % 128) / 128)
+    expected = math.cos(2 * math.pi * ((2 * far) % 122) / 122)
     assert near[0, 0, 0, 0].item() == pytest.approx(expected, abs=1e-6)
+
+
+@pytest.mark.parametrize("spacing, scale", [(64, 1), (64, 2), (256, 1), (256, 32)])
+def test_a_shift_by_one_period_realigns_that_wave_alone(spacing, scale):
+    """The repetition fix: with octave periods a shift by one period brought every finer wave back
+    in phase (the whole encoding echoed); with prime periods only the shifted wave's channels match."""
+    periods = fourier_periods(spacing, scale)
+    assert len(periods) >= 3 and periods[0] > spacing  # still octave-like, the longest past one anchor gap
+    assert all(math.gcd(a // scale, b // scale) == 1 for a in periods for b in periods if a != b)
+
+    def x_channels(x: int) -> torch.Tensor:  # (2 * waves, W): the cos/sin rows along x
+        window = AnchorWindow((0, 0), x, 0, 16, 1, scale)
+        return coordinate_channels([window], periods, torch.device("cpu"), torch.float32)[0, : 2 * len(periods), 0]
+
+    here = x_channels(7)
+    for i, period in enumerate(periods):
+        same = (x_channels(7 + period // scale) == here).all(dim=1).view(-1, 2).all(dim=1)
+        assert same.tolist() == [j == i for j in range(len(periods))], period
 
 
 def test_anchor_weights_exact_far_and_strictly_inside():

@@ -35,7 +35,8 @@ def test_the_three_shipped_recipes_name_real_configs_and_keep_the_band_out():
         infgan.BLUEMARBLE_OPTIONS["scale"],
         infgan.BLUEMARBLE_OPTIONS["drop_bottom_fraction"],
     )
-    assert RECIPES["infinitygan-bluemarble"].scale == 1.0 and RECIPES["alis-bluemarble"].drop_bottom == 0.0
+    for name in ("infinitygan-bluemarble", "alis-bluemarble"):  # the map halved, nothing dropped
+        assert (RECIPES[name].scale, RECIPES[name].drop_bottom) == (0.5, 0.0)
     with pytest.raises(InvalidInput, match="alis-bluemarble"):
         get_recipe("nope")
 
@@ -88,9 +89,10 @@ def test_train_with_a_recipe_and_overrides_records_them(tmp_path, capsys):
     Image.fromarray(np.random.default_rng(0).integers(0, 256, (40, 400, 3), dtype=np.uint8)).save(image)
     out = tmp_path / "run"
     argv = ["train", "--recipe", "alis-bluemarble", "--config", "tiny", "--data", str(image), "--out", str(out)]
-    argv += ["--steps", "1", "--batch", "2", "--sample-every", "0", "--device", "cpu"]
+    argv += ["--scale", "1", "--steps", "1", "--batch", "2", "--sample-every", "0", "--device", "cpu"]
     assert main(argv) == 0
     assert json.loads(capsys.readouterr().out.splitlines()[-1]) == {"event": "done", "step": 1, "stopped": "steps"}
     header = read_header(out / "last.safetensors")
     assert (header["family"], header["recipe"], header["config_name"]) == ("alis", "alis-bluemarble", "tiny")
     assert header["holdout"] == [0.45, 0.55] and header["batch"] == 2 and header["steps"] == 1
+    assert header["scale"] == 1.0  # the explicit flag beat the recipe's 0.5
