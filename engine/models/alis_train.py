@@ -38,8 +38,6 @@ W_AVG_BETA = 0.995
 
 
 class ALISTrainer(AdversarialTrainer):
-    ema_rampup = 0.05  # ALIS: EMA half-life ramps up with 5% of the images seen
-
     def __init__(self, model: ALISGenerator, config: TrainConfig, device: Any) -> None:
         c = model.config
         self.frame = config.crop or c.frame

@@ -56,7 +56,7 @@ from torch import nn
 from engine.fields import address_seed
 from engine.models.base import Generator
 from engine.train import distributed
-from engine.train.ema import ema_decay, update_ema
+from engine.train.ema import RAMPUP, ema_decay, update_ema
 from engine.train.losses import (
     PathLengthRegularizer,
     d_logistic,
@@ -99,7 +99,7 @@ class AdversarialTrainer:
     betas: tuple[float, float] = (0.0, 0.99)
     path_batch_shrink: int = 2  # path-length batch = batch // this
     path_mean_over: int = 0  # see PathLengthRegularizer
-    ema_rampup: float | None = None  # ALIS: 0.05
+    ema_rampup: float | None = RAMPUP  # None: a fixed half-life from the first step
 
     def __init__(self, generator: Generator, discriminator: nn.Module, config: TrainConfig, device: Any) -> None:
         self.config = config

@@ -46,7 +46,7 @@ from engine.styles import StyleLayout
 from engine.train import distributed
 from engine.train.adversarial import seeded_init
 from engine.train.discriminator import Discriminator
-from engine.train.ema import ema_decay, update_ema
+from engine.train.ema import RAMPUP, ema_decay, update_ema
 from engine.train.losses import gradient_penalty, wgan_d_loss, wgan_g_loss
 from engine.train.protocol import RealBatch, TrainConfig
 
@@ -182,7 +182,8 @@ class InfGANTrainer:
 
         # EMA.
         total_batch = batch * distributed.world_size()
-        update_ema(self.ema, self.generator, ema_decay(total_batch, self.config.ema_half_life_kimg))
+        decay = ema_decay(total_batch, self.config.ema_half_life_kimg, (step + 1) * total_batch, RAMPUP)
+        update_ema(self.ema, self.generator, decay)
         return logs
 
     def sample(self, count: int) -> torch.Tensor:
