@@ -12,7 +12,7 @@
    then runs :mod:`engine.metrics.diagnostics` (colour drift far from the origin, repetition at
    the coordinate period, seams), whose verdicts join the card's goals;
 3. writes ``DEST/NAME.safetensors`` (the weights, header updated with the name and a metrics
-   summary), then the gallery ``GALLERY/NAME.png`` through :func:`engine.export.export`
+   summary), then the gallery ``GALLERY/NAME.jpg`` through :func:`engine.export.export`
    (streamed, bounded memory), then the card ``DEST/NAME.json`` (:mod:`engine.cards`) last, so
    a card always describes files that exist. Every write is atomic.
 
@@ -26,7 +26,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import os
 import re
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,8 +36,9 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from PIL import Image
 
-from engine.atomic import write_bytes_atomic
+from engine.atomic import atomic_path, write_bytes_atomic
 from engine.cards import FORMAT, card_path
 from engine.checkpoints import file_sha256, load_checkpoint, save_checkpoint
 from engine.errors import InvalidInput
@@ -54,6 +57,7 @@ MAX_BYTES = 40 * 1000**2  # 40 MB: the issue's limit for a shipped checkpoint
 STRIP_PX = 100_000  # ∞-SWD strip width in full mode
 GALLERY = (4096, 2048)
 QUICK_GALLERY = (512, 256)
+GALLERY_JPEG_QUALITY = 90
 INF_SWD_LIMIT = 1.1  # goal: ∞-SWD <= 1.1 x SWD of independent frames
 SCALEINV_LIMIT = 2.0  # goal: ScaleInv-SWD at 8x <= 2 x at 1x
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
@@ -181,12 +185,26 @@ def measure(
 def render_gallery(
     model: torch.nn.Module, world: World, path: Path, size: tuple[int, int], device: str | None
 ) -> dict[str, Any]:
-    """A ``w x h`` render centred on the world origin, streamed to ``path`` by the exporter."""
+    """A ``w x h`` render centred on the world origin, saved as a JPEG at ``path``.
+
+    Rendered by the exporter (streamed, bounded memory) to a temporary PNG, then re-encoded:
+    a 4096x2048 render of terrain is about 11 MB as PNG and about a tenth of that as a quality-90
+    JPEG, and gallery images live in the repository, where every re-ship adds to its history.
+    The decoded image (25 MB for 4096x2048) is the only full-size buffer.
+    """
     w, h = size
     rect = Rect(-w // 2, -h // 2, w, h)
     path.parent.mkdir(parents=True, exist_ok=True)
-    result = export(Renderer(model, device), world, rect, path)
-    assert result is not None  # one process: this process writes
+    handle, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".part.png", dir=path.parent)
+    os.close(handle)
+    png = Path(name)
+    try:
+        result = export(Renderer(model, device), world, rect, png)
+        assert result is not None  # one process: this process writes
+        with Image.open(png) as image, atomic_path(path) as jpeg:
+            image.convert("RGB").save(jpeg, format="JPEG", quality=GALLERY_JPEG_QUALITY, optimize=True)
+    finally:
+        png.unlink(missing_ok=True)
     return {
         "path": str(path),
         "size": [w, h],
@@ -241,7 +259,7 @@ def ship(run: str | Path, options: ShipOptions, progress: Callable[[str], None] 
     save_checkpoint(target, ckpt.family, ckpt.config, ckpt.weights, {**meta, "name": name, "metrics": summary})
     sha = file_sha256(target)
 
-    gallery_path = options.gallery_dir / f"{name}.png"
+    gallery_path = options.gallery_dir / f"{name}.jpg"
     say(f"rendering the gallery {gallery_path}")
     world = World(model=name, seed=options.seed, model_hash=sha)
     gallery = render_gallery(model, world, gallery_path, QUICK_GALLERY if options.quick else GALLERY, options.device)

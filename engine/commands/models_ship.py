@@ -18,7 +18,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     ship.add_argument("run_dir", metavar="RUN_DIR", help="an `everscape train` --out folder (or a checkpoint file)")
     ship.add_argument("--name", required=True, help="name to ship under, e.g. infinitygan-bluemarble")
     ship.add_argument("--dest", default="checkpoints", help="folder for NAME.safetensors and NAME.json")
-    ship.add_argument("--gallery-dir", default="resources/gallery", help="folder for the NAME.png render")
+    ship.add_argument("--gallery-dir", default="resources/gallery", help="folder for the NAME.jpg render")
     ship.add_argument("--quick", action="store_true", help="small metric sets, short strip, 512x256 render")
     ship.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     ship.add_argument("--seed", type=int, default=0, help="seed of evaluation worlds and crops, and the gallery")

@@ -80,9 +80,10 @@ def test_ship_quick_writes_a_loadable_checkpoint_a_card_and_a_gallery(shipped, r
     ratio = card["goals"]["inf_swd_over_frame_swd"]
     assert ratio["pass"] == (ratio["value"] <= 1.1) and ratio["value"] == metrics["trained"]["inf_swd_ratio"]
 
-    assert card["gallery"]["path"] == str(gallery / "tiny-ref.png") and card["gallery"]["size"] == [512, 256]
-    with Image.open(gallery / "tiny-ref.png") as image:
-        assert image.size == (512, 256)
+    assert card["gallery"]["path"] == str(gallery / "tiny-ref.jpg") and card["gallery"]["size"] == [512, 256]
+    with Image.open(gallery / "tiny-ref.jpg") as image:
+        assert image.size == (512, 256) and image.format == "JPEG"
+    assert [p.name for p in gallery.iterdir()] == ["tiny-ref.jpg"]  # the intermediate PNG is gone
 
     capsys.readouterr()
     assert main(["models", "--json"]) == 0
