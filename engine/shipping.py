@@ -47,6 +47,7 @@ from engine.geometry import Rect
 from engine.metrics.diagnostics import QUICK_DIAGNOSTICS, DiagnosticOptions, diagnose
 from engine.metrics.diagnostics import verdicts as diagnostic_verdicts
 from engine.metrics.evaluate import QUICK, EvalOptions, evaluate
+from engine.metrics.inversion import QUICK_INVERSION, InversionOptions, inversion_psnr
 from engine.metrics.realdata import RealImages
 from engine.models.registry import build_initial, family_module, model_from_checkpoint
 from engine.render import Renderer, choose_device
@@ -243,6 +244,17 @@ def ship(run: str | Path, options: ShipOptions, progress: Callable[[str], None] 
     base = QUICK_DIAGNOSTICS if options.quick else DiagnosticOptions()
     diagnostics = diagnose(model, name, dataclasses.replace(base, seed=options.seed), options.device)
     verdicts.update(diagnostic_verdicts(diagnostics))
+    say("inversion of held-out crops (outpainting's fit), trained then untrained")
+    inversion_options = dataclasses.replace(QUICK_INVERSION if options.quick else InversionOptions(), seed=options.seed)
+    inversion = {
+        "trained": inversion_psnr(model, name, data, inversion_options, options.device),
+        "untrained": inversion_psnr(untrained, floor_ref, data, inversion_options, options.device),
+    }
+    verdicts["inversion_beats_untrained"] = {
+        "value": inversion["trained"]["psnr_db"],
+        "limit": inversion["untrained"]["psnr_db"],
+        "pass": inversion["trained"]["psnr_db"] > inversion["untrained"]["psnr_db"],
+    }
 
     options.dest.mkdir(parents=True, exist_ok=True)
     target = options.dest / f"{name}.safetensors"
@@ -285,6 +297,7 @@ def ship(run: str | Path, options: ShipOptions, progress: Callable[[str], None] 
         "checkpoint": {"file": target.name, "bytes": target.stat().st_size, "sha256": sha},
         "metrics": metrics,
         "diagnostics": diagnostics,
+        "inversion": inversion,
         "goals": verdicts,
         "gallery": gallery,
         "evaluated_on": device,
@@ -305,6 +318,11 @@ def card_summary(card: dict[str, Any]) -> str:
         + "ScaleInv "
         + ", ".join(f"{k}x {v:.2f}" for k, v in t["scaleinv"].items()),
     ]
+    inv = card["inversion"]
+    lines.append(
+        f"inversion of {inv['trained']['crops']} held-out crops: {inv['trained']['psnr_db']:.2f} dB, "
+        f"untrained {inv['untrained']['psnr_db']:.2f} dB"
+    )
     for goal, verdict in card["goals"].items():
         value = "n/a" if verdict["value"] is None else f"{verdict['value']:.3g}"
         lines.append(f"goal {goal}: {value} vs {verdict['limit']:.3g}: {'pass' if verdict['pass'] else 'FAIL'}")

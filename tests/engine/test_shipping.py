@@ -1,6 +1,7 @@
 """``everscape models ship`` on a two-step reference:tiny run, and the app's default model choice."""
 
 import json
+import math
 import shutil
 
 import numpy as np
@@ -70,6 +71,7 @@ def test_ship_quick_writes_a_loadable_checkpoint_a_card_and_a_gallery(shipped, r
         "inf_swd_over_frame_swd",
         "scaleinv_8x_over_1x",
         "beats_untrained_swd",
+        "inversion_beats_untrained",
         "no_colour_drift_swd",
         "no_colour_drift_mean_z",
         "no_repetition_at_coordinate_period",
@@ -84,6 +86,9 @@ def test_ship_quick_writes_a_loadable_checkpoint_a_card_and_a_gallery(shipped, r
     with Image.open(gallery / "tiny-ref.jpg") as image:
         assert image.size == (512, 256) and image.format == "JPEG"
     assert [p.name for p in gallery.iterdir()] == ["tiny-ref.jpg"]  # the intermediate PNG is gone
+    inversion = card["inversion"]
+    assert math.isfinite(inversion["trained"]["psnr_db"]) and inversion["untrained"]["steps"] >= 1
+    assert card["goals"]["inversion_beats_untrained"]["value"] == inversion["trained"]["psnr_db"]
 
     capsys.readouterr()
     assert main(["models", "--json"]) == 0
