@@ -38,3 +38,21 @@ def heldout_swd(card: dict[str, Any]) -> float | None:
     except (KeyError, TypeError, ValueError):
         return None
     return value if math.isfinite(value) else None
+
+
+def relative_heldout_swd(card: dict[str, Any]) -> float | None:
+    """Held-out SWD in units of the card's real-vs-real SWD (1 = as good as real data can be).
+
+    Why this and not the raw SWD to rank models: SWD's scale depends on the frame size and the
+    data preparation, and the three families are measured on different frames (InfinityGAN 133 px,
+    ALIS 128 px, ∞-GAN 64 px) and data (∞-GAN's map drops Antarctica). Real-vs-real, measured with
+    the same frames, data and counts, carries the same dependence, so the ratio compares across them.
+    """
+    try:
+        real = float(card["metrics"]["real_vs_real"]["swd"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    trained = heldout_swd(card)
+    if trained is None or not math.isfinite(real) or real <= 0:
+        return None
+    return trained / real

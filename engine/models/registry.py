@@ -20,7 +20,7 @@ from typing import Any
 
 import torch
 
-from engine.cards import card_path, heldout_swd, read_card
+from engine.cards import card_path, read_card, relative_heldout_swd
 from engine.checkpoints import Checkpoint, find_checkpoint, list_checkpoints, load_checkpoint
 from engine.errors import CheckpointError, InvalidInput
 from engine.models.base import Generator
@@ -94,14 +94,15 @@ def default_model_ref() -> str:
     """The model the app opens: the best installed checkpoint with a model card.
 
     "Best" is the lowest held-out SWD on its card (``everscape models ship`` measures it on real
-    crops the model never saw in training). Without cards: the first installed of
-    :data:`DEFAULT_CHECKPOINTS`, else :data:`FALLBACK_MODEL`.
+    crops the model never saw in training) relative to the card's real-vs-real SWD, which makes
+    families measured on different frame sizes comparable (:func:`relative_heldout_swd`).
+    Without cards: the first installed of :data:`DEFAULT_CHECKPOINTS`, else :data:`FALLBACK_MODEL`.
     """
     scored = []
     for name in list_checkpoints():
         path = find_checkpoint(name)
         card = read_card(card_path(path)) if path is not None else None
-        score = heldout_swd(card) if card is not None else None
+        score = relative_heldout_swd(card) if card is not None else None
         if score is not None:
             scored.append((score, name))
     if scored:

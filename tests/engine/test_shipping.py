@@ -128,13 +128,15 @@ def test_goals_compare_with_the_issue_limits():
     assert goals["scaleinv_8x_over_1x"]["value"] == 2.5 and goals["beats_untrained_swd"]["pass"]
 
 
-def _install(folder, name, source, swd=None):
+def _install(folder, name, source, swd=None, real=None):
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copy(source, folder / f"{name}.safetensors")
     if swd is not None:
         card = json.loads(card_path(source).read_text())
         card["name"] = name
         card["metrics"]["trained"]["swd"] = swd
+        if real is not None:
+            card["metrics"]["real_vs_real"]["swd"] = real
         card_path(folder / f"{name}.safetensors").write_text(json.dumps(card))
 
 
@@ -154,4 +156,8 @@ def test_default_model_is_the_best_carded_checkpoint(shipped, tmp_path, monkeypa
     assert default_model_ref() == "alis-bluemarble"
     card_path(shipped_dir / "alis-bluemarble.safetensors").write_text("{not json")  # a broken card is ignored
     assert default_model_ref() == "mine"
+    # Ranked relative to real-vs-real: larger frames give larger SWDs for real data too.
+    _install(shipped_dir, "infinitygan-bluemarble", source, swd=60.0, real=30.0)  # 2x the best possible
+    _install(user, "mine", source, swd=40.0, real=10.0)  # 4x
+    assert default_model_ref() == "infinitygan-bluemarble"
     assert load_model(default_model_ref()).model.family == "reference"
