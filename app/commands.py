@@ -8,6 +8,7 @@ HELP = "start the desktop app (or capture a screenshot of it headlessly)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("project", nargs="?", default=None, help="an .everscape project file to open")
     parser.add_argument("--model", default=None, help="model to open (default: the last one, else the shipped default)")
     parser.add_argument("--seed", type=int, default=None, help="world seed (default: the last one, else 0)")
     parser.add_argument("--view", default=None, help="X,Y,ZOOM: world centre and zoom exponent (-2 = quarter size)")

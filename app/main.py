@@ -56,13 +56,17 @@ def take_screenshot(
     path: str | Path,
     model: str | None = None,
     seed: int = 0,
-    view: tuple[int, int, int] = (0, 0, 0),
+    view: tuple[int, int, int] | None = None,
     size: tuple[int, int] = (1280, 800),
     timeout: float = 300.0,
+    project: str | Path | None = None,
 ) -> Path:
-    """Open a window on the given world and view, wait for its tiles, save a PNG of the window."""
+    """Open a window on the given world (or ``project``) and view, wait for its tiles, save a PNG.
+
+    With a project and no explicit ``view`` the project's own saved view is kept."""
     from engine.models.registry import default_model_ref
 
+    explicit_view, view = view is not None, view or (0, 0, 0)
     path = Path(path)
     if path.suffix.lower() != ".png":
         raise InvalidInput(f"--screenshot writes a PNG; {path.name} should end in .png")
@@ -70,7 +74,10 @@ def take_screenshot(
     try:
         window.resize(*size)
         window.show()
-        window.canvas.centre_on(*view)  # again, now that the canvas has its final size
+        if project is not None:
+            open_project_or_raise(window, project)
+        if project is None or explicit_view:
+            window.canvas.centre_on(*view)  # again, now that the canvas has its final size
         wait_until_complete(window, timeout)
         image = window.grab().toImage()
         with atomic_path(path) as temp:
@@ -81,16 +88,30 @@ def take_screenshot(
     return path
 
 
+def open_project_or_raise(window: MainWindow, path: str | Path) -> None:
+    """Open a project given on the command line; a bad one is the usual one-line error."""
+    if not Path(path).is_file():
+        raise InvalidInput(f"project {path} does not exist")
+    if not window.project.open_project(path):
+        raise InvalidInput(window.last_error or f"could not open project {path}")
+
+
 def run_app(args: argparse.Namespace) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Everscape")
     view = parse_view(args.view) if getattr(args, "view", None) else None
     if getattr(args, "screenshot", None):
         size = parse_size(args.size) if args.size else (1280, 800)
-        take_screenshot(args.screenshot, args.model, args.seed or 0, view or (0, 0, 0), size)
+        take_screenshot(args.screenshot, args.model, args.seed or 0, view, size, project=getattr(args, "project", None))
         return 0
     window = MainWindow(Settings(), args.model, args.seed, view)
     if getattr(args, "size", None):
         window.resize(*parse_size(args.size))
     window.show()
+    if getattr(args, "project", None):
+        try:
+            open_project_or_raise(window, args.project)
+        except InvalidInput:
+            window.close()
+            raise
     return app.exec()

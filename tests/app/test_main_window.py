@@ -229,3 +229,22 @@ def test_view_training_shows_the_panel_and_opens_a_checkpoint(qtbot, open_window
     monkeypatch.setattr(window, "open_world", lambda ref, seed, world=None: opened.append((ref, seed)))
     window.training.open_model("run/last.safetensors")
     assert opened == [("run/last.safetensors", 3)]
+
+
+def test_a_project_named_on_the_command_line_opens_with_its_world(open_window, tmp_path):
+    from app.main import open_project_or_raise
+    from engine.project import Project, ProjectView, save_project
+    from engine.world import World
+
+    path = tmp_path / "island.everscape"
+    save_project(path, Project(World("fake:test", 41), ProjectView(96, -32, 1)))
+    window = open_window()
+    open_project_or_raise(window, path)
+    assert (window.world.model, window.world.seed) == ("fake:test", 41)
+    assert window.project.path == path
+    with pytest.raises(InvalidInput, match="does not exist"):
+        open_project_or_raise(window, tmp_path / "missing.everscape")
+    (tmp_path / "junk.everscape").write_bytes(b"not a project")
+    with pytest.raises(InvalidInput) as error:
+        open_project_or_raise(window, tmp_path / "junk.everscape")
+    assert "\n" not in str(error.value) and window.world.seed == 41  # the open world stays
