@@ -4,6 +4,12 @@ Everything user-visible that Everscape writes (renders, exports, checkpoints, pr
 through :func:`atomic_path`: the writer fills a temporary file in the same folder, which is
 fsynced and renamed over the target only when the writer finished without an exception. A crash,
 a cancel or a full disk leaves the old file (if any) untouched and no half-written one.
+
+A process killed outright (SIGKILL, power loss) cannot remove its temporary file, and a gigapixel
+export's can be gigabytes. So temporary names carry the writer's process id
+(``.NAME.PID.RANDOM.partSUFFIX``), and the next write to the same target removes the partials of
+processes that no longer exist: the space comes back on the user's next try, and a partial that
+another live process is still writing is never touched.
 """
 
 from __future__ import annotations
@@ -29,6 +35,43 @@ def describe_os_error(error: OSError, path: Path) -> str:
     return f"cannot write {path}: {error.strerror or error}"
 
 
+def _process_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists but belongs to someone else (EPERM), or the check is unsupported
+        return True
+    return True
+
+
+def remove_stale_partials(target: str | Path) -> list[Path]:
+    """Delete temporary files of ``target`` left by writers that no longer run; return them.
+
+    Best effort and silent: a folder that cannot be listed, or a partial that cannot be removed,
+    is simply left for the write itself to report on.
+    """
+    target = Path(target)
+    prefix = f".{target.stem}."
+    removed = []
+    try:
+        candidates = [p for p in target.parent.iterdir() if p.name.startswith(prefix) and ".part" in p.name]
+    except OSError:
+        return removed
+    for path in candidates:
+        pid_text = path.name[len(prefix) :].split(".", 1)[0]
+        if not pid_text.isdigit() or _process_alive(int(pid_text)):
+            continue
+        try:
+            path.unlink()
+            removed.append(path)
+        except OSError:
+            pass
+    return removed
+
+
 @contextlib.contextmanager
 def atomic_path(target: str | Path, suffix: str | None = None) -> Iterator[Path]:
     """Yield a temporary path beside ``target``; rename it onto ``target`` if the block succeeds.
@@ -38,8 +81,9 @@ def atomic_path(target: str | Path, suffix: str | None = None) -> Iterator[Path]
     """
     target = Path(target)
     suffix = target.suffix if suffix is None else suffix
+    remove_stale_partials(target)
     try:
-        fd, name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f".part{suffix}", dir=target.parent)
+        fd, name = tempfile.mkstemp(prefix=f".{target.stem}.{os.getpid()}.", suffix=f".part{suffix}", dir=target.parent)
     except OSError as error:
         raise OutputError(describe_os_error(error, target)) from None
     os.close(fd)

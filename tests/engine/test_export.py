@@ -265,7 +265,11 @@ def test_killed_export_leaves_no_final_file(tmp_path):
             process.kill()
     assert not target.exists()
     parts = [p for p in tmp_path.iterdir() if p.name not in ("started",)]
-    assert all(p.name.startswith(".k.") and ".part" in p.name for p in parts)  # only a hidden partial
+    assert parts and all(p.name.startswith(f".k.{process.pid}.") and ".part" in p.name for p in parts)
+    # The next export of the same file reclaims the dead writer's partial (it can be gigabytes).
+    renderer = Renderer(load_model("reference:tiny").model, "cpu")
+    export(renderer, World(model="reference:tiny"), Rect(0, 0, 64, 64), target, ExportOptions(tile=64))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["k.tif", "started"]
 
 
 def test_two_rank_torchrun_equals_single_process(tmp_path):
