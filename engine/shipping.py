@@ -196,7 +196,7 @@ def render_gallery(
     w, h = size
     rect = Rect(-w // 2, -h // 2, w, h)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".part.png", dir=path.parent)
+    handle, name = tempfile.mkstemp(prefix=f".{path.stem}.{os.getpid()}.", suffix=".part.png", dir=path.parent)
     os.close(handle)
     png = Path(name)
     try:
