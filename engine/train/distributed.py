@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.distributed as dist
@@ -111,6 +112,18 @@ def broadcast_module(module: nn.Module) -> None:
     with torch.no_grad():
         for tensor in [*module.parameters(), *module.buffers()]:
             dist.broadcast(tensor.data, src=0)
+
+
+def gather_to_main(value: Any) -> list[Any] | None:
+    """Every rank's ``value`` (picklable), in rank order, on rank 0; None on the others.
+
+    A collective: every rank must call it. In one process: ``[value]``.
+    """
+    if not active():
+        return [value]
+    gathered: list[Any] | None = [None] * world_size() if rank() == 0 else None
+    dist.gather_object(value, gathered, dst=0)
+    return gathered
 
 
 def barrier() -> None:

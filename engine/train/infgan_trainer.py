@@ -212,5 +212,13 @@ class InfGANTrainer:
         self.discriminators.load_state_dict(state["discriminators"])
         self.g_opt.load_state_dict(state["g_opt"])
         self.d_opt.load_state_dict(state["d_opt"])
+        if distributed.rank() == 0:  # rank 0's streams; other ranks keep their own (see load_rank_state)
+            self.load_rank_state(state)
+
+    def rank_state(self) -> dict[str, Any]:
+        """This rank's private generators: saved per rank by the loop, so every rank resumes exactly."""
+        return {"rng": self.rng.get_state(), "crop_rng": self.crop_rng.get_state()}
+
+    def load_rank_state(self, state: dict[str, Any]) -> None:
         self.rng.set_state(state["rng"].cpu())
         self.crop_rng.set_state(state["crop_rng"].cpu())

@@ -16,8 +16,11 @@ Files in ``out_dir`` (rank 0 only):
 - ``samples/step-NNNNNNN.png``: preview grids every ``sample_every`` steps.
 
 Under ``torchrun`` every rank runs the loop; stop decisions (abort, time budget) are taken by
-rank 0 and broadcast so all ranks stop at the same step. Only rank 0's RNG and sampler states
-are saved: after a resume the other ranks re-seed from ``(seed, rank, step)``.
+rank 0 and broadcast so all ranks stop at the same step. Each snapshot gathers every rank's own
+random state (global RNGs, data sampler, and a trainer's private generators through its optional
+``rank_state``/``load_rank_state``) into the state file, so a resume with the same number of
+processes repeats the uninterrupted run exactly on every rank. Resumed with another number of
+processes, rank 0 continues its own stream and the others re-seed from ``(seed, rank, step)``.
 """
 
 from __future__ import annotations
@@ -119,7 +122,10 @@ def train(
             )
         trainer.load_state_dict(state["trainer"])
         step, wall_before, best = int(state["step"]), float(state["wall_time_s"]), state.get("best")
-        if main:
+        ranks = state.get("ranks")
+        if isinstance(ranks, list) and len(ranks) == world:
+            _restore_rank_state(trainer, dataset, ranks[distributed.rank()])
+        elif main:
             restore_rng(state["rng"])
             dataset.load_state_dict(state["dataset"])
         else:
@@ -132,6 +138,7 @@ def train(
     def snapshot() -> None:
         nonlocal best, saved_at
         saved_at = step
+        ranks = distributed.gather_to_main(_rank_state(trainer, dataset))  # a collective: every rank
         if not main:
             return
         wall = wall_before + time.monotonic() - started
@@ -162,6 +169,7 @@ def train(
                 "trainer": trainer.state_dict(),
                 "rng": capture_rng(),
                 "dataset": dataset.state_dict(),
+                "ranks": ranks,
             },
         )
         if snapshot_fn is not None:
@@ -217,6 +225,21 @@ def train(
         snapshot()
     distributed.barrier()
     return TrainResult(step, stopped, logs)
+
+
+def _rank_state(trainer: FamilyTrainer, dataset: CropDataset) -> dict[str, Any]:
+    """This process's own random state: what differs between ranks and must resume per rank."""
+    state: dict[str, Any] = {"rng": capture_rng(), "dataset": dataset.state_dict()}
+    if hasattr(trainer, "rank_state"):
+        state["trainer"] = trainer.rank_state()
+    return state
+
+
+def _restore_rank_state(trainer: FamilyTrainer, dataset: CropDataset, state: dict[str, Any]) -> None:
+    restore_rng(state["rng"])
+    dataset.load_state_dict(state["dataset"])
+    if "trainer" in state and hasattr(trainer, "load_rank_state"):
+        trainer.load_rank_state(state["trainer"])
 
 
 def _cuda(device: torch.device) -> list[torch.device]:

@@ -53,6 +53,9 @@ class FamilyTrainer(Protocol):
 
     Optional attribute ``real_batches_per_step`` (default 1): the loop then passes that many
     batches of reals concatenated (WGAN critics updated several times per G step).
+    Optional methods ``rank_state() -> dict`` and ``load_rank_state(dict)``: random state the
+    trainer keeps outside the global RNGs, different on every rank (``state_dict`` is rank 0's);
+    the loop saves it for every rank and gives each its own back on resume.
     """
 
     generator: Generator  # trained weights (train mode)
