@@ -56,3 +56,75 @@ def relative_heldout_swd(card: dict[str, Any]) -> float | None:
     if trained is None or not math.isfinite(real) or real <= 0:
         return None
     return trained / real
+
+
+def _number(value: Any, digits: int = 1) -> str:
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return "–"
+    return f"{value:.{digits}f}" if math.isfinite(value) else "–"
+
+
+def quality_table(cards: list[dict[str, Any]]) -> str:
+    """The README's quality report, as Markdown, from model cards (numbers are never typed by hand).
+
+    One row per model and number: trained, untrained (the floor) and real-vs-real (the best
+    possible) side by side, then the goals and diagnostics with their verdicts.
+    """
+    if not cards:
+        return "(no model cards)"
+    names = [card.get("name", "?") for card in cards]
+    rows: list[tuple[str, list[str]]] = []
+
+    def row(label: str, values: list[str]) -> None:
+        rows.append((label, values))
+
+    def training(card: dict[str, Any]) -> str:
+        t = card.get("training", {})
+        hours = _number((t.get("wall_time_s") or 0) / 3600, 2)
+        return f"{t.get('steps', '?')} steps, {_number(t.get('kimg'))} kimg, {hours} h on {t.get('device', '?')}"
+
+    row("training", [training(c) for c in cards])
+    row("measured", [f"{c['metrics'].get('mode', '?')} on {c['metrics'].get('data', '?')}" for c in cards])
+    for label, key in (("SWD ×10³, frames", "swd"), ("∞-SWD ×10³, strip", "inf_swd")):
+        row(
+            f"{label}: trained / untrained / real",
+            [
+                f"{_number(m['trained'][key])} / {_number(m['untrained'][key])} / "
+                + (_number(m["real_vs_real"]["swd"]) if key == "swd" else "–")
+                for m in (c["metrics"] for c in cards)
+            ],
+        )
+    zooms = sorted({z for c in cards for z in c["metrics"]["trained"]["scaleinv"]}, key=int)
+    for zoom in zooms:
+        row(
+            f"ScaleInv-SWD {zoom}×: trained / untrained / real",
+            [
+                f"{_number(m['trained']['scaleinv'].get(zoom))} / {_number(m['untrained']['scaleinv'].get(zoom))}"
+                f" / {_number(m['real_vs_real'].get('scaleinv', {}).get(zoom))}"
+                for m in (c["metrics"] for c in cards)
+            ],
+        )
+    if all("inversion" in c for c in cards):
+        row(
+            "held-out inversion PSNR dB: trained / untrained",
+            [
+                f"{_number(inv['trained']['psnr_db'], 2)} / {_number(inv['untrained']['psnr_db'], 2)}"
+                for inv in (c["inversion"] for c in cards)
+            ],
+        )
+    goals = list(dict.fromkeys(g for c in cards for g in c.get("goals", {})))
+    for goal in goals:
+        cells = []
+        for card in cards:
+            verdict = card.get("goals", {}).get(goal)
+            if verdict is None:
+                cells.append("–")
+                continue
+            mark = "pass" if verdict.get("pass") else "**fail**"
+            cells.append(f"{_number(verdict.get('value'), 3)} vs {_number(verdict.get('limit'), 3)}: {mark}")
+        row(f"goal: {goal}", cells)
+    lines = ["| | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+    lines += [f"| {label} | " + " | ".join(values) + " |" for label, values in rows]
+    return "\n".join(lines)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from engine.cards import card_path, heldout_swd, read_card
+from engine.cards import card_path, heldout_swd, quality_table, read_card
 from engine.checkpoints import find_checkpoint, list_checkpoints, read_header
 from engine.commands import models_ship
 from engine.errors import CheckpointError
@@ -23,6 +23,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     imp.add_argument("--config", required=True, help="config name of the family the weights belong to")
     imp.add_argument("--out", required=True, help="output .safetensors path")
     models_ship.add_parser(sub)
+    report = sub.add_parser(
+        "report", help="the quality report of shipped models as a Markdown table (from their cards)"
+    )
+    report.add_argument("names", nargs="*", help="checkpoint names (default: every installed one with a card)")
 
 
 def inventory() -> dict:
@@ -51,6 +55,8 @@ def run(args: argparse.Namespace) -> int:
         return _import(args)
     if getattr(args, "models_command", None) == "ship":
         return models_ship.run(args)
+    if getattr(args, "models_command", None) == "report":
+        return _report(args.names)
     info = inventory()
     if args.json:
         print(json.dumps(info, indent=1))
@@ -67,6 +73,22 @@ def run(args: argparse.Namespace) -> int:
         if entry.get("heldout_swd") is not None:
             detail += f", held-out SWD {entry['heldout_swd']:.1f}"
         print(f"  {entry['name']}: {detail}")
+    return 0
+
+
+def _report(names: list[str]) -> int:
+    cards = []
+    for name in names or list_checkpoints():
+        path = find_checkpoint(name)
+        if path is None:
+            raise CheckpointError(f"no installed checkpoint called {name!r} (see `everscape models`)")
+        card = read_card(card_path(path))
+        if card is None:
+            if names:
+                raise CheckpointError(f"{name} has no model card ({card_path(path).name}); ship it with `models ship`")
+            continue
+        cards.append(card)
+    print(quality_table(cards))
     return 0
 
 

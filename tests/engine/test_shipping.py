@@ -95,6 +95,15 @@ def test_ship_quick_writes_a_loadable_checkpoint_a_card_and_a_gallery(shipped, r
     (entry,) = [e for e in json.loads(capsys.readouterr().out)["checkpoints"] if e["name"] == "tiny-ref"]
     assert entry["heldout_swd"] == metrics["trained"]["swd"] and entry["steps"] == 2
 
+    assert main(["models", "report", "tiny-ref"]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[0] == "| | tiny-ref |" and any(
+        line.startswith("| goal: no_seams | 0.000 vs 0.000: pass") for line in table
+    )
+    swd_row = next(line for line in table if line.startswith("| SWD"))
+    assert f"{metrics['trained']['swd']:.1f} / {metrics['untrained']['swd']:.1f}" in swd_row
+    assert main(["models", "report", "nosuch"]) == 2 and "no installed checkpoint" in capsys.readouterr().err
+
 
 def test_ship_prefers_best_and_refuses_large_or_unmeasurable_checkpoints(run_dir, tmp_path, monkeypatch, capsys):
     run = tmp_path / "run"
