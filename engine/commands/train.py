@@ -19,6 +19,7 @@ stdout carries JSON lines only: a progress line per log step (``step``, ``kimg``
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import signal
 import sys
@@ -62,6 +63,37 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--drop-bottom", type=float, help="drop this fraction of bottom rows (default 0)")
     parser.add_argument("--no-hflip", action="store_true", default=None, help="no horizontal flips")
     parser.add_argument("--no-amp", action="store_true", help="no mixed precision on GPU")
+    parser.add_argument(
+        "--best-metric",
+        choices=("swd", "none"),
+        default=None,
+        help="keep best.safetensors at the lowest quick held-out SWD of each snapshot "
+        "(default: swd when there is a held-out band, else none)",
+    )
+
+
+def _best_metric(args: argparse.Namespace, holdout: tuple[float, float] | None, device: torch.device):
+    """``metric_fn`` for ``best.safetensors``: quick SWD of the EMA against held-out crops.
+
+    Only with a held-out band: scored on crops the model trains on, "best" would reward
+    memorising them. The real set is drawn once per session (fixed seed), so every snapshot is
+    scored against the same crops; about 48 frames of 64 px, seconds per snapshot.
+    """
+    choice = args.best_metric or ("swd" if holdout else "none")
+    if choice == "none":
+        return None
+    if not holdout:
+        raise InvalidInput("--best-metric swd needs a held-out band (--holdout A,B)")
+    from engine.metrics.evaluate import QUICK, HeldOutSWD
+    from engine.metrics.realdata import RealImages
+
+    data = RealImages.load(args.data, holdout, args.scale, args.drop_bottom)
+    side = next((s for s in (QUICK.frame, 32) if data.fits(s)), None)
+    if side is None:
+        print(f"everscape: no best.safetensors: the held-out band of {args.data} is under 32 px", file=sys.stderr)
+        return None
+    scorer = HeldOutSWD(data, dataclasses.replace(QUICK, frame=side), device=device)
+    return lambda trainer: scorer(trainer.ema)
 
 
 def _device(name: str, info: distributed.DistInfo) -> torch.device:
@@ -198,6 +230,7 @@ def run(args: argparse.Namespace) -> int:
                 log_every=args.log_every,
                 sample_every=args.sample_every,
                 snapshot_every=args.snapshot_every,
+                metric_fn=_best_metric(args, holdout, device) if info.is_main else None,
                 resume=args.resume,
                 seed=args.seed,
                 meta={

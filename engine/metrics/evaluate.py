@@ -18,7 +18,7 @@ from engine.metrics.infinite import SCALES, infinite_swd, real_scaleinv_swd, ren
 from engine.metrics.realdata import RealImages
 from engine.metrics.swd import SWDConfig, describe, swd_descriptors
 from engine.models.base import Generator
-from engine.render import Renderer
+from engine.render import Renderer, choose_device
 
 
 @dataclass(frozen=True)
@@ -130,3 +130,23 @@ def summary(report: dict) -> str:
     ]
     lines += [f"| {name} | {value:.2f} |" for name, value in rows]
     return "\n".join(lines)
+
+
+class HeldOutSWD:
+    """SWD of a model's frames against fixed real crops: the training loop's ``metric_fn``.
+
+    The real crops and their descriptors are drawn once, so successive snapshots of one run are
+    scored against the very same set and differ only by the model (and the frames' fixed seed):
+    ``best.safetensors`` then means "lowest held-out SWD so far", as StyleGAN picks its best FID.
+    """
+
+    def __init__(self, data: RealImages, options: EvalOptions = QUICK, device: str | torch.device | None = None):
+        self.options, self.device = options, choose_device(None if device is None else str(device))
+        self.real = describe(data.crops(options.frames, options.frame, options.seed), options.swd, self.device)
+
+    def __call__(self, model: Generator) -> float:
+        renderer = Renderer(model, self.device)
+        opts = self.options
+        frames = render_frames(renderer, "training-snapshot", opts.frames, opts.frame, opts.seed)
+        generated = describe(frames, opts.swd, renderer.device, stream=1)
+        return float(swd_descriptors(self.real, generated, opts.swd).mean)

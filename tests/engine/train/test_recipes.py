@@ -96,3 +96,10 @@ def test_train_with_a_recipe_and_overrides_records_them(tmp_path, capsys):
     assert (header["family"], header["recipe"], header["config_name"]) == ("alis", "alis-bluemarble", "tiny")
     assert header["holdout"] == [0.45, 0.55] and header["batch"] == 2 and header["steps"] == 1
     assert header["scale"] == 1.0  # the explicit flag beat the recipe's 0.5
+    # A held-out band: snapshots are scored on it (quick SWD) and the best one is kept.
+    best = read_header(out / "best.safetensors")
+    assert best["steps"] == 1 and 0 < best["metric"] < 1e5
+    other = tmp_path / "no-best"
+    argv[argv.index(str(out))] = str(other)
+    assert main([*argv, "--best-metric", "none"]) == 0
+    assert (other / "last.safetensors").is_file() and not (other / "best.safetensors").exists()
