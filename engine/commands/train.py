@@ -30,7 +30,7 @@ from typing import Any
 import torch
 
 from engine.errors import InvalidInput
-from engine.models.registry import build_random, family_module
+from engine.models.registry import build_initial, build_random, family_module
 from engine.render import choose_device
 from engine.train import distributed
 from engine.train.datasets import open_dataset
@@ -94,6 +94,15 @@ def _best_metric(args: argparse.Namespace, holdout: tuple[float, float] | None, 
         return None
     scorer = HeldOutSWD(data, dataclasses.replace(QUICK, frame=side), device=device)
     return lambda trainer: scorer(trainer.ema)
+
+
+def _initial_model(args: argparse.Namespace, module):
+    """``FAMILY:CONFIG``'s initial weights, with the recipe's config overrides when it trains that config."""
+    recipe = get_recipe(args.recipe) if args.recipe else None
+    if recipe is None or not recipe.config_overrides or args.config != recipe.config:
+        return build_random(args.family, args.config)
+    config = dataclasses.replace(module.CONFIGS[args.config], **dict(recipe.config_overrides))
+    return build_initial(args.family, config)
 
 
 def _device(name: str, info: distributed.DistInfo) -> torch.device:
@@ -201,7 +210,7 @@ def run(args: argparse.Namespace) -> int:
         torch.cuda.set_device(device)
     info = distributed.initialise(device)
     try:
-        model = build_random(args.family, args.config)
+        model = _initial_model(args, module)
         crop = args.crop or module.real_crop_size(model.config)
         config = TrainConfig(batch=args.batch, amp=not args.no_amp, seed=args.seed, crop=crop)
         holdout = _holdout(args.holdout)

@@ -27,6 +27,7 @@ Why these values:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
@@ -34,6 +35,15 @@ from engine.errors import InvalidInput
 
 #: The band of the map's width kept out of training in every recipe (fractions).
 HOLDOUT = (0.45, 0.55)
+
+#: InfinityGAN's vertical coordinate calibrated to the halved map. Real crops report their
+#: position over the whole image height and fakes over ``train_rows`` z_l rows (16 px each in
+#: ``small``), so the two agree only if ``train_rows`` is the image height in rows: 1350 / 16 ≈ 84
+#: (the ``small`` default, 20 rows = 320 px, squeezed pole to pole into 320 px of world and left
+#: every row beyond, most of a 4096x2048 render, at the saturated polar coordinate). The slope
+#: keeps the paper's tanh(±3) at the band's edges: 0.3 x 20 / 84 ≈ 0.071 per row.
+IG_TRAIN_ROWS = 84
+IG_V_PER_CELL = 0.071
 
 
 @dataclass(frozen=True)
@@ -53,6 +63,8 @@ class Recipe:
     sample_every: int = 500
     seed: int = 0
     note: str = ""
+    #: Config fields set for this data (same architecture; the checkpoint records the result).
+    config_overrides: tuple[tuple[str, Any], ...] = ()
 
     def batch_for(self, device: torch.device) -> int:
         """The batch hint for a training device."""
@@ -84,7 +96,8 @@ def _recipes() -> dict[str, Recipe]:
             "infinitygan",
             "small",
             scale=0.5,
-            note="InfinityGAN small (133 px patches), the map halved (2700x1350)",
+            config_overrides=(("train_rows", IG_TRAIN_ROWS), ("v_per_cell", IG_V_PER_CELL)),
+            note="InfinityGAN small (133 px patches), the map halved (2700x1350), pole to pole in 84 rows",
         ),
         Recipe(
             "alis-bluemarble",
