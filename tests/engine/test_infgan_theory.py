@@ -1,9 +1,12 @@
 """∞-GAN's theory made executable.
 
 (a) Every layer kind the ∞-GAN model is built from passes marginalisation consistency and
-    permutation invariance, bit-exactly in float64 on CPU (the paper's test protocol). In float32
-    torch's vectorised kernels may round a pixel differently depending on where it falls in a
-    row (bilinear: up to 5e-7), which is harmless for the model: it renders every block with the
+    permutation invariance in float64 on CPU (the paper's test protocol), up to round-off
+    (``TOLERANCE``, 1e-9): the summation order of a convolution may depend on the input's size
+    (MKL's float64 conv on an AVX-512 EPYC: a few ulp, 3.6e-15 measured; exact on other
+    machines), while every inconsistent layer below misses by more than 1e-3. In float32 torch's
+    vectorised kernels may round a pixel differently depending on where it falls in a row
+    (bilinear: up to 5e-7), which is harmless for the model: it renders every block with the
     same shapes, and the consistency kit checks its pixels bit-exactly.
 (b) The same checks FAIL for a zero-padded conv, instance norm and uncropped bilinear up-sampling
     (and a few more of the paper's inconsistent layers), so the checks can fail.
@@ -19,7 +22,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from engine.bench.infgan import measure_redundancy, theorem1_bound
+from engine.bench.infgan import TOLERANCE, measure_redundancy, theorem1_bound
 from engine.layers import CropUpsample, EqualConv2d, NearestUpsample, ValidConv, crop_upsample, fused_leaky_relu
 from engine.layers.basic import pixel_norm
 from engine.layers.napn import NoisyAdaPixNorm
@@ -83,8 +86,8 @@ def test_model_layers_are_consistent(name):
     layer, span_map = _model_layers()[name]
     x = _input() if name == "noisy adapixnorm" else _input()[:, :C]
     rng = random.Random(name)
-    assert marginalisation_error(layer, span_map, x, random_windows(x, 8, 13, rng)) == 0.0
-    assert stitching_error(layer, span_map, x, size=12, stride=7, rng=rng) == 0.0
+    assert marginalisation_error(layer, span_map, x, random_windows(x, 8, 13, rng)) <= TOLERANCE
+    assert stitching_error(layer, span_map, x, size=12, stride=7, rng=rng) <= TOLERANCE
 
 
 @pytest.mark.parametrize("name", list(_inconsistent_layers()))
@@ -109,12 +112,12 @@ def test_padded_twin_waste_matches_theorem1(levels, n):
     report = measure_redundancy(levels, n, padded=True)
     assert report["band_px"] == 2**levels - 1  # Lemma A.1, measured from the differing pixels
     assert report["overlap_latent"] == 2  # Lemma A.2
-    assert report["stitch_error"] == 0.0  # discarding the measured band does rebuild the full render
-    assert report["stitch_error_band_minus_1"] > 0.0  # and discarding less does not
+    assert report["stitch_error"] <= TOLERANCE  # discarding the measured band does rebuild the full render
+    assert report["stitch_error_band_minus_1"] > 1e-3  # and discarding less does not
     assert report["waste"] == pytest.approx(theorem1_bound(levels, 2**levels * n))
 
 
 def test_consistent_twin_wastes_nothing():
     report = measure_redundancy(3, 6, padded=False)
     assert report["band_px"] == 0 and report["overlap_latent"] == 0 and report["waste"] == 0.0
-    assert report["stitch_error"] == 0.0
+    assert report["stitch_error"] <= TOLERANCE

@@ -108,9 +108,12 @@ def test_ship_quick_writes_a_loadable_checkpoint_a_card_and_a_gallery(shipped, r
 def test_ship_prefers_best_and_refuses_large_or_unmeasurable_checkpoints(run_dir, tmp_path, monkeypatch, capsys):
     run = tmp_path / "run"
     shutil.copytree(run_dir, run)
+    # A run with a held-out band keeps best.safetensors by default; ship prefers it, else last.
+    assert (run / "best.safetensors").is_file()
+    assert shipping.pick_checkpoint(run) == run / "best.safetensors"
+    (run / "best.safetensors").unlink()
     assert shipping.pick_checkpoint(run) == run / "last.safetensors"
     shutil.copy(run / "last.safetensors", run / "best.safetensors")
-    assert shipping.pick_checkpoint(run) == run / "best.safetensors"
 
     monkeypatch.setattr(shipping, "MAX_BYTES", 1000)
     dest = tmp_path / "dest"
