@@ -82,8 +82,12 @@ def quality_table(cards: list[dict[str, Any]]) -> str:
 
     def training(card: dict[str, Any]) -> str:
         t = card.get("training", {})
-        hours = _number((t.get("wall_time_s") or 0) / 3600, 2)
-        return f"{t.get('steps', '?')} steps, {_number(t.get('kimg'))} kimg, {hours} h on {t.get('device', '?')}"
+        init = t.get("init") or {}
+        steps = (t.get("steps") or 0) + (init.get("steps") or 0)
+        kimg = (t.get("kimg") or 0.0) + (init.get("kimg") or 0.0)
+        hours = _number(((t.get("wall_time_s") or 0) + (init.get("wall_time_s") or 0)) / 3600, 2)
+        text = f"{steps} steps, {_number(kimg)} kimg, {hours} h on {t.get('device', '?')}"
+        return text + (f" (last {t.get('steps')} steps warm-started)" if init else "")
 
     row("training", [training(c) for c in cards])
     row("measured", [f"{c['metrics'].get('mode', '?')} on {c['metrics'].get('data', '?')}" for c in cards])

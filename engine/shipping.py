@@ -291,6 +291,7 @@ def ship(run: str | Path, options: ShipOptions, progress: Callable[[str], None] 
             "device": meta.get("device"),
             "batch": meta.get("batch"),
             "world_size": meta.get("world_size"),
+            "init": meta.get("init"),  # the checkpoint a warm-started run began from (its totals)
             "source": str(source),
             "source_sha256": ckpt.sha256,
         },

@@ -29,6 +29,7 @@ from typing import Any
 
 import torch
 
+from engine.checkpoints import find_checkpoint, load_checkpoint
 from engine.errors import InvalidInput
 from engine.models.registry import build_initial, build_random, family_module
 from engine.render import choose_device
@@ -49,6 +50,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", help="bluemarble, shadedrelief, etopo, a folder or an image file")
     parser.add_argument("--out", required=True, help="run folder (checkpoints, samples, training state)")
     parser.add_argument("--resume", action="store_true", help="continue the run in --out exactly")
+    parser.add_argument(
+        "--init",
+        help="start a new run from this checkpoint's generator (a name or a .safetensors path) instead of "
+        "random weights; the discriminator starts fresh",
+    )
     parser.add_argument("--steps", type=int, help="total steps (across resumes)")
     parser.add_argument("--max-minutes", type=float, help="stop after this many minutes (this session)")
     parser.add_argument("--batch", type=int, help="crops per process per step (default 16)")
@@ -103,6 +109,38 @@ def _initial_model(args: argparse.Namespace, module):
         return build_random(args.family, args.config)
     config = dataclasses.replace(module.CONFIGS[args.config], **dict(recipe.config_overrides))
     return build_initial(args.family, config)
+
+
+def warm_start(model, ref: str) -> dict[str, Any]:
+    """Load the generator weights of checkpoint ``ref`` into ``model`` (same family and config).
+
+    Why: a run's resumable state lives on the machine that trained it (``runs/`` is not
+    versioned), but shipped checkpoints travel with the code; starting from one continues a
+    model's training on another machine, or fine-tunes it on one's own images, at the cost of a
+    fresh discriminator and optimiser (their statistics rebuild within a few hundred steps).
+    Returns the header facts recorded as the run's ``init``.
+    """
+    path = find_checkpoint(ref) if not ref.endswith(".safetensors") else Path(ref)
+    if path is None or not path.is_file():
+        raise InvalidInput(f"--init {ref}: no such checkpoint (a name from `everscape models` or a .safetensors file)")
+    ckpt = load_checkpoint(path)
+    if ckpt.family != model.family:
+        raise InvalidInput(f"--init {ref} is a {ckpt.family} model; this run trains {model.family}")
+    if ckpt.config != json.loads(json.dumps(model.config_dict())):
+        raise InvalidInput(
+            f"--init {ref} has another {model.family} config than this run; "
+            "give the --config (and recipe) it was trained with"
+        )
+    model.load_state_dict(ckpt.weights, strict=True)
+    previous = ckpt.meta.get("init") or {}
+    return {
+        "source": str(path),
+        "sha256": ckpt.sha256,
+        # Totals over the chain of warm starts, so a card reports all the training behind a model.
+        "steps": int(ckpt.meta.get("steps") or 0) + int(previous.get("steps") or 0),
+        "kimg": float(ckpt.meta.get("kimg") or 0.0) + float(previous.get("kimg") or 0.0),
+        "wall_time_s": float(ckpt.meta.get("wall_time_s") or 0.0) + float(previous.get("wall_time_s") or 0.0),
+    }
 
 
 def _device(name: str, info: distributed.DistInfo) -> torch.device:
@@ -211,6 +249,7 @@ def run(args: argparse.Namespace) -> int:
     info = distributed.initialise(device)
     try:
         model = _initial_model(args, module)
+        init = warm_start(model, args.init) if args.init else None
         crop = args.crop or module.real_crop_size(model.config)
         config = TrainConfig(batch=args.batch, amp=not args.no_amp, seed=args.seed, crop=crop)
         holdout = _holdout(args.holdout)
@@ -254,6 +293,7 @@ def run(args: argparse.Namespace) -> int:
                     "device": str(device),
                     "batch": args.batch,
                     "world_size": info.world_size,
+                    **({"init": init} if init else {}),
                 },
                 progress_fn=_print_json,
                 abort_fn=stop.requested,

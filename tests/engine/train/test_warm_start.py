@@ -1,0 +1,86 @@
+"""``everscape train --init CHECKPOINT``: a new run that starts from a trained generator."""
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from engine.cards import quality_table
+from engine.checkpoints import load_checkpoint, read_header
+from engine.cli import main
+
+
+@pytest.fixture
+def image(tmp_path):
+    path = tmp_path / "map.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (80, 400, 3), dtype=np.uint8)).save(path)
+    return path
+
+
+def _train(image, out, *extra):
+    argv = ["train", "reference", "--data", str(image), "--out", str(out), "--batch", "2"]
+    return main([*argv, "--sample-every", "0", "--best-metric", "none", "--device", "cpu", *extra])
+
+
+def test_init_starts_from_the_checkpoint_and_records_the_chain(image, tmp_path):
+    assert _train(image, tmp_path / "first", "--steps", "3") == 0
+    first = tmp_path / "first" / "last.safetensors"
+    # Zero steps: the new run's EMA is exactly the generator it started from.
+    assert _train(image, tmp_path / "second", "--steps", "0", "--init", str(first)) == 0
+    second = tmp_path / "second" / "last.safetensors"
+    source, warm = load_checkpoint(first).weights, load_checkpoint(second).weights
+    assert source.keys() == warm.keys() and all(torch.equal(source[k], warm[k]) for k in source)
+    init = read_header(second)["init"]
+    assert init["source"] == str(first) and init["steps"] == 3 and init["kimg"] == pytest.approx(0.006)
+    assert init["sha256"] == load_checkpoint(first).sha256
+
+    # A warm start of a warm start carries the totals along, and training does move the weights.
+    assert _train(image, tmp_path / "third", "--steps", "2", "--init", str(second)) == 0
+    third = tmp_path / "third" / "last.safetensors"
+    assert read_header(third)["init"]["steps"] == 3 and read_header(third)["steps"] == 2
+    moved = load_checkpoint(third).weights
+    assert any(not torch.equal(moved[k], source[k]) for k in source)
+    fresh = tmp_path / "fresh"
+    assert _train(image, fresh, "--steps", "2") == 0
+    random_start = load_checkpoint(fresh / "last.safetensors").weights
+    assert any(not torch.equal(moved[k], random_start[k]) for k in source)
+
+
+def test_init_refuses_other_families_configs_and_missing_files(image, tmp_path, capsys):
+    assert _train(image, tmp_path / "tiny", "--steps", "0") == 0
+    tiny = str(tmp_path / "tiny" / "last.safetensors")
+    capsys.readouterr()
+    argv = ["train", "alis", "--data", str(image), "--out", str(tmp_path / "a"), "--steps", "0", "--device", "cpu"]
+    assert main([*argv, "--init", tiny]) == 2
+    assert "is a reference model; this run trains alis" in capsys.readouterr().err
+    assert _train(image, tmp_path / "b", "--steps", "0", "--config", "wide", "--init", tiny) == 2
+    assert "another reference config" in capsys.readouterr().err
+    assert _train(image, tmp_path / "c", "--steps", "0", "--init", "no-such-model") == 2
+    err = capsys.readouterr().err.strip()
+    assert "no such checkpoint" in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "c").exists()
+
+
+def test_report_counts_the_training_before_a_warm_start():
+    card = {
+        "name": "m",
+        "training": {
+            "steps": 100,
+            "kimg": 0.4,
+            "wall_time_s": 1800,
+            "device": "cpu",
+            "init": {
+                "steps": 3000,
+                "kimg": 12.0,
+                "wall_time_s": 5400,
+            },
+        },
+        "metrics": {
+            "trained": {"swd": 1.0, "inf_swd": 1.0, "scaleinv": {}},
+            "untrained": {"swd": 2.0, "inf_swd": 2.0, "scaleinv": {}},
+            "real_vs_real": {"swd": 0.5, "scaleinv": {}},
+        },
+        "goals": {},
+    }
+    training_row = quality_table([card]).splitlines()[2]
+    assert training_row.startswith("| training | 3100 steps, 12.4 kimg, 2.00 h on cpu (last 100 steps warm-started)")
