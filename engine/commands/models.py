@@ -5,10 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 
-from engine.cards import card_path, heldout_swd, quality_table, read_card
+from pathlib import Path
+
+from engine.atomic import write_bytes_atomic
+from engine.cards import card_path, heldout_swd, quality_table, read_card, readme_section, replace_readme_section
 from engine.checkpoints import find_checkpoint, list_checkpoints, read_header
 from engine.commands import models_ship
-from engine.errors import CheckpointError
+from engine.errors import CheckpointError, InvalidInput
 from engine.models.registry import available_families, family_module
 
 HELP = "list model families, configs and installed checkpoints; import or ship checkpoints"
@@ -27,6 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "report", help="the quality report of shipped models as a Markdown table (from their cards)"
     )
     report.add_argument("names", nargs="*", help="checkpoint names (default: every installed one with a card)")
+    report.add_argument("--readme", help="rewrite the generated quality-report section of this Markdown file")
 
 
 def inventory() -> dict:
@@ -56,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     if getattr(args, "models_command", None) == "ship":
         return models_ship.run(args)
     if getattr(args, "models_command", None) == "report":
-        return _report(args.names)
+        return _report(args.names, args.readme)
     info = inventory()
     if args.json:
         print(json.dumps(info, indent=1))
@@ -76,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _report(names: list[str]) -> int:
+def _report(names: list[str], readme: str | None = None) -> int:
     cards = []
     for name in names or list_checkpoints():
         path = find_checkpoint(name)
@@ -88,7 +92,16 @@ def _report(names: list[str]) -> int:
                 raise CheckpointError(f"{name} has no model card ({card_path(path).name}); ship it with `models ship`")
             continue
         cards.append(card)
-    print(quality_table(cards))
+    if readme is None:
+        print(quality_table(cards))
+        return 0
+    path = Path(readme)
+    try:
+        text = replace_readme_section(path.read_text(encoding="utf-8"), readme_section(cards))
+    except (OSError, ValueError) as error:
+        raise InvalidInput(f"cannot update {path}: {error}") from None
+    write_bytes_atomic(path, text.encode("utf-8"))
+    print(f"updated the quality report of {len(cards)} models in {path}")
     return 0
 
 

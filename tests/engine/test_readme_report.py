@@ -1,0 +1,46 @@
+"""The README's quality report is generated from the shipped model cards and must agree with them."""
+
+from pathlib import Path
+
+import pytest
+
+from engine import checkpoints
+from engine.cards import REPORT_BEGIN, REPORT_END, card_path, read_card, readme_section, replace_readme_section
+from engine.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _shipped_cards() -> list[dict]:
+    names = sorted(p.stem for p in (ROOT / "checkpoints").glob("*.safetensors"))
+    cards = [read_card(card_path(ROOT / "checkpoints" / f"{name}.safetensors")) for name in names]
+    return [card for card in cards if card is not None]
+
+
+def test_readme_report_matches_the_shipped_cards():
+    cards = _shipped_cards()
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert readme_section(cards) in readme, "re-run `everscape models report --readme README.md` after shipping"
+    for card in cards:  # every gallery the report links to is in the repository
+        assert (ROOT / "resources" / "gallery" / Path(card["gallery"]["path"]).name).is_file()
+
+
+def test_report_rewrites_only_its_section(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(checkpoints, "SHIPPED_DIR", ROOT / "checkpoints")
+    monkeypatch.setenv("EVERSCAPE_CHECKPOINTS", str(tmp_path / "none"))
+    cards = _shipped_cards()
+    if not cards:
+        pytest.skip("no shipped model cards")
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# Title\n\nbefore\n\n{REPORT_BEGIN}\nstale table\n{REPORT_END}\n\nafter\n", encoding="utf-8")
+    assert main(["models", "report", "--readme", str(readme)]) == 0
+    text = readme.read_text(encoding="utf-8")
+    assert "stale table" not in text and text.startswith("# Title\n\nbefore\n\n") and text.endswith("\n\nafter\n")
+    assert readme_section(cards) in text
+    assert replace_readme_section(text, readme_section(cards)) == text  # idempotent
+
+    readme.write_text("# no markers\n", encoding="utf-8")
+    assert main(["models", "report", "--readme", str(readme)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "no quality-report markers" in err and len(err.splitlines()) == 1
+    assert readme.read_text(encoding="utf-8") == "# no markers\n"  # nothing lost
