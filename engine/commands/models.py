@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-
 from pathlib import Path
 
 from engine.atomic import write_bytes_atomic
