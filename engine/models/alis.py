@@ -15,7 +15,24 @@ Differences from the released code, on purpose:
   rectangle is bit-exact whatever blocks it is cut into.
 - **Absolute, exact coordinates.** Fourier channels use global world positions reduced in
   integers modulo each period (``alis_blocks.coordinate_channels``) instead of per-triple
-  re-centred floats; periods reach ``2 * spacing`` to avoid the paper's repetition failure.
+  re-centred floats. By default periods reach ``2 * spacing`` (against the paper's repetition
+  failure); the capped mode below keeps them within one frame.
+- **Capped periods and an aperiodic input** (``max_period_frames``, ``input_channels``; the
+  ``tiny`` and ``small`` configs). A model trained with periods up to ``2 * spacing`` on a world
+  map drew "latitude" bands (ice caps, deserts) repeating every ~500 px in y, and columns in x:
+  periods longer than the 128 px training frame are invisible to the discriminator, so nothing
+  stopped the generator from encoding large-scale layout as the phase of its longest waves, and
+  stage 0 read nothing else. In the capped mode no period exceeds ``max_period_frames`` frames
+  (with 1, every period fits in a frame and the discriminator polices it), and stage 0 also reads
+  ``input_channels`` of the Gaussian field ``alis.input``, one cell per stage-0 pixel: local,
+  aperiodic variety, while the layout at larger scales comes from the anchors (the ALIS idea).
+  Why a field and not, say, longer non-repeating coordinates: anything positional that the
+  discriminator cannot see whole can be abused the same way, whereas i.i.d. cells carry no
+  position at all. It is a field like the noise, so renders stay consistent, and inversion fits
+  it like any latent; training draws it fresh per frame through the same ``synthesize``. Defaults are the
+  first scheme, so checkpoints whose header lacks these keys load and render as before. The
+  ``paper`` config stays coordinate-only, the released network's shape, which the benchmarks
+  compare with the paper's timings.
 - **Style-independent demodulation** as released (not the paper's per-patch normalisation), the
   same in training and inference, with each anchor's styles scaled to unit RMS so activations
   stay bounded (the released fp16 path does a max-abs version of this; see ``alis_blocks``).
@@ -25,8 +42,8 @@ Differences from the released code, on purpose:
 - Noise is read from fields (``alis.noise{k}``), so it is consistent and stays on at inference.
 
 Stages (``n = len(channels)``, coarsest scale ``S = 2^(n-1)`` world pixels per stage pixel):
-stage 0 = coordinates -> conv3 -> conv3; stage k = up -> +coordinates -> conv3 -> conv3 (+noise
-after each stage); then a styled 1x1 ToRGB. Training (``alis_train``) renders its frames through
+stage 0 = [input field +] coordinates -> conv3 -> conv3; stage k = up -> +coordinates -> conv3 ->
+conv3 (+noise after each stage); then a styled 1x1 ToRGB. Training (``alis_train``) renders its frames through
 the same :meth:`ALISGenerator.synthesize`, so training and inference cannot drift apart.
 """
 
@@ -51,6 +68,10 @@ from engine.models.base import FieldSpec, Generator, config_from_document
 from engine.styles import StyleLayout
 
 ANCHOR_FIELD = "alis.anchors"
+#: The aperiodic stage-0 input (capped mode): ``input_channels`` channels, one cell per stage-0 pixel.
+INPUT_FIELD = "alis.input"
+#: ``fields(name, channels, rects)``: a field's values over equal cell windows, (N, C, h, w).
+FieldReader = Callable[[str, int, list[Rect]], torch.Tensor]
 #: Layout ``extra`` key for truncation towards the mean style (a world option, see ``alis_edit``).
 PSI_KEY = "alis.psi"
 
@@ -67,6 +88,9 @@ class ALISConfig:
     block: int = 128  # side of a rendered world-aligned block
     noise: bool = True
     psi: float = 1.0  # default truncation (1 = none); a world may override it in its layout
+    # Longest coordinate period in frame widths; None: about 2 * spacing (see the module doc).
+    max_period_frames: float | None = None
+    input_channels: int = 0  # channels of the aperiodic stage-0 input field (0: coordinates only)
 
     @property
     def spacing(self) -> int:
@@ -76,11 +100,27 @@ class ALISConfig:
     def coarse_scale(self) -> int:
         return 2 ** (len(self.channels) - 1)
 
+    @property
+    def period_cap(self) -> int | None:
+        """Longest allowed coordinate period in world pixels (``None``: uncapped)."""
+        return None if self.max_period_frames is None else int(self.max_period_frames * self.frame)
+
 
 CONFIGS = {
-    "tiny": ALISConfig(frame=32, channels=(16, 16, 12, 8), z_dim=16, w_dim=16, block=32),
+    # tiny and small: the capped mode (see the module doc), every period within one frame, plus the input.
+    "tiny": ALISConfig(
+        frame=32, channels=(16, 16, 12, 8), z_dim=16, w_dim=16, block=32, max_period_frames=1.0, input_channels=8
+    ),
     # CPU-interactive; widths picked for 1280x720 within seconds on two cores (engine/bench/alis.py).
-    "small": ALISConfig(frame=128, channels=(128, 128, 96, 64, 32, 16), z_dim=128, w_dim=128, block=128),
+    "small": ALISConfig(
+        frame=128,
+        channels=(128, 128, 96, 64, 32, 16),
+        z_dim=128,
+        w_dim=128,
+        block=128,
+        max_period_frames=1.0,
+        input_channels=32,
+    ),
     # The released 256^2 widths (g_fmaps 0.5), for GPU training and benchmarks.
     "paper": ALISConfig(frame=256, block=256),
 }
@@ -155,12 +195,17 @@ class ALISGenerator(Generator):
                 f"ALIS needs spacing ({c.spacing}) and block ({c.block}) to be multiples of the coarsest "
                 f"scale ({s}), and spacing a multiple of block"
             )
+        self.periods = [fourier_periods(c.spacing, s >> k, c.period_cap) for k in range(len(c.channels))]
+        if c.input_channels < 0 or not (c.input_channels or self.periods[0]):
+            raise InvalidInput(
+                f"ALIS stage 0 needs an input: input_channels ({c.input_channels}) > 0 or a coordinate "
+                f"period (the cap {c.period_cap} px leaves none at {s} px per stage pixel)"
+            )
         self.mapping = Mapping(c.z_dim, c.w_dim, c.mapping_layers)
         self.register_buffer("w_avg", self._mean_w())  # tracked in training; truncation pulls towards it
         rows = not c.panorama
-        self.periods = [fourier_periods(c.spacing, s >> k) for k in range(len(c.channels))]
         convs = []
-        previous = 0
+        previous = c.input_channels  # stage 0 reads the input field (if any) before its coordinates
         for k, width in enumerate(c.channels):
             coords = 4 * len(self.periods[k])
             convs.append(AnchorStyledConv(previous + coords, width, 3, c.w_dim, c.spacing, rows, True))
@@ -189,11 +234,12 @@ class ALISGenerator(Generator):
     # -- geometry ----------------------------------------------------------------------------
 
     def coordinate_periods(self) -> tuple[int, ...]:
-        """Every Fourier period of every stage, longest first (world pixels), and the anchor spacing.
+        """Every Fourier period every stage really uses, longest first (world pixels), and the spacing.
 
-        All of them divide ``2 * spacing``, where the whole encoding repeats; the anchors repeat their
-        *placement* (not their codes) every ``spacing``, the paper's failure mode when periods were
-        shorter than the spacing."""
+        Each coordinate period echoes only its own wave (they are pairwise coprime in stage pixels,
+        ``fourier_periods``); the anchors repeat their *placement* (not their codes) every
+        ``spacing``, the paper's failure mode when periods were shorter than the spacing. The
+        repetition diagnostic measures the render at each of these shifts."""
         periods = {p for stage in self.periods for p in stage} | {self.config.spacing}
         return tuple(sorted(periods, reverse=True))
 
@@ -227,17 +273,23 @@ class ALISGenerator(Generator):
         lattice = RowLattice if self.config.panorama else Lattice
         return lattice(self.config.spacing, self.anchor_margin)
 
+    def window_lattice(self, k: int, index: int) -> Lattice:
+        """Lattice of a field with one cell per stage-``k`` pixel that a block reads over window
+        ``index`` (see :meth:`plan`): the margin covers that window, so the declared footprint holds
+        exactly the cells :meth:`synthesize` asks for (blocks are aligned, their windows congruent)."""
+        c = self.config
+        scale = c.coarse_scale >> k
+        span = self.plan(0, c.block)[index]
+        return Lattice(scale, max(-span.start, span.stop - c.block // scale))
+
     def field_specs(self, level: int = 0) -> tuple[FieldSpec, ...]:
         self.check_level(level)
         c = self.config
         specs = [FieldSpec(ANCHOR_FIELD, c.z_dim, self.anchor_lattice())]
+        if c.input_channels:
+            specs.append(FieldSpec(INPUT_FIELD, c.input_channels, self.window_lattice(0, 0)))
         if c.noise:
-            spans = self.plan(0, c.block)
-            for k in range(len(c.channels)):
-                scale = c.coarse_scale >> k
-                span = spans[3 * k + 2]
-                margin = max(-span.start, span.stop - c.block // scale)
-                specs.append(FieldSpec(f"alis.noise{k}", 1, Lattice(scale, margin)))
+            specs += [FieldSpec(noise_field(k), 1, self.window_lattice(k, 3 * k + 2)) for k in range(len(c.channels))]
         return tuple(specs)
 
     def anchor_cells(self, rect: Rect) -> Rect:
@@ -276,14 +328,16 @@ class ALISGenerator(Generator):
         first_cells: Sequence[tuple[int, int]],
         origins: Sequence[tuple[int, int]],
         size: int,
-        noise: Callable[[int, list[Rect]], torch.Tensor] | None,
+        fields: FieldReader,
     ) -> torch.Tensor:
         """Frames ``size`` pixels square at world ``origins``: (N, 3, size, size), unclamped.
 
         ``ws`` (N, J, I, w_dim) are the anchors of cells ``first_cells[n] + (i, j)``, or
         (N, J, I, L, w_dim) with one latent per styled layer (style mixing in training); all origins
-        must share their offset modulo the coarsest scale (equal window shapes). ``noise(k, rects)``
-        returns stage ``k``'s noise for those stage-pixel windows, or None for no noise.
+        must share their offset modulo the coarsest scale (equal window shapes).
+        ``fields(name, channels, rects)`` returns the input field (``INPUT_FIELD``, stage 0) and
+        stage ``k``'s noise (``noise_field(k)``) over those stage-pixel windows, (N, C, h, w): the
+        world's fields at inference, fresh Gaussians in training.
         """
         c = self.config
         plans = [(self.plan(ox, size), self.plan(oy, size)) for ox, oy in origins]
@@ -300,6 +354,9 @@ class ALISGenerator(Generator):
         def window(index: int) -> tuple[Span, Span]:
             return plans[0][0][index], plans[0][1][index]
 
+        def rects(index: int, scale: int) -> list[Rect]:
+            return [Rect(w.x, w.y, w.width, w.height) for w in windows(index, scale)]
+
         x = None
         for k in range(len(c.channels)):
             scale = c.coarse_scale >> k
@@ -308,14 +365,15 @@ class ALISGenerator(Generator):
                 x = crop_upsample(x)  # (N, C, 2h - 2, 2w - 2)
                 have = window(start - 1)
                 x = crop_to(x, (CropUpsample().gives(have[0]), CropUpsample().gives(have[1])), window(start))
+            elif c.input_channels:
+                x = fields(INPUT_FIELD, c.input_channels, rects(0, scale))
             here = windows(start, scale)
             coords = coordinate_channels(here, self.periods[k], ws.device, ws.dtype)
             x = coords if x is None else torch.cat([x, coords], dim=1)
             x = self.convs[2 * k](x, layer(2 * k), here)
             x = self.convs[2 * k + 1](x, layer(2 * k + 1), windows(start + 1, scale))
-            if noise is not None and self.noises is not None:
-                rects = [Rect(w.x, w.y, w.width, w.height) for w in windows(start + 2, scale)]
-                x = self.noises[k](x, noise(k, rects))
+            if self.noises is not None:
+                x = self.noises[k](x, fields(noise_field(k), 1, rects(start + 2, scale)))
         return self.to_rgb(x, layer(self.styled_layers - 1), windows(3 * len(c.channels) - 1, 1))
 
     def render_blocks(
@@ -330,12 +388,13 @@ class ALISGenerator(Generator):
         cells = [self.anchor_cells(Rect(ox, oy, block, block)) for ox, oy in origins]
         z = source.read(ANCHOR_FIELD, self.config.z_dim, cells)  # (N, z_dim, J, I)
         ws = self.anchor_ws(z, world_psi(styles, self.config.psi))
-
-        def noise(k: int, rects: list[Rect]) -> torch.Tensor:
-            return source.read(f"alis.noise{k}", 1, rects)
-
-        images = self.synthesize(ws, [(r.x, r.y) for r in cells], origins, block, noise)
+        images = self.synthesize(ws, [(r.x, r.y) for r in cells], origins, block, source.read)
         return images.clamp(-1.0, 1.0)
+
+
+def noise_field(k: int) -> str:
+    """Name of stage ``k``'s noise field."""
+    return f"alis.noise{k}"
 
 
 def world_psi(styles: StyleLayout, default: float) -> float:

@@ -89,7 +89,7 @@ def _largest_prime_at_most(n: int) -> int:
     return n
 
 
-def fourier_periods(spacing: int, scale: int) -> tuple[int, ...]:
+def fourier_periods(spacing: int, scale: int, cap: int | None = None) -> tuple[int, ...]:
     """Coordinate periods (world pixels) for a stage ``scale`` world pixels per stage pixel.
 
     Why these periods. The paper's repetition failure (its Figs. 9/10): the released embeddings
@@ -108,9 +108,17 @@ def fourier_periods(spacing: int, scale: int) -> tuple[int, ...]:
     (``eval --diagnostics only --quick``). Exactness is unaffected: positions are reduced modulo
     each period in integers. Training frames cover the anchor span at continuous offsets, so
     every phase of every wave is seen in training.
+
+    ``cap`` (world pixels; ``None`` = no cap, the scheme above) starts the octaves there instead
+    of at ``2 * spacing``, same rules below it. Why cap at all: a period longer than the training
+    frame is invisible to the discriminator (no frame holds a whole period), so a trained model
+    is free to tie large-scale content to the phase of its longest waves, and the world then
+    repeats with that period (a world map: "latitude" bands every ~2 spacings). A period that fits
+    in a frame polices itself: the discriminator sees it whole and penalises unnatural regularity.
+    A stage whose cap is under 4 stage pixels gets no period at all.
     """
     periods: list[int] = []
-    target = 2 * spacing // scale  # stage pixels
+    target = (2 * spacing if cap is None else min(2 * spacing, cap)) // scale  # stage pixels
     while target >= 4:
         prime = _largest_prime_at_most(target)
         if periods and prime * scale == periods[-1]:
@@ -129,6 +137,8 @@ def coordinate_channels(
     (``periodic_features``), so a window at 10^12 gets exactly the phases of one near the origin.
     """
     w0 = windows[0]
+    if not periods:  # a stage the period cap left without waves
+        return torch.zeros(len(windows), 0, w0.height, w0.width, device=device, dtype=dtype)
     stage_periods = [p // w0.scale for p in periods]
     # Phases are computed on the CPU as 1-D rows (exact integer reduction), moved, then broadcast.
     fx = torch.stack([periodic_features(w.x, w.width, stage_periods) for w in windows])  # (N, 2P, W)

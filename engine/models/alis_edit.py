@@ -4,7 +4,9 @@ Resampling (the paper's Fig. 11, made 2-D): new codes for the anchors inside a r
 as one :class:`FieldPatch` over exactly those anchor cells. A pixel blends only the anchors
 around it (widened by the network's reach), so pixels outside the cells' support are
 bit-identical before and after, and because styles are blended continuously the new region joins
-its unchanged neighbours without a seam: there is no hard edge to hide.
+its unchanged neighbours without a seam: there is no hard edge to hide. The stage-0 input field
+(``alis.input``, capped configs) is deliberately left as it is: redrawing its cells would switch
+the input abruptly inside the anchors' fading rim, and a region's character is the anchors' part.
 
 Truncation (``psi``) pulls every anchor's ``w`` towards the mean ``w``; it is the mitigation for
 the paper's first failure mode, connecting anchors too different to blend plausibly. It is a

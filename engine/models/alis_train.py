@@ -12,10 +12,14 @@ Batching: the frames of one batch must share their windows' shapes, which depend
 modulo the coarsest scale ``S``, so a batch shares that phase (drawn per batch) and each frame
 draws the rest (``delta = phase + S * k``): over many steps the offsets are uniform.
 
-All randomness (anchor codes, offsets, noise) comes from the global torch RNG, which the generic
-loop saves, so a resumed run continues exactly. Losses, lazy R1, path length (against all anchor
-``w``s a frame reads; the released code uses ``w_c`` only) and the EMA with ALIS's ramp-up come
-from :class:`AdversarialTrainer`. Style mixing (p = 0.9, ``extra["style_mixing"]``) is drawn per anchor.
+All randomness (anchor codes, offsets, the input and noise fields) comes from the global torch
+RNG, which the generic loop saves, so a resumed run continues exactly. Fields are drawn fresh for
+each frame's windows (:func:`random_fields`): the distribution the world's fields have at any
+offset, which is all a frame at an arbitrary position would read at inference.
+
+Losses, lazy R1, path length (against all anchor ``w``s a frame reads; the released code uses
+``w_c`` only) and the EMA with ALIS's ramp-up come from :class:`AdversarialTrainer`. Style mixing
+(p = 0.9, ``extra["style_mixing"]``) is drawn per anchor.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ import torch
 
 from engine.errors import InvalidInput
 from engine.geometry import Rect
-from engine.models.alis import ALISGenerator, frame_cells
+from engine.models.alis import ALISGenerator, FieldReader, frame_cells
 from engine.train.adversarial import AdversarialTrainer, Fakes
 from engine.train.discriminator import Discriminator
 from engine.train.protocol import TrainConfig
@@ -35,6 +39,17 @@ from engine.train.protocol import TrainConfig
 ANCHOR_RANGE = 1 << 20
 #: Decay of the tracked mean ``w`` (truncation centre), as in StyleGAN2.
 W_AVG_BETA = 0.995
+
+
+def random_fields(device: Any) -> FieldReader:
+    """A field reader for training frames: standard normal values, from the global RNG, over the
+    windows asked for. Fields are i.i.d. N(0, 1) cells, so these are distributed exactly like the
+    cells a world would serve there, with no field store in the training loop."""
+
+    def read(name: str, channels: int, rects: list[Rect]) -> torch.Tensor:
+        return torch.randn(len(rects), channels, rects[0].h, rects[0].w, device=device)
+
+    return read
 
 
 class ALISTrainer(AdversarialTrainer):
@@ -95,11 +110,8 @@ class ALISTrainer(AdversarialTrainer):
                 model.w_avg.lerp_(ws.detach().float().mean(dim=(0, 1, 2)), 1.0 - W_AVG_BETA)
         if self.mixing > 0:
             ws = self.mix(model, ws)
-
-        def noise(k: int, rects: list[Rect]) -> torch.Tensor:
-            return torch.randn(len(rects), 1, rects[0].h, rects[0].w, device=self.device)
-
-        images = model.synthesize(ws, [(r.x, r.y) for r in cells], origins, self.frame, noise)
+        fields = random_fields(self.device)
+        images = model.synthesize(ws, [(r.x, r.y) for r in cells], origins, self.frame, fields)
         return Fakes(images, ws if need_latent_grad else None, {"origins": origins})
 
 

@@ -83,10 +83,14 @@ def test_style_mixing_switches_each_anchor_from_a_cutoff_layer_on():
     assert torch.equal(switched, switched.cummax(-1).values)  # once switched, switched for good
     # Per-layer latents that are all the same render exactly like one latent per anchor.
     cells = [(0, 0)]
+
+    def fields(name, channels, rects):  # the same input and noise for both renders
+        return torch.ones(len(rects), channels, rects[0].h, rects[0].w)
+
     with torch.no_grad():
         grid = torch.randn(1, 6, 6, model.config.w_dim)
-        plain = model.synthesize(grid, cells, [(130, 70)], 32, None)
+        plain = model.synthesize(grid, cells, [(130, 70)], 32, fields)
         layered = model.synthesize(
-            grid[:, :, :, None].expand(-1, -1, -1, model.styled_layers, -1), cells, [(130, 70)], 32, None
+            grid[:, :, :, None].expand(-1, -1, -1, model.styled_layers, -1), cells, [(130, 70)], 32, fields
         )
     assert torch.equal(plain, layered)

@@ -28,6 +28,7 @@ from engine.models.registry import build_random
 from engine.render import Renderer
 from engine.styles import StyleLayout
 from engine.world import World
+from tests.engine.test_alis_periods import tiny as alis_tiny
 
 BLOCK = 16
 
@@ -117,11 +118,13 @@ def test_infinitygan_period_is_its_coordinate_channels_period():
     assert build_random("infinitygan", "small").coordinate_periods() == (2224,)  # the paper's 139 x 16 px
 
 
-def test_alis_periods_are_its_fourier_periods_and_anchor_spacing():
-    model = build_random("alis", "tiny")
+@pytest.mark.parametrize("capped", [True, False], ids=["capped", "first-scheme"])
+def test_alis_periods_are_its_fourier_periods_and_anchor_spacing(capped):
+    model = alis_tiny(capped)
     periods = model.coordinate_periods()
-    spacing = model.config.spacing
-    assert spacing < periods[0] <= 2 * spacing and spacing in periods
+    spacing, frame = model.config.spacing, model.config.frame
+    longest = max(p for stage in model.periods for p in stage)
+    assert spacing in periods and (longest <= frame if capped else spacing < longest <= 2 * spacing)
     assert set(periods) == {p for stage in model.periods for p in stage} | {spacing}
     scale = model.config.coarse_scale
 
