@@ -1,0 +1,236 @@
+"""ALIS's capped mode (the repetition fix): periods within a frame, an aperiodic stage-0 input.
+
+A trained 2-D model with periods up to ``2 * spacing`` repeated its world map every ~500 px
+(longer than the 128 px frames the discriminator sees). These tests pin the periods of each mode,
+that the input field is read, declared, trained and inverted like any field, that it is what
+breaks the coordinates' periodicity, and that shipped checkpoints keep the first scheme.
+"""
+
+import dataclasses
+import math
+
+import pytest
+import torch
+
+from engine import invert as inv
+from engine.checkpoints import find_checkpoint, read_header
+from engine.errors import InvalidInput
+from engine.fields import LatentSource, gaussian
+from engine.geometry import Rect
+from engine.models import alis, alis_train
+from engine.models.alis_blocks import _is_prime, fourier_periods
+from engine.models.registry import build_initial, build_random, load_model
+from engine.render import Renderer
+from engine.train.protocol import TrainConfig
+from engine.world import World
+from tests.consistency import PROBE_RECTS, check_rect
+
+SHIPPED = "alis-bluemarble"
+
+
+def legacy(config: alis.ALISConfig) -> alis.ALISConfig:
+    """``config`` with the first scheme: periods up to ``2 * spacing``, coordinates-only input."""
+    return dataclasses.replace(config, max_period_frames=None, input_channels=0)
+
+
+def tiny(capped: bool = True, **changes) -> alis.ALISGenerator:
+    config = alis.CONFIGS["tiny"] if capped else legacy(alis.CONFIGS["tiny"])
+    return build_initial("alis", dataclasses.replace(config, **changes))
+
+
+def fourier_only(model: alis.ALISGenerator) -> list[int]:
+    return [p for stage in model.periods for p in stage]
+
+
+# -- periods ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["tiny", "small"])
+def test_capped_periods_fit_the_frame_and_are_coprime_primes_in_stage_pixels(name):
+    model = build_random("alis", name)
+    c = model.config
+    assert c.max_period_frames == 1.0 and c.input_channels > 0 and c.period_cap == c.frame
+    assert fourier_only(model) and max(fourier_only(model)) <= c.frame
+    for k, stage in enumerate(model.periods):
+        scale = c.coarse_scale >> k
+        assert stage == fourier_periods(c.spacing, scale, c.frame)
+        waves = [p // scale for p in stage]
+        assert all(p % scale == 0 and _is_prime(w) for p, w in zip(stage, waves, strict=True)), stage
+        assert all(math.gcd(a, b) == 1 for a in waves for b in waves if a != b)
+    # What the diagnostics measure: the periods really used, and the anchor spacing.
+    assert set(model.coordinate_periods()) == set(fourier_only(model)) | {c.spacing}
+    assert [p for p in model.coordinate_periods() if p > c.frame] == [c.spacing]
+
+
+@pytest.mark.parametrize("name", ["tiny", "small", "paper"])
+def test_the_first_scheme_keeps_its_periods(name):
+    config = legacy(alis.CONFIGS[name])
+    model = build_initial("alis", config) if name != "paper" else None  # paper: too big to build here
+    for k in range(len(config.channels)):
+        scale = config.coarse_scale >> k
+        periods = fourier_periods(config.spacing, scale)
+        assert fourier_periods(config.spacing, scale, None) == periods
+        if model is not None:
+            assert model.periods[k] == periods
+    assert fourier_periods(config.spacing, 1)[0] > config.frame  # the unpoliced waves the cap removes
+    assert alis.CONFIGS["paper"] == legacy(alis.CONFIGS["paper"])  # paper: the released shape
+
+
+def test_a_cap_under_four_stage_pixels_leaves_no_period_and_stage_0_needs_an_input():
+    assert fourier_periods(256, 32, 128) == (96,)  # 4 stage pixels: the prime 3
+    assert fourier_periods(256, 64, 128) == ()  # 2 stage pixels: no wave fits
+    assert fourier_periods(64, 1, 32) == (31, 13, 7, 3)
+    with pytest.raises(InvalidInput, match="stage 0 needs an input"):
+        tiny(max_period_frames=0.25, input_channels=0)  # 8 px at 8 px per stage pixel: no period
+    model = tiny(max_period_frames=0.25)  # the input alone feeds stage 0
+    assert model.periods[0] == () and model.convs[0].conv.weight.shape[1] == model.config.input_channels
+    (image,) = Renderer(model, "cpu").render(World("m", seed=1), [Rect(-5, 7, 40, 30)])
+    assert image.std() > 0.5
+
+
+# -- the input field: declared, read, consistent ---------------------------------------------------
+
+
+def test_the_tiny_test_config_is_capped_so_the_consistency_kit_checks_the_input():
+    assert alis.TEST_CONFIGS == ("tiny",) and alis.CONFIGS["tiny"].input_channels > 0
+
+
+def test_blocks_read_exactly_the_stage_0_window_of_the_input_inside_its_footprint():
+    model = build_random("alis", "tiny")
+    (spec,) = [s for s in model.field_specs() if s.name == alis.INPUT_FIELD]
+    c = model.config
+    assert spec.channels == c.input_channels and spec.lattice.stride == c.coarse_scale
+    source = LatentSource(3)
+    source.reads = []
+    origin = (7 * c.block, -(10**12) // c.block * c.block)
+    model.render_blocks([origin], source, World("m").styles)
+    (cells,) = [r for name, r in source.reads if name == alis.INPUT_FIELD]
+    first = model.plan(origin[0], c.block)[0]  # stage 0's input window, in stage-0 pixels = cells
+    assert (cells.x, cells.w, cells.h) == (first.start, first.size, first.size)
+    assert spec.footprint(Rect(*origin, c.block, c.block)).contains(cells)
+
+
+@pytest.mark.parametrize("capped", [True, False], ids=["capped", "first-scheme"])
+def test_both_modes_are_bit_exact_far_from_the_origin(capped):
+    model = tiny(capped)
+    check_rect(Renderer(model, "cpu"), World("m", seed=8), PROBE_RECTS[2], 0, tiles=((29, 41),))
+
+
+# -- the fix, structurally -------------------------------------------------------------------------
+
+
+class SameAnchors(LatentSource):
+    """A world's fields, except that every anchor holds one code: styles are equal everywhere, so
+    only the coordinates (and the input field, where there is one) vary with position."""
+
+    def read(self, name: str, channels: int, cells):
+        if name != alis.ANCHOR_FIELD:
+            return super().read(name, channels, cells)
+        code = gaussian((channels,), "test.same-anchor")
+        return torch.stack([code[:, None, None].expand(channels, r.h, r.w) for r in cells])
+
+
+def encoding_period(model: alis.ALISGenerator) -> int:
+    """The shift after which every wave, the anchor blend and the block grid are all back in phase."""
+    return math.lcm(*model.coordinate_periods(), model.config.block)
+
+
+def render_at(model: alis.ALISGenerator, x: int, y: int, seed: int = 5) -> torch.Tensor:
+    """Two blocks side by side at a block-aligned ``(x, y)``, with all anchors equal."""
+    b = model.config.block
+    blocks = model.render_blocks([(x, y), (x + b, y)], SameAnchors(seed), World("m").styles)
+    return torch.cat(list(blocks), dim=2)
+
+
+def _shifts(model: alis.ALISGenerator) -> list[tuple[int, int]]:
+    period = encoding_period(model)
+    return [(0, period), (period, 0), (0, 7 * period), (-3 * period, 11 * period)]
+
+
+def _start(model: alis.ALISGenerator) -> tuple[int, int]:
+    return 3 * model.config.block, -5 * model.config.block
+
+
+@pytest.mark.parametrize(
+    "capped, changes", [(False, {}), (True, {"input_channels": 0})], ids=["first-scheme", "capped-without-input"]
+)
+def test_without_the_input_equal_anchors_make_the_world_periodic(capped, changes):
+    """The failure's mechanism: with nothing but coordinates, content is a function of phase."""
+    model = tiny(capped, noise=False, **changes)
+    if not capped:
+        assert max(fourier_only(model)) > model.config.frame  # periods the discriminator never sees whole
+    x, y = _start(model)
+    here = render_at(model, x, y)
+    for dx, dy in _shifts(model):
+        assert torch.equal(render_at(model, x + dx, y + dy), here), (dx, dy)
+
+
+def test_with_the_input_no_shift_brings_the_world_back():
+    """Shifted by the full encoding period (every wave, anchor blend and block back in phase, so a
+    multiple of every period longer than a frame), the capped model differs as much as another
+    world does at the same place: there, too, only the input field differs."""
+    model = tiny(noise=False)
+    x, y = _start(model)
+    here = render_at(model, x, y)
+    other_world = (render_at(model, x, y, seed=6) - here).abs().mean()
+    assert other_world > 0.01  # the input does reach the image
+    for dx, dy in _shifts(model):
+        difference = (render_at(model, x + dx, y + dy) - here).abs().mean()
+        assert difference > 0.5 * other_world, (dx, dy, float(difference), float(other_world))
+
+
+# -- training and inversion read it like any field -------------------------------------------------
+
+
+def test_training_frames_draw_the_input_over_their_stage_0_windows(monkeypatch):
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        trainer = alis.make_trainer(tiny(), TrainConfig(batch=2, seed=0), "cpu")
+        seen = []
+        original = alis_train.random_fields
+
+        def recording(device):
+            draw = original(device)
+
+            def read(name, channels, rects):
+                seen.append((name, channels, rects))
+                return draw(name, channels, rects)
+
+            return read
+
+        monkeypatch.setattr(alis_train, "random_fields", recording)
+        fakes = trainer.generate(trainer.generator, 2, False)
+    assert fakes.images.shape == (2, 3, 32, 32)
+    inputs = [(channels, rects) for name, channels, rects in seen if name == alis.INPUT_FIELD]
+    assert len(inputs) == 1 and inputs[0][0] == trainer.generator.config.input_channels
+    for (ox, oy), rect in zip(fakes.extras["origins"], inputs[0][1], strict=True):
+        px, py = trainer.generator.plan(ox, 32)[0], trainer.generator.plan(oy, 32)[0]
+        assert rect == Rect(px.start, py.start, px.size, py.size)
+
+
+def test_inversion_fits_the_input_cells_under_the_image():
+    model = build_random("alis", "tiny")
+    rect = Rect(5, 7, 32, 32)
+    target = Renderer(model, "cpu").render(World("m", seed=2), [rect])[0]
+    result = inv.invert(model, World("m", seed=1), target, (rect.x, rect.y), inv.InvertConfig(steps=8, style=False))
+    assert result.losses[-1] < result.losses[0]
+    (patch,) = [p for p in result.world.overrides if p.field == alis.INPUT_FIELD]
+    (spec,) = [s for s in model.field_specs() if s.name == alis.INPUT_FIELD]
+    assert patch.cells == spec.footprint(rect)
+    before = LatentSource(1).read_cpu(alis.INPUT_FIELD, spec.channels, patch.cells)
+    assert not torch.equal(patch.values, before)
+
+
+# -- the shipped checkpoint keeps the first scheme --------------------------------------------------
+
+
+@pytest.mark.skipif(find_checkpoint(SHIPPED) is None, reason="shipped ALIS checkpoint not installed")
+def test_the_shipped_checkpoint_loads_with_the_first_scheme():
+    header = read_header(find_checkpoint(SHIPPED))
+    assert not {"max_period_frames", "input_channels"} & set(header["config"])  # trained before the fix
+    model = load_model(SHIPPED).model
+    assert model.config == legacy(alis.CONFIGS["small"])  # small, as it was: nothing new switched on
+    assert alis.INPUT_FIELD not in {s.name for s in model.field_specs()}
+    assert max(fourier_only(model)) == 509  # 2 x 256 px spacing, as trained
+    (image,) = Renderer(model, "cpu").render(World(SHIPPED, seed=1), [Rect(10**9, -40, 64, 48)])
+    assert image.std() > 1.0
