@@ -126,7 +126,8 @@ def warm_start(model, ref: str) -> dict[str, Any]:
     ckpt = load_checkpoint(path)
     if ckpt.family != model.family:
         raise InvalidInput(f"--init {ref} is a {ckpt.family} model; this run trains {model.family}")
-    if ckpt.config != json.loads(json.dumps(model.config_dict())):
+    # Compared as configs, not JSON: a header written before a field existed means its default.
+    if family_module(ckpt.family).config_from_dict(ckpt.config) != model.config:
         raise InvalidInput(
             f"--init {ref} has another {model.family} config than this run; "
             "give the --config (and recipe) it was trained with"

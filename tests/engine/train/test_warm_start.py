@@ -6,7 +6,7 @@ import torch
 from PIL import Image
 
 from engine.cards import quality_table
-from engine.checkpoints import load_checkpoint, read_header
+from engine.checkpoints import load_checkpoint, read_header, save_checkpoint
 from engine.cli import main
 
 
@@ -84,3 +84,14 @@ def test_report_counts_the_training_before_a_warm_start():
     }
     training_row = quality_table([card]).splitlines()[2]
     assert training_row.startswith("| training | 3100 steps, 12.4 kimg, 2.00 h on cpu (last 100 steps warm-started)")
+
+
+def test_init_reads_an_older_header_as_its_config(image, tmp_path):
+    """A header written before a config field existed means that field's default: it still fits."""
+    assert _train(image, tmp_path / "first", "--steps", "0") == 0
+    ckpt = load_checkpoint(tmp_path / "first" / "last.safetensors")
+    older = tmp_path / "older.safetensors"
+    config = {k: v for k, v in ckpt.config.items() if k != "block"}  # as if `block` came later
+    save_checkpoint(older, ckpt.family, config, ckpt.weights, ckpt.meta)
+    assert _train(image, tmp_path / "second", "--steps", "0", "--init", str(older)) == 0
+    assert read_header(tmp_path / "second" / "last.safetensors")["init"]["source"] == str(older)
