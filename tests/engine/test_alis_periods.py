@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from engine import invert as inv
-from engine.checkpoints import find_checkpoint, read_header
+from engine.checkpoints import find_checkpoint, save_checkpoint
 from engine.errors import InvalidInput
 from engine.fields import LatentSource, gaussian
 from engine.geometry import Rect
@@ -221,16 +221,25 @@ def test_inversion_fits_the_input_cells_under_the_image():
     assert not torch.equal(patch.values, before)
 
 
-# -- the shipped checkpoint keeps the first scheme --------------------------------------------------
+# -- checkpoints of both schemes ------------------------------------------------------------------
+
+
+def test_a_header_from_before_the_fix_loads_with_the_first_scheme(tmp_path):
+    """Checkpoints trained before the capped mode have no such keys: they mean the first scheme."""
+    model = build_initial("alis", legacy(alis.CONFIGS["tiny"]))
+    config = {k: v for k, v in model.config_dict().items() if k not in ("max_period_frames", "input_channels")}
+    path = tmp_path / "old.safetensors"
+    save_checkpoint(path, "alis", config, model.state_dict(), {})
+    loaded = load_model(str(path)).model
+    assert loaded.config == legacy(alis.CONFIGS["tiny"])
+    assert alis.INPUT_FIELD not in {s.name for s in loaded.field_specs()}
+    assert fourier_only(loaded) == fourier_only(model)
 
 
 @pytest.mark.skipif(find_checkpoint(SHIPPED) is None, reason="shipped ALIS checkpoint not installed")
-def test_the_shipped_checkpoint_loads_with_the_first_scheme():
-    header = read_header(find_checkpoint(SHIPPED))
-    assert not {"max_period_frames", "input_channels"} & set(header["config"])  # trained before the fix
+def test_the_shipped_checkpoint_is_the_capped_small_model():
     model = load_model(SHIPPED).model
-    assert model.config == legacy(alis.CONFIGS["small"])  # small, as it was: nothing new switched on
-    assert alis.INPUT_FIELD not in {s.name for s in model.field_specs()}
-    assert max(fourier_only(model)) == 509  # 2 x 256 px spacing, as trained
+    assert model.config == alis.CONFIGS["small"]  # retrained with the fix
+    assert max(fourier_only(model)) <= model.config.frame
     (image,) = Renderer(model, "cpu").render(World(SHIPPED, seed=1), [Rect(10**9, -40, 64, 48)])
     assert image.std() > 1.0
