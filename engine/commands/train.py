@@ -31,6 +31,7 @@ import torch
 
 from engine.checkpoints import find_checkpoint, load_checkpoint
 from engine.errors import InvalidInput
+from engine.models.base import Generator
 from engine.models.registry import build_initial, build_random, family_module
 from engine.render import choose_device
 from engine.train import distributed
@@ -111,7 +112,7 @@ def _initial_model(args: argparse.Namespace, module):
     return build_initial(args.family, config)
 
 
-def warm_start(model, ref: str) -> dict[str, Any]:
+def warm_start(model: Generator, ref: str) -> dict[str, Any]:
     """Load the generator weights of checkpoint ``ref`` into ``model`` (same family and config).
 
     Why: a run's resumable state lives on the machine that trained it (``runs/`` is not
