@@ -33,6 +33,16 @@ Differences from the released code, on purpose:
   first scheme, so checkpoints whose header lacks these keys load and render as before. The
   ``paper`` config stays coordinate-only, the released network's shape, which the benchmarks
   compare with the paper's timings.
+- **No coordinates at all in ``small``** (``coordinate_stages=0``: how many stages, coarsest
+  first, read coordinates). The capped model (5.7 kimg on the halved map) still drew a plaid:
+  axis-aligned stripes at its in-frame periods (repetition score 0.56 at 127 px, a grid visible
+  across the whole 4096x2048 gallery). Fourier channels of x and y are separable, and a young
+  generator passes them through nearly linearly, so each wave shows up as stripes along one axis;
+  the discriminator sees that only as texture, not as repetition. Once the input field carries
+  local variety and the anchors the layout, the coordinates add nothing the world needs, so the
+  shipped config reads none; the network is then a style-modulated, padding-free conv stack on a
+  Gaussian field whose styles come from the anchor grid: ALIS's spatially-aligned AdaIN, without
+  its positional input. ``tiny`` keeps capped coordinates so the tests cover both code paths.
 - **Style-independent demodulation** as released (not the paper's per-patch normalisation), the
   same in training and inference, with each anchor's styles scaled to unit RMS so activations
   stay bounded (the released fp16 path does a max-abs version of this; see ``alis_blocks``).
@@ -91,6 +101,8 @@ class ALISConfig:
     # Longest coordinate period in frame widths; None: about 2 * spacing (see the module doc).
     max_period_frames: float | None = None
     input_channels: int = 0  # channels of the aperiodic stage-0 input field (0: coordinates only)
+    # Stages (coarsest first) that read Fourier coordinates; None: all of them, 0: none (see the module doc).
+    coordinate_stages: int | None = None
 
     @property
     def spacing(self) -> int:
@@ -107,7 +119,8 @@ class ALISConfig:
 
 
 CONFIGS = {
-    # tiny and small: the capped mode (see the module doc), every period within one frame, plus the input.
+    # tiny and small: the capped mode (see the module doc), every period within one frame, plus the
+    # input; small (the shipped one) also drops the coordinates, tiny keeps them so tests exercise both.
     "tiny": ALISConfig(
         frame=32, channels=(16, 16, 12, 8), z_dim=16, w_dim=16, block=32, max_period_frames=1.0, input_channels=8
     ),
@@ -120,6 +133,7 @@ CONFIGS = {
         block=128,
         max_period_frames=1.0,
         input_channels=32,
+        coordinate_stages=0,
     ),
     # The released 256^2 widths (g_fmaps 0.5), for GPU training and benchmarks.
     "paper": ALISConfig(frame=256, block=256),
@@ -195,11 +209,15 @@ class ALISGenerator(Generator):
                 f"ALIS needs spacing ({c.spacing}) and block ({c.block}) to be multiples of the coarsest "
                 f"scale ({s}), and spacing a multiple of block"
             )
-        self.periods = [fourier_periods(c.spacing, s >> k, c.period_cap) for k in range(len(c.channels))]
+        self.periods = [
+            fourier_periods(c.spacing, s >> k, c.period_cap) if self.reads_coordinates(k) else ()
+            for k in range(len(c.channels))
+        ]
         if c.input_channels < 0 or not (c.input_channels or self.periods[0]):
             raise InvalidInput(
                 f"ALIS stage 0 needs an input: input_channels ({c.input_channels}) > 0 or a coordinate "
-                f"period (the cap {c.period_cap} px leaves none at {s} px per stage pixel)"
+                f"period (none left by coordinate_stages={c.coordinate_stages} or the cap {c.period_cap} px "
+                f"at {s} px per stage pixel)"
             )
         self.mapping = Mapping(c.z_dim, c.w_dim, c.mapping_layers)
         self.register_buffer("w_avg", self._mean_w())  # tracked in training; truncation pulls towards it
@@ -217,6 +235,11 @@ class ALISGenerator(Generator):
         self.styled_layers = len(self.convs) + 1  # each conv and the ToRGB have their own affine
         self._chain = _chain(len(c.channels))
         self.anchor_margin = self._anchor_margin()
+
+    def reads_coordinates(self, stage: int) -> bool:
+        """Whether ``stage`` (0 = coarsest) concatenates Fourier coordinates to its input."""
+        limit = self.config.coordinate_stages
+        return limit is None or stage < limit
 
     @torch.no_grad()
     def _mean_w(self, count: int = 256, chunk: int = 16) -> torch.Tensor:

@@ -3,7 +3,9 @@
 A trained 2-D model with periods up to ``2 * spacing`` repeated its world map every ~500 px
 (longer than the 128 px frames the discriminator sees). These tests pin the periods of each mode,
 that the input field is read, declared, trained and inverted like any field, that it is what
-breaks the coordinates' periodicity, and that shipped checkpoints keep the first scheme.
+breaks the coordinates' periodicity, that ``coordinate_stages`` (the shipped ``small`` reads no
+coordinates: the capped model still drew a plaid) removes every positional input, and that
+checkpoints of the earlier schemes load as they were.
 """
 
 import dataclasses
@@ -30,7 +32,7 @@ SHIPPED = "alis-bluemarble"
 
 def legacy(config: alis.ALISConfig) -> alis.ALISConfig:
     """``config`` with the first scheme: periods up to ``2 * spacing``, coordinates-only input."""
-    return dataclasses.replace(config, max_period_frames=None, input_channels=0)
+    return dataclasses.replace(config, max_period_frames=None, input_channels=0, coordinate_stages=None)
 
 
 def tiny(capped: bool = True, **changes) -> alis.ALISGenerator:
@@ -46,6 +48,17 @@ def fourier_only(model: alis.ALISGenerator) -> list[int]:
 
 
 @pytest.mark.parametrize("name", ["tiny", "small"])
+def test_capped_periods_fit_the_frame_where_a_stage_reads_coordinates(name):
+    model = build_random("alis", name)
+    c = model.config
+    assert c.max_period_frames == 1.0 and c.input_channels > 0 and c.period_cap == c.frame
+    stages = len(c.channels) if c.coordinate_stages is None else c.coordinate_stages
+    for k, stage in enumerate(model.periods):
+        assert stage == (fourier_periods(c.spacing, c.coarse_scale >> k, c.frame) if k < stages else ())
+    assert all(p <= c.frame for p in fourier_only(model))
+
+
+@pytest.mark.parametrize("name", ["tiny"])
 def test_capped_periods_fit_the_frame_and_are_coprime_primes_in_stage_pixels(name):
     model = build_random("alis", name)
     c = model.config
@@ -86,6 +99,26 @@ def test_a_cap_under_four_stage_pixels_leaves_no_period_and_stage_0_needs_an_inp
     assert model.periods[0] == () and model.convs[0].conv.weight.shape[1] == model.config.input_channels
     (image,) = Renderer(model, "cpu").render(World("m", seed=1), [Rect(-5, 7, 40, 30)])
     assert image.std() > 0.5
+
+
+@pytest.mark.parametrize("stages", [0, 1, 3])
+def test_coordinate_stages_limits_which_stages_read_coordinates(stages):
+    model = tiny(coordinate_stages=stages)
+    c, capped = model.config, tiny()
+    for k in range(len(c.channels)):
+        assert model.periods[k] == (capped.periods[k] if k < stages else ())
+        reads = c.input_channels if k == 0 else c.channels[k - 1]
+        assert model.convs[2 * k].conv.weight.shape[1] == reads + 4 * len(model.periods[k])
+    assert set(model.coordinate_periods()) == set(fourier_only(model)) | {c.spacing}
+
+
+def test_the_shipped_small_config_reads_no_coordinates_and_needs_its_input():
+    model = build_random("alis", "small")
+    assert model.config.coordinate_stages == 0 and fourier_only(model) == []
+    assert model.coordinate_periods() == (model.config.spacing,)  # the anchors' placement alone
+    assert model.convs[0].conv.weight.shape[1] == model.config.input_channels
+    with pytest.raises(InvalidInput, match="stage 0 needs an input"):
+        build_initial("alis", dataclasses.replace(model.config, input_channels=0))
 
 
 # -- the input field: declared, read, consistent ---------------------------------------------------
@@ -179,6 +212,37 @@ def test_with_the_input_no_shift_brings_the_world_back():
         assert difference > 0.5 * other_world, (dx, dy, float(difference), float(other_world))
 
 
+class ShiftedInput(SameAnchors):
+    """:class:`SameAnchors` whose input field is the seed's field moved ``cells`` cells along x."""
+
+    def __init__(self, seed: int, cells: int) -> None:
+        super().__init__(seed)
+        self.cells = cells
+
+    def read(self, name: str, channels: int, cells):
+        if name == alis.INPUT_FIELD:
+            cells = [Rect(r.x + self.cells, r.y, r.w, r.h) for r in cells]
+        return super().read(name, channels, cells)
+
+
+@pytest.mark.parametrize("stages", [0, None], ids=["coordinate-free", "capped-coordinates"])
+def test_without_coordinates_the_image_moves_with_its_input_field(stages):
+    """No positional input, no plaid: with equal anchors, rendering one block further along x is the
+    same as moving the input field one block back, bit for bit up to the anchor blend's round-off.
+    With coordinates the same comparison differs by as much as another world does."""
+    model = tiny(noise=False, coordinate_stages=stages)
+    b, s = model.config.block, model.config.coarse_scale
+    x, y = _start(model)
+    ahead = torch.cat(list(model.render_blocks([(x + b, y)], SameAnchors(5), World("m").styles)), dim=2)
+    moved = torch.cat(list(model.render_blocks([(x, y)], ShiftedInput(5, b // s), World("m").styles)), dim=2)
+    other_world = (render_at(model, x, y, seed=6) - render_at(model, x, y)).abs().mean()
+    difference = (ahead - moved).abs().max()
+    if stages == 0:
+        assert difference < 1e-5, float(difference)
+    else:
+        assert difference > 0.2 * other_world, (float(difference), float(other_world))
+
+
 # -- training and inversion read it like any field -------------------------------------------------
 
 
@@ -227,7 +291,8 @@ def test_inversion_fits_the_input_cells_under_the_image():
 def test_a_header_from_before_the_fix_loads_with_the_first_scheme(tmp_path):
     """Checkpoints trained before the capped mode have no such keys: they mean the first scheme."""
     model = build_initial("alis", legacy(alis.CONFIGS["tiny"]))
-    config = {k: v for k, v in model.config_dict().items() if k not in ("max_period_frames", "input_channels")}
+    newer = ("max_period_frames", "input_channels", "coordinate_stages")
+    config = {k: v for k, v in model.config_dict().items() if k not in newer}
     path = tmp_path / "old.safetensors"
     save_checkpoint(path, "alis", config, model.state_dict(), {})
     loaded = load_model(str(path)).model
@@ -239,7 +304,8 @@ def test_a_header_from_before_the_fix_loads_with_the_first_scheme(tmp_path):
 @pytest.mark.skipif(find_checkpoint(SHIPPED) is None, reason="shipped ALIS checkpoint not installed")
 def test_the_shipped_checkpoint_is_the_capped_small_model():
     model = load_model(SHIPPED).model
-    assert model.config == alis.CONFIGS["small"]  # retrained with the fix
+    # Retrained in the capped mode, before coordinate_stages: it still reads capped coordinates.
+    assert model.config == dataclasses.replace(alis.CONFIGS["small"], coordinate_stages=None)
     assert max(fourier_only(model)) <= model.config.frame
     (image,) = Renderer(model, "cpu").render(World(SHIPPED, seed=1), [Rect(10**9, -40, 64, 48)])
     assert image.std() > 1.0
