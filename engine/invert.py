@@ -231,7 +231,7 @@ def invert(
     if config.style:
         style_seed = address_seed("invert.style", world.seed, rect.x, rect.y, rect.w, rect.h) & (2**31 - 1)
         centre = StyleCentre(rect.x + w // 2, rect.y + h // 2, style_seed)
-        style_world = world.with_styles(add_centre(world.styles, world.seed, centre))
+        style_world = world.with_styles(add_centre(world.styles, world.seed, centre, model.implicit_style_centre))
     source = OptimisableSource(base, params, style_seed, None)
     if config.style:
         style = _probe_style(model, source, style_world, rect, level, style_seed)

@@ -27,9 +27,11 @@ def _with_centres(layout: StyleLayout, centres: tuple[StyleCentre, ...], strokes
     return StyleLayout(centres, layout.extra, strokes)
 
 
-def add_centre(layout: StyleLayout, world_seed: int, centre: StyleCentre) -> StyleLayout:
-    """``layout`` plus ``centre`` (an empty layout first gains its implicit world-seed centre)."""
-    return _with_centres(layout, (*layout.resolved(world_seed), centre), layout.strokes)
+def add_centre(layout: StyleLayout, world_seed: int, centre: StyleCentre, implicit: bool = True) -> StyleLayout:
+    """``layout`` plus ``centre``. With ``implicit`` (the model's ``implicit_style_centre``) an empty
+    layout first gains its implicit world-seed centre, so the rest of the world keeps its style."""
+    existing = layout.resolved(world_seed) if implicit else layout.centres
+    return _with_centres(layout, (*existing, centre), layout.strokes)
 
 
 def move_centre(layout: StyleLayout, index: int, x: int, y: int) -> StyleLayout:

@@ -22,6 +22,18 @@ unity over lattice cells), giving per style a coverage ``S_c(p)`` with painted m
 which sums to one, equals the painted style inside strokes and the centre rule far from them.
 All distances are formed by subtracting Python ints before any float, so they are as exact at
 x = 10^12 as at 0.
+
+A **style lattice** (``lattice_cell`` > 0, a model option) replaces "one style everywhere" with an
+endless lattice of global latents, one per ``lattice_cell``-pixel cell, blended by the same
+quadratic B-spline: the background style then changes across the world as the terrain does (one
+global latent per world made a 100 000 px strip far less varied than frames of many worlds). The
+layout's centres are local on top of it: each covers its surroundings fully out to twice its
+width and fades out by four widths (coverage ``m(p)``), and
+
+    weight_c(p) = m(p) * softmax_c(p),    weight_q(p) = (1 - m(p)) * B_q(p)
+
+for centre ``c`` and lattice cell ``q`` (strokes paint over both as above). So an empty layout is
+the lattice alone, and dropping a centre restyles its neighbourhood, not the whole world.
 """
 
 from __future__ import annotations
@@ -248,6 +260,32 @@ def _bspline2(u: torch.Tensor) -> torch.Tensor:
     return torch.where(a < 0.5, inner, outer)
 
 
+def _smoothstep(t: torch.Tensor) -> torch.Tensor:
+    t = t.clamp(0.0, 1.0)
+    return t * t * (3.0 - 2.0 * t)
+
+
+def lattice_weights(x0: int, y0: int, w: int, h: int, step: int, cell: int) -> tuple[Rect, torch.Tensor]:
+    """B-spline weights of the lattice cells around the points ``(x0 + i * step, y0 + j * step)``.
+
+    Returns the cells (trimmed to those with weight somewhere on the grid) and ``(Q, h, w)``
+    float64 weights, ``Q = cells.w * cells.h`` in row-major order; they sum to one at every point.
+    Each weight is the product of two 1-D weights, each a function of one exact int difference, so
+    it is the same for a point whatever grid asked for it.
+    """
+    qx, bx = _trimmed_spline(x0, w, step, cell)  # (w, Qx)
+    qy, by = _trimmed_spline(y0, h, step, cell)  # (h, Qy)
+    weights = by.t()[:, None, :, None] * bx.t()[None, :, None, :]  # (Qy, Qx, h, w)
+    return Rect(qx, qy, bx.shape[1], by.shape[1]), weights.reshape(-1, h, w)
+
+
+def _trimmed_spline(start: int, count: int, step: int, cell: int) -> tuple[int, torch.Tensor]:
+    q0, b = _spline_matrix(start, count, step, cell)
+    used = (b > 0).any(dim=0).nonzero().flatten()  # the support is contiguous
+    first, last = int(used[0]), int(used[-1])
+    return q0 + first, b[:, first : last + 1]
+
+
 def _spline_matrix(start: int, count: int, step: int, cell: int) -> tuple[int, torch.Tensor]:
     """First raster cell and ``(count, Q)`` B-spline weights of raster cells for points ``start + i * step``."""
     q0 = floor_div(start, cell) - 2
@@ -266,37 +304,68 @@ class StyleFusion:
     point's world position only, never on the grid it was asked with.
     """
 
-    def __init__(self, layout: StyleLayout, world_seed: int, default_width: float) -> None:
-        self.centres = layout.resolved(world_seed)
+    #: A centre covers its surroundings fully out to this many widths, fading out by twice as far.
+    COVERAGE_WIDTHS: ClassVar[float] = 2.0
+
+    def __init__(self, layout: StyleLayout, world_seed: int, default_width: float, lattice_cell: int = 0) -> None:
+        if lattice_cell < 0:
+            raise InvalidInput(f"style lattice cell must be >= 0, got {lattice_cell}")
+        self.lattice_cell = lattice_cell
+        self.centres = layout.centres if lattice_cell else layout.resolved(world_seed)
         self.widths = [float(c.width or default_width) for c in self.centres]
         strokes = layout.strokes
         self.strokes = strokes if strokes is not None and not strokes.empty else None
 
     @property
     def count(self) -> int:
+        """The layout's centres (without the lattice's cells)."""
         return len(self.centres)
 
     @property
     def single(self) -> bool:
         """One style everywhere (strokes can only paint that one): models take their per-sample path."""
-        return self.count == 1
+        return not self.lattice_cell and self.count == 1
 
     def weights(self, x0: int, y0: int, w: int, h: int, step: int = 1) -> torch.Tensor:
-        """``(K, h, w)`` float32 weights at world points ``(x0 + i * step, y0 + j * step)``; sum 1 over K."""
+        """``(K, h, w)`` float32 weights at world points ``(x0 + i * step, y0 + j * step)``; sum 1 over K.
+
+        Only without a lattice (with one, :meth:`lattice_weights` gives centres and cells together).
+        """
+        if self.lattice_cell:
+            raise ValueError("a lattice fusion has per-window cells: use lattice_weights")
         if self.count == 1:
             return torch.ones((1, h, w), dtype=torch.float32)
+        fused = torch.softmax(self._logits(x0, y0, w, h, step)[0], dim=0)
+        if self.strokes is not None:
+            fused = self._paint(fused, x0, y0, w, h, step)
+        return fused.to(torch.float32)
+
+    def lattice_weights(self, x0: int, y0: int, w: int, h: int, step: int = 1) -> tuple[Rect, torch.Tensor]:
+        """The lattice cells around the grid and ``(K + Q, h, w)`` float32 weights: the K centres
+        first, then the Q cells in row-major order (see the module docstring); sum 1 over K + Q."""
+        cells, background = lattice_weights(x0, y0, w, h, step, self.lattice_cell)
+        if self.count:
+            logits, dist = self._logits(x0, y0, w, h, step)
+            share = torch.softmax(logits, dim=0)
+            reach = self.COVERAGE_WIDTHS * torch.tensor(self.widths, dtype=torch.float64)[:, None, None]
+            cover = (share * _smoothstep(2.0 - dist / reach)).sum(dim=0, keepdim=True)  # m(p), (1, h, w)
+            fused = torch.cat([share * cover, background * (1.0 - cover)])
+        else:
+            fused = background
+        if self.strokes is not None:
+            fused = self._paint(fused, x0, y0, w, h, step)
+        return cells, fused.to(torch.float32)
+
+    def _logits(self, x0: int, y0: int, w: int, h: int, step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """The centres' softmax logits and distances, ``(K, h, w)`` float64 each."""
         dist = torch.stack(
             [
                 torch.sqrt(_axis(y0, h, step, c.y)[:, None] ** 2 + _axis(x0, w, step, c.x)[None, :] ** 2)
                 for c in self.centres
             ]
-        )  # (K, h, w)
+        )
         widths = torch.tensor(self.widths, dtype=torch.float64)[:, None, None]
-        logits = -4.0 * (dist - dist.min(dim=0, keepdim=True).values) / widths
-        fused = torch.softmax(logits, dim=0)
-        if self.strokes is not None:
-            fused = self._paint(fused, x0, y0, w, h, step)
-        return fused.to(torch.float32)
+        return -4.0 * (dist - dist.min(dim=0, keepdim=True).values) / widths, dist
 
     def _paint(self, fused: torch.Tensor, x0: int, y0: int, w: int, h: int, step: int) -> torch.Tensor:
         assert self.strokes is not None

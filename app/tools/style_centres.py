@@ -26,6 +26,7 @@ from PySide6.QtGui import QColor, QKeyEvent, QMouseEvent, QPainter, QPen, QWheel
 from app.tiles import SUB
 from app.tools.base import CanvasTool, Commit
 from engine.errors import EverscapeError
+from engine.models.base import Generator
 from engine.style_edits import add_centre, move_centre, nearest_centre, remove_centre, set_centre_width
 from engine.styles import StyleCentre
 
@@ -54,9 +55,11 @@ class StyleCentreTool(CanvasTool):
         commit: Commit,
         report_error: Callable[[str], None] | None = None,
         seed_source: Callable[[], int] = random_seed,
+        model: Callable[[], Generator | None] = lambda: None,
     ) -> None:
         super().__init__(canvas, commit, report_error)
         self.seed_source = seed_source
+        self.model = model  # the shown world's model, if loaded: whether an empty layout has an implicit centre
         self.new_width: float | None = None  # blend width of centres placed from now on (None: default)
         self.selected: int | None = None
         self.on_select: Callable[[float | None], None] = lambda width: None  # shows the picked centre's width
@@ -156,7 +159,9 @@ class StyleCentreTool(CanvasTool):
     def add(self, x: int, y: int) -> None:
         seed_world = self.world.seed
         centre = StyleCentre(int(x), int(y), self.seed_source(), self.new_width)
-        self._edit(lambda layout: add_centre(layout, seed_world, centre))
+        model = self.model()
+        implicit = model is None or model.implicit_style_centre
+        self._edit(lambda layout: add_centre(layout, seed_world, centre, implicit))
         self.selected = len(self.world.styles.centres) - 1
 
     def remove(self, index: int) -> None:

@@ -128,7 +128,10 @@ def warm_start(model: Generator, ref: str) -> dict[str, Any]:
     if ckpt.family != model.family:
         raise InvalidInput(f"--init {ref} is a {ckpt.family} model; this run trains {model.family}")
     # Compared as configs, not JSON: a header written before a field existed means its default.
-    if family_module(ckpt.family).config_from_dict(ckpt.config) != model.config:
+    # Fields the family declares inference-only (they do not shape the weights) may differ.
+    module = family_module(ckpt.family)
+    inference = {name: getattr(model.config, name) for name in getattr(module, "INFERENCE_FIELDS", ())}
+    if dataclasses.replace(module.config_from_dict(ckpt.config), **inference) != model.config:
         raise InvalidInput(
             f"--init {ref} has another {model.family} config than this run; "
             "give the --config (and recipe) it was trained with"

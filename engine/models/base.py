@@ -104,6 +104,13 @@ class Generator(nn.Module):
         """
         return ()
 
+    @property
+    def implicit_style_centre(self) -> bool:
+        """Whether a world without style centres has one implicit centre seeded by the world (the
+        first centre a user adds then joins it); False where the background style comes from
+        elsewhere (InfinityGAN's style lattice), so added centres stay local."""
+        return True
+
     def config_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self.config)
 

@@ -33,7 +33,7 @@ fused path with several style centres adds about 10 %):
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,6 +65,9 @@ class InfinityGANConfig:
     v_per_cell: float = 0.3  # vertical coordinate per z_l row: tanh(0.3 * row), horizon at row 0
     train_rows: int = 20  # z_l rows a training image's height spans, centred on the horizon
     fusion_width: float = 128.0  # default style-centre blend width in world pixels
+    # Style lattice cell in world pixels (0: one global style per world, the paper's): see engine.styles.
+    # Inference only (the weights do not depend on it), so a trained model can switch it on.
+    style_cell: int = 0
 
     def __post_init__(self) -> None:
         scale = 2 ** len(self.texture_channels)
@@ -74,6 +77,8 @@ class InfinityGANConfig:
             raise InvalidInput("structure_kernel must be odd")
         if self.period <= 0 or self.v_per_cell <= 0 or self.fusion_width <= 0:
             raise InvalidInput("period, v_per_cell and fusion_width must be positive")
+        if self.style_cell < 0:
+            raise InvalidInput(f"style_cell must be >= 0 (0: no style lattice), got {self.style_cell}")
 
 
 CONFIGS = {
@@ -102,6 +107,7 @@ CONFIGS = {
         mapping_layers=4,
         block=128,
         period=139,
+        style_cell=512,  # four blocks: a frame sees about one style, a long strip hundreds
     ),
     "paper": InfinityGANConfig(),
 }
@@ -110,6 +116,9 @@ TEST_CONFIGS = ("tiny",)
 NOISE_FIELD = "noise{}"  # one single-channel field per G_T conv, at that conv's scale
 Z_LOCAL_FIELD = "z_l"
 Z_GLOBAL_VECTOR = "infinitygan.z_g"
+STYLE_LATTICE_FIELD = "infinitygan.style_lattice"  # z_g per style-lattice cell (``style_cell`` > 0)
+#: Config fields that change how a trained model renders, not what it learnt (``train --init`` may change them).
+INFERENCE_FIELDS = ("style_cell", "fusion_width")
 
 
 def config_from_dict(doc: dict[str, Any]) -> InfinityGANConfig:
@@ -202,6 +211,12 @@ class InfinityGANGenerator(Generator):
         specs = [FieldSpec(Z_LOCAL_FIELD, self.config.z_local, Lattice(self.scale, self._margin(0)))]
         for k, stage in enumerate(self.noise_stages()):
             specs.append(FieldSpec(NOISE_FIELD.format(k), 1, Lattice(self.stage_scale(stage), self._margin(stage))))
+        if self.config.style_cell:
+            # A point reads the cells within 1.5 cells of it; a block's windows reach _margin(0) z_l
+            # cells beyond it: 2 lattice cells of margin bound both while that reach is under a cell.
+            reach = self._margin(0) * self.scale
+            margin = 2 + reach // self.config.style_cell
+            specs.append(FieldSpec(STYLE_LATTICE_FIELD, self.config.z_global, Lattice(self.config.style_cell, margin)))
         return tuple(specs)
 
     def render_blocks(
@@ -234,13 +249,29 @@ class InfinityGANGenerator(Generator):
         self, origins: Sequence[tuple[int, int]], source: LatentSource, styles: StyleLayout
     ) -> StyleSource:
         """Per-sample styles for one-style worlds, per-pixel fused styles otherwise."""
-        fusion = StyleFusion(styles, source.seed, self.config.fusion_width)
-        z_g = torch.stack([self.centre_latent(c, source) for c in fusion.centres])  # (K, Z)
+        c = self.config
+        fusion = StyleFusion(styles, source.seed, c.fusion_width, c.style_cell)
+        latents = [self.centre_latent(k, source) for k in fusion.centres]  # none: a lattice world without centres
+        z_g = torch.stack(latents) if latents else torch.empty(0, c.z_global, device=source.device, dtype=source.dtype)
         w = self.mapping(z_g)  # (K, W)
         if fusion.single:
             n = len(origins)
             return PerSampleStyles(z_g.expand(n, -1), w[:, None, :].expand(n, self.texture.num_styles, -1))
-        return FusedStyles(fusion, origins, z_g, w)
+        return FusedStyles(fusion, origins, z_g, w, self.lattice_latents(source) if c.style_cell else None)
+
+    def lattice_latents(self, source: LatentSource) -> Callable[[Rect], tuple[torch.Tensor, torch.Tensor]]:
+        """The style lattice's ``(z_g, w)`` for a rectangle of its cells (row-major), from the field."""
+
+        def latents(cells: Rect) -> tuple[torch.Tensor, torch.Tensor]:
+            z = source.read(STYLE_LATTICE_FIELD, self.config.z_global, [cells])[0]  # (Z, h, w)
+            z = z.flatten(1).t()  # (h * w, Z), row-major
+            return z, self.mapping(z)
+
+        return latents
+
+    @property
+    def implicit_style_centre(self) -> bool:
+        return not self.config.style_cell  # with a lattice, the lattice is the background
 
     def centre_latent(self, centre: StyleCentre, source: LatentSource) -> torch.Tensor:
         """A centre's z_g: its explicit latent (inversion) or the vector its seed addresses."""

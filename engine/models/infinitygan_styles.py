@@ -4,8 +4,9 @@ Every modulated layer asks its style source for the modulation of its *input* wi
 its stage grid and the stage's scale in world pixels per cell). :class:`PerSampleStyles` ignores
 the window (training, and worlds with a single style); :class:`FusedStyles` evaluates the layout's
 fusion weights at the world position of every cell of the window and blends the centres' styles
-there (W space for the texture synthesizer, z_g for the structure synthesizer). Because the
-affine maps are linear, blending their outputs equals modulating with the blended latent.
+there (W space for the texture synthesizer, z_g for the structure synthesizer), together with
+the style lattice's cells where the model has one. Because the affine maps are linear, blending
+their outputs equals modulating with the blended latent.
 
 Stage cell ``i`` of scale ``s`` sits at world pixel ``i * s + s - 1``: the cropped transposed
 up-sampling sends cell ``i`` to cells ``2i .. 2i+2`` of the next stage, whose middle one copies it
@@ -14,10 +15,11 @@ in the skip path, so this is the world pixel that cell lands on at full resoluti
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 
+from engine.geometry import Rect
 from engine.layers import EqualLinear
 from engine.layers.spans import Span
 from engine.layers.style_maps import blend_styles
@@ -40,10 +42,16 @@ class PerSampleStyles:
         return affine(self.w_plus[:, layer])  # (N, C)
 
 
+#: ``latents(cells)``: the style lattice's ``(z_g (Q, Z), w (Q, W))`` for a rectangle of its cells, row-major.
+LatticeLatents = Callable[[Rect], tuple[torch.Tensor, torch.Tensor]]
+
+
 class FusedStyles:
     """Per-pixel styles from a layout's fusion weights, for blocks at ``origins`` (world pixels).
 
-    ``z_g`` (K, Z) and ``w`` (K, W) are the centres' latents in layout order.
+    ``z_g`` (K, Z) and ``w`` (K, W) are the centres' latents in layout order. With a style lattice
+    (``fusion.lattice_cell``), ``lattice`` gives the latents of the cells around each window, which
+    differ from block to block, so blocks are blended one by one (the same per-pixel arithmetic).
     """
 
     def __init__(
@@ -52,32 +60,42 @@ class FusedStyles:
         origins: Sequence[tuple[int, int]],
         z_g: torch.Tensor,
         w: torch.Tensor,
+        lattice: LatticeLatents | None = None,
     ) -> None:
+        if fusion.lattice_cell and lattice is None:
+            raise ValueError("a lattice fusion needs the lattice's latents")
         self.fusion = fusion
         self.origins = list(origins)
         self.z_g = z_g
         self.w = w
-        self._cache: dict[tuple[Window, int], torch.Tensor] = {}
+        self.lattice = lattice
+        self._cache: dict[tuple[Window, int], list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]] = {}
 
-    def weights(self, window: Window, scale: int) -> torch.Tensor:
-        """``(N, K, h, w)`` fusion weights of the window's cells, one map per block."""
+    def blocks(self, window: Window, scale: int) -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+        """Per block: ``(1, K', h, w)`` weights of the window's cells and the ``(K', Z)`` z_g and
+        ``(K', W)`` w they blend (the centres, then any lattice cells)."""
         key = (window, scale)
         if key not in self._cache:
             xs, ys = window
-            maps = [
-                self.fusion.weights(
-                    ox + xs.start * scale + scale - 1, oy + ys.start * scale + scale - 1, xs.size, ys.size, scale
-                )
-                for ox, oy in self.origins
-            ]
-            self._cache[key] = torch.stack(maps).to(device=self.w.device, dtype=self.w.dtype)
+            out = []
+            for ox, oy in self.origins:
+                grid = (ox + xs.start * scale + scale - 1, oy + ys.start * scale + scale - 1, xs.size, ys.size, scale)
+                z_g, w = self.z_g, self.w
+                if self.lattice is None:
+                    weights = self.fusion.weights(*grid)
+                else:
+                    cells, weights = self.fusion.lattice_weights(*grid)
+                    cell_z, cell_w = self.lattice(cells)
+                    z_g, w = torch.cat([z_g, cell_z]), torch.cat([w, cell_w])
+                out.append((weights[None].to(device=w.device, dtype=w.dtype), z_g, w))
+            self._cache[key] = out
         return self._cache[key]
 
     def structure(self, affine: EqualLinear, window: Window, scale: int) -> torch.Tensor:
-        return blend_styles(self.weights(window, scale), affine(self.z_g))  # (N, C, h, w)
+        return torch.cat([blend_styles(m, affine(z)) for m, z, _ in self.blocks(window, scale)])  # (N, C, h, w)
 
     def texture(self, affine: EqualLinear, layer: int, window: Window, scale: int) -> torch.Tensor:
-        return blend_styles(self.weights(window, scale), affine(self.w))  # (N, C, h, w)
+        return torch.cat([blend_styles(m, affine(w)) for m, _, w in self.blocks(window, scale)])  # (N, C, h, w)
 
 
 StyleSource = PerSampleStyles | FusedStyles

@@ -23,7 +23,6 @@ from tests.app.fakes import FakeConfig, FakeModel
 ROOT = Path(__file__).resolve().parents[2]
 
 
-
 def test_window_opens_a_world_and_reports_status(qtbot, open_window):
     window = open_window(seed=4)
     assert window.world.seed == 4 and window.world.model == "fake:test"

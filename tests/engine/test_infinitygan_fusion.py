@@ -29,7 +29,6 @@ def three_centres(x0: int = 0, y0: int = 0) -> StyleLayout:
     )
 
 
-
 def test_weights_are_a_partition_of_unity():
     strokes = StrokeRaster(16).painted_disc(30, 40, 45, 2).painted_disc(-100, 0, 20, 0)
     fusion = StyleFusion(three_centres().with_strokes(strokes), 0, 64.0)

@@ -95,3 +95,24 @@ def test_init_reads_an_older_header_as_its_config(image, tmp_path):
     save_checkpoint(older, ckpt.family, config, ckpt.weights, ckpt.meta)
     assert _train(image, tmp_path / "second", "--steps", "0", "--init", str(older)) == 0
     assert read_header(tmp_path / "second" / "last.safetensors")["init"]["source"] == str(older)
+
+
+def test_init_may_change_inference_only_fields_but_not_the_architecture(tmp_path):
+    """InfinityGAN's style lattice does not shape the weights, so a trained model can take it up."""
+    import dataclasses
+
+    from engine.commands.train import warm_start
+    from engine.errors import InvalidInput
+    from engine.models import infinitygan
+    from engine.models.registry import build_initial, build_random
+
+    trained = build_random("infinitygan", "tiny")
+    path = tmp_path / "ig.safetensors"
+    save_checkpoint(path, "infinitygan", trained.config_dict(), trained.state_dict(), {"steps": 5, "kimg": 0.1})
+    assert "style_cell" in infinitygan.INFERENCE_FIELDS and trained.config.style_cell == 0
+    lattice = build_initial("infinitygan", dataclasses.replace(trained.config, style_cell=96))
+    assert warm_start(lattice, str(path))["steps"] == 5
+    assert all(torch.equal(v, trained.state_dict()[k]) for k, v in lattice.state_dict().items())
+    other = build_initial("infinitygan", dataclasses.replace(trained.config, style_cell=96, period=37))
+    with pytest.raises(InvalidInput, match="another infinitygan config"):
+        warm_start(other, str(path))
