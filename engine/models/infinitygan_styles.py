@@ -92,7 +92,18 @@ class FusedStyles:
         return self._cache[key]
 
     def structure(self, affine: EqualLinear, window: Window, scale: int) -> torch.Tensor:
-        return torch.cat([blend_styles(m, affine(z)) for m, z, _ in self.blocks(window, scale)])  # (N, C, h, w)
+        if self.lattice is None:
+            return torch.cat([blend_styles(m, affine(z)) for m, z, _ in self.blocks(window, scale)])  # (N, C, h, w)
+        # Variance-preserving blend of z_g: sum_k m_k z_k / |m|_2 is again a standard Gaussian (the
+        # plain blend of three or four lattice cells has about half the norm: a world of truncated,
+        # washed-out styles). Written through the affine's parts, elementwise, so it stays exact:
+        # A z(p) + b = sum_k a_k (affine(z_k) - b) + b with a = m / |m|_2.
+        bias = affine.bias * affine.lr_mul
+        out = []
+        for m, z, _ in self.blocks(window, scale):
+            a = m / m.square().sum(dim=1, keepdim=True).sqrt()
+            out.append(blend_styles(a, affine(z) - bias) + bias[None, :, None, None])
+        return torch.cat(out)
 
     def texture(self, affine: EqualLinear, layer: int, window: Window, scale: int) -> torch.Tensor:
         return torch.cat([blend_styles(m, affine(w)) for m, _, w in self.blocks(window, scale)])  # (N, C, h, w)

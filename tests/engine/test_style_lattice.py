@@ -143,3 +143,25 @@ def test_inversion_in_a_lattice_world_fits_a_local_centre():
     result = inv.invert(model, World("m", seed=1), target, (rect.x, rect.y), inv.InvertConfig(steps=4))
     assert result.losses[-1] < result.losses[0]
     assert len(result.world.styles.centres) == 1  # no implicit world-seed centre joined it
+
+
+def test_the_structure_style_is_the_affine_of_a_norm_preserving_blend_of_z_g():
+    """z(p) = sum_k m_k z_k / |m|_2 (a standard Gaussian again, where the plain blend of the cells
+    around p has about half the norm), applied through the affine's parts: A z(p) + b."""
+    model = lattice_model()
+    source = LatentSource(4)
+    origin = (2 * CELL + 32, -CELL)
+    styles = model.style_source([origin], source, World("m").styles)
+    affine = model.structure.affines[0]
+    window = (model.plan[0], model.plan[0])  # the first structure conv's input: the z_l window
+    scale = model.scale
+    got = styles.structure(affine, window, scale)  # (1, C, h, w)
+    ((m, z, _),) = styles.blocks(window, scale)
+    plain = (m[0, :, None] * z[:, :, None, None]).sum(0)  # (Z, h, w): the plain blend
+    a = m[0] / m[0].square().sum(0).sqrt()
+    assert torch.allclose(a.square().sum(0), torch.ones_like(a[0]), atol=1e-6)
+    blended = (a[:, None] * z[:, :, None, None]).sum(0)
+    j, i = got.shape[2] // 2, got.shape[3] // 3
+    expected = affine(blended[:, j, i][None])[0]
+    assert torch.allclose(got[0, :, j, i], expected, atol=1e-5)
+    assert blended.square().mean() > 1.5 * plain.square().mean()  # the plain blend shrinks z_g
