@@ -17,6 +17,17 @@ from typing import Any
 FORMAT = "everscape.model_card/1"
 
 
+def training_totals(meta: dict[str, Any]) -> dict[str, Any]:
+    """Steps, kimg and wall time of a run plus those of the chain it was warm-started from
+    (``meta["init"]``, itself already a total): all the training behind a model."""
+    init = meta.get("init") or {}
+    return {
+        "steps": int(meta.get("steps") or 0) + int(init.get("steps") or 0),
+        "kimg": float(meta.get("kimg") or 0.0) + float(init.get("kimg") or 0.0),
+        "wall_time_s": float(meta.get("wall_time_s") or 0.0) + float(init.get("wall_time_s") or 0.0),
+    }
+
+
 def card_path(checkpoint: str | Path) -> Path:
     """The card of a checkpoint: same folder, same name, ``.json``."""
     return Path(checkpoint).with_suffix(".json")
@@ -82,12 +93,10 @@ def quality_table(cards: list[dict[str, Any]]) -> str:
 
     def training(card: dict[str, Any]) -> str:
         t = card.get("training", {})
-        init = t.get("init") or {}
-        steps = (t.get("steps") or 0) + (init.get("steps") or 0)
-        kimg = (t.get("kimg") or 0.0) + (init.get("kimg") or 0.0)
-        hours = _number(((t.get("wall_time_s") or 0) + (init.get("wall_time_s") or 0)) / 3600, 2)
-        text = f"{steps} steps, {_number(kimg)} kimg, {hours} h on {t.get('device', '?')}"
-        return text + (f" (last {t.get('steps')} steps warm-started)" if init else "")
+        total = training_totals(t)
+        hours = _number(total["wall_time_s"] / 3600, 2)
+        text = f"{total['steps']} steps, {_number(total['kimg'])} kimg, {hours} h on {t.get('device', '?')}"
+        return text + (f" (last {t.get('steps')} steps warm-started)" if t.get("init") else "")
 
     row("training", [training(c) for c in cards])
     row("measured", [f"{c['metrics'].get('mode', '?')} on {c['metrics'].get('data', '?')}" for c in cards])

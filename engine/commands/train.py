@@ -29,6 +29,7 @@ from typing import Any
 
 import torch
 
+from engine.cards import training_totals
 from engine.checkpoints import find_checkpoint, load_checkpoint
 from engine.errors import InvalidInput
 from engine.models.base import Generator
@@ -137,15 +138,8 @@ def warm_start(model: Generator, ref: str) -> dict[str, Any]:
             "give the --config (and recipe) it was trained with"
         )
     model.load_state_dict(ckpt.weights, strict=True)
-    previous = ckpt.meta.get("init") or {}
-    return {
-        "source": str(path),
-        "sha256": ckpt.sha256,
-        # Totals over the chain of warm starts, so a card reports all the training behind a model.
-        "steps": int(ckpt.meta.get("steps") or 0) + int(previous.get("steps") or 0),
-        "kimg": float(ckpt.meta.get("kimg") or 0.0) + float(previous.get("kimg") or 0.0),
-        "wall_time_s": float(ckpt.meta.get("wall_time_s") or 0.0) + float(previous.get("wall_time_s") or 0.0),
-    }
+    # Totals over the chain of warm starts, so a card reports all the training behind a model.
+    return {"source": str(path), "sha256": ckpt.sha256, **training_totals(ckpt.meta)}
 
 
 def _device(name: str, info: distributed.DistInfo) -> torch.device:
