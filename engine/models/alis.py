@@ -43,6 +43,13 @@ Differences from the released code, on purpose:
   shipped config reads none; the network is then a style-modulated, padding-free conv stack on a
   Gaussian field whose styles come from the anchor grid: ALIS's spatially-aligned AdaIN, without
   its positional input. ``tiny`` keeps capped coordinates so the tests cover both code paths.
+- **An input field at every stage** (``stage_inputs``): where a stage reads no coordinates it
+  concatenates ``input_channels`` of its own Gaussian field ``alis.input{k}`` (one cell per
+  stage-``k`` pixel) instead, the aperiodic stand-in for the coordinates' fine detail. Without
+  them the untrained network's output was nearly flat (std 0.05 against 0.24 with coordinates;
+  the stage-0 field is one cell per 32 px and the per-stage noise starts at zero strength), and
+  800 training steps stayed stuck on near-white frames that the discriminator rejected outright
+  (real/fake logits +8/-7); with the fields the untrained output has std 0.45.
 - **Style-independent demodulation** as released (not the paper's per-patch normalisation), the
   same in training and inference, with each anchor's styles scaled to unit RMS so activations
   stay bounded (the released fp16 path does a max-abs version of this; see ``alis_blocks``).
@@ -103,6 +110,8 @@ class ALISConfig:
     input_channels: int = 0  # channels of the aperiodic stage-0 input field (0: coordinates only)
     # Stages (coarsest first) that read Fourier coordinates; None: all of them, 0: none (see the module doc).
     coordinate_stages: int | None = None
+    # Stages k > 0 without coordinates read input_channels of their own Gaussian field alis.input{k}.
+    stage_inputs: bool = False
 
     @property
     def spacing(self) -> int:
@@ -134,6 +143,7 @@ CONFIGS = {
         max_period_frames=1.0,
         input_channels=32,
         coordinate_stages=0,
+        stage_inputs=True,
     ),
     # The released 256^2 widths (g_fmaps 0.5), for GPU training and benchmarks.
     "paper": ALISConfig(frame=256, block=256),
@@ -225,7 +235,7 @@ class ALISGenerator(Generator):
         convs = []
         previous = c.input_channels  # stage 0 reads the input field (if any) before its coordinates
         for k, width in enumerate(c.channels):
-            coords = 4 * len(self.periods[k])
+            coords = 4 * len(self.periods[k]) + (c.input_channels if k and self.reads_stage_input(k) else 0)
             convs.append(AnchorStyledConv(previous + coords, width, 3, c.w_dim, c.spacing, rows, True))
             convs.append(AnchorStyledConv(width, width, 3, c.w_dim, c.spacing, rows, True))
             previous = width
@@ -240,6 +250,14 @@ class ALISGenerator(Generator):
         """Whether ``stage`` (0 = coarsest) concatenates Fourier coordinates to its input."""
         limit = self.config.coordinate_stages
         return limit is None or stage < limit
+
+    def reads_stage_input(self, stage: int) -> bool:
+        """Whether ``stage`` reads an aperiodic input field (stage 0: ``input_channels`` > 0; later
+        stages: ``stage_inputs`` where they read no coordinates)."""
+        c = self.config
+        if stage == 0:
+            return c.input_channels > 0
+        return c.stage_inputs and c.input_channels > 0 and not self.reads_coordinates(stage)
 
     @torch.no_grad()
     def _mean_w(self, count: int = 256, chunk: int = 16) -> torch.Tensor:
@@ -309,8 +327,9 @@ class ALISGenerator(Generator):
         self.check_level(level)
         c = self.config
         specs = [FieldSpec(ANCHOR_FIELD, c.z_dim, self.anchor_lattice())]
-        if c.input_channels:
-            specs.append(FieldSpec(INPUT_FIELD, c.input_channels, self.window_lattice(0, 0)))
+        for k in range(len(c.channels)):
+            if self.reads_stage_input(k):
+                specs.append(FieldSpec(input_field(k), c.input_channels, self.window_lattice(k, 3 * k)))
         if c.noise:
             specs += [FieldSpec(noise_field(k), 1, self.window_lattice(k, 3 * k + 2)) for k in range(len(c.channels))]
         return tuple(specs)
@@ -393,6 +412,8 @@ class ALISGenerator(Generator):
             here = windows(start, scale)
             coords = coordinate_channels(here, self.periods[k], ws.device, ws.dtype)
             x = coords if x is None else torch.cat([x, coords], dim=1)
+            if k and self.reads_stage_input(k):
+                x = torch.cat([x, fields(input_field(k), c.input_channels, rects(start, scale))], dim=1)
             x = self.convs[2 * k](x, layer(2 * k), here)
             x = self.convs[2 * k + 1](x, layer(2 * k + 1), windows(start + 1, scale))
             if self.noises is not None:
@@ -413,6 +434,11 @@ class ALISGenerator(Generator):
         ws = self.anchor_ws(z, world_psi(styles, self.config.psi))
         images = self.synthesize(ws, [(r.x, r.y) for r in cells], origins, block, source.read)
         return images.clamp(-1.0, 1.0)
+
+
+def input_field(k: int) -> str:
+    """Name of stage ``k``'s aperiodic input field (stage 0 keeps its first name)."""
+    return INPUT_FIELD if k == 0 else f"{INPUT_FIELD}{k}"
 
 
 def noise_field(k: int) -> str:

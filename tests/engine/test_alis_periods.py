@@ -32,7 +32,14 @@ SHIPPED = "alis-bluemarble"
 
 def legacy(config: alis.ALISConfig) -> alis.ALISConfig:
     """``config`` with the first scheme: periods up to ``2 * spacing``, coordinates-only input."""
-    return dataclasses.replace(config, max_period_frames=None, input_channels=0, coordinate_stages=None)
+    return dataclasses.replace(
+        config, max_period_frames=None, input_channels=0, coordinate_stages=None, stage_inputs=False
+    )
+
+
+def coordinate_free(**changes) -> alis.ALISGenerator:
+    """``tiny`` shaped like the shipped ``small``: no coordinates, an input field at every stage."""
+    return tiny(coordinate_stages=0, stage_inputs=True, **changes)
 
 
 def tiny(capped: bool = True, **changes) -> alis.ALISGenerator:
@@ -116,9 +123,21 @@ def test_the_shipped_small_config_reads_no_coordinates_and_needs_its_input():
     model = build_random("alis", "small")
     assert model.config.coordinate_stages == 0 and fourier_only(model) == []
     assert model.coordinate_periods() == (model.config.spacing,)  # the anchors' placement alone
-    assert model.convs[0].conv.weight.shape[1] == model.config.input_channels
+    c = model.config
+    assert c.stage_inputs and all(model.reads_stage_input(k) for k in range(len(c.channels)))
+    for k in range(len(c.channels)):  # each stage reads its own input field instead of coordinates
+        assert model.convs[2 * k].conv.weight.shape[1] == (c.channels[k - 1] if k else 0) + c.input_channels
     with pytest.raises(InvalidInput, match="stage 0 needs an input"):
         build_initial("alis", dataclasses.replace(model.config, input_channels=0))
+
+
+def test_stage_inputs_replace_coordinates_only_where_a_stage_has_none():
+    model = tiny(coordinate_stages=2, stage_inputs=True)
+    c = model.config
+    assert [model.reads_stage_input(k) for k in range(len(c.channels))] == [True, False, True, True]
+    names = [s.name for s in model.field_specs() if s.name.startswith(alis.INPUT_FIELD)]
+    assert names == [alis.INPUT_FIELD, alis.input_field(2), alis.input_field(3)]
+    assert not tiny(coordinate_stages=2).reads_stage_input(2)  # off unless asked for
 
 
 # -- the input field: declared, read, consistent ---------------------------------------------------
@@ -126,6 +145,28 @@ def test_the_shipped_small_config_reads_no_coordinates_and_needs_its_input():
 
 def test_the_tiny_test_config_is_capped_so_the_consistency_kit_checks_the_input():
     assert alis.TEST_CONFIGS == ("tiny",) and alis.CONFIGS["tiny"].input_channels > 0
+
+
+def test_every_stage_reads_its_input_window_inside_the_declared_footprint():
+    model = coordinate_free()
+    c = model.config
+    specs = {s.name: s for s in model.field_specs()}
+    source = LatentSource(3)
+    source.reads = []
+    origin = (7 * c.block, -(10**12) // c.block * c.block)
+    model.render_blocks([origin], source, World("m").styles)
+    reads = {name: r for name, r in source.reads if name.startswith(alis.INPUT_FIELD)}
+    assert set(reads) == {alis.input_field(k) for k in range(len(c.channels))}
+    for k in range(len(c.channels)):
+        spec, cells = specs[alis.input_field(k)], reads[alis.input_field(k)]
+        scale = c.coarse_scale >> k
+        window = model.plan(origin[0], c.block)[3 * k]  # stage k's conv input, in stage-k pixels
+        assert spec.lattice.stride == scale and (cells.x, cells.w) == (window.start, window.size)
+        assert spec.footprint(Rect(*origin, c.block, c.block)).contains(cells)
+
+
+def test_coordinate_free_worlds_are_bit_exact_far_from_the_origin():
+    check_rect(Renderer(coordinate_free(), "cpu"), World("m", seed=8), PROBE_RECTS[2], 0, tiles=((29, 41),))
 
 
 def test_blocks_read_exactly_the_stage_0_window_of_the_input_inside_its_footprint():
@@ -213,28 +254,35 @@ def test_with_the_input_no_shift_brings_the_world_back():
 
 
 class ShiftedInput(SameAnchors):
-    """:class:`SameAnchors` whose input field is the seed's field moved ``cells`` cells along x."""
+    """:class:`SameAnchors` whose input fields are the seed's fields moved ``shift`` world pixels
+    along x (stage ``k``'s field by ``shift`` over its scale)."""
 
-    def __init__(self, seed: int, cells: int) -> None:
+    def __init__(self, seed: int, model: alis.ALISGenerator, shift: int) -> None:
         super().__init__(seed)
-        self.cells = cells
+        c = model.config
+        self.cells = {alis.input_field(k): shift // (c.coarse_scale >> k) for k in range(len(c.channels))}
 
     def read(self, name: str, channels: int, cells):
-        if name == alis.INPUT_FIELD:
-            cells = [Rect(r.x + self.cells, r.y, r.w, r.h) for r in cells]
+        if name in self.cells:
+            cells = [Rect(r.x + self.cells[name], r.y, r.w, r.h) for r in cells]
         return super().read(name, channels, cells)
 
 
-@pytest.mark.parametrize("stages", [0, None], ids=["coordinate-free", "capped-coordinates"])
-def test_without_coordinates_the_image_moves_with_its_input_field(stages):
+@pytest.mark.parametrize(
+    "changes",
+    [{"coordinate_stages": 0}, {"coordinate_stages": 0, "stage_inputs": True}, {}],
+    ids=["coordinate-free", "coordinate-free-stage-inputs", "capped-coordinates"],
+)
+def test_without_coordinates_the_image_moves_with_its_input_field(changes):
     """No positional input, no plaid: with equal anchors, rendering one block further along x is the
-    same as moving the input field one block back, bit for bit up to the anchor blend's round-off.
+    same as moving the input fields one block back, bit for bit up to the anchor blend's round-off.
     With coordinates the same comparison differs by as much as another world does."""
-    model = tiny(noise=False, coordinate_stages=stages)
-    b, s = model.config.block, model.config.coarse_scale
+    model = tiny(noise=False, **changes)
+    stages = model.config.coordinate_stages
+    b = model.config.block
     x, y = _start(model)
     ahead = torch.cat(list(model.render_blocks([(x + b, y)], SameAnchors(5), World("m").styles)), dim=2)
-    moved = torch.cat(list(model.render_blocks([(x, y)], ShiftedInput(5, b // s), World("m").styles)), dim=2)
+    moved = torch.cat(list(model.render_blocks([(x, y)], ShiftedInput(5, model, b), World("m").styles)), dim=2)
     other_world = (render_at(model, x, y, seed=6) - render_at(model, x, y)).abs().mean()
     difference = (ahead - moved).abs().max()
     if stages == 0:
@@ -291,7 +339,7 @@ def test_inversion_fits_the_input_cells_under_the_image():
 def test_a_header_from_before_the_fix_loads_with_the_first_scheme(tmp_path):
     """Checkpoints trained before the capped mode have no such keys: they mean the first scheme."""
     model = build_initial("alis", legacy(alis.CONFIGS["tiny"]))
-    newer = ("max_period_frames", "input_channels", "coordinate_stages")
+    newer = ("max_period_frames", "input_channels", "coordinate_stages", "stage_inputs")
     config = {k: v for k, v in model.config_dict().items() if k not in newer}
     path = tmp_path / "old.safetensors"
     save_checkpoint(path, "alis", config, model.state_dict(), {})
@@ -305,7 +353,7 @@ def test_a_header_from_before_the_fix_loads_with_the_first_scheme(tmp_path):
 def test_the_shipped_checkpoint_is_the_capped_small_model():
     model = load_model(SHIPPED).model
     # Retrained in the capped mode, before coordinate_stages: it still reads capped coordinates.
-    assert model.config == dataclasses.replace(alis.CONFIGS["small"], coordinate_stages=None)
+    assert model.config == dataclasses.replace(alis.CONFIGS["small"], coordinate_stages=None, stage_inputs=False)
     assert max(fourier_only(model)) <= model.config.frame
     (image,) = Renderer(model, "cpu").render(World(SHIPPED, seed=1), [Rect(10**9, -40, 64, 48)])
     assert image.std() > 1.0
