@@ -120,6 +120,24 @@ def test_a_world_shown_by_others_starts_a_new_history(window):
     assert win.tools.history.current is opened
 
 
+class LatticeFake(FakeModel):
+    """A fake whose background style is a lattice (like InfinityGAN ``small``): no implicit centre."""
+
+    @property
+    def implicit_style_centre(self) -> bool:
+        return False
+
+
+def test_with_a_style_lattice_the_first_centre_stays_alone(qtbot, window):
+    win = window(LatticeFake())
+    canvas, tool = win.canvas, win.tools.style_tool
+    tool.seed_source = iter([101]).__next__
+    win.tools.style_action.trigger()
+    p1 = QPoint(200, 150)
+    click(canvas, p1)
+    assert win.world.styles.centres == (StyleCentre(*world_at(win, p1), 101),)  # no world-seed centre at 0, 0
+
+
 def test_style_centres_drop_move_delete_and_undo(qtbot, window):
     win = window()
     canvas, tool = win.canvas, win.tools.style_tool
