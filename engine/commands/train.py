@@ -250,7 +250,9 @@ def run(args: argparse.Namespace) -> int:
         model = _initial_model(args, module)
         init = warm_start(model, args.init) if args.init else None
         crop = args.crop or module.real_crop_size(model.config)
-        config = TrainConfig(batch=args.batch, amp=not args.no_amp, seed=args.seed, crop=crop)
+        recipe = get_recipe(args.recipe) if args.recipe else None
+        train_extra = dict(recipe.train_extra) if recipe is not None and recipe.family == args.family else {}
+        config = TrainConfig(batch=args.batch, amp=not args.no_amp, seed=args.seed, crop=crop, extra=train_extra)
         holdout = _holdout(args.holdout)
         dataset = open_dataset(
             args.data,
@@ -292,6 +294,7 @@ def run(args: argparse.Namespace) -> int:
                     "device": str(device),
                     "batch": args.batch,
                     "world_size": info.world_size,
+                    **({"train_extra": train_extra} if train_extra else {}),
                     **({"init": init} if init else {}),
                 },
                 progress_fn=_print_json,

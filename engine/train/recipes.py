@@ -65,6 +65,8 @@ class Recipe:
     note: str = ""
     #: Config fields set for this data (same architecture; the checkpoint records the result).
     config_overrides: tuple[tuple[str, Any], ...] = ()
+    #: Family trainer options (``TrainConfig.extra``), recorded in the run header as ``train_extra``.
+    train_extra: tuple[tuple[str, Any], ...] = ()
 
     def batch_for(self, device: torch.device) -> int:
         """The batch hint for a training device."""
@@ -112,7 +114,9 @@ def _recipes() -> dict[str, Recipe]:
             "small",
             scale=scale,
             drop_bottom=drop,
-            note="∞-GAN small, the paper's preparation: Antarctica rows dropped, map halved",
+            train_extra=(("loss", "logistic"),),
+            note="∞-GAN small, the paper's preparation: Antarctica rows dropped, map halved; logistic loss + R1 "
+            "(WGAN-GP learnt too slowly on CPU, see engine.train.infgan_trainer)",
         ),
     ]
     return {r.name: r for r in recipes}

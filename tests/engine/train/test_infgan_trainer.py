@@ -23,9 +23,9 @@ def _image():
     return np.random.default_rng(0).integers(0, 256, (160, 200, 3), dtype=np.uint8)
 
 
-def _run(out, steps, resume=False):
+def _run(out, steps, resume=False, config=CONFIG):
     model = build_random("infgan", "tiny")
-    trainer = infgan.make_trainer(model, CONFIG, "cpu")
+    trainer = infgan.make_trainer(model, config, "cpu")
     dataset = CropDataset([_image()], infgan.real_crop_size(model.config), seed=1)
     result, logs = run_steps(trainer, dataset, out, steps, batch=1, resume=resume)
     return trainer, result, logs
@@ -50,6 +50,26 @@ def test_multiscale_training_resumes_exactly_with_finite_losses(tmp_path):
     for level in range(levels):
         block = model.render_blocks([(0, 0)], source, StyleLayout(), level)
         assert torch.isfinite(block).all()
+
+
+LOGISTIC = TrainConfig(batch=1, seed=3, extra={"d_max_channels": 16, "loss": "logistic"})
+
+
+def test_the_logistic_option_takes_one_critic_step_with_r1_and_resumes_exactly(tmp_path):
+    straight, _, logs = _run(tmp_path / "a", 2, config=LOGISTIC)
+    _, _, logs1 = _run(tmp_path / "b", 1, config=LOGISTIC)
+    resumed, _, logs2 = _run(tmp_path / "b", 2, resume=True, config=LOGISTIC)
+    assert logs == logs1 + logs2 and all(math.isfinite(v) for log in logs for v in log.values())
+    assert straight.real_batches_per_step == 1 and straight.betas == (0.0, 0.99)
+    assert straight.g_opt.param_groups[0]["lr"] == 2e-3
+    assert {f"r1_l{k}" for k in range(straight.levels)} <= set(logs[-1]) and "gp_l0" not in logs[-1]
+    assert all(v > 0 for k, v in logs[-1].items() if k.startswith("r1_l"))
+    for a, b in zip(straight.generator.parameters(), resumed.generator.parameters(), strict=True):
+        assert torch.equal(a, b)
+    wgan = infgan.make_trainer(build_random("infgan", "tiny"), CONFIG, "cpu")
+    assert wgan.real_batches_per_step == 5 and wgan.loss == "wgan-gp"  # the paper's, by default
+    with pytest.raises(ValueError, match="infgan loss must be one of"):
+        infgan.make_trainer(build_random("infgan", "tiny"), TrainConfig(batch=1, extra={"loss": "hinge"}), "cpu")
 
 
 def test_training_patches_align_across_levels():
