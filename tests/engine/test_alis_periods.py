@@ -352,8 +352,7 @@ def test_a_header_from_before_the_fix_loads_with_the_first_scheme(tmp_path):
 @pytest.mark.skipif(find_checkpoint(SHIPPED) is None, reason="shipped ALIS checkpoint not installed")
 def test_the_shipped_checkpoint_is_the_capped_small_model():
     model = load_model(SHIPPED).model
-    # Retrained in the capped mode, before coordinate_stages: it still reads capped coordinates.
-    assert model.config == dataclasses.replace(alis.CONFIGS["small"], coordinate_stages=None, stage_inputs=False)
-    assert max(fourier_only(model)) <= model.config.frame
+    # Retrained coordinate-free, with an input field at every stage.
+    assert model.config == alis.CONFIGS["small"] and fourier_only(model) == []
     (image,) = Renderer(model, "cpu").render(World(SHIPPED, seed=1), [Rect(10**9, -40, 64, 48)])
     assert image.std() > 1.0
