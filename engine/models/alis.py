@@ -407,8 +407,8 @@ class ALISGenerator(Generator):
                 x = crop_upsample(x)  # (N, C, 2h - 2, 2w - 2)
                 have = window(start - 1)
                 x = crop_to(x, (CropUpsample().gives(have[0]), CropUpsample().gives(have[1])), window(start))
-            elif c.input_channels:
-                x = fields(INPUT_FIELD, c.input_channels, rects(0, scale))
+            elif self.reads_stage_input(0):
+                x = fields(input_field(0), c.input_channels, rects(0, scale))
             here = windows(start, scale)
             coords = coordinate_channels(here, self.periods[k], ws.device, ws.dtype)
             x = coords if x is None else torch.cat([x, coords], dim=1)

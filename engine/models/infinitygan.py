@@ -265,12 +265,19 @@ class InfinityGANGenerator(Generator):
         return FusedStyles(fusion, origins, z_g, w, self.lattice_latents(source) if c.style_cell else None)
 
     def lattice_latents(self, source: LatentSource) -> Callable[[Rect], tuple[torch.Tensor, torch.Tensor]]:
-        """The style lattice's ``(z_g, w)`` for a rectangle of its cells (row-major), from the field."""
+        """The style lattice's ``(z_g, w)`` for a rectangle of its cells (row-major), from the field.
+
+        Memoised per rectangle: the layers of one stage share their windows' cells, and the mapping
+        would otherwise run again for each of them (it is row-independent, so the values are the same).
+        """
+        memo: dict[Rect, tuple[torch.Tensor, torch.Tensor]] = {}
 
         def latents(cells: Rect) -> tuple[torch.Tensor, torch.Tensor]:
-            z = source.read(STYLE_LATTICE_FIELD, self.config.z_global, [cells])[0]  # (Z, h, w)
-            z = z.flatten(1).t()  # (h * w, Z), row-major
-            return z, self.mapping(z)
+            if cells not in memo:
+                z = source.read(STYLE_LATTICE_FIELD, self.config.z_global, [cells])[0]  # (Z, h, w)
+                z = z.flatten(1).t()  # (h * w, Z), row-major
+                memo[cells] = z, self.mapping(z)
+            return memo[cells]
 
         return latents
 
