@@ -273,10 +273,17 @@ def lattice_weights(x0: int, y0: int, w: int, h: int, step: int, cell: int) -> t
     Each weight is the product of two 1-D weights, each a function of one exact int difference, so
     it is the same for a point whatever grid asked for it.
     """
+    cells, rows, cols = lattice_factors(x0, y0, w, h, step, cell)
+    weights = rows[:, None, :, None] * cols[None, :, None, :]  # (Qy, Qx, h, w)
+    return cells, weights.reshape(-1, h, w)
+
+
+def lattice_factors(x0: int, y0: int, w: int, h: int, step: int, cell: int) -> tuple[Rect, torch.Tensor, torch.Tensor]:
+    """:func:`lattice_weights` as its two 1-D factors: the cells, ``(Qy, h)`` and ``(Qx, w)``
+    float64 weights whose outer products are the cells' weights (each factor sums to one)."""
     qx, bx = _trimmed_spline(x0, w, step, cell)  # (w, Qx)
     qy, by = _trimmed_spline(y0, h, step, cell)  # (h, Qy)
-    weights = by.t()[:, None, :, None] * bx.t()[None, :, None, :]  # (Qy, Qx, h, w)
-    return Rect(qx, qy, bx.shape[1], by.shape[1]), weights.reshape(-1, h, w)
+    return Rect(qx, qy, bx.shape[1], by.shape[1]), by.t(), bx.t()
 
 
 def _trimmed_spline(start: int, count: int, step: int, cell: int) -> tuple[int, torch.Tensor]:
@@ -325,6 +332,20 @@ class StyleFusion:
     def single(self) -> bool:
         """One style everywhere (strokes can only paint that one): models take their per-sample path."""
         return not self.lattice_cell and self.count == 1
+
+    @property
+    def separable(self) -> bool:
+        """A lattice alone (no centres, no strokes): every weight is a product of two 1-D splines,
+        which lets a model blend a row of cells at a time (:meth:`lattice_factors`)."""
+        return bool(self.lattice_cell) and not self.count and self.strokes is None
+
+    def lattice_factors(
+        self, x0: int, y0: int, w: int, h: int, step: int = 1
+    ) -> tuple[Rect, torch.Tensor, torch.Tensor]:
+        """A separable fusion's cells and ``(Qy, h)``, ``(Qx, w)`` float64 factors of their weights."""
+        if not self.separable:
+            raise ValueError("centres or strokes make the weights non-separable: use lattice_weights")
+        return lattice_factors(x0, y0, w, h, step, self.lattice_cell)
 
     def weights(self, x0: int, y0: int, w: int, h: int, step: int = 1) -> torch.Tensor:
         """``(K, h, w)`` float32 weights at world points ``(x0 + i * step, y0 + j * step)``; sum 1 over K.

@@ -10,6 +10,7 @@ on a GPU).
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import torch
@@ -66,15 +67,32 @@ def infinitygan_numbers(ctx: BenchContext) -> list[Row]:
         row["discarded_fraction_view"] = discarded_fraction(VIEW, CONFIGS[name].block)
         if name != "paper" or ctx.device != "cpu":  # the paper config is for GPUs
             world = World(model=f"infinitygan:{name}", seed=1)
-            renderer = Renderer(build_random("infinitygan", name), ctx.device)
+            model = build_random("infinitygan", name)
+            renderer = Renderer(model, ctx.device)
             renderer.render(world, [Rect(0, 0, 64, 64)])  # warm-up
             for key, target in (
                 ("view_1280x720_s", world),
                 ("view_1280x720_3_centres_s", world.with_styles(THREE_CENTRES)),
             ):
-                start, cpu = time.perf_counter(), time.process_time()
-                renderer.render(target, [VIEW])
-                row[key] = time.perf_counter() - start
-                row[key.replace("_s", "_cpu_s")] = time.process_time() - cpu  # readable on a busy machine
+                row.update(_timed(key, renderer, target))
+            if model.config.style_cell:
+                row.update(_lattice_cost(model, world, ctx.device, row["view_1280x720_cpu_s"]))
         rows.append(row)
     return rows
+
+
+def _timed(key: str, renderer: Renderer, world: World) -> Row:
+    """Wall and process seconds of one view fill (process time reads true on a busy machine)."""
+    start, cpu = time.perf_counter(), time.process_time()
+    renderer.render(world, [VIEW])
+    return {key: time.perf_counter() - start, key.replace("_s", "_cpu_s"): time.process_time() - cpu}
+
+
+def _lattice_cost(model: InfinityGANGenerator, world: World, device: str, lattice_cpu_s: float) -> Row:
+    """The same weights without the style lattice (one global style per world), in the same run:
+    the ratio is what the lattice's per-pixel blending costs a view."""
+    plain = InfinityGANGenerator(dataclasses.replace(model.config, style_cell=0))
+    plain.load_state_dict(model.state_dict())
+    row = _timed("view_1280x720_no_lattice_s", Renderer(plain.eval(), device), world)
+    row["lattice_cost_ratio_cpu"] = lattice_cpu_s / row["view_1280x720_no_lattice_cpu_s"]
+    return row

@@ -19,3 +19,23 @@ def blend_styles(weights: torch.Tensor, styles: torch.Tensor) -> torch.Tensor:
     for k in range(1, styles.shape[0]):
         out = out + weights[:, k, None] * styles[k][None, :, None, None]
     return out
+
+
+def blend_separable(rows: torch.Tensor, cols: torch.Tensor, styles: torch.Tensor) -> torch.Tensor:
+    """:func:`blend_styles` for weights that are products ``rows[i, y] * cols[j, x]``.
+
+    Shapes: ``rows`` (I, H), ``cols`` (J, W), ``styles`` (I, J, C) -> (1, C, H, W). Each row of
+    styles is first blended along x on a 1-D line, ``sum_j cols[j] * styles[i, j]`` (C, W), so the
+    full-size map costs I multiply-adds per value instead of I·J (a style lattice: 3 instead of 9).
+    Every value is still a fixed sequence of elementwise operations on its own x and y.
+    """
+    lines = []
+    for i in range(styles.shape[0]):
+        line = cols[0][None, :] * styles[i, 0][:, None]
+        for j in range(1, styles.shape[1]):
+            line = line + cols[j][None, :] * styles[i, j][:, None]
+        lines.append(line)  # (C, W)
+    out = rows[0][None, :, None] * lines[0][:, None, :]
+    for i in range(1, len(lines)):
+        out = out + rows[i][None, :, None] * lines[i][:, None, :]
+    return out[None]

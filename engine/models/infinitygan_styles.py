@@ -16,13 +16,14 @@ in the skip path, so this is the world pixel that cell lands on at full resoluti
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 import torch
 
 from engine.geometry import Rect
 from engine.layers import EqualLinear
 from engine.layers.spans import Span
-from engine.layers.style_maps import blend_styles
+from engine.layers.style_maps import blend_separable, blend_styles
 from engine.styles import StyleFusion
 
 Window = tuple[Span, Span]  # (x-span, y-span) on a stage grid, relative to a block at origin (0, 0)
@@ -44,6 +45,22 @@ class PerSampleStyles:
 
 #: ``latents(cells)``: the style lattice's ``(z_g (Q, Z), w (Q, W))`` for a rectangle of its cells, row-major.
 LatticeLatents = Callable[[Rect], tuple[torch.Tensor, torch.Tensor]]
+
+
+class Factors(NamedTuple):
+    """One block's separable lattice weights: ``(Qy, h)``/``(Qx, w)`` factors, the same normalised
+    to unit norm over their cells, and the cells' ``(Qy·Qx, Z)`` z_g and ``(Qy·Qx, W)`` w, row-major."""
+
+    rows: torch.Tensor
+    cols: torch.Tensor
+    unit_rows: torch.Tensor
+    unit_cols: torch.Tensor
+    z_g: torch.Tensor
+    w: torch.Tensor
+
+    def grid(self, styles: torch.Tensor) -> torch.Tensor:
+        """Per-cell styles ``(Qy·Qx, C)`` as ``(Qy, Qx, C)``, the layout :func:`blend_separable` takes."""
+        return styles.reshape(self.rows.shape[0], self.cols.shape[0], -1)
 
 
 class FusedStyles:
@@ -70,6 +87,7 @@ class FusedStyles:
         self.w = w
         self.lattice = lattice
         self._cache: dict[tuple[Window, int], list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]] = {}
+        self._factors: dict[tuple[Window, int], list[Factors]] = {}
 
     def blocks(self, window: Window, scale: int) -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
         """Per block: ``(1, K', h, w)`` weights of the window's cells and the ``(K', Z)`` z_g and
@@ -91,14 +109,39 @@ class FusedStyles:
             self._cache[key] = out
         return self._cache[key]
 
+    def factors(self, window: Window, scale: int) -> list[Factors]:
+        """Per block of a separable fusion (a lattice alone): the weights' 1-D factors, each also
+        normalised to unit norm over its cells (the z_g blend below), and the cells' latents."""
+        key = (window, scale)
+        if key not in self._factors:
+            xs, ys = window
+            out = []
+            for ox, oy in self.origins:
+                grid = (ox + xs.start * scale + scale - 1, oy + ys.start * scale + scale - 1, xs.size, ys.size, scale)
+                cells, rows, cols = self.fusion.lattice_factors(*grid)
+                assert self.lattice is not None
+                z_g, w = self.lattice(cells)
+                unit_rows, unit_cols = rows / rows.square().sum(0).sqrt(), cols / cols.square().sum(0).sqrt()
+                f32 = [t.to(device=w.device, dtype=w.dtype) for t in (rows, cols, unit_rows, unit_cols)]
+                out.append(Factors(*f32, z_g, w))
+            self._factors[key] = out
+        return self._factors[key]
+
     def structure(self, affine: EqualLinear, window: Window, scale: int) -> torch.Tensor:
+        bias = affine.bias * affine.lr_mul
+        if self.fusion.separable:  # the norm-preserving blend below, a row of cells at a time
+            return torch.cat(
+                [
+                    blend_separable(f.unit_rows, f.unit_cols, f.grid(affine(f.z_g) - bias)) + bias[None, :, None, None]
+                    for f in self.factors(window, scale)
+                ]
+            )
         if self.lattice is None:
             return torch.cat([blend_styles(m, affine(z)) for m, z, _ in self.blocks(window, scale)])  # (N, C, h, w)
         # Variance-preserving blend of z_g: sum_k m_k z_k / |m|_2 is again a standard Gaussian (the
         # plain blend of three or four lattice cells has about half the norm: a world of truncated,
         # washed-out styles). Written through the affine's parts, elementwise, so it stays exact:
         # A z(p) + b = sum_k a_k (affine(z_k) - b) + b with a = m / |m|_2.
-        bias = affine.bias * affine.lr_mul
         out = []
         for m, z, _ in self.blocks(window, scale):
             a = m / m.square().sum(dim=1, keepdim=True).sqrt()
@@ -106,6 +149,10 @@ class FusedStyles:
         return torch.cat(out)
 
     def texture(self, affine: EqualLinear, layer: int, window: Window, scale: int) -> torch.Tensor:
+        if self.fusion.separable:
+            return torch.cat(
+                [blend_separable(f.rows, f.cols, f.grid(affine(f.w))) for f in self.factors(window, scale)]
+            )
         return torch.cat([blend_styles(m, affine(w)) for m, _, w in self.blocks(window, scale)])  # (N, C, h, w)
 
 

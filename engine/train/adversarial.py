@@ -66,6 +66,7 @@ from engine.train.losses import (
     wgan_d_loss,
     wgan_g_loss,
 )
+from engine.train.optim import lazy_adam
 from engine.train.protocol import RealBatch, TrainConfig
 
 
@@ -147,9 +148,7 @@ class AdversarialTrainer:
     # ------------------------------------------------------------------ machinery
 
     def _adam(self, module: nn.Module, lr: float, interval: int) -> torch.optim.Adam:
-        ratio = interval / (interval + 1) if interval > 0 else 1.0
-        beta1, beta2 = self.betas
-        return torch.optim.Adam(module.parameters(), lr=lr * ratio, betas=(beta1**ratio, beta2**ratio), eps=1e-8)
+        return lazy_adam(module.parameters(), lr, self.betas, interval)
 
     @property
     def real_batches_per_step(self) -> int:

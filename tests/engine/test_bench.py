@@ -1,5 +1,6 @@
 """``everscape bench``: the quick suite runs in-process and writes strict JSON; the helpers it relies on."""
 
+import dataclasses
 import json
 import math
 
@@ -9,9 +10,13 @@ from PIL import Image
 
 from engine import bench
 from engine.bench import BenchContext, json_ready, markdown, run_all
+from engine.bench.infinitygan import _lattice_cost
 from engine.bench.peaks import peak_bf16_tflops, peak_fraction
 from engine.cli import main
 from engine.errors import InvalidInput
+from engine.models import infinitygan as ig
+from engine.models.registry import build_random
+from engine.world import World
 
 
 def strict_json(text: str):
@@ -91,3 +96,12 @@ def test_peak_table_lookup_and_overrides(monkeypatch):
 def test_bad_peak_argument_is_one_line_error(capsys):
     assert main(["bench", "--quick", "--peak-tflops", "-1", "--only", "nothing"]) == 2
     assert "--peak-tflops" in capsys.readouterr().err
+
+
+def test_the_lattice_cost_row_times_the_same_weights_without_the_lattice():
+    plain = build_random("infinitygan", "tiny")
+    lattice = ig.InfinityGANGenerator(dataclasses.replace(plain.config, style_cell=64))
+    lattice.load_state_dict(plain.state_dict())
+    row = _lattice_cost(lattice, World("m", seed=1), "cpu", lattice_cpu_s=2.0)
+    assert row["view_1280x720_no_lattice_s"] > 0
+    assert row["lattice_cost_ratio_cpu"] == pytest.approx(2.0 / row["view_1280x720_no_lattice_cpu_s"])

@@ -16,6 +16,7 @@ import torch
 from engine import invert as inv
 from engine.fields import FieldPatch, LatentSource
 from engine.geometry import Rect
+from engine.layers.style_maps import blend_separable, blend_styles
 from engine.models import infinitygan as ig
 from engine.models.registry import build_random
 from engine.render import Renderer
@@ -59,6 +60,29 @@ def test_lattice_weights_are_a_trimmed_partition_of_unity_of_position_only(x0, y
         qx, qy = sub_cells.x + k % sub_cells.w, sub_cells.y + k // sub_cells.w
         mine = (qy - cells.y) * cells.w + (qx - cells.x)
         assert torch.equal(sub[k], weights[mine, 2 : 2 + 24 : 2, 5 : 5 + 40 : 2]), (qx, qy)
+
+
+def test_the_row_by_row_blend_of_a_lattice_alone_equals_the_full_blend_exactly_per_position():
+    """A lattice alone has product weights, so models blend a row of cells at a time (3 full-size
+    multiply-adds per value instead of 9): the same blend, and a sub-grid repeats it bit for bit."""
+    fusion = StyleFusion(StyleLayout(), world_seed=1, default_width=100.0, lattice_cell=CELL)
+    assert fusion.separable
+    cells, rows, cols = fusion.lattice_factors(-130, 17, 70, 40, 3)
+    assert (cells, torch.outer(rows[0], cols[0]).shape) == (fusion.lattice_weights(-130, 17, 70, 40, 3)[0], (40, 70))
+    styles = torch.randn(cells.h * cells.w, 8, generator=torch.Generator().manual_seed(0))
+    full = blend_styles(fusion.lattice_weights(-130, 17, 70, 40, 3)[1][None], styles)
+    grid = styles.reshape(cells.h, cells.w, -1)
+    got = blend_separable(rows.float(), cols.float(), grid)
+    assert got.shape == full.shape and torch.allclose(got, full, atol=1e-6)
+    sub_cells, sub_rows, sub_cols = fusion.lattice_factors(-130 + 3 * 5, 17 + 3 * 2, 20, 12, 6)
+    y, x = sub_cells.y - cells.y, sub_cells.x - cells.x
+    sub_grid = grid[y : y + sub_cells.h, x : x + sub_cells.w]
+    sub = blend_separable(sub_rows.float(), sub_cols.float(), sub_grid)
+    assert torch.equal(sub, got[..., 2 : 2 + 24 : 2, 5 : 5 + 40 : 2])
+    with_centre = StyleFusion(StyleLayout.of([StyleCentre(0, 0, 3)]), 1, 100.0, lattice_cell=CELL)
+    assert not with_centre.separable
+    with pytest.raises(ValueError, match="non-separable"):
+        with_centre.lattice_factors(0, 0, 4, 4)
 
 
 def test_centres_cover_their_surroundings_and_fade_into_the_lattice():

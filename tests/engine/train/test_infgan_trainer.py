@@ -52,18 +52,22 @@ def test_multiscale_training_resumes_exactly_with_finite_losses(tmp_path):
         assert torch.isfinite(block).all()
 
 
-LOGISTIC = TrainConfig(batch=1, seed=3, extra={"d_max_channels": 16, "loss": "logistic"})
+LOGISTIC = TrainConfig(batch=1, seed=3, r1_every=2, extra={"d_max_channels": 16, "loss": "logistic"})
 
 
-def test_the_logistic_option_takes_one_critic_step_with_r1_and_resumes_exactly(tmp_path):
-    straight, _, logs = _run(tmp_path / "a", 2, config=LOGISTIC)
-    _, _, logs1 = _run(tmp_path / "b", 1, config=LOGISTIC)
-    resumed, _, logs2 = _run(tmp_path / "b", 2, resume=True, config=LOGISTIC)
+def test_the_logistic_option_takes_one_critic_step_with_lazy_r1_and_resumes_exactly(tmp_path):
+    straight, _, logs = _run(tmp_path / "a", 3, config=LOGISTIC)
+    _, _, logs1 = _run(tmp_path / "b", 2, config=LOGISTIC)
+    resumed, _, logs2 = _run(tmp_path / "b", 3, resume=True, config=LOGISTIC)
     assert logs == logs1 + logs2 and all(math.isfinite(v) for log in logs for v in log.values())
     assert straight.real_batches_per_step == 1 and straight.betas == (0.0, 0.99)
     assert straight.g_opt.param_groups[0]["lr"] == 2e-3
-    assert {f"r1_l{k}" for k in range(straight.levels)} <= set(logs[-1]) and "gp_l0" not in logs[-1]
+    # Lazy R1 on steps 0 and 2 only, in its own update: D's Adam carries StyleGAN2's correction.
+    r1_keys = {f"r1_l{k}" for k in range(straight.levels)}
+    assert [r1_keys <= set(log) for log in logs] == [True, False, True] and "gp_l0" not in logs[-1]
     assert all(v > 0 for k, v in logs[-1].items() if k.startswith("r1_l"))
+    assert straight.d_opt.param_groups[0]["lr"] == pytest.approx(2e-3 * 2 / 3)
+    assert straight.d_opt.param_groups[0]["betas"][1] == pytest.approx(0.99 ** (2 / 3))
     for a, b in zip(straight.generator.parameters(), resumed.generator.parameters(), strict=True):
         assert torch.equal(a, b)
     wgan = infgan.make_trainer(build_random("infgan", "tiny"), CONFIG, "cpu")
