@@ -37,7 +37,7 @@ from engine.models.registry import build_initial, build_random, family_module
 from engine.render import choose_device
 from engine.train import distributed
 from engine.train.datasets import open_dataset
-from engine.train.loop import train
+from engine.train.loop import Snapshot, train
 from engine.train.protocol import TrainConfig
 from engine.train.recipes import RECIPES, get_recipe
 from engine.train.state import FILENAME
@@ -299,7 +299,7 @@ def run(args: argparse.Namespace) -> int:
                 },
                 progress_fn=_print_json,
                 abort_fn=stop.requested,
-                snapshot_fn=lambda path: _print_json({"event": "snapshot", "path": str(path)}),
+                snapshot_fn=_print_snapshot,
                 sample_fn=lambda path: _print_json({"event": "sample", "path": str(path)}),
             )
         if info.is_main:
@@ -311,6 +311,14 @@ def run(args: argparse.Namespace) -> int:
 
 def _print_json(progress: dict[str, Any]) -> None:
     print(json.dumps(progress), flush=True)
+
+
+def _print_snapshot(snapshot: Snapshot) -> None:
+    """The snapshot event, with the held-out SWD it scored and whether it became best.safetensors."""
+    event: dict[str, Any] = {"event": "snapshot", "path": str(snapshot.path)}
+    if snapshot.metric is not None:
+        event.update(held_out_swd=round(snapshot.metric, 3), best=snapshot.best)
+    _print_json(event)
 
 
 class _StopOnInterrupt:

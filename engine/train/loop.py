@@ -2,7 +2,8 @@
 
 It drives any :class:`FamilyTrainer` and knows nothing of its caller: the command line and the
 app's training panel both pass callbacks (``progress_fn(dict)`` per logging step,
-``abort_fn() -> bool`` polled between steps, ``snapshot_fn(path)`` after each checkpoint,
+``abort_fn() -> bool`` polled between steps, ``snapshot_fn(Snapshot)`` after each checkpoint
+(with its held-out metric, so a user sees whether the model still improves),
 ``sample_fn(path)`` after each sample grid).
 An abort (or Ctrl-C turned into one by the caller) ends the run *between* steps with a fresh
 snapshot; a crash writes nothing, and since every write is atomic the last snapshot stays intact.
@@ -43,6 +44,16 @@ from engine.train import distributed
 from engine.train.datasets import CropDataset
 from engine.train.protocol import FamilyTrainer, RealBatch
 from engine.train.state import FILENAME, capture_rng, load_state, restore_rng, save_state, seed_everything
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A checkpoint just written: its path, the ``metric_fn`` value (``None`` without one) and
+    whether that value is the best so far (``best.safetensors`` was rewritten)."""
+
+    path: Path
+    metric: float | None = None
+    best: bool = False
 
 
 @dataclass
@@ -91,7 +102,7 @@ def train(
     meta: dict[str, Any] | None = None,
     progress_fn: Callable[[dict[str, Any]], None] | None = None,
     abort_fn: Callable[[], bool] | None = None,
-    snapshot_fn: Callable[[Path], None] | None = None,
+    snapshot_fn: Callable[[Snapshot], None] | None = None,
     sample_fn: Callable[[Path], None] | None = None,
     metric_fn: Callable[[FamilyTrainer], float] | None = None,
 ) -> TrainResult:
@@ -145,10 +156,12 @@ def train(
         header = {**meta, "steps": step, "kimg": step * batch * world / 1000, "wall_time_s": round(wall, 3)}
         ema = trainer.ema
         save_checkpoint(out / "last.safetensors", ema.family, ema.config_dict(), ema.state_dict(), header)
+        value, improved = None, False
         if metric_fn is not None:
             with torch.random.fork_rng(devices=_cuda(device)):  # evaluation must not shift training RNG
                 value = float(metric_fn(trainer))
-            if best is None or value < best:
+            improved = best is None or value < best
+            if improved:
                 best = value
                 save_checkpoint(
                     out / "best.safetensors",
@@ -173,7 +186,7 @@ def train(
             },
         )
         if snapshot_fn is not None:
-            snapshot_fn(out / "last.safetensors")
+            snapshot_fn(Snapshot(out / "last.safetensors", value, improved))
 
     if main:
         out.mkdir(parents=True, exist_ok=True)

@@ -109,6 +109,9 @@ class JobState:
             self.last_sample = str(event.data.get("path"))
         elif event.kind == "snapshot":
             self.last_snapshot = str(event.data.get("path"))
+            held_out = _number(event.data.get("held_out_swd"))
+            if held_out is not None:  # plotted with the losses: is the model still getting better?
+                self.metrics.setdefault("held_out_swd", []).append((self.step, held_out))
         elif event.kind == "done":
             self.stopped = str(event.data.get("stopped"))
             if isinstance(event.data.get("step"), int):

@@ -47,11 +47,15 @@ def test_reducer_collects_metrics_samples_and_finishes():
         "a warning printed by a library",
         {"step": 2, "kimg": 0.004, "d_loss": 1.3, "g_loss": 0.8, "r1": True, "img_per_s": 9.0, "eta_s": None},
         {"event": "sample", "path": "run/samples/step-0000002.png"},
-        {"event": "snapshot", "path": "run/last.safetensors"},
+        {"event": "snapshot", "path": "run/last.safetensors", "held_out_swd": 301.5, "best": True},
         {"event": "done", "step": 2, "stopped": "steps"},
     )
     assert state.status == "running" and state.step == 2 and state.img_per_s == 9.0 and state.eta_s is None
-    assert state.metrics == {"d_loss": [(1, 1.4), (2, 1.3)], "g_loss": [(1, 0.7), (2, 0.8)]}
+    assert state.metrics == {
+        "d_loss": [(1, 1.4), (2, 1.3)],
+        "g_loss": [(1, 0.7), (2, 0.8)],
+        "held_out_swd": [(2, 301.5)],  # the snapshot's held-out score, plotted with the losses
+    }
     assert state.last_sample.endswith("step-0000002.png") and state.last_snapshot.endswith("last.safetensors")
     assert state.log == ["a warning printed by a library"]
     state.finish(0)

@@ -14,6 +14,7 @@ from engine.cli import main
 from engine.models import reference
 from engine.models.registry import build_random, load_model
 from engine.train.datasets import CropDataset
+from engine.train.loop import Snapshot
 from engine.train.protocol import TrainConfig
 from engine.train.state import FILENAME, decode, encode, load_state
 from tests.engine.train.runs import run_steps
@@ -85,7 +86,7 @@ def test_abort_stops_cleanly_with_snapshot_and_best(tmp_path):
     _, result, _ = _run(tmp_path, 50, abort_fn=abort, snapshot_fn=snaps.append, metric_fn=lambda t: 1.0)
     assert result.stopped == "abort" and result.step == 2
     assert load_state(tmp_path / FILENAME)["step"] == 2
-    assert snaps == [tmp_path / "last.safetensors"]
+    assert snaps == [Snapshot(tmp_path / "last.safetensors", 1.0, True)]
     assert load_checkpoint(tmp_path / "best.safetensors").meta["metric"] == 1.0
 
 
