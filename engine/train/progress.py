@@ -76,7 +76,9 @@ class JobState:
     """What is known about one training job, built only from its output and exit status.
 
     ``status``: ``starting`` -> ``running`` (first progress line) -> ``finished`` / ``stopped`` /
-    ``failed``. ``metrics[name]`` is the list of ``(step, value)`` points of every numeric metric.
+    ``failed``. ``metrics[name]`` is the list of ``(step, value)`` points of every numeric metric;
+    ``held_out_swd`` the snapshots' held-out scores, which say whether the model still improves
+    (another scale than the losses, so a read-out rather than a curve on their plot).
     """
 
     status: str = "starting"
@@ -85,6 +87,7 @@ class JobState:
     img_per_s: float | None = None
     eta_s: float | None = None
     metrics: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
+    held_out_swd: list[tuple[int, float]] = field(default_factory=list)
     last_sample: str | None = None
     last_snapshot: str | None = None
     stopped: str | None = None  # the loop's reason from the ``done`` event: steps, time, abort
@@ -110,8 +113,8 @@ class JobState:
         elif event.kind == "snapshot":
             self.last_snapshot = str(event.data.get("path"))
             held_out = _number(event.data.get("held_out_swd"))
-            if held_out is not None:  # plotted with the losses: is the model still getting better?
-                self.metrics.setdefault("held_out_swd", []).append((self.step, held_out))
+            if held_out is not None:
+                self.held_out_swd.append((self.step, held_out))
         elif event.kind == "done":
             self.stopped = str(event.data.get("stopped"))
             if isinstance(event.data.get("step"), int):
@@ -145,12 +148,15 @@ class JobState:
         return self.status in FINAL
 
     def summary(self) -> str:
-        """The one-line status: step, speed and time left (or why it ended)."""
+        """The one-line status: step, speed, time left and held-out score (or why it ended)."""
         parts = [self.status, f"step {self.step}", f"{self.kimg:g} kimg"]
         if self.img_per_s is not None and not self.done:
             parts.append(f"{self.img_per_s:.1f} img/s")
         if self.eta_s is not None and not self.done:
             parts.append(f"ETA {format_seconds(self.eta_s)}")
+        if self.held_out_swd:
+            best = min(value for _, value in self.held_out_swd)
+            parts.append(f"held-out SWD {self.held_out_swd[-1][1]:.1f} (best {best:.1f})")
         if self.reason:
             parts.append(self.reason)
         return " · ".join(parts)

@@ -51,11 +51,8 @@ def test_reducer_collects_metrics_samples_and_finishes():
         {"event": "done", "step": 2, "stopped": "steps"},
     )
     assert state.status == "running" and state.step == 2 and state.img_per_s == 9.0 and state.eta_s is None
-    assert state.metrics == {
-        "d_loss": [(1, 1.4), (2, 1.3)],
-        "g_loss": [(1, 0.7), (2, 0.8)],
-        "held_out_swd": [(2, 301.5)],  # the snapshot's held-out score, plotted with the losses
-    }
+    assert state.metrics == {"d_loss": [(1, 1.4), (2, 1.3)], "g_loss": [(1, 0.7), (2, 0.8)]}
+    assert state.held_out_swd == [(2, 301.5)] and "held-out SWD 301.5 (best 301.5)" in state.summary()
     assert state.last_sample.endswith("step-0000002.png") and state.last_snapshot.endswith("last.safetensors")
     assert state.log == ["a warning printed by a library"]
     state.finish(0)
