@@ -89,15 +89,21 @@ class FusedStyles:
         self._cache: dict[tuple[Window, int], list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]] = {}
         self._factors: dict[tuple[Window, int], list[Factors]] = {}
 
+    def _grids(self, window: Window, scale: int) -> list[tuple[int, int, int, int, int]]:
+        """Per block, the world grid ``(x0, y0, w, h, step)`` of the window's cells (module docstring)."""
+        xs, ys = window
+        return [
+            (ox + xs.start * scale + scale - 1, oy + ys.start * scale + scale - 1, xs.size, ys.size, scale)
+            for ox, oy in self.origins
+        ]
+
     def blocks(self, window: Window, scale: int) -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
         """Per block: ``(1, K', h, w)`` weights of the window's cells and the ``(K', Z)`` z_g and
         ``(K', W)`` w they blend (the centres, then any lattice cells)."""
         key = (window, scale)
         if key not in self._cache:
-            xs, ys = window
             out = []
-            for ox, oy in self.origins:
-                grid = (ox + xs.start * scale + scale - 1, oy + ys.start * scale + scale - 1, xs.size, ys.size, scale)
+            for grid in self._grids(window, scale):
                 z_g, w = self.z_g, self.w
                 if self.lattice is None:
                     weights = self.fusion.weights(*grid)
@@ -114,10 +120,8 @@ class FusedStyles:
         normalised to unit norm over its cells (the z_g blend below), and the cells' latents."""
         key = (window, scale)
         if key not in self._factors:
-            xs, ys = window
             out = []
-            for ox, oy in self.origins:
-                grid = (ox + xs.start * scale + scale - 1, oy + ys.start * scale + scale - 1, xs.size, ys.size, scale)
+            for grid in self._grids(window, scale):
                 cells, rows, cols = self.fusion.lattice_factors(*grid)
                 assert self.lattice is not None
                 z_g, w = self.lattice(cells)
