@@ -63,6 +63,15 @@ class TrainResult:
     last_logs: dict[str, float] = field(default_factory=dict)
 
 
+def _images_seen(state: dict[str, Any], batch: int, world: int) -> int:
+    """The images a saved run had seen. States written before the count was kept: its steps at the
+    batch of this session and the process count the state was saved with (its meta says)."""
+    if "images" in state:
+        return int(state["images"])
+    saved_world = state.get("world_size") or (state.get("meta") or {}).get("world_size") or world
+    return int(state["step"]) * batch * int(saved_world)
+
+
 def _agree(flag: bool, device: torch.device) -> bool:
     """Rank 0's decision, for every rank (no-op in one process)."""
     if not distributed.active():
@@ -125,6 +134,7 @@ def train(
     if not resume and state_path.exists():
         raise InvalidInput(f"{out} already holds a training run: resume it or choose a new output folder")
     step, wall_before, best = 0, 0.0, None
+    images = 0  # generator images seen, counted per step: resumes may change the batch or the process count
     if resume:
         state = load_state(state_path)
         if state.get("family") != trainer.ema.family or state.get("config") != trainer.ema.config_dict():
@@ -133,6 +143,7 @@ def train(
             )
         trainer.load_state_dict(state["trainer"])
         step, wall_before, best = int(state["step"]), float(state["wall_time_s"]), state.get("best")
+        images = _images_seen(state, batch, world)
         ranks = state.get("ranks")
         if isinstance(ranks, list) and len(ranks) == world:
             _restore_rank_state(trainer, dataset, ranks[distributed.rank()])
@@ -153,7 +164,7 @@ def train(
         if not main:
             return
         wall = wall_before + time.monotonic() - started
-        header = {**meta, "steps": step, "kimg": step * batch * world / 1000, "wall_time_s": round(wall, 3)}
+        header = {**meta, "steps": step, "kimg": images / 1000, "wall_time_s": round(wall, 3)}
         ema = trainer.ema
         save_checkpoint(out / "last.safetensors", ema.family, ema.config_dict(), ema.state_dict(), header)
         value, improved = None, False
@@ -176,6 +187,8 @@ def train(
                 "family": ema.family,
                 "config": ema.config_dict(),
                 "step": step,
+                "images": images,
+                "world_size": world,
                 "wall_time_s": wall,
                 "best": best,
                 "meta": meta,
@@ -210,6 +223,7 @@ def train(
         reals = RealBatch(real.images.to(device, non_blocking=True), real.positions.to(device, non_blocking=True))
         logs = trainer.step(reals, step)
         step += 1
+        images += batch * world
         window_steps += 1
 
         if main and progress_fn is not None and (step % log_every == 0 or step == steps):
@@ -219,7 +233,7 @@ def train(
             progress_fn(
                 {
                     "step": step,
-                    "kimg": round(step * batch * world / 1000, 3),
+                    "kimg": round(images / 1000, 3),
                     **{k: round(v, 6) for k, v in logs.items()},
                     "img_per_s": round(img_per_s, 2),
                     "eta_s": _eta(step, steps, max_minutes, now - started, img_per_s / max(per_step * world, 1)),

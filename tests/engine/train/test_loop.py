@@ -14,7 +14,7 @@ from engine.cli import main
 from engine.models import reference
 from engine.models.registry import build_random, load_model
 from engine.train.datasets import CropDataset
-from engine.train.loop import Snapshot
+from engine.train.loop import Snapshot, _images_seen
 from engine.train.protocol import TrainConfig
 from engine.train.state import FILENAME, decode, encode, load_state
 from tests.engine.train.runs import run_steps
@@ -54,6 +54,19 @@ def test_resume_is_bit_exact(tmp_path):
     a, b = load_checkpoint(tmp_path / "a" / "last.safetensors"), load_checkpoint(tmp_path / "b" / "last.safetensors")
     assert a.meta["steps"] == b.meta["steps"] == 4
     assert all(torch.equal(a.weights[k], b.weights[k]) for k in a.weights)
+
+
+def test_kimg_counts_the_images_seen_when_a_resume_changes_the_batch(tmp_path):
+    """kimg is the images seen, summed step by step: a resume with another batch (or, under
+    torchrun, another process count) must not re-count the earlier steps at the new size."""
+    _run(tmp_path, 2)  # 2 steps of 2
+    trainer, dataset = _setup()
+    result, logs = run_steps(trainer, dataset, tmp_path, 3, batch=1, resume=True)  # 1 step of 1
+    assert result.step == 3 and logs[-1]["kimg"] == 0.005
+    assert load_checkpoint(tmp_path / "last.safetensors").meta["kimg"] == 0.005
+    assert load_state(tmp_path / FILENAME)["images"] == 5
+    # A state saved before the count was kept: its steps at the process count it was saved with.
+    assert _images_seen({"step": 10, "meta": {"world_size": 1}}, batch=4, world=2) == 40
 
 
 def test_checkpoint_renders_and_state_has_everything(tmp_path):
@@ -192,6 +205,26 @@ def test_ctrl_c_turns_into_an_abort_request():
         with pytest.raises(KeyboardInterrupt):
             os.kill(os.getpid(), signal.SIGINT)
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_sigterm_asks_for_the_graceful_stop_and_never_forces_it():
+    """torchrun's agent answers Ctrl-C by sending its workers SIGTERM: the worker, already asked to
+    stop by the same Ctrl-C, must still finish its step and write the snapshot."""
+    import signal
+
+    from engine.commands.train import _StopOnInterrupt
+
+    previous = signal.getsignal(signal.SIGTERM)
+    stop = _StopOnInterrupt()
+    with stop:
+        os.kill(os.getpid(), signal.SIGTERM)
+        assert stop.requested()
+        os.kill(os.getpid(), signal.SIGTERM)  # again: still the graceful stop
+    with _StopOnInterrupt() as stop:
+        os.kill(os.getpid(), signal.SIGINT)
+        os.kill(os.getpid(), signal.SIGTERM)  # the agent's SIGTERM after the Ctrl-C
+        assert stop.requested()
+    assert signal.getsignal(signal.SIGTERM) is previous
 
 
 @pytest.mark.slow
