@@ -144,6 +144,9 @@ def train(
         trainer.load_state_dict(state["trainer"])
         step, wall_before, best = int(state["step"]), float(state["wall_time_s"]), state.get("best")
         images = _images_seen(state, batch, world)
+        # The run's provenance outlives the session that wrote it: what this session does not say
+        # again (a resume passes no --init) is kept from the state, so the header still counts it.
+        meta = {**(state.get("meta") or {}), **meta}
         ranks = state.get("ranks")
         if isinstance(ranks, list) and len(ranks) == world:
             _restore_rank_state(trainer, dataset, ranks[distributed.rank()])

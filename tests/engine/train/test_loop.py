@@ -69,6 +69,15 @@ def test_kimg_counts_the_images_seen_when_a_resume_changes_the_batch(tmp_path):
     assert _images_seen({"step": 10, "meta": {"world_size": 1}}, batch=4, world=2) == 40
 
 
+def test_a_resume_keeps_the_run_provenance_it_does_not_restate(tmp_path):
+    """A warm-started run's ``init`` record (given once, with --init) must survive a resume, or its
+    model card stops counting the training behind the starting weights."""
+    _run(tmp_path, 1, meta={"init": {"steps": 7, "kimg": 0.1}, "device": "cpu"})
+    _run(tmp_path, 2, resume=True, meta={"device": "cuda"})
+    meta = load_checkpoint(tmp_path / "last.safetensors").meta
+    assert meta["init"] == {"steps": 7, "kimg": 0.1} and meta["device"] == "cuda" and meta["steps"] == 2
+
+
 def test_checkpoint_renders_and_state_has_everything(tmp_path):
     _run(tmp_path, 1)
     loaded = load_model(str(tmp_path / "last.safetensors"))
