@@ -120,10 +120,10 @@ class FusedStyles:
         normalised to unit norm over its cells (the z_g blend below), and the cells' latents."""
         key = (window, scale)
         if key not in self._factors:
+            assert self.lattice is not None
             out = []
             for grid in self._grids(window, scale):
                 cells, rows, cols = self.fusion.lattice_factors(*grid)
-                assert self.lattice is not None
                 z_g, w = self.lattice(cells)
                 unit_rows, unit_cols = rows / rows.square().sum(0).sqrt(), cols / cols.square().sum(0).sqrt()
                 f32 = [t.to(device=w.device, dtype=w.dtype) for t in (rows, cols, unit_rows, unit_cols)]

@@ -178,11 +178,11 @@ class InfGANTrainer:
             total = reals.images.new_zeros(())
             for level, critic in enumerate(self.discriminators):
                 real, fake = real_levels[level], fakes[level][0]
+                real_scores, fake_scores = critic(real)[0], critic(fake)[0]
                 if self.loss == "logistic":
-                    adversarial = d_logistic(critic(real)[0], critic(fake)[0])
+                    adversarial = d_logistic(real_scores, fake_scores)
                     total = total + adversarial
                 else:
-                    real_scores, fake_scores = critic(real)[0], critic(fake)[0]
                     adversarial = wgan_d_loss(real_scores, fake_scores)
                     penalty = gradient_penalty(critic, real, fake, generator=self.rng)
                     total = total + adversarial + self.gp_weight * penalty

@@ -68,7 +68,7 @@ def _images_seen(state: dict[str, Any], batch: int, world: int) -> int:
     batch of this session and the process count the state was saved with (its meta says)."""
     if "images" in state:
         return int(state["images"])
-    saved_world = state.get("world_size") or (state.get("meta") or {}).get("world_size") or world
+    saved_world = (state.get("meta") or {}).get("world_size") or world
     return int(state["step"]) * batch * int(saved_world)
 
 
@@ -191,7 +191,6 @@ def train(
                 "config": ema.config_dict(),
                 "step": step,
                 "images": images,
-                "world_size": world,
                 "wall_time_s": wall,
                 "best": best,
                 "meta": meta,
