@@ -56,7 +56,7 @@ from torch import nn
 from engine.fields import address_seed
 from engine.models.base import Generator
 from engine.train import distributed
-from engine.train.ema import RAMPUP, ema_decay, update_ema
+from engine.train.ema import RAMPUP, step_decay, update_ema
 from engine.train.losses import (
     PathLengthRegularizer,
     d_logistic,
@@ -172,7 +172,7 @@ class AdversarialTrainer:
 
     # ------------------------------------------------------------------ one iteration
 
-    def step(self, reals: RealBatch, step: int) -> dict[str, float]:
+    def step(self, reals: RealBatch, step: int, images_seen: int | None = None) -> dict[str, float]:
         self.current_step = step
         logs: dict[str, float] = {}
         batch = reals.images.shape[0] // self.d_steps
@@ -193,7 +193,7 @@ class AdversarialTrainer:
             self._g_reg(max(1, batch // self.path_batch_shrink), logs)
         self._train(self.generator, False)
         total_batch = batch * distributed.world_size()
-        decay = ema_decay(total_batch, self.config.ema_half_life_kimg, (step + 1) * total_batch, self.ema_rampup)
+        decay = step_decay(total_batch, self.config.ema_half_life_kimg, step, images_seen, self.ema_rampup)
         update_ema(self.ema, self.generator, decay)
         return logs
 

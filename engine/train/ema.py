@@ -28,6 +28,20 @@ def ema_decay(batch: int, half_life_kimg: float, images_seen: int | None = None,
     return 0.5 ** (batch / half_life)
 
 
+def step_decay(
+    batch: int, half_life_kimg: float, step: int, images_seen: int | None, rampup: float | None = RAMPUP
+) -> float:
+    """The decay for training step ``step`` (0-based) of a global batch of ``batch`` images.
+
+    The ramp counts the images seen *including* this step's. ``images_seen`` is the count before
+    the step, which only the training loop knows: a run resumed with another batch or process
+    count has not seen ``step * batch`` images. ``None`` (callers outside the loop: benchmarks,
+    unit tests) assumes every earlier step had this batch.
+    """
+    before = step * batch if images_seen is None else images_seen
+    return ema_decay(batch, half_life_kimg, before + batch, rampup)
+
+
 @torch.no_grad()
 def update_ema(ema: nn.Module, model: nn.Module, decay: float) -> None:
     """``ema = decay * ema + (1 - decay) * model`` for parameters; buffers are copied."""

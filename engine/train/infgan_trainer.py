@@ -56,7 +56,7 @@ from engine.styles import StyleLayout
 from engine.train import distributed
 from engine.train.adversarial import seeded_init
 from engine.train.discriminator import Discriminator
-from engine.train.ema import RAMPUP, ema_decay, update_ema
+from engine.train.ema import step_decay, update_ema
 from engine.train.losses import d_logistic, g_nonsaturating, gradient_penalty, r1_penalty, wgan_d_loss, wgan_g_loss
 from engine.train.optim import lazy_adam
 from engine.train.protocol import RealBatch, TrainConfig
@@ -164,7 +164,7 @@ class InfGANTrainer:
 
     # ------------------------------------------------------------------ one iteration
 
-    def step(self, reals: RealBatch, step: int) -> dict[str, float]:
+    def step(self, reals: RealBatch, step: int, images_seen: int | None = None) -> dict[str, float]:
         batch = reals.images.shape[0] // self.d_steps
         logs: dict[str, float] = {}
 
@@ -206,7 +206,7 @@ class InfGANTrainer:
 
         # EMA.
         total_batch = batch * distributed.world_size()
-        decay = ema_decay(total_batch, self.config.ema_half_life_kimg, (step + 1) * total_batch, RAMPUP)
+        decay = step_decay(total_batch, self.config.ema_half_life_kimg, step, images_seen)
         update_ema(self.ema, self.generator, decay)
         return logs
 

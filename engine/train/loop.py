@@ -223,7 +223,7 @@ def train(
 
         real = dataset.sample(per_step)
         reals = RealBatch(real.images.to(device, non_blocking=True), real.positions.to(device, non_blocking=True))
-        logs = trainer.step(reals, step)
+        logs = trainer.step(reals, step, images_seen=images)
         step += 1
         images += batch * world
         window_steps += 1

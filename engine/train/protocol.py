@@ -61,8 +61,11 @@ class FamilyTrainer(Protocol):
     generator: Generator  # trained weights (train mode)
     ema: Generator  # exponential moving average of ``generator``: what checkpoints ship
 
-    def step(self, reals: RealBatch, step: int) -> dict[str, float]:
+    def step(self, reals: RealBatch, step: int, images_seen: int | None = None) -> dict[str, float]:
         """One full iteration (D update(s), G update, lazy regularisers due at ``step``, EMA).
+
+        ``images_seen``: generator images seen by every process before this step (the loop's
+        count, kept across resumes); the EMA's half-life ramp reads it.
 
         Returns scalar losses/diagnostics for logging (plain floats).
         """
