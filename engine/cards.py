@@ -112,10 +112,11 @@ def quality_table(cards: list[dict[str, Any]]) -> str:
     zooms = sorted({z for c in cards for z in c["metrics"]["trained"]["scaleinv"]}, key=int)
     for zoom in zooms:
         row(
-            f"ScaleInv-SWD {zoom}×: trained / untrained / real",
+            f"ScaleInv-SWD {zoom}×: trained / untrained / real band / real whole map",
             [
                 f"{_number(m['trained']['scaleinv'].get(zoom))} / {_number(m['untrained']['scaleinv'].get(zoom))}"
                 f" / {_number(m['real_vs_real'].get('scaleinv', {}).get(zoom))}"
+                f" / {_number((m['real_vs_real'].get('whole_scaleinv') or {}).get(zoom))}"
                 for m in (c["metrics"] for c in cards)
             ],
         )
@@ -136,7 +137,10 @@ def quality_table(cards: list[dict[str, Any]]) -> str:
                 cells.append("–")
                 continue
             mark = "pass" if verdict.get("pass") else "**fail**"
-            cells.append(f"{_number(verdict.get('value'), 3)} vs {_number(verdict.get('limit'), 3)}: {mark}")
+            cell = f"{_number(verdict.get('value'), 3)} vs {_number(verdict.get('limit'), 3)}: {mark}"
+            if "data" in verdict:
+                cell += f" (the map's own {verdict['data']['zoom']}×/1×: {_number(verdict['data']['ratio'], 2)})"
+            cells.append(cell)
         row(f"goal: {goal}", cells)
     lines = ["| | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
     lines += [f"| {label} | " + " | ".join(values) + " |" for label, values in rows]

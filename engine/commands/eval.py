@@ -87,9 +87,17 @@ def run(args: argparse.Namespace) -> int:
     report: dict = {"model": loaded.ref}
     if args.diagnostics != "only":
         options = options_from_args(args, training_frame(loaded.model))
-        data = RealImages.load(args.data, parse_band(args.band))
+        band = parse_band(args.band)
+        data = RealImages.load(args.data, band)
+        whole = RealImages.load(args.data) if band is not None else None
         report = evaluate(
-            loaded.model, loaded.ref, data, options, args.device, progress=lambda m: print(m, file=sys.stderr)
+            loaded.model,
+            loaded.ref,
+            data,
+            options,
+            args.device,
+            progress=lambda m: print(m, file=sys.stderr),
+            whole=whole,
         )
         print(summary(report))
     if args.diagnostics:

@@ -13,7 +13,7 @@ from engine.cli import main
 from engine.errors import InvalidInput
 from engine.geometry import Rect
 from engine.metrics import SWDConfig, describe, swd
-from engine.metrics.evaluate import EvalOptions, evaluate
+from engine.metrics.evaluate import EvalOptions, evaluate, summary
 from engine.metrics.infinite import strip_chunks
 from engine.metrics.realdata import RealImages, zoom_out
 from engine.metrics.swd import laplacian_pyramid, pyr_down, pyr_up
@@ -145,6 +145,19 @@ def test_evaluate_reference_tiny_gives_finite_numbers_per_zoom(map_file):
     assert report["inf_swd"]["strip_px"] == 6 * 32
     # an untrained model is far from the data, much further than two real samples are from each other
     assert report["swd"]["mean"] > report["real_vs_real"]["mean"]
+
+
+def test_whole_data_gives_the_real_scaleinv_reference_where_the_band_is_too_narrow(map_file):
+    """The held-out band (90 px wide here) holds no 128 px crop for 4× of 32 px frames; the whole
+    300 px image does, against the same band crops, so the data's own zoom behaviour is known."""
+    model = build_random("reference", "tiny")
+    options = EvalOptions(frame=32, frames=6, strip_frames=3, scale_frames=2, scales=(1, 2, 4), swd=FAST)
+    band = RealImages.load(str(map_file), band=(0.2, 0.5))
+    report = evaluate(model, "reference:tiny", band, options, "cpu", whole=RealImages.load(str(map_file)))
+    assert report["real_scaleinv"]["4"] is None and report["real_scaleinv"]["2"] is not None
+    whole = report["real_whole_scaleinv"]
+    assert set(whole) == {"1", "2", "4"} and all(math.isfinite(v["mean"]) and v["mean"] > 0 for v in whole.values())
+    assert "whole real data" in summary(report)
 
 
 def test_eval_command_writes_json(map_file, tmp_path, capsys):

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from engine import checkpoints, shipping
-from engine.cards import FORMAT, card_path, read_card
+from engine.cards import FORMAT, card_path, quality_table, read_card
 from engine.checkpoints import read_header
 from engine.cli import main
 from engine.errors import InvalidInput
@@ -138,6 +138,21 @@ def test_goals_compare_with_the_issue_limits():
     goals = shipping.goals(trained, {"swd": 30.0})
     assert goals["inf_swd_over_frame_swd"]["pass"] and not goals["scaleinv_8x_over_1x"]["pass"]
     assert goals["scaleinv_8x_over_1x"]["value"] == 2.5 and goals["beats_untrained_swd"]["pass"]
+    assert "data" not in goals["scaleinv_8x_over_1x"]
+
+
+def test_the_scaleinv_goal_carries_the_datas_own_ratio_at_the_largest_zoom_it_allows():
+    """A map zoomed out is not the map at 1:1; a perfect model scores the data's own ratio, shown
+    beside the goal. 8× crops do not fit in the whole image here, so 4× is the largest."""
+    trained = {"inf_swd_ratio": 1.0, "swd": 10.0, "inf_swd": 10.0, "scaleinv": {"1": 10.0, "8": 50.0}}
+    real = {"swd": 4.0, "whole_scaleinv": {"1": 20.0, "2": 40.0, "4": 76.0, "8": None}}
+    goal = shipping.goals(trained, {"swd": 30.0}, real)["scaleinv_8x_over_1x"]
+    assert goal["data"] == {"zoom": 4, "ratio": 3.8} and not goal["pass"]
+    card = {"name": "m", "metrics": {"trained": trained, "untrained": trained, "real_vs_real": real}}
+    card["goals"] = {"scaleinv_8x_over_1x": goal}
+    table = quality_table([card])
+    assert "the map's own 4×/1×: 3.80" in table
+    assert "10.0 / 10.0 / – / 20.0" in table  # 1×: trained / untrained / band (none) / whole map
 
 
 def _install(folder, name, source, swd=None, real=None):
