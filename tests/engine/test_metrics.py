@@ -168,7 +168,12 @@ def test_eval_command_writes_json(map_file, tmp_path, capsys):
     report = json.loads(out.read_text())
     assert {"real_vs_real", "swd", "inf_swd", "scaleinv", "real_scaleinv", "device", "units"} <= set(report)
     assert set(report["scaleinv"]) == {"1", "2"}
+    assert report["real_whole_scaleinv"] == {}  # no band: the real reference is the whole image already
     assert "ScaleInv-SWD 2x" in capsys.readouterr().out
+    # With --band the whole image also gives the reference (a 60 px band holds no 64 px crop)
+    assert main([*args, "--band", "0.3,0.5"]) == 0
+    report = json.loads(out.read_text())
+    assert report["real_scaleinv"]["2"] is None and report["real_whole_scaleinv"]["2"]["mean"] > 0
 
 
 def test_eval_command_bad_input_is_one_line_error(tmp_path, capsys):
