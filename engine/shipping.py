@@ -257,8 +257,8 @@ def ship(run: str | Path, options: ShipOptions, progress: Callable[[str], None] 
     untrained = build_initial(ckpt.family, ckpt.config)
     meta = ckpt.meta
     prep = preparation(meta, name)
-    data = RealImages.load(prep["data"], tuple(prep["holdout"]), prep["scale"], prep["drop_bottom"])
     whole = RealImages.load(prep["data"], None, prep["scale"], prep["drop_bottom"])
+    data = whole.within(tuple(prep["holdout"]))
     frame = int(meta.get("crop") or family_module(ckpt.family).real_crop_size(model.config))
     eval_opts = eval_options(frame, options.quick, options.seed)
     config_name = meta.get("config_name")

@@ -88,8 +88,8 @@ def run(args: argparse.Namespace) -> int:
     if args.diagnostics != "only":
         options = options_from_args(args, training_frame(loaded.model))
         band = parse_band(args.band)
-        data = RealImages.load(args.data, band)
-        whole = RealImages.load(args.data) if band is not None else None
+        whole = RealImages.load(args.data)
+        data, whole = (whole, None) if band is None else (whole.within(band), whole)
         report = evaluate(
             loaded.model,
             loaded.ref,

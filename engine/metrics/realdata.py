@@ -51,15 +51,21 @@ class RealImages:
         taken after them, in fractions of the prepared width, as the training ``holdout`` is).
         """
         dataset = open_dataset(data, crop=1, hflip=False, scale=scale, drop_bottom_fraction=drop_bottom)
-        sources = dataset.sources
-        if band is not None:
-            lo, hi = band
-            if not 0.0 <= lo < hi <= 1.0:
-                raise InvalidInput(f"band must be 0 <= start < end <= 1, not {band}")
-            images = [s if isinstance(s, np.ndarray) else load_image(s, scale, drop_bottom) for s in sources]
-            sources = [im[:, int(np.floor(lo * im.shape[1])) : int(np.ceil(hi * im.shape[1]))] for im in images]
-        name = dataset.name if band is None else f"{dataset.name}[{band[0]:g}..{band[1]:g}]"
-        return cls(sources, name, scale, drop_bottom)
+        whole = cls(dataset.sources, dataset.name, scale, drop_bottom)
+        return whole if band is None else whole.within(band)
+
+    def within(self, band: tuple[float, float]) -> RealImages:
+        """Only the columns inside ``band`` (fractions of each prepared width), all in memory.
+
+        Slices the images already decoded, so a caller that needs both the whole data and a band
+        of it (the ScaleInv reference) decodes once.
+        """
+        lo, hi = band
+        if not 0.0 <= lo < hi <= 1.0:
+            raise InvalidInput(f"band must be 0 <= start < end <= 1, not {band}")
+        images = [s if isinstance(s, np.ndarray) else load_image(s, self.scale, self.drop_bottom) for s in self.sources]
+        sources = [im[:, int(np.floor(lo * im.shape[1])) : int(np.ceil(hi * im.shape[1]))] for im in images]
+        return RealImages(sources, f"{self.name}[{lo:g}..{hi:g}]", self.scale, self.drop_bottom)
 
     def fits(self, side: int) -> bool:
         """Whether ``side`` px crops can be cut (checked on in-memory images; files are trusted)."""
