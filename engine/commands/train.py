@@ -114,7 +114,8 @@ def _initial_model(args: argparse.Namespace, module):
 
 
 def warm_start(model: Generator, ref: str) -> dict[str, Any]:
-    """Load the generator weights of checkpoint ``ref`` into ``model`` (same family and config).
+    """Load the generator weights of checkpoint ``ref`` into ``model`` (same family and config, or
+    a config the family can grow them into: ``grow_weights``, e.g. ∞-GAN's one more level).
 
     Why: a run's resumable state lives on the machine that trained it (``runs/`` is not
     versioned), but shipped checkpoints travel with the code; starting from one continues a
@@ -132,14 +133,20 @@ def warm_start(model: Generator, ref: str) -> dict[str, Any]:
     # Fields the family declares inference-only (they do not shape the weights) may differ.
     module = family_module(ckpt.family)
     inference = {name: getattr(model.config, name) for name in getattr(module, "INFERENCE_FIELDS", ())}
-    if dataclasses.replace(module.config_from_dict(ckpt.config), **inference) != model.config:
-        raise InvalidInput(
-            f"--init {ref} has another {model.family} config than this run; "
-            "give the --config (and recipe) it was trained with"
-        )
-    model.load_state_dict(ckpt.weights, strict=True)
+    source_config = dataclasses.replace(module.config_from_dict(ckpt.config), **inference)
+    weights = ckpt.weights
+    if source_config != model.config:
+        grow = getattr(module, "grow_weights", None)
+        if grow is None:
+            raise InvalidInput(
+                f"--init {ref} has another {model.family} config than this run; "
+                "give the --config (and recipe) it was trained with"
+            )
+        weights = grow(source_config, weights, model.config)  # a one-line InvalidInput if it cannot
+    model.load_state_dict(weights, strict=True)
     # Totals over the chain of warm starts, so a card reports all the training behind a model.
-    return {"source": str(path), "sha256": ckpt.sha256, **training_totals(ckpt.meta)}
+    grown = {"grown_from": ckpt.config} if weights is not ckpt.weights else {}
+    return {"source": str(path), "sha256": ckpt.sha256, **grown, **training_totals(ckpt.meta)}
 
 
 def _device(name: str, info: distributed.DistInfo) -> torch.device:

@@ -110,6 +110,17 @@ CONFIGS = {
         block=128,
         train_patch=64,
     ),
+    # ``small`` grown by one coarser level (engine.models.infgan_grow): real crops of 512 px.
+    "small4": InfGANConfig(
+        levels=4,
+        const_channels=96,
+        g1_channels=(96, 96, 96, 96, 64, 64),
+        g1_upsample=(2, 4),
+        up_channels=(64, 48, 24),
+        up_convs=2,
+        block=128,
+        train_patch=64,
+    ),
 }
 TEST_CONFIGS = ("tiny",)
 
@@ -126,6 +137,13 @@ def real_crop_size(config: InfGANConfig) -> int:
     """Side of the full-resolution real crop one training sample needs: level ``k``'s real patch
     is an ``M×M`` crop of it average-pooled by ``2^k``, so it must be ``M · 2^(levels-1)``."""
     return config.train_patch * 2 ** (config.levels - 1)
+
+
+def grow_weights(old: InfGANConfig, weights: dict[str, torch.Tensor], new: InfGANConfig) -> dict[str, torch.Tensor]:
+    """Warm-start weights of a model with one more level (``--init`` across configs)."""
+    from engine.models.infgan_grow import grow_weights as grow
+
+    return grow(old, weights, new)
 
 
 def make_trainer(model: InfGANGenerator, config: Any, device: Any) -> Any:
