@@ -11,6 +11,7 @@ from engine.commands.train import warm_start
 from engine.errors import InvalidInput
 from engine.fields import LatentSource
 from engine.models import infgan
+from engine.models.infgan_grow import can_grow
 from engine.models.registry import build_initial, build_random
 from engine.styles import StyleLayout
 
@@ -95,6 +96,12 @@ def test_configs_that_do_not_grow_are_one_line_errors(trained, change, reason):
     with pytest.raises(InvalidInput, match=reason) as error:
         infgan.grow_weights(trained.config, trained.state_dict(), config)
     assert len(str(error.value).splitlines()) == 1
+
+
+def test_tiny4_is_tiny_grown():
+    """The 4-level config the consistency kit checks is the shape growing ``tiny`` produces."""
+    assert can_grow(infgan.CONFIGS["tiny"], infgan.CONFIGS["tiny4"]) is None
+    assert can_grow(infgan.CONFIGS["small"], infgan.CONFIGS["small4"]) is None
 
 
 def test_init_grows_a_checkpoint_and_records_where_from(trained, tmp_path):

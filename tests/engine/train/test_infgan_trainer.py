@@ -76,12 +76,13 @@ def test_the_logistic_option_takes_one_critic_step_with_lazy_r1_and_resumes_exac
         infgan.make_trainer(build_random("infgan", "tiny"), TrainConfig(batch=1, extra={"loss": "hinge"}), "cpu")
 
 
-def test_training_patches_align_across_levels():
+@pytest.mark.parametrize("config", ["tiny", "tiny4"])
+def test_training_patches_align_across_levels(config):
     """Each level's patch is exactly the pooled region of the coarser one it is compared with:
     with the consistency loss's geometry right, a model whose levels agree scores zero. Here we
     check the geometry itself: the same noise, a finer patch's pooled window lies inside the
-    coarser patch and on whole coarse pixels."""
-    model = build_random("infgan", "tiny")
+    coarser patch and on whole coarse pixels (with 4 levels too: the cross term pools by 8)."""
+    model = build_random("infgan", config)
     trainer = infgan.make_trainer(model, CONFIG, "cpu")
     m, top = model.config.train_patch, model.config.levels - 1
     for _ in range(5):
