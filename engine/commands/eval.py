@@ -6,14 +6,16 @@ import argparse
 import dataclasses
 import json
 import sys
+from pathlib import Path
 
 from engine.atomic import write_bytes_atomic
+from engine.checkpoints import find_checkpoint, read_header
 from engine.errors import InvalidInput
 from engine.metrics.diagnostics import QUICK_DIAGNOSTICS, DiagnosticOptions, diagnose
 from engine.metrics.diagnostics import summary as diagnostics_summary
 from engine.metrics.evaluate import QUICK, EvalOptions, evaluate, summary
 from engine.metrics.realdata import BASEMAPS, RealImages
-from engine.models.registry import family_module, load_model
+from engine.models.registry import FAMILY_MODULES, family_module, load_model
 
 HELP = "measure a model's quality (SWD, ∞-SWD, ScaleInv-SWD) against real images, and its diagnostics"
 
@@ -21,9 +23,15 @@ HELP = "measure a model's quality (SWD, ∞-SWD, ScaleInv-SWD) against real imag
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, help="checkpoint name or path, or FAMILY:CONFIG")
     parser.add_argument(
-        "--data", default="bluemarble", help=f"real images: {', '.join(BASEMAPS)}, an image file or a folder"
+        "--data",
+        help=f"real images: {', '.join(BASEMAPS)}, an image file or a folder (default: a trained checkpoint's "
+        "own training data, prepared as in training; else bluemarble)",
     )
-    parser.add_argument("--band", help="measure only real crops inside this band of the width, e.g. 0.45,0.55")
+    parser.add_argument(
+        "--band",
+        help="measure only real crops inside this band of the width, e.g. 0.45,0.55 (default: a trained "
+        "checkpoint's held-out band when --data is not given; 'none': the whole width)",
+    )
     parser.add_argument("--frame", type=int, help="frame side in px (default: the model's training crop, else 128)")
     parser.add_argument("--frames", type=int, help="generated frames and real crops per set (default 256)")
     parser.add_argument("--strip-frames", type=int, help="frames in the ∞-SWD strip (default 200)")
@@ -66,7 +74,7 @@ def options_from_args(args: argparse.Namespace, model_frame: int | None) -> Eval
 
 
 def parse_band(text: str | None) -> tuple[float, float] | None:
-    if not text:
+    if not text or text.lower() == "none":
         return None
     try:
         lo, hi = (float(v) for v in text.split(","))
@@ -82,13 +90,46 @@ def training_frame(model) -> int | None:
     return int(crop(model.config)) if crop else None
 
 
+def training_header(ref: str) -> dict:
+    """The header of checkpoint ``ref`` (a name or a file); empty for ``FAMILY:CONFIG``."""
+    family, sep, _ = ref.partition(":")
+    if sep and family in FAMILY_MODULES:
+        return {}
+    path = Path(ref) if Path(ref).suffix or Path(ref).exists() else find_checkpoint(ref)
+    return read_header(path) if path is not None else {}
+
+
+def real_data(args: argparse.Namespace) -> tuple[RealImages, tuple[float, float] | None]:
+    """The whole real image set and the band to measure in.
+
+    Why the training data by default: a model trained on Blue Marble halved and without its
+    Antarctic rows, measured against the map at full size with Antarctica, scores the difference
+    of the two preparations, not the model; ``models ship`` measures on the data as prepared for
+    training, so ``eval`` of a trained checkpoint does too, in its held-out band, and its
+    numbers read against the card's.
+    """
+    band = parse_band(args.band)  # a bad --band fails before any decoding
+    header = {} if args.data else training_header(args.model)
+    if not header.get("data"):
+        return RealImages.load(args.data or "bluemarble"), band
+    scale, drop = float(header.get("scale") or 1.0), float(header.get("drop_bottom") or 0.0)
+    if not args.band and header.get("holdout"):
+        band = (float(header["holdout"][0]), float(header["holdout"][1]))
+    where = f"band {band[0]:g}-{band[1]:g}" if band else "whole width"
+    print(
+        f"everscape: real images: {header['data']} as prepared for training (scale {scale:g}, "
+        f"bottom {drop:.3g} dropped), {where}",
+        file=sys.stderr,
+    )
+    return RealImages.load(header["data"], None, scale, drop), band
+
+
 def run(args: argparse.Namespace) -> int:
     loaded = load_model(args.model)
     report: dict = {"model": loaded.ref}
     if args.diagnostics != "only":
         options = options_from_args(args, training_frame(loaded.model))
-        band = parse_band(args.band)
-        whole = RealImages.load(args.data)
+        whole, band = real_data(args)
         data, whole = (whole, None) if band is None else (whole.within(band), whole)
         report = evaluate(
             loaded.model,

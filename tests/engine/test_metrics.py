@@ -176,6 +176,32 @@ def test_eval_command_writes_json(map_file, tmp_path, capsys):
     assert report["real_scaleinv"]["2"] is None and report["real_whole_scaleinv"]["2"]["mean"] > 0
 
 
+def test_eval_of_a_trained_checkpoint_measures_on_its_prepared_training_data(map_file, tmp_path, capsys):
+    """Without --data, a checkpoint is measured as ``models ship`` measures it: on its training
+    data prepared as in training (halved, bottom rows dropped), inside its held-out band."""
+    from engine.checkpoints import save_checkpoint
+
+    model = build_random("reference", "tiny")
+    ckpt = tmp_path / "trained.safetensors"
+    meta = {"data": str(map_file), "scale": 0.5, "drop_bottom": 0.2, "holdout": [0.3, 0.7], "steps": 1}
+    save_checkpoint(ckpt, "reference", model.config_dict(), model.state_dict(), meta)
+    out = tmp_path / "eval.json"
+    args = ["eval", "--model", str(ckpt), "--frame", "32", "--frames", "4", "--strip-frames", "3"]
+    args += ["--scale-frames", "2", "--scales", "1,2", "--projections", "16", "--json", str(out)]
+    assert main(args) == 0
+    assert "as prepared for training (scale 0.5, bottom 0.2 dropped), band 0.3-0.7" in capsys.readouterr().err
+    report = json.loads(out.read_text())
+    # The prepared map is 150 x 120 px: its 60 px band holds no 64 px crop, the prepared whole does
+    # (the map as stored, 300 px, would have held one in its 120 px band).
+    assert report["real_scaleinv"]["2"] is None and report["real_whole_scaleinv"]["2"]["mean"] > 0
+    assert main([*args, "--band", "none"]) == 0
+    assert json.loads(out.read_text())["real_whole_scaleinv"] == {}  # the whole width is the reference
+    assert "whole width" in capsys.readouterr().err
+    assert main([*args, "--data", str(map_file), "--band", "0.3,0.7"]) == 0
+    assert "as prepared" not in capsys.readouterr().err
+    assert json.loads(out.read_text())["real_scaleinv"]["2"]["mean"] > 0  # the stored map's 120 px band
+
+
 def test_eval_command_bad_input_is_one_line_error(tmp_path, capsys):
     assert main(["eval", "--model", "reference:tiny", "--data", str(tmp_path / "missing")]) == 2
     assert "missing" in capsys.readouterr().err
