@@ -36,11 +36,12 @@ from engine.models.base import Generator
 from engine.models.registry import build_initial, build_random, family_module
 from engine.render import choose_device
 from engine.train import distributed
+from engine.train.augment import parse_policy
 from engine.train.datasets import open_dataset
 from engine.train.loop import Snapshot, train
 from engine.train.protocol import TrainConfig
 from engine.train.recipes import RECIPES, get_recipe
-from engine.train.state import FILENAME
+from engine.train.state import FILENAME, read_state_meta
 
 HELP = "train a generator family on images or a map (one JSON progress line per log step)"
 
@@ -71,6 +72,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--drop-bottom", type=float, help="drop this fraction of bottom rows (default 0)")
     parser.add_argument("--no-hflip", action="store_true", default=None, help="no horizontal flips")
     parser.add_argument("--no-amp", action="store_true", help="no mixed precision on GPU")
+    parser.add_argument(
+        "--augment",
+        help="augment every critic input, reals and fakes: a comma list of color, translation, cutout, or none "
+        "(∞-GAN; a resumed run keeps its own unless given)",
+    )
     parser.add_argument(
         "--best-metric",
         choices=("swd", "none"),
@@ -259,6 +265,15 @@ def run(args: argparse.Namespace) -> int:
         crop = args.crop or module.real_crop_size(model.config)
         recipe = get_recipe(args.recipe) if args.recipe else None
         train_extra = dict(recipe.train_extra) if recipe is not None and recipe.family == args.family else {}
+        if args.resume:  # the run keeps the trainer options it started with
+            train_extra.update(read_state_meta(Path(args.out) / FILENAME).get("train_extra") or {})
+        if args.augment is not None:
+            if args.family != "infgan":
+                raise InvalidInput(
+                    f"--augment: only infgan's critics take augmentation in this build, not {args.family}'s"
+                )
+            parse_policy(args.augment)  # a bad policy is a one-line error before any work
+            train_extra["augment"] = args.augment
         config = TrainConfig(batch=args.batch, amp=not args.no_amp, seed=args.seed, crop=crop, extra=train_extra)
         holdout = _holdout(args.holdout)
         dataset = open_dataset(

@@ -24,7 +24,9 @@ Choices where the paper is silent: λ_gp = 10, λ_cons = λ_cross = 10 (MSE on [
 Adam lr 1e-4 with β = (0, 0.9) (the WGAN-GP paper's), levels trained jointly, float32 (no AMP).
 Override with ``TrainConfig.extra``: ``lr``, ``gp_weight``, ``cons_weight``, ``cross_weight``,
 ``d_channel_base``, ``d_max_channels`` (default: twice the generator's widest layer, and 16×
-that: 16 channels at 32 px for ``tiny``, 48..192 for ``small``), and ``loss``.
+that: 16 channels at 32 px for ``tiny``, 48..192 for ``small``), ``loss``, and ``augment`` (a
+:mod:`engine.train.augment` policy applied to every critic input, reals and fakes, in every
+critic and generator update and in R1/GP).
 
 ``loss="logistic"`` swaps the paper's WGAN-GP for StyleGAN2's non-saturating logistic loss with
 lazy R1 on the reals (γ = ``r1_gamma``, a separate critic update every ``r1_every`` steps weighted
@@ -55,6 +57,7 @@ from engine.models.infgan import InfGANGenerator, real_crop_size
 from engine.styles import StyleLayout
 from engine.train import distributed
 from engine.train.adversarial import seeded_init
+from engine.train.augment import CriticAugment, parse_policy
 from engine.train.discriminator import Discriminator
 from engine.train.ema import step_decay, update_ema
 from engine.train.losses import d_logistic, g_nonsaturating, gradient_penalty, r1_penalty, wgan_d_loss, wgan_g_loss
@@ -104,6 +107,9 @@ class InfGANTrainer:
         seed = distributed.rank_seed(config.seed, "infgan")
         self.rng = torch.Generator(device=self.device).manual_seed(seed)  # noise, GP mixing
         self.crop_rng = torch.Generator().manual_seed(seed + 1)  # crop positions (CPU ints)
+        # Critic-input augmentation (``extra["augment"]``), from its own stream: switching it on
+        # does not move the noise or the crops.
+        self.augment = CriticAugment(parse_policy(extra.get("augment")), torch.Generator().manual_seed(seed + 2))
         self.store = FieldStore(max_bytes=8 * 2**20)  # previews only
         with torch.no_grad():
             self._fakes(self.ema, 1)  # fails early if train_patch leaves no room for the crops
@@ -178,13 +184,13 @@ class InfGANTrainer:
             total = reals.images.new_zeros(())
             for level, critic in enumerate(self.discriminators):
                 real, fake = real_levels[level], fakes[level][0]
-                real_scores, fake_scores = critic(real)[0], critic(fake)[0]
+                real_scores, fake_scores = critic(self.augment(real))[0], critic(self.augment(fake))[0]
                 if self.loss == "logistic":
                     adversarial = d_logistic(real_scores, fake_scores)
                     total = total + adversarial
                 else:
                     adversarial = wgan_d_loss(real_scores, fake_scores)
-                    penalty = gradient_penalty(critic, real, fake, generator=self.rng)
+                    penalty = gradient_penalty(lambda x, c=critic: c(self.augment(x)), real, fake, generator=self.rng)
                     total = total + adversarial + self.gp_weight * penalty
                     logs[f"gp_l{level}"] = penalty.item()
                 logs[f"d_loss_l{level}"] = adversarial.item()
@@ -198,7 +204,9 @@ class InfGANTrainer:
         self.discriminators.requires_grad_(False)
         fakes = self._fakes(self.generator, batch)
         g_loss = g_nonsaturating if self.loss == "logistic" else wgan_g_loss
-        adversarial = sum(g_loss(critic(fakes[level][0])[0]) for level, critic in enumerate(self.discriminators))
+        adversarial = sum(
+            g_loss(critic(self.augment(fakes[level][0]))[0]) for level, critic in enumerate(self.discriminators)
+        )
         adjacent, cross = self._consistency(fakes)
         self._update(self.generator, self.g_opt, adversarial + self.cons_weight * adjacent + self.cross_weight * cross)
         self.generator.requires_grad_(False)
@@ -215,7 +223,7 @@ class InfGANTrainer:
         total = real_levels[0].new_zeros(())
         for level, critic in enumerate(self.discriminators):
             real = real_levels[level].detach().requires_grad_(True)
-            penalty = r1_penalty(real, critic(real)[0])
+            penalty = r1_penalty(real, critic(self.augment(real))[0])
             total = total + self.config.r1_gamma / 2 * self.r1_every * penalty
             logs[f"r1_l{level}"] = penalty.item()
         self._update(self.discriminators, self.d_opt, total)
@@ -238,6 +246,7 @@ class InfGANTrainer:
             "d_opt": self.d_opt.state_dict(),
             "rng": self.rng.get_state(),
             "crop_rng": self.crop_rng.get_state(),
+            "aug_rng": self.augment.generator.get_state(),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -251,8 +260,11 @@ class InfGANTrainer:
 
     def rank_state(self) -> dict[str, Any]:
         """This rank's private generators: saved per rank by the loop, so every rank resumes exactly."""
-        return {"rng": self.rng.get_state(), "crop_rng": self.crop_rng.get_state()}
+        streams = (("rng", self.rng), ("crop_rng", self.crop_rng), ("aug_rng", self.augment.generator))
+        return {name: generator.get_state() for name, generator in streams}
 
     def load_rank_state(self, state: dict[str, Any]) -> None:
         self.rng.set_state(state["rng"].cpu())
         self.crop_rng.set_state(state["crop_rng"].cpu())
+        if "aug_rng" in state:  # states saved before augmentation existed keep the fresh stream
+            self.augment.generator.set_state(state["aug_rng"].cpu())

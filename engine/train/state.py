@@ -92,6 +92,21 @@ def load_state(path: str | Path) -> dict[str, Any]:
     return decode(doc["state"], tensors)
 
 
+def read_state_meta(path: str | Path) -> dict[str, Any]:
+    """The ``meta`` a training state was saved with, without reading its tensors (``{}`` if none).
+
+    Why: a resume must build its trainer with the options the run was started with (its
+    ``train_extra``), before the loop loads the state into that trainer.
+    """
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            doc = json.loads((handle.metadata() or {})["everscape_train"])
+    except (SafetensorError, OSError, ValueError, KeyError):
+        return {}  # the loop's load_state reports a damaged state in one line
+    meta = (doc.get("state") or {}).get("meta")
+    return decode(meta, {}) if isinstance(meta, dict) else {}
+
+
 def capture_rng() -> dict[str, Any]:
     """Every global RNG a training step may draw from."""
     state: dict[str, Any] = {
