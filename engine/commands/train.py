@@ -75,7 +75,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--augment",
         help="augment every critic input, reals and fakes: a comma list of color, translation, cutout, or none "
-        "(∞-GAN; a resumed run keeps its own unless given)",
+        "(a resumed run keeps its own unless given)",
     )
     parser.add_argument(
         "--best-metric",
@@ -268,10 +268,6 @@ def run(args: argparse.Namespace) -> int:
         if args.resume:  # the run keeps the trainer options it started with
             train_extra.update(read_state_meta(Path(args.out) / FILENAME).get("train_extra") or {})
         if args.augment is not None:
-            if args.family != "infgan":
-                raise InvalidInput(
-                    f"--augment: only infgan's critics take augmentation in this build, not {args.family}'s"
-                )
             parse_policy(args.augment)  # a bad policy is a one-line error before any work
             train_extra["augment"] = args.augment
         config = TrainConfig(batch=args.batch, amp=not args.no_amp, seed=args.seed, crop=crop, extra=train_extra)

@@ -30,7 +30,8 @@ Hooks a family overrides (only :meth:`generate` is required):
   (InfinityGAN: L1 of the aux head's vertical position on reals and fakes).
 - ``extra_g_losses(fakes, fake_aux) -> {name: tensor}``: added to G's loss (InfinityGAN:
   vertical aux loss on fakes, diversity loss).
-- ``discriminate(images) -> (logits, aux)``: defaults to ``self.discriminator(images)``.
+- ``discriminate(images) -> (logits, aux)``: defaults to ``self.discriminator(images)`` after the
+  critic-input augmentation of ``TrainConfig.extra["augment"]`` (none by default).
 - ``sample(count)``: preview frames; the default calls ``generate(self.ema, ...)`` under a
   fixed forked RNG, so previews at different steps use the same latents.
 - ``extra_state()`` / ``load_extra_state(dict)``: more resume state (tensors/plain data).
@@ -56,6 +57,7 @@ from torch import nn
 from engine.fields import address_seed
 from engine.models.base import Generator
 from engine.train import distributed
+from engine.train.augment import CriticAugment, parse_policy
 from engine.train.ema import RAMPUP, step_decay, update_ema
 from engine.train.losses import (
     PathLengthRegularizer,
@@ -116,6 +118,10 @@ class AdversarialTrainer:
         self.g_opt = self._adam(self.generator, config.g_lr, config.path_every if self.path_active else 0)
         self.d_opt = self._adam(self.discriminator, config.d_lr, config.r1_every if self.r1_active else 0)
         self.current_step = 0
+        # ``extra["augment"]``: every critic input (reals, fakes, R1 and GP points) is augmented
+        # inside :meth:`discriminate`, from the global RNG the loop saves (exact resume). Aux heads
+        # see it too: InfinityGAN's vertical-position target is off by at most the 1/8 shift.
+        self.augment = CriticAugment(parse_policy(config.extra.get("augment")))
 
     # ------------------------------------------------------------------ hooks
 
@@ -131,7 +137,7 @@ class AdversarialTrainer:
         return {}
 
     def discriminate(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        return self.discriminator(images)
+        return self.discriminator(self.augment(images))
 
     def sample(self, count: int) -> torch.Tensor:
         devices = [self.device] if self.device.type == "cuda" else []

@@ -47,14 +47,17 @@ def parse_policy(text: str | None) -> tuple[str, ...]:
 class CriticAugment:
     """``augment(images)`` with the policy's operations, in order; the identity for an empty policy."""
 
-    def __init__(self, policy: tuple[str, ...], generator: torch.Generator) -> None:
+    def __init__(self, policy: tuple[str, ...], generator: torch.Generator | None = None) -> None:
+        """``generator``: the stream to draw from; None draws from torch's global RNG (whose state
+        the training loop saves per rank, as the families on ``AdversarialTrainer`` rely on)."""
         self.policy, self.generator = policy, generator
 
     def __bool__(self) -> bool:
         return bool(self.policy)
 
     def _uniform(self, x: torch.Tensor, *shape: int) -> torch.Tensor:
-        return torch.rand(*shape, generator=self.generator, device=self.generator.device).to(x.device, x.dtype)
+        device = self.generator.device if self.generator is not None else x.device
+        return torch.rand(*shape, generator=self.generator, device=device).to(x.device, x.dtype)
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         for name in self.policy:

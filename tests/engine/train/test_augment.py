@@ -120,6 +120,21 @@ def test_the_command_line_records_the_policy_and_a_resume_keeps_it(tall_image, t
     capsys.readouterr()
     assert main([*argv(out), "--steps", "3", "--resume", "--augment", "blur"]) == 2
     assert "unknown augmentation 'blur'" in capsys.readouterr().err
-    alis = ["train", "alis", "--data", str(tall_image), "--out", str(tmp_path / "alis"), "--steps", "0"]
-    assert main([*alis, "--device", "cpu", "--augment", "color"]) == 2
-    assert "only infgan's critics" in capsys.readouterr().err
+
+
+def test_the_adversarial_families_augment_through_discriminate_and_resume_exactly(tall_image, tmp_path):
+    """InfinityGAN, ALIS and the reference family share ``AdversarialTrainer.discriminate``; its
+    augmentation draws from the global RNG the loop saves, so a resume still repeats a straight run."""
+
+    def run(out, steps, *extra):
+        args = ["train", "reference", "--data", str(tall_image), "--out", str(out), "--batch", "2"]
+        args += ["--device", "cpu", "--sample-every", "0", "--best-metric", "none", "--snapshot-every", "1"]
+        assert main([*args, "--steps", str(steps), *extra]) == 0
+        return load_checkpoint(out / "last.safetensors").weights
+
+    straight = run(tmp_path / "straight", 2, "--augment", "color,translation,cutout")
+    run(tmp_path / "resumed", 1, "--augment", "color,translation,cutout")
+    resumed = run(tmp_path / "resumed", 2, "--resume")
+    plain = run(tmp_path / "plain", 2)
+    assert all(torch.equal(straight[k], resumed[k]) for k in straight)
+    assert any(not torch.equal(straight[k], plain[k]) for k in straight)
