@@ -3,7 +3,7 @@
 Why: a critic trained on few distinct images learns them by heart, wins, and stops teaching the
 generator. ∞-GAN's coarse critics are in that regime on one world map: at level 3 of ``small4``
 the whole of Blue Marble is 337×140 px, so its 64 px patches overlap almost entirely, and in
-``runs/infgan4`` that critic's logistic loss fell from 1.13 to 0.76 in 1200 steps while level 0's
+``runs/infgan4`` that critic's logistic loss fell from 1.13 to 0.76 in 1000 steps while level 0's
 stayed at chance (1.37). Augmenting *both* reals and fakes, with operations the gradient passes
 through, makes the critic judge the augmented distributions: what leaks into the generator is
 only what survives the augmentation, and since the fakes are augmented in the generator step too,
