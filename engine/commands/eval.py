@@ -6,16 +6,14 @@ import argparse
 import dataclasses
 import json
 import sys
-from pathlib import Path
 
 from engine.atomic import write_bytes_atomic
-from engine.checkpoints import find_checkpoint, read_header
 from engine.errors import InvalidInput
 from engine.metrics.diagnostics import QUICK_DIAGNOSTICS, DiagnosticOptions, diagnose
 from engine.metrics.diagnostics import summary as diagnostics_summary
 from engine.metrics.evaluate import QUICK, EvalOptions, evaluate, summary
 from engine.metrics.realdata import BASEMAPS, RealImages
-from engine.models.registry import FAMILY_MODULES, family_module, load_model
+from engine.models.registry import family_module, load_model
 
 HELP = "measure a model's quality (SWD, ∞-SWD, ScaleInv-SWD) against real images, and its diagnostics"
 
@@ -90,17 +88,8 @@ def training_frame(model) -> int | None:
     return int(crop(model.config)) if crop else None
 
 
-def training_header(ref: str) -> dict:
-    """The header of checkpoint ``ref`` (a name or a file); empty for ``FAMILY:CONFIG``."""
-    family, sep, _ = ref.partition(":")
-    if sep and family in FAMILY_MODULES:
-        return {}
-    path = Path(ref) if Path(ref).suffix or Path(ref).exists() else find_checkpoint(ref)
-    return read_header(path) if path is not None else {}
-
-
-def real_data(args: argparse.Namespace) -> tuple[RealImages, tuple[float, float] | None]:
-    """The whole real image set and the band to measure in.
+def real_data(args: argparse.Namespace, header: dict) -> tuple[RealImages, tuple[float, float] | None]:
+    """The whole real image set and the band to measure in (``header``: the checkpoint's training facts).
 
     Why the training data by default: a model trained on Blue Marble halved and without its
     Antarctic rows, measured against the map at full size with Antarctica, scores the difference
@@ -109,8 +98,7 @@ def real_data(args: argparse.Namespace) -> tuple[RealImages, tuple[float, float]
     numbers read against the card's.
     """
     band = parse_band(args.band)  # a bad --band fails before any decoding
-    header = {} if args.data else training_header(args.model)
-    if not header.get("data"):
+    if args.data or not header.get("data"):
         return RealImages.load(args.data or "bluemarble"), band
     scale, drop = float(header.get("scale") or 1.0), float(header.get("drop_bottom") or 0.0)
     if not args.band and header.get("holdout"):
@@ -129,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
     report: dict = {"model": loaded.ref}
     if args.diagnostics != "only":
         options = options_from_args(args, training_frame(loaded.model))
-        whole, band = real_data(args)
+        whole, band = real_data(args, loaded.meta)
         data, whole = (whole, None) if band is None else (whole.within(band), whole)
         report = evaluate(
             loaded.model,

@@ -13,7 +13,7 @@ quick and a family under construction cannot break the others. Name resolution, 
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -120,6 +120,8 @@ class LoadedModel:
     model: Generator
     ref: str
     sha256: str | None
+    #: The checkpoint header's training facts (data, preparation, steps); empty for FAMILY:CONFIG.
+    meta: dict = field(default_factory=dict)
 
 
 def load_model(ref: str) -> LoadedModel:
@@ -134,7 +136,7 @@ def load_model(ref: str) -> LoadedModel:
             names = ", ".join(list_checkpoints()) or "none installed"
             raise InvalidInput(f"unknown model {ref!r}: not FAMILY:CONFIG, a file, or a checkpoint name ({names})")
     ckpt = load_checkpoint(path)
-    return LoadedModel(model_from_checkpoint(ckpt, path), str(ref), ckpt.sha256)
+    return LoadedModel(model_from_checkpoint(ckpt, path), str(ref), ckpt.sha256, ckpt.meta)
 
 
 def model_from_checkpoint(ckpt: Checkpoint, path: str | Path) -> Generator:
