@@ -15,6 +15,7 @@ from engine.cards import FORMAT, card_path, quality_table, read_card
 from engine.checkpoints import read_header
 from engine.cli import main
 from engine.errors import InvalidInput
+from engine.metrics.realdata import RealImages
 from engine.models.registry import FALLBACK_MODEL, default_model_ref, load_model
 
 
@@ -131,6 +132,20 @@ def test_ship_prefers_best_and_refuses_large_or_unmeasurable_checkpoints(run_dir
         shipping.preparation({}, "x")
     prep = shipping.preparation({"steps": 5}, "infgan-bluemarble")  # an old header: the recipe of that name
     assert (prep["data"], prep["scale"], prep["holdout"]) == ("bluemarble", 0.5, [0.45, 0.55])
+
+
+def test_ship_frames_are_the_training_crop_halved_until_the_held_out_band_holds_them():
+    """∞-GAN ``small4`` trains on 512 px crops; Blue Marble's prepared band is 270 px wide."""
+    band = RealImages([np.zeros((1125, 270, 3), np.uint8)], "band")
+    assert shipping.frame_that_fits(512, band) == 256
+    assert shipping.frame_that_fits(256, band) == 256  # a crop that fits is kept
+    assert shipping.frame_that_fits(133, band) == 133
+    narrow = RealImages([np.zeros((1125, 20, 3), np.uint8)], "narrow")
+    assert shipping.frame_that_fits(512, narrow) == 16
+    tiny = RealImages([np.zeros((10, 10, 3), np.uint8)], "tiny")
+    assert shipping.frame_that_fits(17, tiny) == 17  # odd: not halved, so crops() gives its one-line error
+    with pytest.raises(InvalidInput, match="at least 17x17"):
+        tiny.crops(1, 17, seed=0)
 
 
 def test_goals_compare_with_the_issue_limits():
