@@ -111,11 +111,12 @@ def _recipes() -> dict[str, Recipe]:
         Recipe(
             "infgan-bluemarble",
             "infgan",
-            "small",
+            "small4",
             scale=scale,
             drop_bottom=drop,
             train_extra=(("loss", "logistic"),),
-            note="∞-GAN small, the paper's preparation: Antarctica rows dropped, map halved; logistic loss + R1 "
+            note="∞-GAN small4 (small grown by one level: 512 px real crops), the paper's preparation: "
+            "Antarctica rows dropped, map halved; logistic loss + R1 "
             "(WGAN-GP learnt too slowly on CPU, see engine.train.infgan_trainer)",
         ),
     ]

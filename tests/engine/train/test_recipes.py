@@ -25,7 +25,8 @@ def _args(*argv):
 def test_the_three_shipped_recipes_name_real_configs_and_keep_the_band_out():
     assert set(RECIPES) == {"infinitygan-bluemarble", "alis-bluemarble", "infgan-bluemarble"}
     for recipe in RECIPES.values():
-        assert recipe.config == "small" and recipe.config in family_module(recipe.family).CONFIGS
+        assert recipe.config in family_module(recipe.family).CONFIGS
+        assert recipe.config == ("small4" if recipe.family == "infgan" else "small")
         assert recipe.data == "bluemarble" and recipe.holdout == HOLDOUT == (0.45, 0.55)
         assert recipe.batch_for(torch.device("cuda")) >= recipe.batch_for(torch.device("cpu")) >= 1
         assert recipe.steps > 0
@@ -44,7 +45,7 @@ def test_the_three_shipped_recipes_name_real_configs_and_keep_the_band_out():
 def test_recipe_fills_flags_and_explicit_flags_win():
     args, _ = _args("--recipe", "infgan-bluemarble", "--out", "x")
     recipe = RECIPES["infgan-bluemarble"]
-    assert (args.family, args.config, args.data, args.steps) == ("infgan", "small", "bluemarble", recipe.steps)
+    assert (args.family, args.config, args.data, args.steps) == ("infgan", "small4", "bluemarble", recipe.steps)
     assert (args.scale, args.drop_bottom, args.holdout) == (0.5, recipe.drop_bottom, "0.45,0.55")
     assert args.snapshot_every == recipe.snapshot_every and args.no_hflip is False
     assert resolve_batch(args, torch.device("cpu")) == recipe.batch_cpu
