@@ -111,19 +111,6 @@ def preparation(meta: dict[str, Any], name: str) -> dict[str, Any]:
     return prep
 
 
-def frame_that_fits(crop: int, data: RealImages) -> int:
-    """The training crop, halved until the held-out band holds it.
-
-    A model whose coarsest level trains on crops wider than the band (∞-GAN ``small4``: 512 px
-    real crops, a 270 px band) is still measured on unseen terrain, at the largest frame the band
-    holds; a failing fit at any size stays :meth:`RealImages.crops`' one-line error.
-    """
-    frame = crop
-    while frame > 1 and not data.fits(frame) and frame % 2 == 0:
-        frame //= 2
-    return frame
-
-
 def eval_options(frame: int, quick: bool, seed: int) -> EvalOptions:
     """Full: the training frame, a :data:`STRIP_PX` strip. Quick: ``eval --quick``'s sets."""
     if quick:
@@ -273,7 +260,7 @@ def ship(run: str | Path, options: ShipOptions, progress: Callable[[str], None] 
     whole = RealImages.load(prep["data"], None, prep["scale"], prep["drop_bottom"])
     data = whole.within(tuple(prep["holdout"]))
     crop = int(meta.get("crop") or family_module(ckpt.family).real_crop_size(model.config))
-    frame = frame_that_fits(crop, data)
+    frame = data.fitting_side(crop)
     if frame != crop:
         say(f"frames of {frame} px: the held-out band holds no {crop} px training crop")
     eval_opts = eval_options(frame, options.quick, options.seed)

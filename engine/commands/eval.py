@@ -116,9 +116,10 @@ def run(args: argparse.Namespace) -> int:
     loaded = load_model(args.model)
     report: dict = {"model": loaded.ref}
     if args.diagnostics != "only":
-        options = options_from_args(args, training_frame(loaded.model))
         whole, band = real_data(args, loaded.meta)
         data, whole = (whole, None) if band is None else (whole.within(band), whole)
+        frame = training_frame(loaded.model)
+        options = options_from_args(args, frame and data.fitting_side(frame))
         report = evaluate(
             loaded.model,
             loaded.ref,

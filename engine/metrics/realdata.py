@@ -71,6 +71,18 @@ class RealImages:
         """Whether ``side`` px crops can be cut (checked on in-memory images; files are trusted)."""
         return any(not isinstance(s, np.ndarray) or min(s.shape[:2]) >= side for s in self.sources)
 
+    def fitting_side(self, side: int) -> int:
+        """``side`` halved until these images hold crops of it: the frame to measure a model on.
+
+        A model whose coarsest level trains on crops wider than a held-out band (∞-GAN ``small4``:
+        512 px real crops, Blue Marble's 270 px band) is still measured on unseen terrain, at the
+        largest frame the band holds; an odd side that does not fit is left for :meth:`crops`'
+        one-line error.
+        """
+        while side > 1 and side % 2 == 0 and not self.fits(side):
+            side //= 2
+        return side
+
     def crops(self, count: int, size: int, seed: int, zoom: int = 1) -> torch.Tensor:
         """``count`` random ``size * zoom`` px crops zoomed out to ``size``: ``(N, 3, S, S)`` in [-1, 1]."""
         side = size * zoom

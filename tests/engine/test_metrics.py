@@ -200,6 +200,9 @@ def test_eval_of_a_trained_checkpoint_measures_on_its_prepared_training_data(map
     assert main([*args, "--data", str(map_file), "--band", "0.3,0.7"]) == 0
     assert "as prepared" not in capsys.readouterr().err
     assert json.loads(out.read_text())["real_scaleinv"]["2"]["mean"] > 0  # the stored map's 120 px band
+    # Without --frame: the training crop (64 px) halved until the 60 px band holds it, as ship does.
+    assert main([a for a in args if a not in ("--frame", "32")]) == 0
+    assert json.loads(out.read_text())["options"]["frame"] == 32
 
 
 def test_eval_command_bad_input_is_one_line_error(tmp_path, capsys):

@@ -137,13 +137,13 @@ def test_ship_prefers_best_and_refuses_large_or_unmeasurable_checkpoints(run_dir
 def test_ship_frames_are_the_training_crop_halved_until_the_held_out_band_holds_them():
     """∞-GAN ``small4`` trains on 512 px crops; Blue Marble's prepared band is 270 px wide."""
     band = RealImages([np.zeros((1125, 270, 3), np.uint8)], "band")
-    assert shipping.frame_that_fits(512, band) == 256
-    assert shipping.frame_that_fits(256, band) == 256  # a crop that fits is kept
-    assert shipping.frame_that_fits(133, band) == 133
+    assert band.fitting_side(512) == 256
+    assert band.fitting_side(256) == 256  # a crop that fits is kept
+    assert band.fitting_side(133) == 133
     narrow = RealImages([np.zeros((1125, 20, 3), np.uint8)], "narrow")
-    assert shipping.frame_that_fits(512, narrow) == 16
+    assert narrow.fitting_side(512) == 16
     tiny = RealImages([np.zeros((10, 10, 3), np.uint8)], "tiny")
-    assert shipping.frame_that_fits(17, tiny) == 17  # odd: not halved, so crops() gives its one-line error
+    assert tiny.fitting_side(17) == 17  # odd: not halved, so crops() gives its one-line error
     with pytest.raises(InvalidInput, match="at least 17x17"):
         tiny.crops(1, 17, seed=0)
 
