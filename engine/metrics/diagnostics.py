@@ -1,4 +1,4 @@
-"""Diagnostics for the regressions a trained model exposes: colour drift, repetition, seams.
+"""Diagnostics for the regressions a trained model exposes: colour drift, repetition, envelopes, seams.
 
 None of them needs real data; each runs on any model (trained or random) through the Renderer,
 deterministically given a seed, and ends in a verdict against a stated threshold.
@@ -20,6 +20,13 @@ deterministically given a seed, and ends in a verdict against a stated threshold
   ``(ncc_period - ncc_offset) / (1 - ncc_offset)`` clipped to [0, 1], NCC being the normalised
   cross-correlation of mean-free pixels: 1 = frames a period apart are copies, 0 = no more alike
   than frames at an arbitrary offset. Verdict: every score at most :data:`REPETITION_LIMIT`.
+- **An envelope with the coordinate period** (:func:`lattice_lock`). Brightness or contrast that
+  follows the phase of a period while the content under it changes: what repetition cannot see.
+  ALIS's anchors did this: blended styles were shorter midway between anchors, the network's
+  gain with them, and the image sagged there (locked std 0.086 of the image's in the shipped
+  2-D model, 0.111 after more training; 0.03 at random init, 0.031 for the latter with
+  ``blend_norm``, see ``engine.models.alis_blocks``). Verdict: at most :data:`LATTICE_LIMIT`,
+  twice the random-init level.
 - **Seams.** Max |difference| between a rect rendered at once and stitched from odd tiles; the
   consistency contract makes it 0, so the limit is 0 (the ``seams`` benchmark uses the same function).
 
@@ -50,6 +57,10 @@ DRIFT_Z_LIMIT = 5.0  # worst channel-mean shift / its standard error (from frame
 DRIFT_MEAN_FLOOR = 2.0  # ... counted only beyond this many u8 levels (near-deterministic models)
 REPETITION_LIMIT = 0.25
 SEAM_LIMIT = 0
+LATTICE_LIMIT = 0.06  # lattice-locked std / image std
+LATTICE_CELLS = 8  # phase cells per period side
+LATTICE_MAX_PERIOD = 512  # px: longer periods would make each frame cost more than the whole check
+LATTICE_FRAMES_PER_SET = 4  # lattice frames = this x DiagnosticOptions.frames
 CONTROL_X = 200_000  # ± this: near the origin, numerically harmless: the sampling-noise controls
 SET_SPREAD = 65_536  # px a drift set's frames spread over (>> any coordinate period we ship)
 
@@ -178,6 +189,50 @@ def repetition(renderer: Renderer, world: World, periods: Sequence[int], options
     return {"periods": rows, "worst_score": worst, "limit": REPETITION_LIMIT, "pass": worst <= REPETITION_LIMIT}
 
 
+def _cell_stats(frame: np.ndarray, cells: int) -> np.ndarray:
+    """Luminance mean and std of each of ``cells x cells`` equal cells of a square frame: (2, cells, cells)."""
+    lum = frame.astype(np.float64).mean(axis=2)
+    side = lum.shape[0] // cells
+    blocks = lum[: side * cells, : side * cells].reshape(cells, side, cells, side)
+    return np.stack([blocks.mean(axis=(1, 3)), blocks.std(axis=(1, 3))])
+
+
+def lattice_lock(renderer: Renderer, world: World, periods: Sequence[int], options: DiagnosticOptions) -> dict:
+    """Per period ``P``: how much brightness and contrast follow the phase of the ``P`` lattice.
+
+    Frames of ``P x P`` px start on lattice points (multiples of ``P`` in x and y) far apart, so
+    their cells are at the same phase; per cell, the mean over frames is the folded image. Its
+    variance over the cells, less the part the frames' own spread explains (each cell's variance
+    over frames / frames; each frame's mean over its cells removed first, as a frame's overall
+    level is content), is the lattice-locked variance; score = its square root over the
+    luminance std of all frames (0: nothing follows the lattice). Computed for the cells' mean
+    luminance (an envelope of brightness) and their std (of contrast), the score is the larger.
+    The repetition check cannot see an envelope: content under it differs from period to period.
+    Periods under ``LATTICE_CELLS`` px or over ``LATTICE_MAX_PERIOD`` px are left out.
+    """
+    rows: list[dict] = []
+    for period in sorted({p for p in periods if LATTICE_CELLS <= p <= LATTICE_MAX_PERIOD}, reverse=True):
+        rng = np.random.default_rng([options.seed, period, 1])
+        frames = LATTICE_FRAMES_PER_SET * options.frames
+        rects = [
+            Rect(int(rng.integers(-(2**30), 2**30)) * period, int(rng.integers(-2, 2)) * period, period, period)
+            for _ in range(frames)
+        ]
+        images = renderer.render(world, rects)
+        stats = np.stack([_cell_stats(image, LATTICE_CELLS) for image in images]).reshape(frames, 2, -1)
+        stats -= stats.mean(axis=2, keepdims=True)  # each frame's own level is content, not phase
+        scale = float(np.std([image.astype(np.float64).mean(axis=2) for image in images]))
+        folded = stats.mean(axis=0)
+        explained = stats.var(axis=0, ddof=1).mean(axis=1) / frames
+        locked = np.maximum(folded.var(axis=1, ddof=1) - explained, 0.0)
+        brightness, contrast = (math.sqrt(v) / scale if scale > 0 else 0.0 for v in locked)
+        rows.append(
+            {"period": period, "brightness": brightness, "contrast": contrast, "score": max(brightness, contrast)}
+        )
+    worst = max((r["score"] for r in rows), default=0.0)
+    return {"periods": rows, "worst_score": worst, "limit": LATTICE_LIMIT, "pass": worst <= LATTICE_LIMIT}
+
+
 def seam_error(renderer: Renderer, world: World, rect: Rect, tiles: tuple[int, int] = (71, 53)) -> dict:
     """Max and mean |difference| (u8) between ``rect`` rendered at once and stitched from odd tiles.
 
@@ -219,13 +274,14 @@ def diagnose(
         "coordinate_periods": list(model.coordinate_periods()),
         "drift": colour_drift(renderer, world, options),
         "repetition": repetition(renderer, world, model.coordinate_periods(), options),
+        "lattice": lattice_lock(renderer, world, model.coordinate_periods(), options),
         "seams": seams,
     }
 
 
 def verdicts(report: dict) -> dict:
     """The model-card goals of a :func:`diagnose` report: value, limit, pass (``engine.shipping``)."""
-    drift, rep, seams = report["drift"], report["repetition"], report["seams"]
+    drift, rep, lattice, seams = report["drift"], report["repetition"], report["lattice"], report["seams"]
     return {
         "no_colour_drift_swd": {
             "value": drift["worst_swd_over_control"],
@@ -238,6 +294,11 @@ def verdicts(report: dict) -> dict:
             "pass": drift["worst_mean_shift_z"] <= DRIFT_Z_LIMIT,
         },
         "no_repetition_at_coordinate_period": {"value": rep["worst_score"], "limit": rep["limit"], "pass": rep["pass"]},
+        "no_envelope_at_coordinate_period": {
+            "value": lattice["worst_score"],
+            "limit": lattice["limit"],
+            "pass": lattice["pass"],
+        },
         "no_seams": {"value": seams["seam_max_abs_u8"], "limit": SEAM_LIMIT, "pass": seams["pass"]},
     }
 
@@ -252,5 +313,10 @@ def summary(report: dict) -> str:
         lines.append(
             f"| repetition at {row['period']} px (shift {row['shift']}) | ncc {row['ncc_period']:.3f} "
             f"vs {row['ncc_offset']:.3f} | score {row['score']:.3f} | |"
+        )
+    for row in report["lattice"]["periods"]:
+        lines.append(
+            f"| envelope at {row['period']} px | brightness {row['brightness']:.3f}, "
+            f"contrast {row['contrast']:.3f} | score {row['score']:.3f} | |"
         )
     return "\n".join(lines)

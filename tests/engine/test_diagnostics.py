@@ -17,6 +17,7 @@ from engine.metrics.diagnostics import (
     QUICK_DIAGNOSTICS,
     colour_drift,
     diagnose,
+    lattice_lock,
     ncc,
     repetition,
     verdicts,
@@ -67,6 +68,26 @@ class TableGenerator(Generator):
         return torch.stack(out).clamp(-1, 1)
 
 
+class EnvelopeGenerator(TableGenerator):
+    """A fake whose content never repeats (fresh noise per block) under a brightness envelope
+    ``cos(2 pi x / period)``: what ALIS's anchors did to the image before ``blend_norm``."""
+
+    def __init__(self, period: int, depth: float) -> None:
+        super().__init__(BLOCK, claimed=(period,))
+        self.period, self.depth = period, depth
+
+    def render_blocks(
+        self, origins: Sequence[tuple[int, int]], source: LatentSource, styles: StyleLayout, level: int = 0
+    ) -> torch.Tensor:
+        out = []
+        for ox, oy in origins:
+            noise = torch.rand(3, BLOCK, BLOCK, generator=torch.Generator().manual_seed(hash((ox, oy)) % 2**31))
+            xs = torch.arange(ox, ox + BLOCK, dtype=torch.float64) % self.period
+            envelope = (self.depth * torch.cos(2 * math.pi * xs / self.period)).float()
+            out.append(noise * 1.2 - 0.6 + envelope)
+        return torch.stack(out).clamp(-1, 1)
+
+
 def _run(model: Generator, ref: str) -> tuple[Renderer, World]:
     return Renderer(model, "cpu"), World(model=ref, seed=0)
 
@@ -75,6 +96,7 @@ def test_reference_has_no_drift_and_no_repetition():
     model = build_random("reference", "tiny")
     report = diagnose(model, "reference:tiny", QUICK_DIAGNOSTICS, "cpu")
     assert report["coordinate_periods"] == [] and report["repetition"]["periods"] == []
+    assert report["lattice"]["periods"] == []
     assert report["drift"]["pass"] and report["seams"]["pass"]
     assert all(v["pass"] for v in verdicts(report).values())
     # given a period anyway, frames that far apart are no more alike than at any other offset
@@ -91,6 +113,19 @@ def test_periodic_fake_repeats_at_its_period_and_not_at_a_wrong_one():
     assert not verdicts(report)["no_repetition_at_coordinate_period"]["pass"]
     wrong = repetition(*_run(periodic, "fake:periodic"), [53], QUICK_DIAGNOSTICS)
     assert wrong["worst_score"] < 0.25
+
+
+def test_an_envelope_at_the_period_fails_the_lattice_check_where_repetition_sees_nothing():
+    period = 48
+    fake = EnvelopeGenerator(period, depth=0.05)  # envelope std 4.5 u8, luminance std 25: 0.18
+    report = diagnose(fake, "fake:envelope", QUICK_DIAGNOSTICS, "cpu")
+    (row,) = report["lattice"]["periods"]
+    assert row["period"] == period and row["brightness"] == pytest.approx(0.18, abs=0.04)
+    assert row["contrast"] < 0.03  # the noise under the envelope has the same spread everywhere
+    assert not verdicts(report)["no_envelope_at_coordinate_period"]["pass"]
+    assert verdicts(report)["no_repetition_at_coordinate_period"]["pass"]  # fresh content every period
+    flat = lattice_lock(*_run(EnvelopeGenerator(period, depth=0.0), "fake:flat"), [period], QUICK_DIAGNOSTICS)
+    assert flat["pass"] and flat["worst_score"] < 0.03
 
 
 def test_drift_fake_fails_the_colour_drift_check():

@@ -76,6 +76,7 @@ def test_ship_quick_writes_a_loadable_checkpoint_a_card_and_a_gallery(shipped, r
         "no_colour_drift_swd",
         "no_colour_drift_mean_z",
         "no_repetition_at_coordinate_period",
+        "no_envelope_at_coordinate_period",
         "no_seams",
     }
     assert card["goals"]["no_seams"] == {"value": 0, "limit": 0, "pass": True}
