@@ -136,10 +136,10 @@ def warm_start(model: Generator, ref: str) -> dict[str, Any]:
     if ckpt.family != model.family:
         raise InvalidInput(f"--init {ref} is a {ckpt.family} model; this run trains {model.family}")
     # Compared as configs, not JSON: a header written before a field existed means its default.
-    # Fields the family declares weightless (no weight's shape depends on them) may differ.
+    # Fields the family declares inference-only (they do not shape the weights) may differ.
     module = family_module(ckpt.family)
-    weightless = {name: getattr(model.config, name) for name in getattr(module, "WEIGHTLESS_FIELDS", ())}
-    source_config = dataclasses.replace(module.config_from_dict(ckpt.config), **weightless)
+    inference = {name: getattr(model.config, name) for name in getattr(module, "INFERENCE_FIELDS", ())}
+    source_config = dataclasses.replace(module.config_from_dict(ckpt.config), **inference)
     weights = ckpt.weights
     if source_config != model.config:
         grow = getattr(module, "grow_weights", None)

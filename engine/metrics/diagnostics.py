@@ -22,10 +22,10 @@ deterministically given a seed, and ends in a verdict against a stated threshold
   than frames at an arbitrary offset. Verdict: every score at most :data:`REPETITION_LIMIT`.
 - **An envelope with the coordinate period** (:func:`lattice_lock`). Brightness or contrast that
   follows the phase of a period while the content under it changes: what repetition cannot see.
-  ALIS's anchors did this: blended styles were shorter midway between anchors, the network's
-  gain with them, and the image sagged there (locked std 0.086 of the image's in the shipped
-  2-D model, 0.111 after more training; 0.03 at random init, 0.031 for the latter with
-  ``blend_norm``, see ``engine.models.alis_blocks``). Verdict: at most :data:`LATTICE_LIMIT`,
+  ALIS's 2-D models do this: the image sags midway between anchors (the shipped one: locked
+  std 0.086 of the image's at the 256 px anchor spacing; 0.11-0.16 after more training; 0.03 at
+  random init). A 128 px training frame holds half a period, so the discriminator sees only a
+  gradient, and nothing teaches the generator out of it. Verdict: at most :data:`LATTICE_LIMIT`,
   twice the random-init level.
 - **Seams.** Max |difference| between a rect rendered at once and stitched from odd tiles; the
   consistency contract makes it 0, so the limit is 0 (the ``seams`` benchmark uses the same function).

@@ -112,8 +112,6 @@ class ALISConfig:
     coordinate_stages: int | None = None
     # Stages k > 0 without coordinates read input_channels of their own Gaussian field alis.input{k}.
     stage_inputs: bool = False
-    # Unit-RMS styles per pixel after blending, not only per anchor (see alis_blocks' module doc).
-    blend_norm: bool = False
 
     @property
     def spacing(self) -> int:
@@ -133,14 +131,7 @@ CONFIGS = {
     # tiny and small: the capped mode (see the module doc), every period within one frame, plus the
     # input; small (the shipped one) also drops the coordinates, tiny keeps them so tests exercise both.
     "tiny": ALISConfig(
-        frame=32,
-        channels=(16, 16, 12, 8),
-        z_dim=16,
-        w_dim=16,
-        block=32,
-        max_period_frames=1.0,
-        input_channels=8,
-        blend_norm=True,
+        frame=32, channels=(16, 16, 12, 8), z_dim=16, w_dim=16, block=32, max_period_frames=1.0, input_channels=8
     ),
     # CPU-interactive; widths picked for 1280x720 within seconds on two cores (engine/bench/alis.py).
     "small": ALISConfig(
@@ -153,15 +144,11 @@ CONFIGS = {
         input_channels=32,
         coordinate_stages=0,
         stage_inputs=True,
-        blend_norm=True,
     ),
     # The released 256^2 widths (g_fmaps 0.5), for GPU training and benchmarks.
     "paper": ALISConfig(frame=256, block=256),
 }
 TEST_CONFIGS = ("tiny",)
-#: Config fields no weight's shape depends on (``train --init`` may change them): ``blend_norm``
-#: lets a model trained before it continue training with it.
-WEIGHTLESS_FIELDS = ("blend_norm",)
 
 
 def config_from_dict(doc: dict[str, Any]) -> ALISConfig:
@@ -247,15 +234,14 @@ class ALISGenerator(Generator):
         rows = not c.panorama
         convs = []
         previous = c.input_channels  # stage 0 reads the input field (if any) before its coordinates
-        styled = {"w_dim": c.w_dim, "spacing": c.spacing, "rows": rows, "blend_norm": c.blend_norm}
         for k, width in enumerate(c.channels):
             coords = 4 * len(self.periods[k]) + (c.input_channels if k and self.reads_stage_input(k) else 0)
-            convs.append(AnchorStyledConv(previous + coords, width, 3, activate=True, **styled))
-            convs.append(AnchorStyledConv(width, width, 3, activate=True, **styled))
+            convs.append(AnchorStyledConv(previous + coords, width, 3, c.w_dim, c.spacing, rows, True))
+            convs.append(AnchorStyledConv(width, width, 3, c.w_dim, c.spacing, rows, True))
             previous = width
         self.convs = nn.ModuleList(convs)
         self.noises = nn.ModuleList(NoiseInjection() for _ in c.channels) if c.noise else None
-        self.to_rgb = AnchorStyledConv(previous, 3, 1, activate=False, demodulate=False, **styled)
+        self.to_rgb = AnchorStyledConv(previous, 3, 1, c.w_dim, c.spacing, rows, False, demodulate=False)
         self.styled_layers = len(self.convs) + 1  # each conv and the ToRGB have their own affine
         self._chain = _chain(len(c.channels))
         self.anchor_margin = self._anchor_margin()

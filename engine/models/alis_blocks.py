@@ -19,19 +19,6 @@ init; its fp16 path divides each anchor's styles by their max-abs, which changes
 We instead divide each *anchor's* style vector by its RMS over channels, always, in training and
 inference: per anchor (cheap, a pure function of that anchor, so consistency is untouched), and a
 blend of two unit-RMS anchors stays near unit RMS, so activations keep their scale through depth.
-
-"Near" was not near enough once trained (``blend_norm``). Anchors' styles point in different
-directions, so a blend is shorter than its ends: at the centre of four anchors the blended style
-had 0.86-0.93 of unit RMS per layer in the shipped 2-D model, and since every demodulated conv
-passes its style's scale straight through, the factors multiply over the 12 convs and the ToRGB.
-The image's contrast then peaked on the anchors and sagged between them: folded onto the anchor
-lattice, mean luminance was 56 at the anchors and 36 midway, the bright "blobs on black" of the
-first 4096x2048 gallery, one blob per anchor. The discriminator cannot ask for a fix: no
-weights can lengthen a blend. With ``blend_norm`` each pixel's blended style is divided by its
-own RMS over channels as well, so every pixel is modulated at unit RMS, anchors and midpoints
-alike. It is still a pure function of the pixel's anchors and position (consistency holds), and
-costs one reduction over channels per styled layer. Off by default, so checkpoints written
-before it render as they always did.
 """
 
 from __future__ import annotations
@@ -62,7 +49,6 @@ class AnchorStyledConv(nn.Module):
         rows: bool,  # False: panorama mode, one anchor row
         activate: bool,  # bias + lrelu (convs) or bias only (ToRGB)
         demodulate: bool = True,  # style-independent weight demodulation (off for ToRGB, as released)
-        blend_norm: bool = False,  # also bring each pixel's blended style back to unit RMS (module doc)
     ) -> None:
         super().__init__()
         self.affine = EqualLinear(w_dim, in_channels, bias_init=1.0)
@@ -72,14 +58,12 @@ class AnchorStyledConv(nn.Module):
         self.rows = rows
         self.activate = activate
         self.demodulate = demodulate
-        self.blend_norm = blend_norm
 
     def style_map(self, ws: torch.Tensor, windows: Sequence[AnchorWindow]) -> torch.Tensor:
         n, j, i, w_dim = ws.shape
         styles = pixel_norm(self.affine(ws.reshape(n * j * i, w_dim)))  # (N*J*I, C_in), unit RMS per anchor
         grid = styles.view(n, j, i, -1).permute(0, 3, 1, 2)  # (N, C_in, J, I)
-        blended = interpolate_anchors(grid, windows, self.spacing, rows=self.rows)
-        return pixel_norm(blended) if self.blend_norm else blended
+        return interpolate_anchors(grid, windows, self.spacing, rows=self.rows)
 
     def forward(self, x: torch.Tensor, ws: torch.Tensor, windows: Sequence[AnchorWindow]) -> torch.Tensor:
         out = self.conv(x, self.style_map(ws, windows))
@@ -92,10 +76,7 @@ class AnchorStyledConv(nn.Module):
         return out + self.bias.view(1, -1, 1, 1)
 
     def extra_repr(self) -> str:
-        return (
-            f"spacing={self.spacing}, rows={self.rows}, activate={self.activate}, "
-            f"demodulate={self.demodulate}, blend_norm={self.blend_norm}"
-        )
+        return f"spacing={self.spacing}, rows={self.rows}, activate={self.activate}, demodulate={self.demodulate}"
 
 
 def _is_prime(n: int) -> bool:

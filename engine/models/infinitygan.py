@@ -122,9 +122,8 @@ NOISE_FIELD = "noise{}"  # one single-channel field per G_T conv, at that conv's
 Z_LOCAL_FIELD = "z_l"
 Z_GLOBAL_VECTOR = "infinitygan.z_g"
 STYLE_LATTICE_FIELD = "infinitygan.style_lattice"  # z_g per style-lattice cell (``style_cell`` > 0)
-#: Config fields no weight's shape depends on: how a model renders, not what it learnt
-#: (``train --init`` may change them).
-WEIGHTLESS_FIELDS = ("style_cell", "fusion_width")
+#: Config fields that change how a trained model renders, not what it learnt (``train --init`` may change them).
+INFERENCE_FIELDS = ("style_cell", "fusion_width")
 
 
 def config_from_dict(doc: dict[str, Any]) -> InfinityGANConfig:

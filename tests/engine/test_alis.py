@@ -13,7 +13,7 @@ from engine.errors import InvalidInput
 from engine.geometry import Rect
 from engine.layers.anchor_grid import AnchorWindow, anchor_axis, interpolate_anchors
 from engine.models import alis
-from engine.models.alis_blocks import AnchorStyledConv, coordinate_channels, fourier_periods
+from engine.models.alis_blocks import coordinate_channels, fourier_periods
 from engine.models.registry import INIT_SEED, build_random
 from engine.render import Renderer
 from engine.world import World
@@ -75,34 +75,6 @@ def test_interpolation_is_bilinear_between_anchors():
     assert torch.allclose(out, 3 * ys / 16 + xs / 16, atol=1e-5)
     row = interpolate_anchors(grid, [window], 16, rows=False)
     assert row.shape == (1, 1, 1, 32)  # panorama: one row, broadcast over y
-
-
-def _style_rms_across_anchors(blend_norm: bool) -> torch.Tensor:
-    """Per-pixel RMS over channels of one conv's style map across a 2x2-anchor cell (spacing 16)
-    whose four anchors have dissimilar latents, as trained anchors do."""
-    torch.manual_seed(0)
-    conv = AnchorStyledConv(24, 8, 3, w_dim=16, spacing=16, rows=True, activate=True, blend_norm=blend_norm)
-    with torch.no_grad():
-        conv.affine.bias.zero_()  # trained styles are far from their all-ones initial bias
-    ws = torch.randn(1, 2, 2, 16)  # (N, J, I, w_dim)
-    window = AnchorWindow((0, 0), 0, 0, 16, 16, 1)  # the pixels between the four anchors
-    return conv.style_map(ws, [window]).pow(2).mean(dim=1).sqrt()[0]
-
-
-def test_blend_norm_keeps_blended_styles_at_unit_rms_between_anchors():
-    """Each anchor's style has unit RMS, but a blend of dissimilar ones is shorter: without
-    ``blend_norm`` the pixels midway between anchors are modulated more weakly than those at the
-    anchors (and the shortfall compounds over the layers); with it, every pixel is at unit RMS."""
-    plain = _style_rms_across_anchors(blend_norm=False)
-    assert plain[0, 0].item() > 0.9  # next to an anchor
-    assert plain[8, 8].item() < 0.6  # the centre of the four
-    normed = _style_rms_across_anchors(blend_norm=True)
-    assert torch.allclose(normed, torch.ones_like(normed), atol=1e-4)
-
-
-def test_blend_norm_is_off_for_checkpoints_that_predate_it():
-    doc = {k: v for k, v in alis.CONFIGS["small"].__dict__.items() if k != "blend_norm"}
-    assert alis.config_from_dict(doc).blend_norm is False and alis.CONFIGS["small"].blend_norm is True
 
 
 def test_panorama_reads_one_anchor_row_and_renders_an_endless_strip():

@@ -33,7 +33,7 @@ SHIPPED = "alis-bluemarble"
 def legacy(config: alis.ALISConfig) -> alis.ALISConfig:
     """``config`` with the first scheme: periods up to ``2 * spacing``, coordinates-only input."""
     return dataclasses.replace(
-        config, max_period_frames=None, input_channels=0, coordinate_stages=None, stage_inputs=False, blend_norm=False
+        config, max_period_frames=None, input_channels=0, coordinate_stages=None, stage_inputs=False
     )
 
 
@@ -339,7 +339,7 @@ def test_inversion_fits_the_input_cells_under_the_image():
 def test_a_header_from_before_the_fix_loads_with_the_first_scheme(tmp_path):
     """Checkpoints trained before the capped mode have no such keys: they mean the first scheme."""
     model = build_initial("alis", legacy(alis.CONFIGS["tiny"]))
-    newer = ("max_period_frames", "input_channels", "coordinate_stages", "stage_inputs", "blend_norm")
+    newer = ("max_period_frames", "input_channels", "coordinate_stages", "stage_inputs")
     config = {k: v for k, v in model.config_dict().items() if k not in newer}
     path = tmp_path / "old.safetensors"
     save_checkpoint(path, "alis", config, model.state_dict(), {})
@@ -352,8 +352,7 @@ def test_a_header_from_before_the_fix_loads_with_the_first_scheme(tmp_path):
 @pytest.mark.skipif(find_checkpoint(SHIPPED) is None, reason="shipped ALIS checkpoint not installed")
 def test_the_shipped_checkpoint_is_the_capped_small_model():
     model = load_model(SHIPPED).model
-    # Retrained coordinate-free, with an input field at every stage (weightless fields aside).
-    same_weights = {name: getattr(alis.CONFIGS["small"], name) for name in alis.WEIGHTLESS_FIELDS}
-    assert dataclasses.replace(model.config, **same_weights) == alis.CONFIGS["small"] and fourier_only(model) == []
+    # Retrained coordinate-free, with an input field at every stage.
+    assert model.config == alis.CONFIGS["small"] and fourier_only(model) == []
     (image,) = Renderer(model, "cpu").render(World(SHIPPED, seed=1), [Rect(10**9, -40, 64, 48)])
     assert image.std() > 1.0

@@ -70,7 +70,7 @@ class TableGenerator(Generator):
 
 class EnvelopeGenerator(TableGenerator):
     """A fake whose content never repeats (fresh noise per block) under a brightness envelope
-    ``cos(2 pi x / period)``: what ALIS's anchors did to the image before ``blend_norm``."""
+    ``cos(2 pi x / period)``: what ALIS's 2-D models do to the image between their anchors."""
 
     def __init__(self, period: int, depth: float) -> None:
         super().__init__(BLOCK, claimed=(period,))

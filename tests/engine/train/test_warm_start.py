@@ -97,7 +97,7 @@ def test_init_reads_an_older_header_as_its_config(image, tmp_path):
     assert read_header(tmp_path / "second" / "last.safetensors")["init"]["source"] == str(older)
 
 
-def test_init_may_change_weightless_fields_but_not_the_architecture(tmp_path):
+def test_init_may_change_inference_only_fields_but_not_the_architecture(tmp_path):
     """InfinityGAN's style lattice does not shape the weights, so a trained model can take it up."""
     import dataclasses
 
@@ -109,26 +109,10 @@ def test_init_may_change_weightless_fields_but_not_the_architecture(tmp_path):
     trained = build_random("infinitygan", "tiny")
     path = tmp_path / "ig.safetensors"
     save_checkpoint(path, "infinitygan", trained.config_dict(), trained.state_dict(), {"steps": 5, "kimg": 0.1})
-    assert "style_cell" in infinitygan.WEIGHTLESS_FIELDS and trained.config.style_cell == 0
+    assert "style_cell" in infinitygan.INFERENCE_FIELDS and trained.config.style_cell == 0
     lattice = build_initial("infinitygan", dataclasses.replace(trained.config, style_cell=96))
     assert warm_start(lattice, str(path))["steps"] == 5
     assert all(torch.equal(v, trained.state_dict()[k]) for k, v in lattice.state_dict().items())
     other = build_initial("infinitygan", dataclasses.replace(trained.config, style_cell=96, period=37))
     with pytest.raises(InvalidInput, match="another infinitygan config"):
         warm_start(other, str(path))
-
-
-def test_an_alis_model_trained_without_blend_norm_continues_with_it(tmp_path):
-    """The shipped ALIS predates ``blend_norm``; the same weights carry on training with it on."""
-    import dataclasses
-
-    from engine.commands.train import warm_start
-    from engine.models.registry import build_initial, build_random
-
-    before = build_random("alis", "tiny")
-    before = build_initial("alis", dataclasses.replace(before.config, blend_norm=False))
-    path = tmp_path / "alis.safetensors"
-    save_checkpoint(path, "alis", before.config_dict(), before.state_dict(), {"steps": 7, "kimg": 0.2})
-    after = build_random("alis", "tiny")
-    assert after.config.blend_norm and warm_start(after, str(path))["steps"] == 7
-    assert all(torch.equal(v, before.state_dict()[k]) for k, v in after.state_dict().items())
