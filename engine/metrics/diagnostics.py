@@ -189,9 +189,8 @@ def repetition(renderer: Renderer, world: World, periods: Sequence[int], options
     return {"periods": rows, "worst_score": worst, "limit": REPETITION_LIMIT, "pass": worst <= REPETITION_LIMIT}
 
 
-def _cell_stats(frame: np.ndarray, cells: int) -> np.ndarray:
-    """Luminance mean and std of each of ``cells x cells`` equal cells of a square frame: (2, cells, cells)."""
-    lum = frame.astype(np.float64).mean(axis=2)
+def _cell_stats(lum: np.ndarray, cells: int) -> np.ndarray:
+    """Mean and std of each of ``cells x cells`` equal cells of a square luminance frame: (2, cells, cells)."""
     side = lum.shape[0] // cells
     blocks = lum[: side * cells, : side * cells].reshape(cells, side, cells, side)
     return np.stack([blocks.mean(axis=(1, 3)), blocks.std(axis=(1, 3))])
@@ -218,10 +217,10 @@ def lattice_lock(renderer: Renderer, world: World, periods: Sequence[int], optio
             Rect(int(rng.integers(-(2**30), 2**30)) * period, int(rng.integers(-2, 2)) * period, period, period)
             for _ in range(frames)
         ]
-        images = renderer.render(world, rects)
-        stats = np.stack([_cell_stats(image, LATTICE_CELLS) for image in images]).reshape(frames, 2, -1)
+        lums = [image.astype(np.float64).mean(axis=2) for image in renderer.render(world, rects)]
+        stats = np.stack([_cell_stats(lum, LATTICE_CELLS) for lum in lums]).reshape(frames, 2, -1)
         stats -= stats.mean(axis=2, keepdims=True)  # each frame's own level is content, not phase
-        scale = float(np.std([image.astype(np.float64).mean(axis=2) for image in images]))
+        scale = float(np.std(lums))
         folded = stats.mean(axis=0)
         explained = stats.var(axis=0, ddof=1).mean(axis=1) / frames
         locked = np.maximum(folded.var(axis=1, ddof=1) - explained, 0.0)
