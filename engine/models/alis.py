@@ -50,6 +50,14 @@ Differences from the released code, on purpose:
   the stage-0 field is one cell per 32 px and the per-stage noise starts at zero strength), and
   800 training steps stayed stuck on near-white frames that the discriminator rejected outright
   (real/fake logits +8/-7); with the fields the untrained output has std 0.45.
+- **Anchors one frame apart in ``small``** (``anchor_frames=1``; the paper and the other configs
+  use two). At two frames (256 px) the 128 px training frame held half an anchor period, so the
+  discriminator saw only a gradient of whatever the blend between anchors did, and the trained
+  model drew an envelope: brightness locked to the anchor lattice (``lattice_lock`` 0.086 for the
+  model trained 1000 steps that way, 0.135 after 2375; 0.030 at random init). One frame apart,
+  every frame spans a whole period. The spacing does not shape any weight, so ``train --init``
+  re-spaces a trained model (``INFERENCE_FIELDS``): the 1000-step model rendered one frame apart
+  already scores 0.057 with the same held-out SWD (305 against 306).
 - **Style-independent demodulation** as released (not the paper's per-patch normalisation), the
   same in training and inference, with each anchor's styles scaled to unit RMS so activations
   stay bounded (the released fp16 path does a max-abs version of this; see ``alis_blocks``).
@@ -144,11 +152,15 @@ CONFIGS = {
         input_channels=32,
         coordinate_stages=0,
         stage_inputs=True,
+        anchor_frames=1,
     ),
     # The released 256^2 widths (g_fmaps 0.5), for GPU training and benchmarks.
     "paper": ALISConfig(frame=256, block=256),
 }
 TEST_CONFIGS = ("tiny",)
+#: Config fields that change how a trained model renders, not its weights (``train --init`` may change
+#: them): the anchor spacing only moves where the lattice's styles are blended.
+INFERENCE_FIELDS = ("anchor_frames",)
 
 
 def config_from_dict(doc: dict[str, Any]) -> ALISConfig:

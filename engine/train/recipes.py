@@ -106,7 +106,7 @@ def _recipes() -> dict[str, Recipe]:
             "alis",
             "small",
             scale=0.5,
-            note="ALIS small in 2-D mode (anchor grid, panorama=False), 128 px frames, the map halved",
+            note="ALIS small in 2-D mode (anchor grid one frame apart, panorama=False), 128 px frames, the map halved",
         ),
         Recipe(
             "infgan-bluemarble",

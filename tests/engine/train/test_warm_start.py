@@ -116,3 +116,25 @@ def test_init_may_change_inference_only_fields_but_not_the_architecture(tmp_path
     other = build_initial("infinitygan", dataclasses.replace(trained.config, style_cell=96, period=37))
     with pytest.raises(InvalidInput, match="another infinitygan config"):
         warm_start(other, str(path))
+
+
+def test_init_may_respace_alis_anchors_keeping_every_weight(tmp_path):
+    """ALIS's anchor spacing moves where styles blend, not what the layers learnt: a model trained
+    with anchors two frames apart warm-starts a run with them one frame apart (the shipped change)."""
+    import dataclasses
+
+    from engine.commands.train import warm_start
+    from engine.errors import InvalidInput
+    from engine.models.registry import build_initial, build_random
+
+    trained = build_random("alis", "tiny")
+    assert trained.config.anchor_frames == 2
+    path = tmp_path / "alis.safetensors"
+    save_checkpoint(path, "alis", trained.config_dict(), trained.state_dict(), {"steps": 7, "kimg": 0.1})
+    respaced = build_initial("alis", dataclasses.replace(trained.config, anchor_frames=1))
+    assert warm_start(respaced, str(path))["steps"] == 7
+    assert respaced.config.spacing == trained.config.frame
+    assert all(torch.equal(v, trained.state_dict()[k]) for k, v in respaced.state_dict().items())
+    wider = build_initial("alis", dataclasses.replace(trained.config, anchor_frames=1, input_channels=4))
+    with pytest.raises(InvalidInput, match="another alis config"):
+        warm_start(wider, str(path))
