@@ -51,13 +51,16 @@ Differences from the released code, on purpose:
   800 training steps stayed stuck on near-white frames that the discriminator rejected outright
   (real/fake logits +8/-7); with the fields the untrained output has std 0.45.
 - **Anchors one frame apart in ``small``** (``anchor_frames=1``; the paper and the other configs
-  use two). At two frames (256 px) the 128 px training frame held half an anchor period, so the
-  discriminator saw only a gradient of whatever the blend between anchors did, and the trained
-  model drew an envelope: brightness locked to the anchor lattice (``lattice_lock`` 0.086 for the
-  model trained 1000 steps that way, 0.135 after 2375; 0.030 at random init). One frame apart,
-  every frame spans a whole period. The spacing does not shape any weight, so ``train --init``
-  re-spaces a trained model (``INFERENCE_FIELDS``): the 1000-step model rendered one frame apart
-  already scores 0.057 with the same held-out SWD (305 against 306).
+  use two). At two frames (256 px) the 128 px training frame held half an anchor period, and the
+  1000-step model drew an envelope, brightness locked to the anchor lattice (``lattice_lock``
+  0.086; 0.135 after 2375 steps; 0.030 at random init), while more training made its held-out
+  SWD worse (quick 306 -> 370-395). The hope was that a frame spanning a whole period would let
+  the discriminator police the blend. Measured: it does not remove the envelope (1537 steps one
+  frame apart, with critic augmentation, from the 1000-step weights: 0.149), since a critic that
+  sees one frame at a random phase cannot tell a phase-locked brightness from the real map's own
+  variation. It is kept because that run kept improving (quick held-out SWD 341 -> 267 over 1537
+  steps; full 277 -> 267), though the spacing and the augmentation changed together. The spacing
+  does not shape any weight, so ``train --init`` re-spaces a trained model (``INFERENCE_FIELDS``).
 - **Style-independent demodulation** as released (not the paper's per-patch normalisation), the
   same in training and inference, with each anchor's styles scaled to unit RMS so activations
   stay bounded (the released fp16 path does a max-abs version of this; see ``alis_blocks``).
