@@ -22,11 +22,12 @@ deterministically given a seed, and ends in a verdict against a stated threshold
   than frames at an arbitrary offset. Verdict: every score at most :data:`REPETITION_LIMIT`.
 - **An envelope with the coordinate period** (:func:`lattice_lock`). Brightness or contrast that
   follows the phase of a period while the content under it changes: what repetition cannot see.
-  ALIS's 2-D models do this: the image sags midway between anchors (the shipped one: locked
-  std 0.086 of the image's at the 256 px anchor spacing; 0.11-0.16 after more training; 0.03 at
-  random init). A 128 px training frame holds half a period, so the discriminator sees only a
-  gradient, and nothing teaches the generator out of it. Verdict: at most :data:`LATTICE_LIMIT`,
-  twice the random-init level.
+  ALIS's 2-D models do this: brightness follows the anchor lattice (locked std 0.086 of the
+  image's for the 1000-step model at 256 px spacing, 0.11-0.16 after more training; 0.149 after
+  1537 steps at 128 px spacing, where every training frame spans a whole period; 0.03 at random
+  init). A critic that sees single frames at random phases cannot tell a phase-locked envelope
+  from the data's own variation, so nothing teaches the generator out of it. Verdict: at most
+  :data:`LATTICE_LIMIT`, twice the random-init level.
 - **Seams.** Max |difference| between a rect rendered at once and stitched from odd tiles; the
   consistency contract makes it 0, so the limit is 0 (the ``seams`` benchmark uses the same function).
 
