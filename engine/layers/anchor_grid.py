@@ -92,3 +92,46 @@ def interpolate_anchors(
             start = stop
         out.append(runs[0] if len(runs) == 1 else torch.cat(runs, dim=1))
     return torch.stack(out)
+
+
+def blend_weight_norm(windows: Sequence[AnchorWindow], spacing: int, rows: bool = True) -> torch.Tensor:
+    """Root of the sum of squared blend weights at each pixel: (N, 1, H, W), or (N, 1, 1, W) with
+    ``rows=False``.
+
+    A blend ``sum_i a_i v_i`` of independent vectors with equal covariance has that covariance
+    times ``sum_i a_i^2``: 1 on an anchor, 1/2 midway between two, 1/4 at the centre of four.
+    Dividing the blended *deviations* by this norm (:func:`interpolate_deviations`)
+    keeps their spread the same at every phase of the lattice. Bilinear weights are products of
+    the two axes' weights, so the norm is the product of the per-axis ones. Computed from the
+    same integer-reduced ``t`` as the blend, so it is exact at any world position.
+    """
+    norms = []
+    for w in windows:
+        _, tx = anchor_axis(w.x, w.width, w.scale, spacing, w.first_cell[0])
+        squared = ((1.0 - tx) ** 2 + tx**2)[None, :]  # (1, W)
+        if rows:
+            _, ty = anchor_axis(w.y, w.height, w.scale, spacing, w.first_cell[1])
+            squared = ((1.0 - ty) ** 2 + ty**2)[:, None] * squared  # (H, W)
+        norms.append(squared.sqrt())
+    return torch.stack(norms)[:, None]
+
+
+def interpolate_deviations(
+    grid: torch.Tensor, centre: torch.Tensor, windows: Sequence[AnchorWindow], spacing: int, rows: bool = True
+) -> torch.Tensor:
+    """Variance-preserving blend: ``centre + blend(grid - centre) / blend_weight_norm``.
+
+    Shapes: ``grid`` (N, C, J, I), ``centre`` (C,) -> as :func:`interpolate_anchors`. Why: a
+    plain bilinear blend shrinks the spread of the anchors' vectors towards their mean away from
+    the anchors (its standard deviation halved at the centre of four), so every pixel between anchors gets a tamer,
+    more average style than the pixels on them, a difference locked to the lattice's phase. A
+    generator can then tie content to that phase (ALIS on the world map learnt bright spots on
+    its anchors and dim gaps between them), and a critic that sees one frame at a random phase
+    cannot tell it from the real map's variation. With the deviations from ``centre`` (the
+    style of the mean latent) rescaled by the weight norm, the styles' spread is the same at
+    every phase; their mean already is (the weights sum to 1).
+    """
+    centre = centre.view(1, -1, 1, 1).to(grid.dtype)
+    deviations = interpolate_anchors(grid - centre, windows, spacing, rows=rows)
+    norm = blend_weight_norm(windows, spacing, rows).to(deviations.device, deviations.dtype)
+    return deviations / norm + centre

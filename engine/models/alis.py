@@ -61,9 +61,25 @@ Differences from the released code, on purpose:
   variation. It is kept because that run kept improving (quick held-out SWD 341 -> 267 over 1537
   steps; full 277 -> 267), though the spacing and the augmentation changed together. The spacing
   does not shape any weight, so ``train --init`` re-spaces a trained model (``INFERENCE_FIELDS``).
+- **A variance-preserving anchor blend in ``small`` and ``tiny``** (``blend="variance"``; the
+  paper's linear blend stays the default, so older checkpoints render as before). The envelope's
+  cause was the blend itself: averaging the anchors' styles shrinks their spread between anchors
+  (to a quarter of the variance amid four), so pixels between anchors get tamer, more average
+  styles than pixels on them, a difference locked to the lattice's phase, and the generator tied
+  its brightness to it (bright spots on the anchors, dim gaps between: "stars"). Blending the
+  ``w``s' deviations from the mean latent and dividing by the root of the summed squared weights
+  (``anchor_grid.interpolate_deviations``) keeps the styles' mean and covariance the same at every
+  phase, so nothing phase-locked is left for the generator to use (the unit-RMS normalisation
+  moves after the blend, per pixel). Measured: the shipped linear-blend weights rendered with it
+  scored ``lattice_lock`` 0.009 (from 0.149) but quick held-out SWD 402 (from 267), since they had
+  adapted to the linear blend; 800 steps of training with it (runs/alis8) brought quick SWD to 294
+  with the envelope still 0 (full: SWD 284, lattice_lock 0, against 267 and 0.149 before). Its one assumption is
+  independent anchors, which is
+  what worlds and training draw: equal neighbouring anchors would get their shared deviation
+  scaled by phase. The blend shapes no weight either (``INFERENCE_FIELDS``).
 - **Style-independent demodulation** as released (not the paper's per-patch normalisation), the
-  same in training and inference, with each anchor's styles scaled to unit RMS so activations
-  stay bounded (the released fp16 path does a max-abs version of this; see ``alis_blocks``).
+  same in training and inference, with each anchor's (variance blend: each pixel's) styles scaled
+  to unit RMS so activations stay bounded (the released fp16 path does a max-abs version of this; see ``alis_blocks``).
   ToRGB is not demodulated, as released.
 - Up-sampling is bilinear x2 with a one-pixel crop (consistent by construction) instead of
   transposed convolution + FIR, and the image comes from one ToRGB at the end (no skip branch).
@@ -123,6 +139,8 @@ class ALISConfig:
     coordinate_stages: int | None = None
     # Stages k > 0 without coordinates read input_channels of their own Gaussian field alis.input{k}.
     stage_inputs: bool = False
+    # How anchors' styles meet between anchors: "linear" (the paper) or "variance" (see the module doc).
+    blend: str = "linear"
 
     @property
     def spacing(self) -> int:
@@ -142,7 +160,14 @@ CONFIGS = {
     # tiny and small: the capped mode (see the module doc), every period within one frame, plus the
     # input; small (the shipped one) also drops the coordinates, tiny keeps them so tests exercise both.
     "tiny": ALISConfig(
-        frame=32, channels=(16, 16, 12, 8), z_dim=16, w_dim=16, block=32, max_period_frames=1.0, input_channels=8
+        frame=32,
+        channels=(16, 16, 12, 8),
+        z_dim=16,
+        w_dim=16,
+        block=32,
+        max_period_frames=1.0,
+        input_channels=8,
+        blend="variance",
     ),
     # CPU-interactive; widths picked for 1280x720 within seconds on two cores (engine/bench/alis.py).
     "small": ALISConfig(
@@ -156,14 +181,15 @@ CONFIGS = {
         coordinate_stages=0,
         stage_inputs=True,
         anchor_frames=1,
+        blend="variance",
     ),
     # The released 256^2 widths (g_fmaps 0.5), for GPU training and benchmarks.
     "paper": ALISConfig(frame=256, block=256),
 }
 TEST_CONFIGS = ("tiny",)
 #: Config fields that change how a trained model renders, not its weights (``train --init`` may change
-#: them): the anchor spacing only moves where the lattice's styles are blended.
-INFERENCE_FIELDS = ("anchor_frames",)
+#: them): the anchor spacing only moves where the lattice's styles are blended, the blend only how.
+INFERENCE_FIELDS = ("anchor_frames", "blend")
 
 
 def config_from_dict(doc: dict[str, Any]) -> ALISConfig:
@@ -251,12 +277,12 @@ class ALISGenerator(Generator):
         previous = c.input_channels  # stage 0 reads the input field (if any) before its coordinates
         for k, width in enumerate(c.channels):
             coords = 4 * len(self.periods[k]) + (c.input_channels if k and self.reads_stage_input(k) else 0)
-            convs.append(AnchorStyledConv(previous + coords, width, 3, c.w_dim, c.spacing, rows, True))
-            convs.append(AnchorStyledConv(width, width, 3, c.w_dim, c.spacing, rows, True))
+            convs.append(AnchorStyledConv(previous + coords, width, 3, c.w_dim, c.spacing, rows, True, blend=c.blend))
+            convs.append(AnchorStyledConv(width, width, 3, c.w_dim, c.spacing, rows, True, blend=c.blend))
             previous = width
         self.convs = nn.ModuleList(convs)
         self.noises = nn.ModuleList(NoiseInjection() for _ in c.channels) if c.noise else None
-        self.to_rgb = AnchorStyledConv(previous, 3, 1, c.w_dim, c.spacing, rows, False, demodulate=False)
+        self.to_rgb = AnchorStyledConv(previous, 3, 1, c.w_dim, c.spacing, rows, False, demodulate=False, blend=c.blend)
         self.styled_layers = len(self.convs) + 1  # each conv and the ToRGB have their own affine
         self._chain = _chain(len(c.channels))
         self.anchor_margin = self._anchor_margin()
@@ -429,11 +455,11 @@ class ALISGenerator(Generator):
             x = coords if x is None else torch.cat([x, coords], dim=1)
             if k and self.reads_stage_input(k):
                 x = torch.cat([x, fields(input_field(k), c.input_channels, rects(start, scale))], dim=1)
-            x = self.convs[2 * k](x, layer(2 * k), here)
-            x = self.convs[2 * k + 1](x, layer(2 * k + 1), windows(start + 1, scale))
+            x = self.convs[2 * k](x, layer(2 * k), here, self.w_avg)
+            x = self.convs[2 * k + 1](x, layer(2 * k + 1), windows(start + 1, scale), self.w_avg)
             if self.noises is not None:
                 x = self.noises[k](x, fields(noise_field(k), 1, rects(start + 2, scale)))
-        return self.to_rgb(x, layer(self.styled_layers - 1), windows(3 * len(c.channels) - 1, 1))
+        return self.to_rgb(x, layer(self.styled_layers - 1), windows(3 * len(c.channels) - 1, 1), self.w_avg)
 
     def render_blocks(
         self,

@@ -18,7 +18,16 @@ each layer multiplies their scale by ``rms(style)`` (the released fp32 model rea
 init; its fp16 path divides each anchor's styles by their max-abs, which changes the outputs).
 We instead divide each *anchor's* style vector by its RMS over channels, always, in training and
 inference: per anchor (cheap, a pure function of that anchor, so consistency is untouched), and a
-blend of two unit-RMS anchors stays near unit RMS, so activations keep their scale through depth.
+blend of unit-RMS anchors stays near unit RMS (0.87 amid four on an untrained ``small``: the
+styles' shared offset from the affine bias of 1 dominates), so activations keep their scale
+through depth. With the variance blend each *pixel's* styles are normalised instead, after the
+blend (per pixel, so just as consistent).
+
+Blending. The paper blends the anchors' styles bilinearly, which averages them between anchors:
+their *spread* there is a quarter of that on an anchor (amid four), a difference tied to the
+lattice's phase. ``blend="variance"`` (:func:`~engine.layers.anchor_grid.interpolate_deviations`)
+blends the deviations from the mean latent's style and rescales them, so mean and spread of the
+styles are the same at every phase; see ``engine.models.alis`` for what that fixed.
 """
 
 from __future__ import annotations
@@ -29,7 +38,10 @@ import torch
 from torch import nn
 
 from engine.layers import EqualLinear, ModulatedConv2d, fused_leaky_relu, periodic_features, pixel_norm
-from engine.layers.anchor_grid import AnchorWindow, interpolate_anchors
+from engine.layers.anchor_grid import AnchorWindow, interpolate_anchors, interpolate_deviations
+
+#: How anchors' styles are blended onto pixels (``ALISConfig.blend``, ``AnchorStyledConv``).
+BLENDS = ("linear", "variance")
 
 
 class AnchorStyledConv(nn.Module):
@@ -37,6 +49,11 @@ class AnchorStyledConv(nn.Module):
 
     Shapes: ``x`` (N, C_in, H, W), ``ws`` (N, J, I, w_dim) anchor latents -> (N, C_out, H - k + 1,
     W - k + 1). ``windows`` locate each sample's input window among its anchors.
+
+    ``blend``: ``"linear"`` is the paper's bilinear blend of the anchors' styles; ``"variance"``
+    blends their deviations from the style of ``w_centre`` (the mean latent) and rescales them,
+    so the styles' spread does not depend on where a pixel sits between anchors
+    (:func:`~engine.layers.anchor_grid.interpolate_deviations`).
     """
 
     def __init__(
@@ -49,8 +66,11 @@ class AnchorStyledConv(nn.Module):
         rows: bool,  # False: panorama mode, one anchor row
         activate: bool,  # bias + lrelu (convs) or bias only (ToRGB)
         demodulate: bool = True,  # style-independent weight demodulation (off for ToRGB, as released)
+        blend: str = "linear",
     ) -> None:
         super().__init__()
+        if blend not in BLENDS:
+            raise ValueError(f"unknown anchor blend {blend!r} (known: {', '.join(BLENDS)})")
         self.affine = EqualLinear(w_dim, in_channels, bias_init=1.0)
         self.conv = ModulatedConv2d(in_channels, out_channels, kernel, demodulate=False)
         self.bias = nn.Parameter(torch.zeros(out_channels))
@@ -58,15 +78,38 @@ class AnchorStyledConv(nn.Module):
         self.rows = rows
         self.activate = activate
         self.demodulate = demodulate
+        self.blend = blend
 
-    def style_map(self, ws: torch.Tensor, windows: Sequence[AnchorWindow]) -> torch.Tensor:
+    def style_map(
+        self, ws: torch.Tensor, windows: Sequence[AnchorWindow], w_centre: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Per-pixel styles (N, C_in, H, W); ``w_centre`` (w_dim,) is required by the variance blend."""
         n, j, i, w_dim = ws.shape
-        styles = pixel_norm(self.affine(ws.reshape(n * j * i, w_dim)))  # (N*J*I, C_in), unit RMS per anchor
-        grid = styles.view(n, j, i, -1).permute(0, 3, 1, 2)  # (N, C_in, J, I)
-        return interpolate_anchors(grid, windows, self.spacing, rows=self.rows)
+        rows = ws.reshape(n * j * i, w_dim)
+        if self.blend == "linear":
+            styles = pixel_norm(self.affine(rows))  # (N*J*I, C_in), unit RMS per anchor
+            grid = styles.view(n, j, i, -1).permute(0, 3, 1, 2)  # (N, C_in, J, I)
+            return interpolate_anchors(grid, windows, self.spacing, rows=self.rows)
+        if w_centre is None:
+            raise ValueError("the variance-preserving anchor blend needs the centre latent w_centre")
+        # The centre as one more row rather than a call of its own (the rows are batch-invariant;
+        # a second affine call's overhead made renders 40 % slower). The affine map is affine, so
+        # blending the raw styles' deviations from the centre's style is blending the ``w``s'
+        # deviations from the mean latent: zero-mean, so the rescale keeps the styles' mean and
+        # covariance the same at every phase. The unit-RMS normalisation then has to come after
+        # the blend, per pixel (before it, the normalised styles' mean is not the centre's).
+        raw = self.affine(torch.cat([rows, w_centre.reshape(1, w_dim).to(rows.dtype)]))
+        grid = raw[: n * j * i].view(n, j, i, -1).permute(0, 3, 1, 2)
+        return pixel_norm(interpolate_deviations(grid, raw[-1], windows, self.spacing, rows=self.rows))
 
-    def forward(self, x: torch.Tensor, ws: torch.Tensor, windows: Sequence[AnchorWindow]) -> torch.Tensor:
-        out = self.conv(x, self.style_map(ws, windows))
+    def forward(
+        self,
+        x: torch.Tensor,
+        ws: torch.Tensor,
+        windows: Sequence[AnchorWindow],
+        w_centre: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        out = self.conv(x, self.style_map(ws, windows, w_centre))
         if self.demodulate:
             weight = self.conv.weight * self.conv.scale
             demod = torch.rsqrt(weight.pow(2).sum(dim=(1, 2, 3)) + 1e-8)  # (C_out,): style-independent
@@ -76,7 +119,10 @@ class AnchorStyledConv(nn.Module):
         return out + self.bias.view(1, -1, 1, 1)
 
     def extra_repr(self) -> str:
-        return f"spacing={self.spacing}, rows={self.rows}, activate={self.activate}, demodulate={self.demodulate}"
+        return (
+            f"spacing={self.spacing}, rows={self.rows}, activate={self.activate}, "
+            f"demodulate={self.demodulate}, blend={self.blend}"
+        )
 
 
 def _is_prime(n: int) -> bool:

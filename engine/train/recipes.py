@@ -107,7 +107,8 @@ def _recipes() -> dict[str, Recipe]:
             "small",
             scale=0.5,
             train_extra=(("augment", "translation,cutout"),),
-            note="ALIS small in 2-D mode (anchor grid one frame apart, panorama=False), 128 px frames, the map halved; "
+            note="ALIS small in 2-D mode (anchor grid one frame apart, variance-preserving anchor blend, "
+            "panorama=False), 128 px frames, the map halved; "
             "critic inputs translated and cut out (without, held-out SWD worsened after 1000 steps)",
         ),
         Recipe(

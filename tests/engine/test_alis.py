@@ -11,7 +11,13 @@ from hypothesis import strategies as st
 
 from engine.errors import InvalidInput
 from engine.geometry import Rect
-from engine.layers.anchor_grid import AnchorWindow, anchor_axis, interpolate_anchors
+from engine.layers.anchor_grid import (
+    AnchorWindow,
+    anchor_axis,
+    blend_weight_norm,
+    interpolate_anchors,
+    interpolate_deviations,
+)
 from engine.models import alis
 from engine.models.alis_blocks import coordinate_channels, fourier_periods
 from engine.models.registry import INIT_SEED, build_random
@@ -141,3 +147,53 @@ def test_any_rect_is_bit_exact(x, y, w, h, tile, seed):
     """Hypothesis picks rectangles anywhere and tile sizes: stitched == whole == crop of bigger."""
     model = build_random("alis", "tiny")
     check_rect(Renderer(model, "cpu"), World("alis:tiny", seed=seed), Rect(x, y, w, h), 0, seed, tiles=((tile, tile),))
+
+
+def test_blend_weight_norm_is_one_on_anchors_and_a_quarter_amid_four_at_any_distance():
+    near = blend_weight_norm([AnchorWindow((0, 0), 0, 0, 64, 64, 1)], 64)[0, 0]
+    far_x = 10**12 * 64
+    far = blend_weight_norm([AnchorWindow((10**12, 0), far_x, 0, 64, 64, 1)], 64)[0, 0]
+    assert torch.equal(near, far)
+    assert near[0, 0].item() == pytest.approx(1.0, abs=0.02)  # pixel centre 0.5 px from the anchor
+    assert near[31, 31].item() == pytest.approx(0.5, abs=1e-3)  # sqrt(1/4): centre of four anchors
+    row = blend_weight_norm([AnchorWindow((0, 0), 0, 0, 64, 64, 1)], 64, rows=False)
+    assert row.shape == (1, 1, 1, 64) and row[0, 0, 0, 31].item() == pytest.approx(math.sqrt(0.5), abs=1e-3)
+
+
+def test_variance_blend_keeps_the_styles_spread_at_every_phase_where_the_linear_one_shrinks_it():
+    """The envelope's cause: between anchors a plain blend averages the anchors' styles, so they
+    vary less there than on the anchors (a quarter of the variance amid four); the variance blend
+    rescales the deviations from the centre and keeps mean and spread at every phase."""
+    generator = torch.Generator().manual_seed(0)
+    centre = torch.tensor([1.0, -2.0, 0.5])
+    grid = centre.view(1, 3, 1, 1) + torch.randn(4000, 3, 2, 2, generator=generator)
+    windows = [AnchorWindow((0, 0), 0, 0, 16, 16, 1)] * len(grid)
+    linear = interpolate_anchors(grid, windows, 16)
+    preserved = interpolate_deviations(grid, centre, windows, 16)
+    anchor, amid = (0, 0), (8, 8)  # a pixel beside anchor (0, 0); the centre of the four
+    for out in (linear, preserved):
+        assert torch.allclose(out[:, :, 8, 8].mean(0), centre, atol=0.08)
+    spread = {name: out.var(0).mean(0) for name, out in (("linear", linear), ("variance", preserved))}
+    assert spread["linear"][amid] / spread["linear"][anchor] < 0.3
+    assert spread["variance"][amid] / spread["variance"][anchor] == pytest.approx(1.0, abs=0.1)
+
+
+def test_tiny_blends_variance_preserving_and_that_changes_its_render():
+    """``tiny`` is what the consistency kit (tests/engine/test_consistency.py) renders, so the
+    variance blend is held to bit-exact any-rect rendering there; here: it is really in use."""
+    model = build_random("alis", "tiny")
+    assert model.config.blend == "variance"
+    renderer = Renderer(model, "cpu")
+    linear = build_random("alis", "tiny")
+    linear.load_state_dict(model.state_dict())
+    for conv in [*linear.convs, linear.to_rgb]:
+        conv.blend = "linear"
+    rect = Rect(5, 9, 40, 30)
+    (a,) = renderer.render(World("alis:tiny", seed=2), [rect])
+    (b,) = Renderer(linear, "cpu").render(World("alis:tiny", seed=2), [rect])
+    assert np.abs(a.astype(int) - b.astype(int)).max() > 0
+
+
+def test_unknown_blend_is_refused():
+    with pytest.raises(ValueError, match="unknown anchor blend"):
+        alis.build(dataclasses.replace(alis.CONFIGS["tiny"], blend="cubic"))

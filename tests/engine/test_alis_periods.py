@@ -276,8 +276,10 @@ class ShiftedInput(SameAnchors):
 def test_without_coordinates_the_image_moves_with_its_input_field(changes):
     """No positional input, no plaid: with equal anchors, rendering one block further along x is the
     same as moving the input fields one block back, bit for bit up to the anchor blend's round-off.
-    With coordinates the same comparison differs by as much as another world does."""
-    model = tiny(noise=False, **changes)
+    With coordinates the same comparison differs by as much as another world does. The blend is the
+    linear one: the variance-preserving blend rescales even equal anchors' deviations by phase (it
+    assumes independent anchors, which is what worlds draw), and the shift here changes the phase."""
+    model = tiny(noise=False, blend="linear", **changes)
     stages = model.config.coordinate_stages
     b = model.config.block
     x, y = _start(model)
@@ -352,7 +354,8 @@ def test_a_header_from_before_the_fix_loads_with_the_first_scheme(tmp_path):
 @pytest.mark.skipif(find_checkpoint(SHIPPED) is None, reason="shipped ALIS checkpoint not installed")
 def test_the_shipped_checkpoint_is_the_capped_small_model():
     model = load_model(SHIPPED).model
-    # Retrained coordinate-free, with an input field at every stage and anchors one frame apart.
+    # Retrained coordinate-free, with an input field at every stage, anchors one frame apart and the
+    # variance-preserving blend.
     assert model.config == alis.CONFIGS["small"] and fourier_only(model) == []
     (image,) = Renderer(model, "cpu").render(World(SHIPPED, seed=1), [Rect(10**9, -40, 64, 48)])
     assert image.std() > 1.0

@@ -118,22 +118,24 @@ def test_init_may_change_inference_only_fields_but_not_the_architecture(tmp_path
         warm_start(other, str(path))
 
 
-def test_init_may_respace_alis_anchors_keeping_every_weight(tmp_path):
-    """ALIS's anchor spacing moves where styles blend, not what the layers learnt: a model trained
-    with anchors two frames apart warm-starts a run with them one frame apart (the shipped change)."""
+def test_init_may_respace_and_reblend_alis_anchors_keeping_every_weight(tmp_path):
+    """ALIS's anchor spacing and blend move where and how styles meet, not what the layers learnt:
+    a model trained with anchors two frames apart and the paper's linear blend warm-starts a run
+    with them one frame apart and the variance-preserving blend (the shipped changes)."""
     import dataclasses
 
     from engine.commands.train import warm_start
     from engine.errors import InvalidInput
-    from engine.models.registry import build_initial, build_random
+    from engine.models import alis
+    from engine.models.registry import build_initial
 
-    trained = build_random("alis", "tiny")
+    trained = build_initial("alis", dataclasses.replace(alis.CONFIGS["tiny"], blend="linear"))
     assert trained.config.anchor_frames == 2
     path = tmp_path / "alis.safetensors"
     save_checkpoint(path, "alis", trained.config_dict(), trained.state_dict(), {"steps": 7, "kimg": 0.1})
-    respaced = build_initial("alis", dataclasses.replace(trained.config, anchor_frames=1))
+    respaced = build_initial("alis", dataclasses.replace(trained.config, anchor_frames=1, blend="variance"))
     assert warm_start(respaced, str(path))["steps"] == 7
-    assert respaced.config.spacing == trained.config.frame
+    assert respaced.config.spacing == trained.config.frame and respaced.config.blend == "variance"
     assert all(torch.equal(v, trained.state_dict()[k]) for k, v in respaced.state_dict().items())
     wider = build_initial("alis", dataclasses.replace(trained.config, anchor_frames=1, input_channels=4))
     with pytest.raises(InvalidInput, match="another alis config"):
