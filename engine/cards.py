@@ -77,6 +77,16 @@ def _number(value: Any, digits: int = 1) -> str:
     return f"{value:.{digits}f}" if math.isfinite(value) else "–"
 
 
+def _cover(landcover: dict[str, Any] | None) -> str:
+    """``ocean 76/72, ice 0.3/3.3, ...``: a card's land cover, render share against data share in %."""
+    if not landcover:
+        return "–"
+    return ", ".join(
+        f"{key} {_number(100 * row['render'], 1)}/{_number(100 * row['data'], 1)}"
+        for key, row in landcover["measures"].items()
+    )
+
+
 def quality_table(cards: list[dict[str, Any]]) -> str:
     """The README's quality report, as Markdown, from model cards (numbers are never typed by hand).
 
@@ -127,6 +137,11 @@ def quality_table(cards: list[dict[str, Any]]) -> str:
                 f"{_number(inv['trained']['psnr_db'], 2)} / {_number(inv['untrained']['psnr_db'], 2)}"
                 for inv in (c["inversion"] for c in cards)
             ],
+        )
+    if any("landcover" in c for c in cards):
+        row(
+            "land cover, % of the gallery / of the data (engine.metrics.landcover)",
+            [_cover(c.get("landcover")) for c in cards],
         )
     goals = list(dict.fromkeys(g for c in cards for g in c.get("goals", {})))
     for goal in goals:

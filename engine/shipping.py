@@ -13,8 +13,10 @@
    the coordinate period, seams), whose verdicts join the card's goals;
 3. writes ``DEST/NAME.safetensors`` (the weights, header updated with the name and a metrics
    summary), then the gallery ``GALLERY/NAME.jpg`` through :func:`engine.export.export`
-   (streamed, bounded memory), then the card ``DEST/NAME.json`` (:mod:`engine.cards`) last, so
-   a card always describes files that exist. Every write is atomic.
+   (streamed, bounded memory), whose land cover (:mod:`engine.metrics.landcover`: ocean, ice,
+   desert, forest and coastline shares against the prepared data's) adds the "draws_*" goals,
+   then the card ``DEST/NAME.json`` (:mod:`engine.cards`) last, so a card always describes
+   files that exist. Every write is atomic.
 
 Full mode measures as the issue asks (frames at the training crop size, a 100 000 px ∞-SWD
 strip, ScaleInv at 1/2/4/8x) and renders 4096x2048; ``quick`` uses ``everscape eval --quick``'s
@@ -35,6 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from PIL import Image
 
@@ -44,6 +47,7 @@ from engine.checkpoints import file_sha256, load_checkpoint, save_checkpoint
 from engine.errors import InvalidInput
 from engine.export import export
 from engine.geometry import Rect
+from engine.metrics import landcover
 from engine.metrics.diagnostics import QUICK_DIAGNOSTICS, DiagnosticOptions, diagnose
 from engine.metrics.diagnostics import verdicts as diagnostic_verdicts
 from engine.metrics.evaluate import QUICK, EvalOptions, evaluate
@@ -243,6 +247,19 @@ def render_gallery(
     }
 
 
+LANDCOVER_DATA_IMAGES = 32  # images of a folder pooled for its land cover (a basemap is one image)
+
+
+def gallery_landcover(gallery: Path, data: RealImages) -> dict[str, Any]:
+    """Land cover of the gallery render against the prepared data's (both whole images)."""
+    with Image.open(gallery) as image:
+        render = landcover.cover(np.asarray(image.convert("RGB")))
+    reference = landcover.pooled(
+        [(landcover.cover(im), im.shape[0] * im.shape[1]) for im in data.images(LANDCOVER_DATA_IMAGES)]
+    )
+    return landcover.compare(render, reference)
+
+
 def ship(run: str | Path, options: ShipOptions, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Measure, copy and describe the run's checkpoint (see the module docstring); returns the card."""
     say = progress or (lambda _message: None)
@@ -307,6 +324,9 @@ def ship(run: str | Path, options: ShipOptions, progress: Callable[[str], None] 
     say(f"rendering the gallery {gallery_path}")
     world = World(model=name, seed=options.seed, model_hash=sha)
     gallery = render_gallery(model, world, gallery_path, QUICK_GALLERY if options.quick else GALLERY, options.device)
+    say("land cover of the gallery against the data")
+    cover = gallery_landcover(gallery_path, whole)
+    verdicts.update(landcover.verdicts(cover))
 
     card = {
         "format": FORMAT,
@@ -333,6 +353,7 @@ def ship(run: str | Path, options: ShipOptions, progress: Callable[[str], None] 
         "inversion": inversion,
         "goals": verdicts,
         "gallery": gallery,
+        "landcover": cover,
         "evaluated_on": device,
     }
     write_bytes_atomic(card_path(target), json.dumps(card, indent=1).encode())

@@ -63,9 +63,13 @@ class RealImages:
         lo, hi = band
         if not 0.0 <= lo < hi <= 1.0:
             raise InvalidInput(f"band must be 0 <= start < end <= 1, not {band}")
-        images = [s if isinstance(s, np.ndarray) else load_image(s, self.scale, self.drop_bottom) for s in self.sources]
-        sources = [im[:, int(np.floor(lo * im.shape[1])) : int(np.ceil(hi * im.shape[1]))] for im in images]
+        sources = [im[:, int(np.floor(lo * im.shape[1])) : int(np.ceil(hi * im.shape[1]))] for im in self.images()]
         return RealImages(sources, f"{self.name}[{lo:g}..{hi:g}]", self.scale, self.drop_bottom)
+
+    def images(self, limit: int | None = None) -> list[np.ndarray]:
+        """The first ``limit`` images (all when None), decoded and prepared: whole-image statistics."""
+        chosen = self.sources if limit is None else self.sources[:limit]
+        return [s if isinstance(s, np.ndarray) else load_image(s, self.scale, self.drop_bottom) for s in chosen]
 
     def fits(self, side: int) -> bool:
         """Whether ``side`` px crops can be cut (checked on in-memory images; files are trusted)."""

@@ -15,6 +15,7 @@ from engine.cards import FORMAT, card_path, quality_table, read_card
 from engine.checkpoints import read_header
 from engine.cli import main
 from engine.errors import InvalidInput
+from engine.metrics import landcover
 from engine.metrics.realdata import RealImages
 from engine.models.registry import FALLBACK_MODEL, default_model_ref, load_model
 
@@ -68,7 +69,14 @@ def test_ship_quick_writes_a_loadable_checkpoint_a_card_and_a_gallery(shipped, r
     assert metrics["untrained"]["swd"] == pytest.approx(metrics["trained"]["swd"], rel=0.05)
     assert 0 < metrics["real_vs_real"]["swd"] < metrics["trained"]["swd"]
     assert metrics["reports"]["trained"]["inf_swd"]["strip_px"] == metrics["options"]["strip_frames"] * 64
-    assert set(card["goals"]) == {
+    cover = card["landcover"]["measures"]
+    assert {k for k, row in cover.items() if row["data"] > 0} == {
+        k[len("draws_") :] for k in card["goals"] if k.startswith("draws_")
+    }
+    with Image.open(gallery / "tiny-ref.jpg") as image:  # the card's land cover is the gallery's
+        rendered = landcover.cover(np.asarray(image.convert("RGB")))
+    assert all(row["render"] == rendered[k] for k, row in cover.items())
+    assert set(card["goals"]) - {k for k in card["goals"] if k.startswith("draws_")} == {
         "inf_swd_over_frame_swd",
         "scaleinv_8x_over_1x",
         "beats_untrained_swd",
@@ -104,6 +112,9 @@ def test_ship_quick_writes_a_loadable_checkpoint_a_card_and_a_gallery(shipped, r
     )
     swd_row = next(line for line in table if line.startswith("| SWD"))
     assert f"{metrics['trained']['swd']:.1f} / {metrics['untrained']['swd']:.1f}" in swd_row
+    cover_row = next(line for line in table if line.startswith("| land cover"))
+    ocean = card["landcover"]["measures"]["ocean"]
+    assert f"ocean {100 * ocean['render']:.1f}/{100 * ocean['data']:.1f}" in cover_row
     assert main(["models", "report", "nosuch"]) == 2 and "no installed checkpoint" in capsys.readouterr().err
 
 

@@ -1,0 +1,78 @@
+"""Land cover by colour (``engine.metrics.landcover``): the rules, coastlines, and the verdicts."""
+
+import numpy as np
+import pytest
+
+from engine.metrics import landcover
+from engine.train.datasets import basemap_path, load_image
+
+NAVY, ICE, TAN, GREEN, BLACK = (10, 30, 90), (235, 240, 245), (200, 170, 120), (40, 70, 30), (0, 0, 0)
+
+
+def solid(*colours: tuple[int, int, int], side: int = 64) -> np.ndarray:
+    """Vertical stripes of equal width, one per colour."""
+    image = np.zeros((side, side, 3), np.uint8)
+    width = side // len(colours)
+    for i, colour in enumerate(colours):
+        image[:, i * width : (i + 1) * width] = colour
+    return image
+
+
+def test_each_palette_colour_falls_in_its_class():
+    labels = landcover.classify(np.array([[NAVY, ICE, TAN, GREEN, BLACK, (128, 128, 128)]], np.uint8))
+    assert [landcover.CLASSES[k] for k in labels[0]] == ["ocean", "ice", "desert", "forest", "other", "other"]
+
+
+def test_classify_rejects_images_without_three_channels():
+    with pytest.raises(ValueError, match="H, W, 3"):
+        landcover.classify(np.zeros((4, 4), np.uint8))
+
+
+def test_shares_sum_to_one_and_a_straight_coast_marks_one_column_of_cells():
+    cover = landcover.cover(solid(NAVY, TAN))
+    assert cover["ocean"] == 0.5 and cover["desert"] == 0.5
+    assert sum(cover[k] for k in landcover.CLASSES) == pytest.approx(1.0)
+    # 8 x 8 cells of 8 px: the water cells of column 3 meet land on their right; one column in eight
+    assert cover["coast"] == pytest.approx(1 / 8)
+    assert landcover.cover(solid(NAVY))["coast"] == 0.0
+    assert landcover.cover(solid(NAVY, BLACK))["coast"] == 0.0  # "other" is neither water nor land
+
+
+def test_texture_inside_one_class_is_not_coast():
+    rng = np.random.default_rng(0)
+    image = solid(NAVY)
+    speckle = rng.random((64, 64)) < 0.2  # a fifth of the ocean's pixels are land-coloured specks
+    image[speckle] = GREEN
+    assert landcover.cover(image)["coast"] == 0.0  # every 8 px cell is still mostly ocean
+
+
+def test_compare_passes_classes_drawn_at_a_quarter_of_the_data_share_and_skips_absent_ones():
+    data = landcover.cover(solid(NAVY, TAN, GREEN, ICE))
+    render = landcover.cover(solid(NAVY, NAVY, NAVY, TAN))  # no forest, no ice, desert at its share
+    result = landcover.compare(render, data)
+    rows = result["measures"]
+    assert rows["desert"]["ratio"] == pytest.approx(1.0) and rows["desert"]["pass"]
+    assert rows["forest"]["ratio"] == 0.0 and rows["forest"]["pass"] is False
+    goals = landcover.verdicts(result)
+    assert goals["draws_ice"] == {"value": 0.0, "limit": landcover.MIN_SHARE, "pass": False}
+    assert goals["draws_ocean"]["pass"] and goals["draws_ocean"]["value"] == pytest.approx(3.0)
+
+    desert_only = landcover.cover(solid(TAN))
+    assert "draws_ice" not in landcover.verdicts(landcover.compare(render, desert_only))  # nothing to recognise
+
+
+def test_pooled_weights_by_pixels():
+    a, b = landcover.cover(solid(NAVY)), landcover.cover(solid(TAN))
+    pooled = landcover.pooled([(a, 3), (b, 1)])
+    assert pooled["ocean"] == pytest.approx(0.75) and pooled["desert"] == pytest.approx(0.25)
+    with pytest.raises(ValueError):
+        landcover.pooled([])
+
+
+def test_the_rules_read_blue_marble_as_the_map_it_is():
+    """On the shipped data: mostly ocean, and Antarctica is most of its ice (∞-GAN's preparation drops it)."""
+    whole = landcover.cover(load_image(basemap_path("bluemarble"), scale=0.25))
+    no_antarctica = landcover.cover(load_image(basemap_path("bluemarble"), scale=0.25, drop_bottom_fraction=1 / 6))
+    assert 0.6 < whole["ocean"] < 0.75 and whole["ice"] > 0.1
+    assert no_antarctica["ice"] < whole["ice"] / 3
+    assert min(whole["desert"], whole["forest"]) > 0.03 and whole["coast"] > 0.02
