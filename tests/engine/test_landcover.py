@@ -1,9 +1,14 @@
 """Land cover by colour (``engine.metrics.landcover``): the rules, coastlines, and the verdicts."""
 
+import json
+
 import numpy as np
 import pytest
 
+from engine import shipping
+from engine.checkpoints import SHIPPED_DIR
 from engine.metrics import landcover
+from engine.metrics.realdata import RealImages
 from engine.train.datasets import basemap_path, load_image
 
 NAVY, ICE, TAN, GREEN, BLACK = (10, 30, 90), (235, 240, 245), (200, 170, 120), (40, 70, 30), (0, 0, 0)
@@ -76,3 +81,18 @@ def test_the_rules_read_blue_marble_as_the_map_it_is():
     assert 0.6 < whole["ocean"] < 0.75 and whole["ice"] > 0.1
     assert no_antarctica["ice"] < whole["ice"] / 3
     assert min(whole["desert"], whole["forest"]) > 0.03 and whole["coast"] > 0.02
+
+
+@pytest.mark.parametrize("card_file", sorted(SHIPPED_DIR.glob("*.json")), ids=lambda p: p.stem)
+def test_shipped_cards_land_cover_is_their_gallerys(card_file):
+    """A re-rendered gallery without a re-measured card (or the reverse) fails here."""
+    card = json.loads(card_file.read_text())
+    prep = card["data"]
+    data = RealImages.load(prep["data"], None, prep["scale"], prep["drop_bottom"])
+    measured = shipping.gallery_landcover(SHIPPED_DIR.parent / card["gallery"]["path"], data)
+    # Not bit-exact: JPEG decoders (libjpeg builds, SIMD or not) may differ by a level here and there.
+    for key, row in card["landcover"]["measures"].items():
+        assert measured["measures"][key]["render"] == pytest.approx(row["render"], abs=2e-3)
+        assert measured["measures"][key]["data"] == pytest.approx(row["data"], abs=2e-3)
+    goals = {k: v["pass"] for k, v in card["goals"].items() if k.startswith("draws_")}
+    assert goals == {k: v["pass"] for k, v in landcover.verdicts(measured).items()}
