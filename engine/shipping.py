@@ -42,7 +42,7 @@ import torch
 from PIL import Image
 
 from engine.atomic import atomic_path, write_bytes_atomic
-from engine.cards import FORMAT, card_path
+from engine.cards import FORMAT, card_path, read_card
 from engine.checkpoints import file_sha256, load_checkpoint, save_checkpoint
 from engine.errors import InvalidInput
 from engine.export import export
@@ -357,6 +357,31 @@ def ship(run: str | Path, options: ShipOptions, progress: Callable[[str], None] 
         "evaluated_on": device,
     }
     write_bytes_atomic(card_path(target), json.dumps(card, indent=1).encode())
+    return card
+
+
+def rediagnose(checkpoint: str | Path, device: str = "auto") -> dict[str, Any]:
+    """Re-run the diagnostics of a shipped checkpoint and rewrite its card's diagnostics and goals.
+
+    For when the diagnostics themselves change (the drift test became a permutation test): a
+    re-ship would re-measure everything and re-render the gallery for numbers that do not move.
+    Same world seed and mode as the card; the card is rewritten atomically, weights untouched.
+    """
+    path = Path(checkpoint)
+    card = read_card(card_path(path))
+    if card is None:
+        raise InvalidInput(f"{path} has no readable model card; ship it with `models ship` first")
+    ckpt = load_checkpoint(path)
+    if ckpt.sha256 != card.get("checkpoint", {}).get("sha256"):
+        raise InvalidInput(f"{path} is not the checkpoint its card describes (sha256 differs): re-ship it")
+    base = QUICK_DIAGNOSTICS if card.get("metrics", {}).get("mode") == "quick" else DiagnosticOptions()
+    seed = int(card.get("diagnostics", {}).get("options", {}).get("seed", 0))
+    model = model_from_checkpoint(ckpt, path)
+    report = diagnose(model, card["name"], dataclasses.replace(base, seed=seed), str(choose_device(device)))
+    old = diagnostic_verdicts(report).keys()
+    card["goals"] = {k: v for k, v in card.get("goals", {}).items() if k not in old} | diagnostic_verdicts(report)
+    card["diagnostics"] = report
+    write_bytes_atomic(card_path(path), json.dumps(card, indent=1).encode())
     return card
 
 

@@ -26,7 +26,7 @@ def diagnostics(ctx: BenchContext) -> list[Row]:
             {
                 "model": ref,
                 "periods_px": ",".join(str(p) for p in report["coordinate_periods"]) or "-",
-                "drift_swd_over_control": drift["worst_swd_over_control"],
+                "drift_swd_p_adjusted": drift["worst_p_adjusted"],
                 "drift_mean_shift_u8": drift["worst_mean_shift_u8"],
                 "drift_std_ratio": drift["worst_std_ratio"],
                 "drift_pass": drift["pass"],

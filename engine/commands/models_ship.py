@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 HELP = "measure a training run's checkpoint, copy it by name with a model card and a gallery render"
+REDIAGNOSE_HELP = "re-run the diagnostics (drift, repetition, envelope, seams) of shipped models into their cards"
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -22,6 +23,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     ship.add_argument("--quick", action="store_true", help="small metric sets, short strip, 512x256 render")
     ship.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     ship.add_argument("--seed", type=int, default=0, help="seed of evaluation worlds and crops, and the gallery")
+    again = sub.add_parser("rediagnose", help=REDIAGNOSE_HELP, description=REDIAGNOSE_HELP)
+    again.add_argument("names", nargs="+", help="shipped checkpoint names (or .safetensors paths)")
+    again.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -37,4 +41,23 @@ def run(args: argparse.Namespace) -> int:
     )
     card = ship(args.run_dir, options, progress=lambda m: print(m, file=sys.stderr, flush=True))
     print(card_summary(card))
+    return 0
+
+
+def run_rediagnose(args: argparse.Namespace) -> int:
+    from engine.checkpoints import find_checkpoint
+    from engine.errors import CheckpointError
+    from engine.shipping import rediagnose
+
+    for name in args.names:
+        path = Path(name) if name.endswith(".safetensors") else find_checkpoint(name)
+        if path is None:
+            raise CheckpointError(f"no installed checkpoint called {name!r} (see `everscape models`)")
+        card = rediagnose(path, args.device)
+        failed = [k for k in ("no_colour_drift_swd", "no_colour_drift_mean_z") if not card["goals"][k]["pass"]]
+        drift = card["diagnostics"]["drift"]
+        print(
+            f"{card['name']}: drift p {drift['worst_p_adjusted']:.3g}, z {drift['worst_mean_shift_z']:.3g}"
+            + (f", failing {', '.join(failed)}" if failed else ", all drift goals pass")
+        )
     return 0

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
+from dataclasses import replace
 
 import pytest
 import torch
@@ -128,11 +129,51 @@ def test_an_envelope_at_the_period_fails_the_lattice_check_where_repetition_sees
     assert flat["pass"] and flat["worst_score"] < 0.03
 
 
+class IslandGenerator(TableGenerator):
+    """A bursty world like a trained map's: 128 px cells, one in five land (bright), the rest ocean
+    (dark), fresh noise in every block; optionally brightened with ``log10 |x|`` (drift)."""
+
+    CELL = 128
+
+    def render_blocks(
+        self, origins: Sequence[tuple[int, int]], source: LatentSource, styles: StyleLayout, level: int = 0
+    ) -> torch.Tensor:
+        out = []
+        for ox, oy in origins:
+            cell = torch.Generator().manual_seed(hash((ox // self.CELL, oy // self.CELL, 1)) % 2**31)
+            land = torch.rand(1, generator=cell).item() < 0.2
+            noise = torch.rand(3, BLOCK, BLOCK, generator=torch.Generator().manual_seed(hash((ox, oy)) % 2**31))
+            base = torch.tensor([0.5, 0.3, 0.0] if land else [-0.8, -0.6, -0.2])[:, None, None]
+            block = base + 0.3 * noise
+            if self.drift:
+                block = block + 0.4 * math.log10(1 + abs(ox)) / 12
+            out.append(block)
+        return torch.stack(out).clamp(-1, 1)
+
+
 def test_drift_fake_fails_the_colour_drift_check():
     report = colour_drift(*_run(TableGenerator(97, drift=True), "fake:drift"), QUICK_DIAGNOSTICS)
     assert not report["pass"] and report["worst_mean_shift_u8"] > 20
+    assert report["worst_p"] == 1 / (QUICK_DIAGNOSTICS.permutations + 1)  # further than every re-split
     steady = colour_drift(*_run(TableGenerator(97), "fake:steady"), QUICK_DIAGNOSTICS)
-    assert steady["pass"] and steady["worst_mean_shift_u8"] < 4 and steady["worst_swd_over_control"] < 1.5
+    assert steady["pass"] and steady["worst_mean_shift_u8"] < 4 and steady["worst_p_adjusted"] >= 0.05
+
+
+def test_a_bursty_world_passes_the_drift_check_unless_it_drifts():
+    """Whether a set of 10 frames catches islands swings its SWD to the origin set by several
+    times with nothing drifting (what failed the trained InfinityGAN under a fixed ratio to two
+    control sets); the permutation test judges each set against re-splits of its own frames."""
+    steady = colour_drift(*_run(IslandGenerator(BLOCK), "fake:islands"), QUICK_DIAGNOSTICS)
+    swds = [r["swd"] for r in steady["controls"] + steady["far"]]
+    assert max(swds) > 2.5 * min(swds)  # the spread a fixed SWD ratio would have to absorb
+    assert steady["pass"] and steady["worst_p_adjusted"] >= 0.05
+    drifting = colour_drift(*_run(IslandGenerator(BLOCK, drift=True), "fake:islands-drift"), QUICK_DIAGNOSTICS)
+    assert not drifting["pass"] and drifting["worst_p_adjusted"] < 0.05
+
+
+def test_too_few_permutations_to_ever_fail_is_refused():
+    with pytest.raises(ValueError, match="permutations cannot fail"):
+        colour_drift(*_run(TableGenerator(97), "fake:steady"), replace(QUICK_DIAGNOSTICS, permutations=99))
 
 
 def test_ncc_of_copies_negatives_and_flat_frames():

@@ -16,7 +16,7 @@ from engine.metrics import SWDConfig, describe, swd
 from engine.metrics.evaluate import EvalOptions, evaluate, summary
 from engine.metrics.infinite import strip_chunks
 from engine.metrics.realdata import RealImages, zoom_out
-from engine.metrics.swd import laplacian_pyramid, pyr_down, pyr_up
+from engine.metrics.swd import _normalise, laplacian_pyramid, pyr_down, pyr_up, sliced_wasserstein, split_swd
 from engine.models.registry import build_random
 from engine.render import Renderer
 from engine.world import World
@@ -92,6 +92,29 @@ def test_laplacian_pyramid_reconstructs_the_image(reals):
 def test_uint8_frames_are_accepted(reals):
     frames = [((f.permute(1, 2, 0).numpy() + 1) * 127.5).round().astype(np.uint8) for f in reals[:8]]
     assert swd(frames, frames, FAST).mean == 0.0
+
+
+def test_split_swd_is_the_exact_sliced_w1_of_each_split_under_pooled_normalisation(reals):
+    other = (textures(24, seed=2) + torch.tensor([0.25, 0.0, -0.25])[:, None, None]).clamp(-1, 1)  # shifted
+    pooled = describe(torch.cat([reals[:16], other]), FAST)
+    splits = np.zeros((3, 40), dtype=bool)
+    splits[0, :16] = True  # the observed split: reals vs other
+    splits[1, ::2] = True  # an interleaved split of equal sides
+    splits[2, :5] = True  # unequal sides
+    values = split_swd(pooled, splits, FAST)
+    # equal sides: sorted projections pair up, so the plain definition gives the same number
+    gen = torch.Generator().manual_seed(FAST.seed * 1_000_003 + 999_983)  # the directions split_swd draws
+    expected = []
+    for level in pooled.levels:
+        channels = level.reshape(level.shape[0], 3, -1)
+        normed = _normalise(level, channels.mean(dim=(0, 2))[:, None], channels.std(dim=(0, 2))[:, None])
+        side = torch.from_numpy(np.repeat(splits[1], level.shape[0] // 40))
+        expected.append(1e3 * sliced_wasserstein(normed[side], normed[~side], FAST.projections, gen))
+    assert values[1] == pytest.approx(np.mean(expected), rel=1e-4)
+    assert values[2] > 0 and math.isfinite(values[2])
+    assert values[0] > 2 * values[1]  # two distributions are further apart than a random mix of them
+    with pytest.raises(ValueError, match="both sides"):
+        split_swd(pooled, np.ones((1, 40), dtype=bool), FAST)
 
 
 @pytest.fixture(scope="module")

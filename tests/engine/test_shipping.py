@@ -146,6 +146,36 @@ def test_ship_prefers_best_and_refuses_large_or_unmeasurable_checkpoints(run_dir
     assert (prep["data"], prep["scale"], prep["holdout"]) == ("bluemarble", 0.5, [0.45, 0.55])
 
 
+def test_rediagnose_rewrites_only_the_diagnostics_and_their_goals(shipped, run_dir, tmp_path, capsys):
+    dest = tmp_path / "checkpoints"
+    shutil.copytree(shipped[0], dest)
+    path = dest / "tiny-ref.safetensors"
+    card = read_card(card_path(path))
+    # a card from before the drift test changed: an old-style value and diagnostics
+    card["goals"]["no_colour_drift_swd"] = {"value": 2.5, "limit": 2.0, "pass": False}
+    card["diagnostics"]["drift"] = {"worst_swd_over_control": 2.5}
+    card_path(path).write_text(json.dumps(card))
+    weights = path.read_bytes()
+    assert main(["models", "rediagnose", str(path), "--device", "cpu"]) == 0
+    assert "tiny-ref: drift p" in capsys.readouterr().out
+    again = read_card(card_path(path))
+    assert again["goals"]["no_colour_drift_swd"] == {
+        "value": again["diagnostics"]["drift"]["worst_p_adjusted"],
+        "limit": 0.05,
+        "pass": again["diagnostics"]["drift"]["worst_p_adjusted"] >= 0.05,
+    }
+    assert {k: v for k, v in again.items() if k not in ("goals", "diagnostics")} == {
+        k: v for k, v in card.items() if k not in ("goals", "diagnostics")
+    }
+    assert set(again["goals"]) == set(card["goals"]) and path.read_bytes() == weights
+    assert again["diagnostics"]["options"]["permutations"] == 149  # a quick card keeps quick diagnostics
+    other = tmp_path / "other.safetensors"  # a card that does not describe these weights is refused
+    shutil.copy(run_dir / "last.safetensors", other)
+    card_path(other).write_text(json.dumps(card))
+    assert main(["models", "rediagnose", str(other), "--device", "cpu"]) == 2
+    assert "sha256 differs" in capsys.readouterr().err
+
+
 def test_ship_frames_are_the_training_crop_halved_until_the_held_out_band_holds_them():
     """∞-GAN ``small4`` trains on 512 px crops; Blue Marble's prepared band is 270 px wide."""
     band = RealImages([np.zeros((1125, 270, 3), np.uint8)], "band")
