@@ -10,6 +10,11 @@ export's can be gigabytes. So temporary names carry the writer's process id
 (``.NAME.PID.RANDOM.partSUFFIX``), and the next write to the same target removes the partials of
 processes that no longer exist: the space comes back on the user's next try, and a partial that
 another live process is still writing is never touched.
+
+``mkstemp`` creates its file readable by its owner only (0600), the right default for a temporary
+but not for a result: a rename would carry that mode onto an export or a project. So the result
+gets the mode the file it replaces had, or for a new file what ``open`` would have given it
+(0666 less the umask).
 """
 
 from __future__ import annotations
@@ -17,11 +22,15 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 from engine.errors import OutputError
+
+_UMASK = os.umask(0o022)  # read once at import (os.umask can only be read by setting it) ...
+os.umask(_UMASK)  # ... and restored at once, before any writer thread exists
 
 
 def describe_os_error(error: OSError, path: Path) -> str:
@@ -92,6 +101,8 @@ def atomic_path(target: str | Path, suffix: str | None = None) -> Iterator[Path]
         yield temp
         with open(temp, "rb+") as handle:
             os.fsync(handle.fileno())
+        with contextlib.suppress(OSError):  # file systems without modes (FAT, some shares) refuse: keep going
+            os.chmod(temp, _result_mode(target))
         os.replace(temp, target)
     except OSError as error:
         temp.unlink(missing_ok=True)
@@ -101,6 +112,14 @@ def atomic_path(target: str | Path, suffix: str | None = None) -> Iterator[Path]
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
+
+
+def _result_mode(target: Path) -> int:
+    """The permission bits the finished file gets: those of the file it replaces, else 0666 & ~umask."""
+    try:
+        return stat.S_IMODE(target.stat().st_mode)
+    except OSError:
+        return 0o666 & ~_UMASK
 
 
 def write_bytes_atomic(target: str | Path, data: bytes) -> None:
