@@ -78,6 +78,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(a resumed run keeps its own unless given)",
     )
     parser.add_argument(
+        "--critic-warmup",
+        type=int,
+        metavar="STEPS",
+        help="train only the critic for the first STEPS steps of the run, e.g. with --init, whose critic "
+        "starts fresh (default 0; a resumed run keeps its own unless given)",
+    )
+    parser.add_argument(
         "--best-metric",
         choices=("swd", "none"),
         default=None,
@@ -270,6 +277,10 @@ def run(args: argparse.Namespace) -> int:
         if args.augment is not None:
             parse_policy(args.augment)  # a bad policy is a one-line error before any work
             train_extra["augment"] = args.augment
+        if args.critic_warmup is not None:
+            if args.critic_warmup < 0:
+                raise InvalidInput(f"--critic-warmup must be 0 or more steps, got {args.critic_warmup}")
+            train_extra["critic_warmup"] = args.critic_warmup
         config = TrainConfig(batch=args.batch, amp=not args.no_amp, seed=args.seed, crop=crop, extra=train_extra)
         holdout = _holdout(args.holdout)
         dataset = open_dataset(

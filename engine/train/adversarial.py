@@ -69,7 +69,7 @@ from engine.train.losses import (
     wgan_g_loss,
 )
 from engine.train.optim import lazy_adam
-from engine.train.protocol import RealBatch, TrainConfig
+from engine.train.protocol import RealBatch, TrainConfig, in_critic_warmup
 
 
 @contextlib.contextmanager
@@ -192,6 +192,8 @@ class AdversarialTrainer:
             self._d_main(chunk, logs)
         if self.r1_active and step % self.config.r1_every == 0:
             self._d_reg(chunks[-1], logs)
+        if in_critic_warmup(self.config, step):
+            return logs  # G untouched, so its EMA too
         self._train(self.generator, True)
         self._train(self.discriminator, False)
         self._g_main(batch, logs)

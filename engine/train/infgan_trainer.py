@@ -62,7 +62,7 @@ from engine.train.discriminator import Discriminator
 from engine.train.ema import step_decay, update_ema
 from engine.train.losses import d_logistic, g_nonsaturating, gradient_penalty, r1_penalty, wgan_d_loss, wgan_g_loss
 from engine.train.optim import lazy_adam
-from engine.train.protocol import RealBatch, TrainConfig
+from engine.train.protocol import RealBatch, TrainConfig, in_critic_warmup
 
 Patches = dict[int, tuple[torch.Tensor, tuple[int, int]]]
 
@@ -198,6 +198,8 @@ class InfGANTrainer:
         logs["d_loss"] = sum(logs[f"d_loss_l{level}"] for level in range(self.levels))
         if self.r1_every and step % self.r1_every == 0:
             self._r1_update(real_levels, logs)
+        if in_critic_warmup(self.config, step):
+            return logs  # G untouched, so its EMA too
 
         # G: adversarial terms at every level plus the cross-level consistency terms.
         self.generator.requires_grad_(True)

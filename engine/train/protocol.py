@@ -48,6 +48,18 @@ class TrainConfig:
     extra: dict[str, Any] = field(default_factory=dict)  # family-specific overrides from the CLI
 
 
+def in_critic_warmup(config: TrainConfig, step: int) -> bool:
+    """Whether ``step`` only trains the critic (``extra["critic_warmup"]``: the first that many steps).
+
+    A warm start (``everscape train --init``) pairs a trained generator with a fresh critic. Until
+    the critic has learnt anything its gradients are noise, and they push the generator off what
+    it had learnt: InfinityGAN warm-started from its shipped weights drifted to all-ocean frames
+    within 2000 steps (quick held-out SWD 212 -> 350). Training the critic alone first, on the
+    generator's own output, lets its first gradients to the generator mean something.
+    """
+    return step < int(config.extra.get("critic_warmup", 0))
+
+
 class FamilyTrainer(Protocol):
     """One family's GAN training step, driven by the generic loop.
 

@@ -1,5 +1,7 @@
 """``everscape train --init CHECKPOINT``: a new run that starts from a trained generator."""
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -140,3 +142,44 @@ def test_init_may_respace_and_reblend_alis_anchors_keeping_every_weight(tmp_path
     wider = build_initial("alis", dataclasses.replace(trained.config, anchor_frames=1, input_channels=4))
     with pytest.raises(InvalidInput, match="another alis config"):
         warm_start(wider, str(path))
+
+
+def test_critic_warmup_trains_only_the_critic_for_its_steps(image, tmp_path, capsys):
+    assert _train(image, tmp_path / "first", "--steps", "3") == 0
+    first = tmp_path / "first" / "last.safetensors"
+    source = load_checkpoint(first).weights
+    warm = tmp_path / "warm"
+    assert _train(image, warm, "--steps", "2", "--init", str(first), "--critic-warmup", "2") == 0
+    held = load_checkpoint(warm / "last.safetensors").weights
+    assert all(torch.equal(held[k], source[k]) for k in source)  # two critic-only steps: G as it was
+    progress = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith('{"step"')]
+    assert progress[-1]["step"] == 2 and "d_loss" in progress[-1] and "g_loss" not in progress[-1]  # critic only
+    # resumed past the warm-up (the run keeps its option), the generator trains
+    assert _train(image, warm, "--steps", "3", "--resume") == 0
+    moved = load_checkpoint(warm / "last.safetensors").weights
+    assert any(not torch.equal(moved[k], source[k]) for k in source)
+    capsys.readouterr()
+    assert _train(image, tmp_path / "bad", "--steps", "1", "--critic-warmup", "-1") == 2
+    assert "--critic-warmup must be 0 or more" in capsys.readouterr().err
+
+
+def test_the_multiscale_trainer_honours_the_critic_warmup():
+    from engine.models import infgan
+    from engine.models.registry import build_random
+    from engine.train.datasets import CropDataset
+    from engine.train.protocol import TrainConfig
+
+    model = build_random("infgan", "tiny")
+    trainer = infgan.make_trainer(model, TrainConfig(batch=1, extra={"critic_warmup": 1}), "cpu")
+    data = CropDataset(
+        [np.random.default_rng(0).integers(0, 256, (160, 200, 3), dtype=np.uint8)],
+        infgan.real_crop_size(model.config),
+        seed=1,
+    )
+    g0 = {k: v.clone() for k, v in trainer.generator.state_dict().items()}
+    d0 = {k: v.clone() for k, v in trainer.discriminators.state_dict().items()}
+    trainer.step(data.sample(trainer.real_batches_per_step), 0)
+    assert all(torch.equal(v, g0[k]) for k, v in trainer.generator.state_dict().items())
+    assert any(not torch.equal(v, d0[k]) for k, v in trainer.discriminators.state_dict().items())
+    trainer.step(data.sample(trainer.real_batches_per_step), 1)
+    assert any(not torch.equal(v, g0[k]) for k, v in trainer.generator.state_dict().items())
