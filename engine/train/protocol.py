@@ -77,7 +77,8 @@ class FamilyTrainer(Protocol):
         """One full iteration (D update(s), G update, lazy regularisers due at ``step``, EMA).
 
         ``images_seen``: generator images seen by every process before this step (the loop's
-        count, kept across resumes); the EMA's half-life ramp reads it.
+        count, kept across resumes, plus the images behind a warm start's generator: see
+        ``engine.train.loop.images_behind``); the EMA's half-life ramp reads it.
 
         Returns scalar losses/diagnostics for logging (plain floats).
         """

@@ -14,8 +14,9 @@ from engine.cli import main
 from engine.models import reference
 from engine.models.registry import build_random, load_model
 from engine.train.datasets import CropDataset
-from engine.train.loop import Snapshot, _images_seen
+from engine.train.loop import Snapshot, _images_seen, images_behind
 from engine.train.protocol import TrainConfig
+from engine.train.reference_trainer import ReferenceTrainer
 from engine.train.state import FILENAME, decode, encode, load_state
 from tests.engine.train.runs import run_steps
 from tests.torchrun import run_torchrun
@@ -76,6 +77,24 @@ def test_a_resume_keeps_the_run_provenance_it_does_not_restate(tmp_path):
     _run(tmp_path, 2, resume=True, meta={"device": "cuda"})
     meta = load_checkpoint(tmp_path / "last.safetensors").meta
     assert meta["init"] == {"steps": 7, "kimg": 0.1} and meta["device"] == "cuda" and meta["steps"] == 2
+
+
+def test_the_ema_ramp_counts_the_images_behind_a_warm_start_and_keeps_them_on_resume(tmp_path, monkeypatch):
+    """A warm start is not the start of training: the EMA ramp must see the images its generator
+    had seen (``init.kimg``), or its half-life restarts near 0 and snapshots follow the raw G."""
+    seen: list[int | None] = []
+    step = ReferenceTrainer.step
+
+    def spy(self, reals, index, images_seen=None):
+        seen.append(images_seen)
+        return step(self, reals, index, images_seen)
+
+    monkeypatch.setattr(ReferenceTrainer, "step", spy)
+    _run(tmp_path / "warm", 2, meta={"init": {"steps": 50, "kimg": 0.1}})
+    _run(tmp_path / "warm", 3, resume=True)  # the resume restates no --init: the state's is kept
+    _run(tmp_path / "cold", 1)
+    assert seen == [100, 102, 104, 0]
+    assert images_behind({"init": {"kimg": "junk"}}) == 0 and images_behind({}) == 0
 
 
 def test_checkpoint_renders_and_state_has_everything(tmp_path):
@@ -182,6 +201,7 @@ from engine.train import distributed
 from engine.train.datasets import open_dataset
 from engine.train.loop import train
 from engine.train.protocol import TrainConfig
+from engine.train.reference_trainer import ReferenceTrainer
 
 image, out = sys.argv[1], sys.argv[2]
 info = distributed.initialise(torch.device("cpu"))
@@ -273,6 +293,7 @@ from engine.train import distributed
 from engine.train.datasets import CropDataset, load_image
 from engine.train.loop import train
 from engine.train.protocol import TrainConfig
+from engine.train.reference_trainer import ReferenceTrainer
 
 image, out, name, steps, resume = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5] == "1"
 info = distributed.initialise(torch.device("cpu"))
