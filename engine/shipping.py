@@ -378,8 +378,8 @@ def rediagnose(checkpoint: str | Path, device: str = "auto") -> dict[str, Any]:
     seed = int(card.get("diagnostics", {}).get("options", {}).get("seed", 0))
     model = model_from_checkpoint(ckpt, path)
     report = diagnose(model, card["name"], dataclasses.replace(base, seed=seed), str(choose_device(device)))
-    old = diagnostic_verdicts(report).keys()
-    card["goals"] = {k: v for k, v in card.get("goals", {}).items() if k not in old} | diagnostic_verdicts(report)
+    fresh = diagnostic_verdicts(report)
+    card["goals"] = {k: v for k, v in card.get("goals", {}).items() if k not in fresh} | fresh
     card["diagnostics"] = report
     write_bytes_atomic(card_path(path), json.dumps(card, indent=1).encode())
     return card

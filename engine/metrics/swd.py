@@ -251,13 +251,17 @@ def swd_descriptors(reference: Descriptors, other: Descriptors, config: SWDConfi
     gen = torch.Generator().manual_seed(config.seed * 1_000_003 + 999_983)
     levels = {}
     for size, a, b in zip(reference.sizes, reference.levels, other.levels, strict=True):
-        channels = a.reshape(a.shape[0], 3, -1)  # (M, C, P*P)
-        mean = channels.mean(dim=(0, 2))[:, None]
-        std = channels.std(dim=(0, 2)).clamp_min(1e-8)[:, None]
+        mean, std = _channel_stats(a)
         levels[size] = SCALE * sliced_wasserstein(
             _normalise(a, mean, std), _normalise(b.to(a.device), mean, std), config.projections, gen
         )
     return SWDResult(levels, float(np.mean(list(levels.values()))))
+
+
+def _channel_stats(level: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-colour-channel mean and std of a level's ``(M, 3 * P * P)`` descriptors, as ``(3, 1)``."""
+    channels = level.reshape(level.shape[0], 3, -1)
+    return channels.mean(dim=(0, 2))[:, None], channels.std(dim=(0, 2)).clamp_min(1e-8)[:, None]
 
 
 def _normalise(d: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
@@ -295,25 +299,21 @@ def split_swd(pooled: Descriptors, splits: np.ndarray, config: SWDConfig = SWDCo
         raise ValueError("every split needs images on both sides")
     gen = torch.Generator().manual_seed(config.seed * 1_000_003 + 999_983)
     total = np.zeros(len(splits))
+    # each image's weight in F_a - F_b before dividing by its point count (+1/|a| or -1/|b|)
+    image_weights = np.where(splits, 1.0 / first[:, None], -1.0 / (pooled.images - first)[:, None]).astype(np.float32)
     for level in pooled.levels:
         rows, dim = level.shape
         per_image = rows // pooled.images
-        channels = level.reshape(rows, 3, -1)
-        mean = channels.mean(dim=(0, 2))[:, None]
-        std = channels.std(dim=(0, 2)).clamp_min(1e-8)[:, None]
-        x = _normalise(level, mean, std)
+        x = _normalise(level, *_channel_stats(level))
         dirs = torch.randn(config.projections, dim, generator=gen).to(x.device)
         proj = (dirs / dirs.norm(dim=1, keepdim=True) @ x.T).cpu().numpy()  # (D, rows)
         order = np.argsort(proj, axis=1, kind="stable")
         gaps = np.diff(np.take_along_axis(proj, order, axis=1), axis=1)  # (D, rows - 1), float32
         one_hot = np.eye(pooled.images, dtype=np.float32)[np.arange(rows) // per_image]  # rows are image-major
         counts = np.cumsum(one_hot[order[:, :-1]], axis=1).reshape(-1, pooled.images)  # (D * (rows - 1), N)
-        weights = np.where(
-            splits, 1.0 / (first[:, None] * per_image), -1.0 / ((pooled.images - first)[:, None] * per_image)
-        )
         for start in range(0, len(splits), chunk):
-            cdf_gap = np.abs(counts @ weights[start : start + chunk].T.astype(np.float32))  # (D * (rows - 1), s)
+            cdf_gap = np.abs(counts @ image_weights[start : start + chunk].T)  # (D * (rows - 1), s)
             total[start : start + chunk] += (
-                SCALE * (cdf_gap.T @ gaps.reshape(-1)).astype(np.float64) / config.projections
+                SCALE * (cdf_gap.T @ gaps.reshape(-1)).astype(np.float64) / (config.projections * per_image)
             )
     return total / len(pooled.levels)
