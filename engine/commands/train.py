@@ -85,6 +85,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "starts fresh (default 0; a resumed run keeps its own unless given)",
     )
     parser.add_argument(
+        "--g-lr-scale",
+        type=float,
+        metavar="F",
+        help="multiply the generator's learning rate by F, e.g. 0.2 with --init: the trained generator "
+        "moves slowly while its fresh critic learns at full rate (default 1; a resumed run keeps its own "
+        "unless given)",
+    )
+    parser.add_argument(
         "--best-metric",
         choices=("swd", "none"),
         default=None,
@@ -281,6 +289,10 @@ def run(args: argparse.Namespace) -> int:
             if args.critic_warmup < 0:
                 raise InvalidInput(f"--critic-warmup must be 0 or more steps, got {args.critic_warmup}")
             train_extra["critic_warmup"] = args.critic_warmup
+        if args.g_lr_scale is not None:
+            if not 0 < args.g_lr_scale <= 10:
+                raise InvalidInput(f"--g-lr-scale must be in (0, 10], got {args.g_lr_scale:g}")
+            train_extra["g_lr_scale"] = args.g_lr_scale
         config = TrainConfig(batch=args.batch, amp=not args.no_amp, seed=args.seed, crop=crop, extra=train_extra)
         holdout = _holdout(args.holdout)
         dataset = open_dataset(

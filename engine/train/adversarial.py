@@ -69,7 +69,7 @@ from engine.train.losses import (
     wgan_g_loss,
 )
 from engine.train.optim import lazy_adam
-from engine.train.protocol import RealBatch, TrainConfig, in_critic_warmup
+from engine.train.protocol import RealBatch, TrainConfig, generator_lr, in_critic_warmup
 
 
 @contextlib.contextmanager
@@ -115,7 +115,8 @@ class AdversarialTrainer:
         self.path_reg = PathLengthRegularizer(mean_over=self.path_mean_over).to(self.device)
         self.r1_active = self.loss == "logistic" and config.r1_gamma > 0 and config.r1_every > 0
         self.path_active = config.path_weight > 0 and config.path_every > 0
-        self.g_opt = self._adam(self.generator, config.g_lr, config.path_every if self.path_active else 0)
+        g_lr = generator_lr(config, config.g_lr)
+        self.g_opt = self._adam(self.generator, g_lr, config.path_every if self.path_active else 0)
         self.d_opt = self._adam(self.discriminator, config.d_lr, config.r1_every if self.r1_active else 0)
         self.current_step = 0
         # ``extra["augment"]``: every critic input (reals, fakes, R1 and GP points) is augmented

@@ -62,7 +62,7 @@ from engine.train.discriminator import Discriminator
 from engine.train.ema import step_decay, update_ema
 from engine.train.losses import d_logistic, g_nonsaturating, gradient_penalty, r1_penalty, wgan_d_loss, wgan_g_loss
 from engine.train.optim import lazy_adam
-from engine.train.protocol import RealBatch, TrainConfig, in_critic_warmup
+from engine.train.protocol import RealBatch, TrainConfig, generator_lr, in_critic_warmup
 
 Patches = dict[int, tuple[torch.Tensor, tuple[int, int]]]
 
@@ -102,7 +102,7 @@ class InfGANTrainer:
         distributed.broadcast_module(self.discriminators)
         self.ema = copy.deepcopy(self.generator).eval().requires_grad_(False)
         self.r1_every = config.r1_every if self.loss == "logistic" and config.r1_gamma > 0 else 0
-        self.g_opt = lazy_adam(self.generator.parameters(), lr, self.betas, 0)
+        self.g_opt = lazy_adam(self.generator.parameters(), generator_lr(config, lr), self.betas, 0)
         self.d_opt = lazy_adam(self.discriminators.parameters(), lr, self.betas, self.r1_every)
         seed = distributed.rank_seed(config.seed, "infgan")
         self.rng = torch.Generator(device=self.device).manual_seed(seed)  # noise, GP mixing

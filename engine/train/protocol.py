@@ -61,6 +61,16 @@ def in_critic_warmup(config: TrainConfig, step: int) -> bool:
     return step < int(config.extra.get("critic_warmup", 0))
 
 
+def generator_lr(config: TrainConfig, lr: float) -> float:
+    """The generator's learning rate: a family's ``lr`` times ``extra["g_lr_scale"]`` (default 1).
+
+    For warm starts (``everscape train --init``): the generator is already trained and its critic
+    is not, so a slower generator lets the critic catch up before the generator follows it far.
+    The critic keeps its own rate: it has everything to learn.
+    """
+    return lr * float(config.extra.get("g_lr_scale", 1.0))
+
+
 class FamilyTrainer(Protocol):
     """One family's GAN training step, driven by the generic loop.
 

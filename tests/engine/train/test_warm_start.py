@@ -183,3 +183,28 @@ def test_the_multiscale_trainer_honours_the_critic_warmup():
     assert any(not torch.equal(v, d0[k]) for k, v in trainer.discriminators.state_dict().items())
     trainer.step(data.sample(trainer.real_batches_per_step), 1)
     assert any(not torch.equal(v, g0[k]) for k, v in trainer.generator.state_dict().items())
+
+
+@pytest.mark.parametrize("family", ["reference", "infgan"])
+def test_g_lr_scale_slows_only_the_generator(family):
+    from engine.models.registry import build_random, family_module
+    from engine.train.protocol import TrainConfig
+
+    def rates(extra):
+        config = TrainConfig(batch=1, extra=extra)
+        trainer = family_module(family).make_trainer(build_random(family, "tiny"), config, "cpu")
+        return trainer.g_opt.param_groups[0]["lr"], trainer.d_opt.param_groups[0]["lr"]
+
+    (g, d), (slow_g, slow_d) = rates({}), rates({"g_lr_scale": 0.25})
+    assert slow_g == pytest.approx(0.25 * g) and slow_d == d
+
+
+def test_g_lr_scale_is_recorded_kept_on_resume_and_checked(image, tmp_path, capsys):
+    run = tmp_path / "slow"
+    assert _train(image, run, "--steps", "1", "--g-lr-scale", "0.5") == 0
+    assert read_header(run / "last.safetensors")["train_extra"]["g_lr_scale"] == 0.5
+    assert _train(image, run, "--steps", "2", "--resume") == 0
+    assert read_header(run / "last.safetensors")["train_extra"]["g_lr_scale"] == 0.5
+    capsys.readouterr()
+    assert _train(image, tmp_path / "bad", "--steps", "1", "--g-lr-scale", "0") == 2
+    assert "--g-lr-scale must be in (0, 10]" in capsys.readouterr().err
