@@ -89,8 +89,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=float,
         metavar="F",
         help="multiply the generator's learning rate by F, e.g. 0.2 with --init: the trained generator "
-        "moves slowly while its fresh critic learns at full rate (default 1; a resumed run keeps its own "
-        "unless given)",
+        "moves slowly while its fresh critic learns at full rate (default 1; a resumed run keeps its own)",
     )
     parser.add_argument(
         "--best-metric",
@@ -292,6 +291,12 @@ def run(args: argparse.Namespace) -> int:
         if args.g_lr_scale is not None:
             if not 0 < args.g_lr_scale <= 10:
                 raise InvalidInput(f"--g-lr-scale must be in (0, 10], got {args.g_lr_scale:g}")
+            # the optimiser state a resume loads carries its learning rates: a new scale would be a lie
+            if args.resume and args.g_lr_scale != float(train_extra.get("g_lr_scale", 1.0)):
+                raise InvalidInput(
+                    "a resumed run keeps its learning rates (they are in its optimiser state): "
+                    "start a new run from its checkpoint with --init to change --g-lr-scale"
+                )
             train_extra["g_lr_scale"] = args.g_lr_scale
         config = TrainConfig(batch=args.batch, amp=not args.no_amp, seed=args.seed, crop=crop, extra=train_extra)
         holdout = _holdout(args.holdout)

@@ -206,5 +206,9 @@ def test_g_lr_scale_is_recorded_kept_on_resume_and_checked(image, tmp_path, caps
     assert _train(image, run, "--steps", "2", "--resume") == 0
     assert read_header(run / "last.safetensors")["train_extra"]["g_lr_scale"] == 0.5
     capsys.readouterr()
+    assert _train(image, run, "--steps", "3", "--resume", "--g-lr-scale", "0.1") == 2
+    assert "a resumed run keeps its learning rates" in capsys.readouterr().err
+    assert _train(image, run, "--steps", "3", "--resume", "--g-lr-scale", "0.5") == 0  # the same is fine
+    capsys.readouterr()
     assert _train(image, tmp_path / "bad", "--steps", "1", "--g-lr-scale", "0") == 2
     assert "--g-lr-scale must be in (0, 10]" in capsys.readouterr().err
