@@ -335,7 +335,7 @@ def ship(run: str | Path, options: ShipOptions, progress: Callable[[str], None] 
         "config_name": config_name,
         "config": ckpt.config,
         "recipe": meta.get("recipe"),
-        "data": {**prep, "crop": meta.get("crop")},
+        "data": {**prep, "crop": meta.get("crop"), "crop_sampling": meta.get("crop_sampling", "offset")},
         "training": {
             "steps": meta.get("steps"),
             "kimg": meta.get("kimg"),

@@ -37,7 +37,7 @@ from engine.models.registry import build_initial, build_random, family_module
 from engine.render import choose_device
 from engine.train import distributed
 from engine.train.augment import parse_policy
-from engine.train.datasets import open_dataset
+from engine.train.datasets import SAMPLINGS, open_dataset
 from engine.train.loop import Snapshot, train
 from engine.train.protocol import TrainConfig
 from engine.train.recipes import RECIPES, get_recipe
@@ -71,6 +71,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--holdout", help="held-out band of the width never cropped, e.g. 0.45,0.55 ('none': no band)")
     parser.add_argument("--drop-bottom", type=float, help="drop this fraction of bottom rows (default 0)")
     parser.add_argument("--no-hflip", action="store_true", default=None, help="no horizontal flips")
+    parser.add_argument(
+        "--crop-sampling",
+        choices=SAMPLINGS,
+        help="centre: crop centres uniform over the image, so its edges (a map's poles) are seen as often as "
+        "its middle; offset: top-left corners uniform, edges seen rarely (default centre; a resumed run keeps its own)",
+    )
     parser.add_argument("--no-amp", action="store_true", help="no mixed precision on GPU")
     parser.add_argument(
         "--augment",
@@ -167,6 +173,25 @@ def warm_start(model: Generator, ref: str) -> dict[str, Any]:
     # Totals over the chain of warm starts, so a card reports all the training behind a model.
     grown = {"grown_from": ckpt.config} if weights is not ckpt.weights else {}
     return {"source": str(path), "sha256": ckpt.sha256, **grown, **training_totals(ckpt.meta)}
+
+
+def _crop_sampling(args: argparse.Namespace) -> str:
+    """``--crop-sampling``, else the resumed run's own, else ``centre``.
+
+    A run started before the option existed sampled offsets, and a resume must draw the crops the
+    uninterrupted run would have, so a header without it means ``offset``. Changing it on a resume
+    is refused: the dataset's random state continues, but its crops would not.
+    """
+    state = Path(args.out) / FILENAME
+    if not (args.resume and state.is_file()):
+        return args.crop_sampling or "centre"
+    own = read_state_meta(state).get("crop_sampling", "offset")
+    if args.crop_sampling is not None and args.crop_sampling != own:
+        raise InvalidInput(
+            f"a resumed run keeps its crop sampling ({own}): start a new run from its checkpoint with --init "
+            "to change --crop-sampling"
+        )
+    return own
 
 
 def _device(name: str, info: distributed.DistInfo) -> torch.device:
@@ -279,6 +304,7 @@ def run(args: argparse.Namespace) -> int:
         crop = args.crop or module.real_crop_size(model.config)
         recipe = get_recipe(args.recipe) if args.recipe else None
         train_extra = dict(recipe.train_extra) if recipe is not None and recipe.family == args.family else {}
+        sampling = _crop_sampling(args)
         if args.resume:  # the run keeps the trainer options it started with
             train_extra.update(read_state_meta(Path(args.out) / FILENAME).get("train_extra") or {})
         if args.augment is not None:
@@ -308,6 +334,7 @@ def run(args: argparse.Namespace) -> int:
             scale=args.scale,
             drop_bottom_fraction=args.drop_bottom,
             seed=distributed.rank_seed(args.seed),
+            sampling=sampling,
         )
         try:
             trainer = module.make_trainer(model, config, device)
@@ -337,6 +364,7 @@ def run(args: argparse.Namespace) -> int:
                     "holdout": list(holdout) if holdout else None,
                     "hflip": not args.no_hflip,
                     "crop": crop,
+                    "crop_sampling": sampling,
                     "device": str(device),
                     "batch": args.batch,
                     "world_size": info.world_size,

@@ -5,7 +5,7 @@ import pytest
 from PIL import Image
 
 from engine.errors import InvalidInput
-from engine.train.datasets import CropDataset, basemap_path, load_image, open_dataset
+from engine.train.datasets import CropDataset, _free_intervals, basemap_path, load_image, open_dataset
 
 
 def _gradient_image(w=200, h=60):
@@ -88,3 +88,49 @@ def test_basemap_files_are_found():
     assert path.is_file()
     with Image.open(path) as image:
         assert image.size == (5400, 2700)
+
+
+def _row_coverage(data: CropDataset, count: int, height: int) -> np.ndarray:
+    """How often each image row falls inside a crop (green channel = row index)."""
+    rows = ((data.sample(count).images[:, 1, :, 0] + 1) * 127.5).round().long()
+    return np.bincount(rows.flatten().numpy(), minlength=height).astype(float)
+
+
+def test_centre_sampling_sees_the_edge_rows_as_often_as_half_the_middle():
+    # Offsets uniform: row 0 is in one crop position of 61 while row 50 is in 40 of them.
+    image = _gradient_image(300, 100)
+    offset = _row_coverage(CropDataset([image], 40, hflip=False, seed=0, sampling="offset"), 4000, 100)
+    centre = _row_coverage(CropDataset([image], 40, hflip=False, seed=0, sampling="centre"), 4000, 100)
+    assert offset[[0, 99]].max() < 0.1 * offset[50]
+    assert 0.4 * centre[50] < centre[[0, 99]].min() and centre.max() < 1.6 * centre[50]
+
+
+def test_centre_sampling_keeps_out_of_the_held_out_band_and_its_positions_exact():
+    image = _gradient_image()
+    batch = CropDataset([image], 16, hflip=False, holdout=(0.45, 0.55), seed=2, sampling="centre").sample(400)
+    columns = ((batch.images[:, 0] + 1) * 127.5).round().long()
+    assert not ((columns >= 90) & (columns < 110)).any()
+    x0 = columns[:, 0, 0].float()
+    assert np.allclose(batch.positions[:, 0], 2 * x0 / (200 - 16) - 1, atol=1e-5)
+    assert (x0 == 0).any() and (x0 == 200 - 16).any()  # the image's own edges are reached
+    (_, below), (above, _) = _free_intervals(200, 16, (0.45, 0.55))
+    assert (x0 == below).any() and (x0 == above).any()  # and the band's
+
+
+def test_offset_sampling_draws_the_crops_it_always_drew():
+    # A run started before centre sampling resumes into the same crops: the same draws, in order.
+    image = _gradient_image()
+    rng = np.random.Generator(np.random.PCG64(5))
+    expected = []
+    for _ in range(20):
+        x = int(rng.integers((200 - 16) + 1))
+        y = int(rng.integers(60 - 16 + 1))
+        expected.append((x, y))
+    batch = CropDataset([image], 16, hflip=False, seed=5, sampling="offset").sample(20)
+    got = [(round((c[0, 0, 0].item() + 1) * 127.5), round((c[1, 0, 0].item() + 1) * 127.5)) for c in batch.images]
+    assert got == expected
+
+
+def test_unknown_sampling_is_a_one_line_error():
+    with pytest.raises(InvalidInput, match="crop sampling must be one of centre, offset"):
+        CropDataset([_gradient_image()], 16, sampling="corner")

@@ -212,3 +212,17 @@ def test_g_lr_scale_is_recorded_kept_on_resume_and_checked(image, tmp_path, caps
     capsys.readouterr()
     assert _train(image, tmp_path / "bad", "--steps", "1", "--g-lr-scale", "0") == 2
     assert "--g-lr-scale must be in (0, 10]" in capsys.readouterr().err
+
+
+def test_crop_sampling_is_centre_recorded_kept_on_resume_and_checked(image, tmp_path, capsys):
+    run = tmp_path / "run"
+    assert _train(image, run, "--steps", "1") == 0
+    assert read_header(run / "last.safetensors")["crop_sampling"] == "centre"
+    assert _train(image, run, "--steps", "2", "--resume") == 0
+    assert read_header(run / "last.safetensors")["crop_sampling"] == "centre"
+    capsys.readouterr()
+    assert _train(image, run, "--steps", "3", "--resume", "--crop-sampling", "offset") == 2
+    assert "a resumed run keeps its crop sampling (centre)" in capsys.readouterr().err
+    old = tmp_path / "old"
+    assert _train(image, old, "--steps", "1", "--crop-sampling", "offset") == 0
+    assert read_header(old / "last.safetensors")["crop_sampling"] == "offset"
