@@ -74,8 +74,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--crop-sampling",
         choices=SAMPLINGS,
-        help="centre: crop centres uniform over the image, so its edges (a map's poles) are seen as often as "
-        "its middle; offset: top-left corners uniform, edges seen rarely (default centre; a resumed run keeps its own)",
+        help="centre: crop centres uniform over the image, so its edges (a map's poles) are seen at least half as "
+        "often as its middle; offset: top-left corners uniform, edges seen rarely "
+        "(default centre; a resumed run keeps its own)",
     )
     parser.add_argument("--no-amp", action="store_true", help="no mixed precision on GPU")
     parser.add_argument(
