@@ -176,18 +176,18 @@ def warm_start(model: Generator, ref: str) -> dict[str, Any]:
     return {"source": str(path), "sha256": ckpt.sha256, **grown, **training_totals(ckpt.meta)}
 
 
-def _crop_sampling(args: argparse.Namespace) -> str:
-    """``--crop-sampling``, else the resumed run's own, else ``centre``.
+def _crop_sampling(asked: str | None, resumed: dict[str, Any] | None) -> str:
+    """``--crop-sampling`` (``asked``), else the resumed run's own, else ``centre`` for a new run.
 
-    A run started before the option existed sampled offsets, and a resume must draw the crops the
+    ``resumed`` is the meta of the training state a resume continues (None for a new run). A run
+    started before the option existed sampled offsets, and a resume must draw the crops the
     uninterrupted run would have, so a header without it means ``offset``. Changing it on a resume
     is refused: the dataset's random state continues, but its crops would not.
     """
-    state = Path(args.out) / FILENAME
-    if not (args.resume and state.is_file()):
-        return args.crop_sampling or "centre"
-    own = read_state_meta(state).get("crop_sampling", "offset")
-    if args.crop_sampling is not None and args.crop_sampling != own:
+    if resumed is None:
+        return asked or "centre"
+    own = resumed.get("crop_sampling", "offset")
+    if asked is not None and asked != own:
         raise InvalidInput(
             f"a resumed run keeps its crop sampling ({own}): start a new run from its checkpoint with --init "
             "to change --crop-sampling"
@@ -305,9 +305,11 @@ def run(args: argparse.Namespace) -> int:
         crop = args.crop or module.real_crop_size(model.config)
         recipe = get_recipe(args.recipe) if args.recipe else None
         train_extra = dict(recipe.train_extra) if recipe is not None and recipe.family == args.family else {}
-        sampling = _crop_sampling(args)
-        if args.resume:  # the run keeps the trainer options it started with
-            train_extra.update(read_state_meta(Path(args.out) / FILENAME).get("train_extra") or {})
+        state = Path(args.out) / FILENAME
+        resumed = read_state_meta(state) if args.resume and state.is_file() else None  # one header read
+        sampling = _crop_sampling(args.crop_sampling, resumed)
+        if resumed is not None:  # the run keeps the trainer options it started with
+            train_extra.update(resumed.get("train_extra") or {})
         if args.augment is not None:
             parse_policy(args.augment)  # a bad policy is a one-line error before any work
             train_extra["augment"] = args.augment

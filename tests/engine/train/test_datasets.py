@@ -96,7 +96,7 @@ def _row_coverage(data: CropDataset, count: int, height: int) -> np.ndarray:
     return np.bincount(rows.flatten().numpy(), minlength=height).astype(float)
 
 
-def test_centre_sampling_sees_the_edge_rows_as_often_as_half_the_middle():
+def test_centre_sampling_sees_the_edge_rows_at_least_half_as_often_as_the_middle():
     # Offsets uniform: row 0 is in one crop position of 61 while row 50 is in 40 of them.
     image = _gradient_image(300, 100)
     offset = _row_coverage(CropDataset([image], 40, hflip=False, seed=0, sampling="offset"), 4000, 100)
