@@ -55,7 +55,9 @@ from engine.metrics.inversion import QUICK_INVERSION, InversionOptions, inversio
 from engine.metrics.realdata import RealImages
 from engine.models.registry import build_initial, family_module, model_from_checkpoint
 from engine.render import Renderer, choose_device
+from engine.train import critic_weights
 from engine.train.recipes import RECIPES
+from engine.train.state import FILENAME
 from engine.world import World
 
 MAX_BYTES = 40 * 1000**2  # 40 MB: the issue's limit for a shipped checkpoint
@@ -260,6 +262,25 @@ def gallery_landcover(gallery: Path, data: RealImages) -> dict[str, Any]:
     return landcover.compare(render, reference)
 
 
+def ship_critic(source: Path, target: Path, sha: str, say: Callable[[str], None]) -> dict[str, Any] | None:
+    """Ship the critic of ``source``'s run beside ``target`` (paired with its ``sha``); its card entry.
+
+    The critic is the run's latest (``train_state.safetensors``), trained against the generator
+    up to the end of the run: the best partner a later warm start can have. A run without one (a
+    bare checkpoint file) ships none, and a critic shipped earlier under the name is removed: it
+    was trained against other weights.
+    """
+    companion = critic_weights.companion_path(target)
+    state = source.parent / FILENAME
+    if not state.is_file():
+        companion.unlink(missing_ok=True)
+        return None
+    critic = critic_weights.from_run(state)
+    say(f"writing the critic {companion} (step {critic.step})")
+    size = critic_weights.save(companion, critic, sha)
+    return {"file": f"{companion.parent.name}/{companion.name}", "bytes": size, "step": critic.step}
+
+
 def ship(run: str | Path, options: ShipOptions, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Measure, copy and describe the run's checkpoint (see the module docstring); returns the card."""
     say = progress or (lambda _message: None)
@@ -319,6 +340,7 @@ def ship(run: str | Path, options: ShipOptions, progress: Callable[[str], None] 
     say(f"writing {target}")
     save_checkpoint(target, ckpt.family, ckpt.config, ckpt.weights, {**meta, "name": name, "metrics": summary})
     sha = file_sha256(target)
+    critic = ship_critic(source, target, sha, say)
 
     gallery_path = options.gallery_dir / f"{name}.jpg"
     say(f"rendering the gallery {gallery_path}")
@@ -348,6 +370,7 @@ def ship(run: str | Path, options: ShipOptions, progress: Callable[[str], None] 
             "source_sha256": ckpt.sha256,
         },
         "checkpoint": {"file": target.name, "bytes": target.stat().st_size, "sha256": sha},
+        "critic": critic,
         "metrics": metrics,
         "diagnostics": diagnostics,
         "inversion": inversion,

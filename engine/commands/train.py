@@ -35,7 +35,7 @@ from engine.errors import InvalidInput
 from engine.models.base import Generator
 from engine.models.registry import build_initial, build_random, family_module
 from engine.render import choose_device
-from engine.train import distributed
+from engine.train import critic_weights, distributed
 from engine.train.augment import parse_policy
 from engine.train.datasets import SAMPLINGS, open_dataset
 from engine.train.loop import Snapshot, train
@@ -56,7 +56,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--init",
         help="start a new run from this checkpoint's generator (a name or a .safetensors path) instead of "
-        "random weights; the discriminator starts fresh",
+        "random weights, with the critic trained against it when one ships beside it (critics/NAME.safetensors) "
+        "or its run folder holds a training state",
+    )
+    parser.add_argument(
+        "--fresh-critic", action="store_true", help="with --init: start a fresh critic even when a trained one ships"
     )
     parser.add_argument("--steps", type=int, help="total steps (across resumes)")
     parser.add_argument("--max-minutes", type=float, help="stop after this many minutes (this session)")
@@ -146,8 +150,8 @@ def warm_start(model: Generator, ref: str) -> dict[str, Any]:
 
     Why: a run's resumable state lives on the machine that trained it (``runs/`` is not
     versioned), but shipped checkpoints travel with the code; starting from one continues a
-    model's training on another machine, or fine-tunes it on one's own images, at the cost of a
-    fresh discriminator and optimiser (their statistics rebuild within a few hundred steps).
+    model's training on another machine, or fine-tunes it on one's own images. The optimiser
+    starts fresh; the critic too unless one was trained against these weights (:func:`_init_critic`).
     Returns the header facts recorded as the run's ``init``.
     """
     path = find_checkpoint(ref) if not ref.endswith(".safetensors") else Path(ref)
@@ -174,6 +178,24 @@ def warm_start(model: Generator, ref: str) -> dict[str, Any]:
     # Totals over the chain of warm starts, so a card reports all the training behind a model.
     grown = {"grown_from": ckpt.config} if weights is not ckpt.weights else {}
     return {"source": str(path), "sha256": ckpt.sha256, **grown, **training_totals(ckpt.meta)}
+
+
+def _init_critic(init: dict[str, Any], fresh: bool, say: bool) -> critic_weights.Critic | None:
+    """The trained critic a warm start continues with (None: a fresh one); records it in ``init``.
+
+    A grown generator has a critic of another shape, and ``--fresh-critic`` asks for none. The
+    choice is printed (main process) and kept in the run's header as ``init.critic``.
+    """
+    if fresh:
+        critic, note = None, "--fresh-critic: the critic starts fresh"
+    elif "grown_from" in init:
+        critic, note = None, "the generator was grown to a new config: the critic starts fresh"
+    else:
+        critic, note = critic_weights.find_for(Path(init["source"]))
+    if say:
+        print(f"everscape: {note}", file=sys.stderr, flush=True)
+    init["critic"] = None if critic is None else {"source": str(critic.source), "step": critic.step}
+    return critic
 
 
 def _crop_sampling(asked: str | None, resumed: dict[str, Any] | None) -> str:
@@ -302,6 +324,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         model = _initial_model(args, module)
         init = warm_start(model, args.init) if args.init else None
+        critic = _init_critic(init, args.fresh_critic, info.is_main) if init else None
         crop = args.crop or module.real_crop_size(model.config)
         recipe = get_recipe(args.recipe) if args.recipe else None
         train_extra = dict(recipe.train_extra) if recipe is not None and recipe.family == args.family else {}
@@ -343,6 +366,8 @@ def run(args: argparse.Namespace) -> int:
             trainer = module.make_trainer(model, config, device)
         except ValueError as error:
             raise InvalidInput(str(error)) from None
+        if critic is not None:
+            critic_weights.install(trainer, critic)
         stop = _StopOnInterrupt()
         with stop:
             result = train(

@@ -18,6 +18,7 @@ from engine.errors import InvalidInput
 from engine.metrics import landcover
 from engine.metrics.realdata import RealImages
 from engine.models.registry import FALLBACK_MODEL, default_model_ref, load_model
+from engine.train import critic_weights
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +46,8 @@ def shipped(run_dir, tmp_path_factory):
 
 def test_ship_quick_writes_a_loadable_checkpoint_a_card_and_a_gallery(shipped, run_dir, monkeypatch, capsys):
     dest, gallery = shipped
-    assert sorted(p.name for p in dest.iterdir()) == ["tiny-ref.json", "tiny-ref.safetensors"]  # no temp files
+    assert sorted(p.name for p in dest.iterdir()) == ["critics", "tiny-ref.json", "tiny-ref.safetensors"]
+    assert [p.name for p in (dest / "critics").iterdir()] == ["tiny-ref.safetensors"]  # no temp files
     monkeypatch.setenv("EVERSCAPE_CHECKPOINTS", str(dest))
     loaded = load_model("tiny-ref")
     assert loaded.model.family == "reference"
@@ -61,6 +63,9 @@ def test_ship_quick_writes_a_loadable_checkpoint_a_card_and_a_gallery(shipped, r
     assert card["training"]["steps"] == 2 and card["training"]["device"] == "cpu"
     assert card["training"]["kimg"] == 0.004 and card["training"]["wall_time_s"] > 0
     assert card["checkpoint"]["sha256"] == loaded.sha256
+    critic = card["critic"]  # the run's critic ships beside it, paired with this very file
+    assert critic["file"] == "critics/tiny-ref.safetensors" and critic["step"] == 2
+    assert critic_weights.load(dest / critic["file"]).pairs_with == loaded.sha256
     metrics = card["metrics"]
     for side in ("trained", "untrained"):
         assert set(metrics[side]["scaleinv"]) == {"1", "2", "4", "8"}
