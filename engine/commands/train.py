@@ -323,6 +323,8 @@ def run(args: argparse.Namespace) -> int:
     info = distributed.initialise(device)
     try:
         model = _initial_model(args, module)
+        if args.fresh_critic and not args.init:
+            raise InvalidInput("--fresh-critic is for --init runs (a new run's critic always starts fresh)")
         init = warm_start(model, args.init) if args.init else None
         critic = _init_critic(init, args.fresh_critic, info.is_main) if init else None
         crop = args.crop or module.real_crop_size(model.config)

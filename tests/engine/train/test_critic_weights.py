@@ -52,6 +52,9 @@ def test_init_from_a_run_folder_continues_with_that_runs_critic(trained_run, tmp
     assert _train(image, tmp_path / "fresh", "--steps", "0", "--init", str(source), "--fresh-critic") == 0
     assert not _same(_critic_of(tmp_path / "fresh"), _critic_of(first))
     assert read_header(tmp_path / "fresh" / "last.safetensors")["init"]["critic"] is None
+    capsys.readouterr()
+    assert _train(image, tmp_path / "new", "--steps", "0", "--fresh-critic") == 2
+    assert "--fresh-critic is for --init runs" in capsys.readouterr().err
 
 
 def test_shipped_critic_is_fp16_paired_with_its_generator_and_loaded_by_init(trained_run, tmp_path, capsys):
