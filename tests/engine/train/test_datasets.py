@@ -2,10 +2,11 @@
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from engine.errors import InvalidInput
-from engine.train.datasets import CropDataset, _free_intervals, basemap_path, load_image, open_dataset
+from engine.train.datasets import CropDataset, _free_intervals, _ring_span, basemap_path, load_image, open_dataset
 
 
 def _gradient_image(w=200, h=60):
@@ -132,5 +133,38 @@ def test_offset_sampling_draws_the_crops_it_always_drew():
 
 
 def test_unknown_sampling_is_a_one_line_error():
-    with pytest.raises(InvalidInput, match="crop sampling must be one of centre, offset"):
+    with pytest.raises(InvalidInput, match="crop sampling must be one of wrap, centre, offset"):
         CropDataset([_gradient_image()], 16, sampling="corner")
+
+
+def test_wrap_sampling_runs_across_the_date_line_and_sees_every_column_alike():
+    # A world map's left and right edges meet: crops come round the edge, and no column is rare.
+    image = _gradient_image(200, 60)
+    batch = CropDataset([image], 40, hflip=False, seed=4, sampling="wrap").sample(3000)
+    columns = ((batch.images[:, 0] + 1) * 127.5).round().long()  # (N, 40, 40) column indices
+    x0 = columns[:, 0, 0]
+    assert bool((columns[:, 0, :] == (x0[:, None] + torch.arange(40)) % 200).all())  # consecutive mod the width
+    assert np.allclose(batch.positions[:, 0], 2 * x0.float() / 200 - 1, atol=1e-5)
+    assert (x0 > 200 - 40).any()  # some crops straddle the edge
+    coverage = np.bincount(columns[:, 0, :].flatten().numpy(), minlength=200).astype(float)
+    assert coverage.min() > 0.8 * coverage.mean() and coverage.max() < 1.2 * coverage.mean()
+    rows = ((batch.images[:, 1, :, 0] + 1) * 127.5).round().long()  # rows are sampled as "centre"
+    assert (rows == 0).any() and (rows == 59).any()
+
+
+def test_wrap_sampling_keeps_out_of_the_held_out_band_from_both_sides():
+    image = _gradient_image(200, 60)
+    batch = CropDataset([image], 16, hflip=False, holdout=(0.45, 0.55), seed=6, sampling="wrap").sample(2000)
+    columns = ((batch.images[:, 0] + 1) * 127.5).round().long()
+    assert not ((columns >= 90) & (columns < 110)).any()
+    x0 = columns[:, 0, 0]
+    first, last = _ring_span(200, 16, (0.45, 0.55))
+    (_, below), (above, _) = _free_intervals(200, 16, (0.45, 0.55))  # the very columns centre crops keep out
+    assert (first, last) == (above, below + 200)
+    assert (x0 == first).any() and (x0 == last % 200).any()  # right up to the band on both sides
+    assert (columns[:, 0, -1] < x0).any()  # and across the date line between them
+    coverage = np.bincount(columns[:, 0, :].flatten().numpy(), minlength=200).astype(float)
+    assert coverage[[above, below + 15]].min() > 0.4 * np.median(coverage[coverage > 0])  # the band's sides
+    assert _ring_span(200, 190, (0.45, 0.55)) is None  # the free arc is 180 columns
+    with pytest.raises(InvalidInput, match="too small"):
+        CropDataset([image], 190, holdout=(0.45, 0.55), sampling="wrap")

@@ -226,3 +226,14 @@ def test_crop_sampling_is_centre_recorded_kept_on_resume_and_checked(image, tmp_
     old = tmp_path / "old"
     assert _train(image, old, "--steps", "1", "--crop-sampling", "offset") == 0
     assert read_header(old / "last.safetensors")["crop_sampling"] == "offset"
+
+
+def test_new_runs_wrap_crops_on_world_maps_and_centre_them_elsewhere():
+    from engine.commands.train import _crop_sampling
+
+    assert _crop_sampling(None, None, "bluemarble") == "wrap"
+    assert _crop_sampling(None, None, "shadedrelief") == "wrap"
+    assert _crop_sampling(None, None, "photos/") == "centre"
+    assert _crop_sampling("offset", None, "bluemarble") == "offset"
+    assert _crop_sampling(None, {"crop_sampling": "centre"}, "bluemarble") == "centre"  # a resume keeps its own
+    assert _crop_sampling(None, {}, "bluemarble") == "offset"  # a run from before the option
