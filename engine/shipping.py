@@ -57,7 +57,7 @@ from engine.models.registry import build_initial, family_module, model_from_chec
 from engine.render import Renderer, choose_device
 from engine.train import critic_weights
 from engine.train.recipes import RECIPES
-from engine.train.state import FILENAME
+from engine.train.state import FILENAME, load_state
 from engine.world import World
 
 MAX_BYTES = 40 * 1000**2  # 40 MB: the issue's limit for a shipped checkpoint
@@ -279,6 +279,43 @@ def ship_critic(source: Path, target: Path, sha: str, say: Callable[[str], None]
     say(f"writing the critic {companion} (step {critic.step})")
     size = critic_weights.save(companion, critic, sha)
     return {"file": f"{companion.parent.name}/{companion.name}", "bytes": size, "step": critic.step}
+
+
+def pair_critic(run: str | Path, checkpoint: Path, say: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Ship the critic of ``run`` beside the already shipped ``checkpoint``; returns its card entry.
+
+    For a run that trained only its critic against a shipped generator (``everscape train --init
+    NAME --critic-warmup N`` with N beyond the run): the generator never moved, so shipping the
+    run again would re-measure the same weights for half an hour. The pairing is honest or
+    refused: the run's generator and its EMA must equal the shipped weights exactly. The card, when
+    there is one, gets the critic's entry (rewritten atomically; weights and gallery untouched).
+    """
+    say = say or (lambda _message: None)
+    state_path = Path(run) / FILENAME
+    if not state_path.is_file():
+        raise InvalidInput(f"{run} holds no {FILENAME} (is it an `everscape train` --out?)")
+    state = load_state(state_path)
+    ckpt = load_checkpoint(checkpoint)
+    for part in ("generator", "ema"):
+        weights = (state.get("trainer") or {}).get(part) or {}
+        same = weights.keys() == ckpt.weights.keys() and all(
+            torch.equal(weights[k].to(v.dtype), v) for k, v in ckpt.weights.items()
+        )
+        if not same:
+            raise InvalidInput(
+                f"the {part} of {run} is not the generator of {checkpoint}: its critic was trained against "
+                "other weights (ship the run itself with `models ship`)"
+            )
+    critic = critic_weights.from_state(state, state_path)
+    companion = critic_weights.companion_path(checkpoint)
+    say(f"writing the critic {companion} (step {critic.step})")
+    size = critic_weights.save(companion, critic, ckpt.sha256 or file_sha256(checkpoint))
+    entry = {"file": f"{companion.parent.name}/{companion.name}", "bytes": size, "step": critic.step}
+    card = read_card(card_path(checkpoint))
+    if card is not None:
+        card["critic"] = entry
+        write_bytes_atomic(card_path(checkpoint), json.dumps(card, indent=1).encode())
+    return entry
 
 
 def ship(run: str | Path, options: ShipOptions, progress: Callable[[str], None] | None = None) -> dict[str, Any]:

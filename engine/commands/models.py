@@ -58,6 +58,8 @@ def run(args: argparse.Namespace) -> int:
         return _import(args)
     if getattr(args, "models_command", None) == "ship":
         return models_ship.run(args)
+    if getattr(args, "models_command", None) == "pair-critic":
+        return models_ship.run_pair_critic(args)
     if getattr(args, "models_command", None) == "rediagnose":
         return models_ship.run_rediagnose(args)
     if getattr(args, "models_command", None) == "report":

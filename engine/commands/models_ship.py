@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 HELP = "measure a training run's checkpoint, copy it by name with a model card and a gallery render"
+PAIR_HELP = "ship the critic a run trained against an already shipped generator (critic-only: --critic-warmup)"
 REDIAGNOSE_HELP = "re-run the diagnostics (drift, repetition, envelope, seams) of shipped models into their cards"
 
 
@@ -23,6 +24,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     ship.add_argument("--quick", action="store_true", help="small metric sets, short strip, 512x256 render")
     ship.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     ship.add_argument("--seed", type=int, default=0, help="seed of evaluation worlds and crops, and the gallery")
+    pair = sub.add_parser("pair-critic", help=PAIR_HELP, description=PAIR_HELP)
+    pair.add_argument("run_dir", metavar="RUN_DIR", help="an `everscape train --init NAME` --out folder")
+    pair.add_argument("name", metavar="NAME", help="the shipped checkpoint (a name or a .safetensors path)")
     again = sub.add_parser("rediagnose", help=REDIAGNOSE_HELP, description=REDIAGNOSE_HELP)
     again.add_argument("names", nargs="+", help="shipped checkpoint names (or .safetensors paths)")
     again.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
@@ -44,15 +48,31 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_rediagnose(args: argparse.Namespace) -> int:
+def _installed(name: str) -> Path:
+    """A shipped checkpoint's file by name (or a .safetensors path); a one-line error if none."""
     from engine.checkpoints import find_checkpoint
     from engine.errors import CheckpointError
+
+    path = Path(name) if name.endswith(".safetensors") else find_checkpoint(name)
+    if path is None:
+        raise CheckpointError(f"no installed checkpoint called {name!r} (see `everscape models`)")
+    return path
+
+
+def run_pair_critic(args: argparse.Namespace) -> int:
+    from engine.shipping import pair_critic
+
+    path = _installed(args.name)
+    entry = pair_critic(args.run_dir, path, say=lambda m: print(m, file=sys.stderr, flush=True))
+    print(f"{path.parent / entry['file']}: critic of step {entry['step']}, {entry['bytes'] / 1e6:.1f} MB")
+    return 0
+
+
+def run_rediagnose(args: argparse.Namespace) -> int:
     from engine.shipping import rediagnose
 
     for name in args.names:
-        path = Path(name) if name.endswith(".safetensors") else find_checkpoint(name)
-        if path is None:
-            raise CheckpointError(f"no installed checkpoint called {name!r} (see `everscape models`)")
+        path = _installed(name)
         card = rediagnose(path, args.device)
         failed = [k for k in ("no_colour_drift_swd", "no_colour_drift_mean_z") if not card["goals"][k]["pass"]]
         drift = card["diagnostics"]["drift"]

@@ -59,7 +59,11 @@ def companion_path(generator: Path) -> Path:
 
 def from_run(state_path: Path) -> Critic:
     """The critic in a run's training state (its latest snapshot)."""
-    state = load_state(state_path)  # a damaged state is a one-line CheckpointError
+    return from_state(load_state(state_path), state_path)  # a damaged state is a one-line CheckpointError
+
+
+def from_state(state: dict[str, Any], state_path: Path) -> Critic:
+    """The critic in a loaded training state (``engine.train.state.load_state`` of ``state_path``)."""
     trainer = state.get("trainer") or {}
     for key in CRITIC_KEYS:
         if key in trainer:

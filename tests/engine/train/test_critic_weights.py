@@ -123,3 +123,31 @@ def test_a_critic_over_the_size_limit_is_refused_and_leaves_no_file(trained_run,
     with pytest.raises(InvalidInput, match="over the 0 MB limit"):
         critic_weights.save(path, critic_weights.from_run(first / FILENAME), "0" * 64)
     assert not path.exists() and not list(path.parent.iterdir())
+
+
+def test_a_critic_trained_against_a_frozen_shipped_generator_pairs_with_it(trained_run, tmp_path, capsys):
+    """``train --init NAME --critic-warmup N`` past the run's end, then ``models pair-critic``."""
+    import json
+
+    from engine.cards import FORMAT, card_path
+
+    image, first = trained_run
+    shipped = tmp_path / "m.safetensors"
+    shutil.copyfile(first / "last.safetensors", shipped)
+    card_path(shipped).write_text(json.dumps({"format": FORMAT, "name": "m"}))
+    run = tmp_path / "critic-only"
+    assert _train(image, run, "--steps", "2", "--init", str(shipped), "--critic-warmup", "100") == 0
+    capsys.readouterr()
+    assert main(["models", "pair-critic", str(run), str(shipped)]) == 0
+    assert "critic of step 2" in capsys.readouterr().out
+    critic, note = critic_weights.find_for(shipped)
+    assert critic is not None and critic.step == 2 and note.startswith("critic from")
+    assert _same(critic.weights, {k: v.half() for k, v in _critic_of(run).items()})
+    assert json.loads(card_path(shipped).read_text())["critic"]["step"] == 2
+
+    # A run whose generator moved (the first run trained it) is refused, and nothing is written.
+    critic_weights.companion_path(shipped).unlink()
+    assert main(["models", "pair-critic", str(first), str(shipped)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "is not the generator of" in err and len(err.splitlines()) == 1
+    assert not critic_weights.companion_path(shipped).exists()
