@@ -31,7 +31,7 @@ import torch
 
 from engine.cards import training_totals
 from engine.checkpoints import find_checkpoint, load_checkpoint
-from engine.errors import InvalidInput
+from engine.errors import CheckpointError, InvalidInput
 from engine.models.base import Generator
 from engine.models.registry import build_initial, build_random, family_module
 from engine.render import choose_device
@@ -192,7 +192,10 @@ def _init_critic(init: dict[str, Any], fresh: bool, say: bool) -> critic_weights
     elif "grown_from" in init:
         critic, note = None, "the generator was grown to a new config: the critic starts fresh"
     else:
-        critic, note = critic_weights.find_for(Path(init["source"]))
+        try:
+            critic, note = critic_weights.find_for(Path(init["source"]))
+        except CheckpointError as error:
+            raise CheckpointError(f"{error}; pass --fresh-critic to start a fresh one") from None
     if say:
         print(f"everscape: {note}", file=sys.stderr, flush=True)
     init["critic"] = None if critic is None else {"source": str(critic.source), "step": critic.step}

@@ -102,7 +102,8 @@ def test_damaged_or_misfitting_critics_are_one_line_errors(trained_run, tmp_path
         critic_weights.load(companion)
     assert _train(image, tmp_path / "warm", "--steps", "0", "--init", str(target)) == 2
     err = capsys.readouterr().err.strip()
-    assert "is damaged or not ours" in err and len(err.splitlines()) == 1
+    assert "is damaged or not ours" in err and "--fresh-critic" in err and len(err.splitlines()) == 1
+    assert _train(image, tmp_path / "fresh", "--steps", "0", "--init", str(target), "--fresh-critic") == 0
 
     critic = critic_weights.from_run(first / FILENAME)
     partial = dataclasses.replace(critic, weights=dict(list(critic.weights.items())[1:]))
