@@ -8,7 +8,8 @@ import pytest
 import torch
 from PIL import Image
 
-from engine.checkpoints import file_sha256, read_header
+from engine.cards import card_path, read_card
+from engine.checkpoints import SHIPPED_DIR, file_sha256, read_header
 from engine.cli import main
 from engine.errors import CheckpointError, InvalidInput
 from engine.shipping import ship_critic
@@ -152,3 +153,18 @@ def test_a_critic_trained_against_a_frozen_shipped_generator_pairs_with_it(train
     err = capsys.readouterr().err.strip()
     assert "is not the generator of" in err and len(err.splitlines()) == 1
     assert not critic_weights.companion_path(shipped).exists()
+
+
+@pytest.mark.parametrize("critic_file", sorted((SHIPPED_DIR / "critics").glob("*.safetensors")), ids=lambda p: p.stem)
+def test_every_shipped_critic_pairs_with_its_shipped_generator_and_card(critic_file):
+    generator = SHIPPED_DIR / critic_file.name
+    critic, note = critic_weights.find_for(generator)
+    assert critic is not None, note  # the companion was paired with exactly this generator file
+    assert critic.family == read_header(generator)["family"]
+    card = read_card(card_path(generator))
+    assert card["critic"] == {
+        "file": f"critics/{critic_file.name}",
+        "bytes": critic_file.stat().st_size,
+        "step": critic.step,
+    }
+    assert critic_file.stat().st_size <= critic_weights.MAX_BYTES
