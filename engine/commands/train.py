@@ -97,6 +97,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "starts fresh (default 0; a resumed run keeps its own unless given)",
     )
     parser.add_argument(
+        "--g-lr-warmup",
+        type=int,
+        metavar="STEPS",
+        help="ramp the generator's learning rate up linearly over its first STEPS steps (after --critic-warmup), "
+        "e.g. with --init, whose optimiser starts with empty moments (default 0; a resumed run keeps its own)",
+    )
+    parser.add_argument(
         "--g-lr-scale",
         type=float,
         metavar="F",
@@ -347,6 +354,10 @@ def run(args: argparse.Namespace) -> int:
             if args.critic_warmup < 0:
                 raise InvalidInput(f"--critic-warmup must be 0 or more steps, got {args.critic_warmup}")
             train_extra["critic_warmup"] = args.critic_warmup
+        if args.g_lr_warmup is not None:
+            if args.g_lr_warmup < 0:
+                raise InvalidInput(f"--g-lr-warmup must be 0 or more steps, got {args.g_lr_warmup}")
+            train_extra["g_lr_warmup"] = args.g_lr_warmup
         if args.g_lr_scale is not None:
             if not 0 < args.g_lr_scale <= 10:
                 raise InvalidInput(f"--g-lr-scale must be in (0, 10], got {args.g_lr_scale:g}")

@@ -69,7 +69,7 @@ from engine.train.losses import (
     wgan_g_loss,
 )
 from engine.train.optim import lazy_adam
-from engine.train.protocol import RealBatch, TrainConfig, generator_lr, in_critic_warmup
+from engine.train.protocol import RealBatch, TrainConfig, generator_lr, in_critic_warmup, ramp_generator_lr
 
 
 @contextlib.contextmanager
@@ -195,6 +195,7 @@ class AdversarialTrainer:
             self._d_reg(chunks[-1], logs)
         if in_critic_warmup(self.config, step):
             return logs  # G untouched, so its EMA too
+        ramp_generator_lr(self.config, self.g_opt, step)
         self._train(self.generator, True)
         self._train(self.discriminator, False)
         self._g_main(batch, logs)

@@ -62,7 +62,7 @@ from engine.train.discriminator import Discriminator
 from engine.train.ema import step_decay, update_ema
 from engine.train.losses import d_logistic, g_nonsaturating, gradient_penalty, r1_penalty, wgan_d_loss, wgan_g_loss
 from engine.train.optim import lazy_adam
-from engine.train.protocol import RealBatch, TrainConfig, generator_lr, in_critic_warmup
+from engine.train.protocol import RealBatch, TrainConfig, generator_lr, in_critic_warmup, ramp_generator_lr
 
 Patches = dict[int, tuple[torch.Tensor, tuple[int, int]]]
 
@@ -200,6 +200,7 @@ class InfGANTrainer:
             self._r1_update(real_levels, logs)
         if in_critic_warmup(self.config, step):
             return logs  # G untouched, so its EMA too
+        ramp_generator_lr(self.config, self.g_opt, step)
 
         # G: adversarial terms at every level plus the cross-level consistency terms.
         self.generator.requires_grad_(True)

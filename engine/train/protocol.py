@@ -73,6 +73,27 @@ def generator_lr(config: TrainConfig, lr: float) -> float:
     return lr * float(config.extra.get("g_lr_scale", 1.0))
 
 
+def ramp_generator_lr(config: TrainConfig, optimiser: Any, step: int) -> None:
+    """Set the generator optimiser's rate for ``step``: ``extra["g_lr_warmup"]`` ramps it linearly
+    from 1/N of its full value to all of it over the N generator steps after the critic warm-up.
+
+    Why: a warm start's optimiser starts with empty Adam moments, and Adam's first updates move
+    every weight by about the learning rate whatever its gradient (the second moment is one
+    squared gradient): a jolt to all of a trained generator's weights at once, which a long run's
+    settled moments never give it. A ramp lets the moments settle on small steps first. No ramp
+    configured leaves the rate alone (runs from before it resume unchanged). The full rate is
+    kept in each group as ``full_lr`` (saved with the optimiser, so a resume ramps the same).
+    """
+    ramp = int(config.extra.get("g_lr_warmup", 0))
+    if ramp <= 0:
+        return
+    done = step - int(config.extra.get("critic_warmup", 0)) + 1  # generator steps including this one
+    factor = min(1.0, max(done, 1) / ramp)
+    for group in optimiser.param_groups:
+        group.setdefault("full_lr", group["lr"])
+        group["lr"] = group["full_lr"] * factor
+
+
 class FamilyTrainer(Protocol):
     """One family's GAN training step, driven by the generic loop.
 

@@ -237,3 +237,33 @@ def test_new_runs_wrap_crops_on_world_maps_and_centre_them_elsewhere():
     assert _crop_sampling("offset", None, "bluemarble") == "offset"
     assert _crop_sampling(None, {"crop_sampling": "centre"}, "bluemarble") == "centre"  # a resume keeps its own
     assert _crop_sampling(None, {}, "bluemarble") == "offset"  # a run from before the option
+
+
+@pytest.mark.parametrize("family", ["reference", "infgan"])
+def test_g_lr_warmup_ramps_the_generator_rate_after_the_critic_warmup(family):
+    from engine.models.registry import build_random, family_module
+    from engine.train.datasets import CropDataset
+    from engine.train.protocol import TrainConfig
+
+    module = family_module(family)
+    model = build_random(family, "tiny")
+    config = TrainConfig(batch=1, extra={"critic_warmup": 1, "g_lr_warmup": 4})
+    trainer = module.make_trainer(model, config, "cpu")
+    full = [group["lr"] for group in trainer.g_opt.param_groups]
+    crop = module.real_crop_size(model.config)
+    data = CropDataset([np.random.default_rng(0).integers(0, 256, (160, 200, 3), dtype=np.uint8)], crop, seed=1)
+    seen = []
+    for step in range(6):
+        trainer.step(data.sample(getattr(trainer, "real_batches_per_step", 1)), step)
+        seen.append([group["lr"] / f for group, f in zip(trainer.g_opt.param_groups, full)])
+    # step 0 trains only the critic; then 1/4, 2/4, 3/4 of the rate, then all of it
+    assert [round(s[0], 6) for s in seen] == [1.0, 0.25, 0.5, 0.75, 1.0, 1.0]
+    assert all(len(set(np.round(s, 6))) == 1 for s in seen)  # every group alike
+
+
+def test_g_lr_warmup_is_recorded_and_checked(image, tmp_path, capsys):
+    assert _train(image, tmp_path / "run", "--steps", "1", "--g-lr-warmup", "300") == 0
+    assert read_header(tmp_path / "run" / "last.safetensors")["train_extra"]["g_lr_warmup"] == 300
+    capsys.readouterr()
+    assert _train(image, tmp_path / "bad", "--steps", "1", "--g-lr-warmup", "-5") == 2
+    assert "--g-lr-warmup must be 0 or more steps" in capsys.readouterr().err
