@@ -23,7 +23,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
 from engine.atomic import atomic_path
-from engine.errors import CheckpointError
+from engine.errors import CheckpointError, first_line
 
 FORMAT = "everscape.checkpoint/1"
 SHIPPED_DIR = Path(__file__).resolve().parent.parent / "checkpoints"
@@ -157,7 +157,7 @@ def import_legacy(path: str | Path) -> dict[str, torch.Tensor]:
     except FileNotFoundError:
         raise CheckpointError(f"{path} does not exist") from None
     except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError) as error:
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        first = first_line(error)
         raise CheckpointError(f"refused to import {path}: not plain tensors ({first[:160]})") from None
     if isinstance(obj, Mapping) and isinstance(obj.get("state_dict"), Mapping):
         obj = obj["state_dict"]

@@ -19,3 +19,13 @@ class CheckpointError(EverscapeError):
 
 class OutputError(EverscapeError, OSError):
     """Writing a result failed: unwritable folder, full disk, read-only file system."""
+
+
+def first_line(error: BaseException) -> str:
+    """The first line of ``error``'s message, or its type's name when it has none.
+
+    Library errors (safetensors, Pillow, torch) often span lines or carry a traceback-like dump;
+    a user-facing :class:`EverscapeError` message quotes only this.
+    """
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__

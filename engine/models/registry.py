@@ -22,7 +22,7 @@ import torch
 
 from engine.cards import card_path, read_card, relative_heldout_swd
 from engine.checkpoints import Checkpoint, find_checkpoint, list_checkpoints, load_checkpoint
-from engine.errors import CheckpointError, InvalidInput
+from engine.errors import CheckpointError, InvalidInput, first_line
 from engine.models.base import Generator
 
 #: family name -> module implementing it.
@@ -146,6 +146,6 @@ def model_from_checkpoint(ckpt: Checkpoint, path: str | Path) -> Generator:
         model = module.build(module.config_from_dict(ckpt.config))
         model.load_state_dict(ckpt.weights, strict=True)
     except (RuntimeError, TypeError, KeyError, ValueError) as error:
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        first = first_line(error)
         raise CheckpointError(f"checkpoint {path} does not match its {ckpt.family} config: {first}") from None
     return model.eval().requires_grad_(False)

@@ -29,7 +29,7 @@ from safetensors.torch import save_file
 
 from engine.atomic import atomic_path
 from engine.checkpoints import file_sha256
-from engine.errors import CheckpointError, InvalidInput
+from engine.errors import CheckpointError, InvalidInput, first_line
 from engine.train.state import FILENAME, load_state
 
 FORMAT = "everscape.critic/1"
@@ -104,7 +104,7 @@ def load(path: Path) -> Critic:
         if header.get("format") != FORMAT or header.get("key") not in CRITIC_KEYS:
             raise ValueError("unknown format")
     except (SafetensorError, OSError, ValueError, KeyError, TypeError) as error:
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        first = first_line(error)
         raise CheckpointError(f"critic {path} is damaged or not ours ({first})") from None
     step = header.get("step")
     return Critic(
@@ -145,7 +145,7 @@ def install(trainer: Any, critic: Critic) -> None:
     try:
         module.load_state_dict(_cast_like(critic.weights, module.state_dict()), strict=True)
     except RuntimeError as error:
-        first = str(error).strip().splitlines()[0]
+        first = first_line(error)
         raise InvalidInput(
             f"{critic.source} does not fit this run's critic ({first}); pass --fresh-critic to start one"
         ) from None

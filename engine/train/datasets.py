@@ -47,7 +47,7 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
-from engine.errors import InvalidInput
+from engine.errors import InvalidInput, first_line
 from engine.train.protocol import RealBatch
 
 #: Largest image we agree to decode (1.5 gigapixel = 4.5 GB as RGB uint8).
@@ -81,7 +81,7 @@ def load_image(
         except UnidentifiedImageError:
             raise InvalidInput(f"{path} is not an image Pillow can read") from None
         except (OSError, SyntaxError, ValueError) as error:
-            first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            first = first_line(error)
             raise InvalidInput(f"cannot decode {path} (truncated or damaged: {first})") from None
         finally:
             Image.MAX_IMAGE_PIXELS = saved

@@ -24,7 +24,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
 from engine.atomic import atomic_path
-from engine.errors import CheckpointError
+from engine.errors import CheckpointError, first_line
 
 FORMAT = "everscape.train_state/1"
 FILENAME = "train_state.safetensors"
@@ -85,7 +85,7 @@ def load_state(path: str | Path) -> dict[str, Any]:
             doc = json.loads((handle.metadata() or {})["everscape_train"])
             tensors = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118
     except (SafetensorError, OSError, ValueError, KeyError) as error:
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        first = first_line(error)
         raise CheckpointError(f"training state {path} is damaged or not ours ({first})") from None
     if doc.get("format") != FORMAT:
         raise CheckpointError(f"training state {path} has unknown format {doc.get('format')!r}")
