@@ -42,7 +42,7 @@ import torch
 from PIL import Image
 
 from engine.atomic import atomic_path, write_bytes_atomic
-from engine.cards import FORMAT, card_path, read_card
+from engine.cards import FORMAT, card_path, heldout_swd, read_card
 from engine.checkpoints import file_sha256, load_checkpoint, save_checkpoint
 from engine.errors import InvalidInput
 from engine.export import export
@@ -78,6 +78,7 @@ class ShipOptions:
     quick: bool = False
     device: str | None = None  # None/"auto": the Renderer's choice
     seed: int = 0  # seed of the evaluation worlds/crops and of the gallery world
+    replace_worse: bool = False  # ship even when the model already shipped as ``name`` measured better
 
 
 def pick_checkpoint(run: str | Path) -> Path:
@@ -217,6 +218,33 @@ def measure(
     }
 
 
+def comparable(card: dict[str, Any], metrics: dict[str, Any]) -> bool:
+    """Whether ``card``'s metrics were measured like ``metrics``: same mode, data and options (seeds,
+    set sizes, frame), so their SWDs are two draws of one measurement, not of two."""
+    old = card.get("metrics") or {}
+    same = json.loads(json.dumps({k: metrics.get(k) for k in ("mode", "data", "options")}))
+    return all(old.get(key) == value for key, value in same.items())
+
+
+def refuse_if_worse(card: dict[str, Any] | None, metrics: dict[str, Any], source: Path, name: str) -> None:
+    """Stop a ship that would replace a better model: raise when the card already shipped as
+    ``name`` was measured the same way and has the lower held-out SWD.
+
+    Why: a warm-started run's own best snapshot is picked on a quick score, and the shipped model
+    was picked the same way, so "best of this run" says nothing about "better than what ships";
+    the full measurement on the same sets does. The measurement is the expensive part and is
+    done by then; the message carries both numbers, and nothing is written.
+    """
+    if card is None or not comparable(card, metrics):
+        return
+    old, new = heldout_swd(card), metrics["trained"]["swd"]
+    if old is not None and new > old:
+        raise InvalidInput(
+            f"not shipped: {source} measures held-out SWD {new:.1f}, worse than the {old:.1f} of the "
+            f"{name} already shipped (same sets); pass --replace-worse to ship it anyway"
+        )
+
+
 def render_gallery(
     model: torch.nn.Module, world: World, path: Path, size: tuple[int, int], device: str | None
 ) -> dict[str, Any]:
@@ -346,6 +374,8 @@ def ship(run: str | Path, options: ShipOptions, progress: Callable[[str], None] 
     metrics = measure(model, untrained, (name, floor_ref), data, eval_opts, options.device, say, whole)
     metrics["mode"] = "quick" if options.quick else "full"
     metrics["seconds"] = round(time.perf_counter() - started, 1)
+    if not options.replace_worse:
+        refuse_if_worse(read_card(options.dest / f"{name}.json"), metrics, source, name)
     verdicts = goals(metrics["trained"], metrics["untrained"], metrics["real_vs_real"])
     say("diagnostics: colour drift, repetition at the coordinate period, seams")
     base = QUICK_DIAGNOSTICS if options.quick else DiagnosticOptions()

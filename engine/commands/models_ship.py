@@ -24,6 +24,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     ship.add_argument("--quick", action="store_true", help="small metric sets, short strip, 512x256 render")
     ship.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     ship.add_argument("--seed", type=int, default=0, help="seed of evaluation worlds and crops, and the gallery")
+    ship.add_argument(
+        "--replace-worse",
+        action="store_true",
+        help="ship even if the model already shipped as NAME measured a lower held-out SWD on the same sets",
+    )
     pair = sub.add_parser("pair-critic", help=PAIR_HELP, description=PAIR_HELP)
     pair.add_argument("run_dir", metavar="RUN_DIR", help="an `everscape train --init NAME` --out folder")
     pair.add_argument("name", metavar="NAME", help="the shipped checkpoint (a name or a .safetensors path)")
@@ -42,6 +47,7 @@ def run(args: argparse.Namespace) -> int:
         quick=args.quick,
         device=args.device,
         seed=args.seed,
+        replace_worse=args.replace_worse,
     )
     card = ship(args.run_dir, options, progress=lambda m: print(m, file=sys.stderr, flush=True))
     print(card_summary(card))

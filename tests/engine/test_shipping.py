@@ -151,6 +151,32 @@ def test_ship_prefers_best_and_refuses_large_or_unmeasurable_checkpoints(run_dir
     assert (prep["data"], prep["scale"], prep["holdout"]) == ("bluemarble", 0.5, [0.45, 0.55])
 
 
+def test_ship_refuses_to_replace_a_model_that_measured_better_on_the_same_sets(shipped, run_dir, tmp_path, capsys):
+    dest, gallery = tmp_path / "checkpoints", tmp_path / "gallery"
+    shutil.copytree(shipped[0], dest)
+    card = read_card(dest / "tiny-ref.json")
+    measured = card["metrics"]["trained"]["swd"]
+    card["metrics"]["trained"]["swd"] = measured / 2  # the shipped model now reads as twice as good
+    (dest / "tiny-ref.json").write_text(json.dumps(card))
+    before = {p.name: p.read_bytes() for p in dest.rglob("*") if p.is_file()}
+    argv = ["models", "ship", str(run_dir), "--name", "tiny-ref", "--dest", str(dest), "--gallery-dir", str(gallery)]
+    argv += ["--quick", "--device", "cpu"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "not shipped" in err and "--replace-worse" in err
+    assert f"{measured:.1f}" in err and f"{measured / 2:.1f}" in err
+    assert {p.name: p.read_bytes() for p in dest.rglob("*") if p.is_file()} == before and not gallery.exists()
+
+    # measured another way (another seed), the numbers do not compare, and it ships
+    assert not shipping.comparable(card, {**card["metrics"], "options": {**card["metrics"]["options"], "seed": 1}})
+    assert shipping.comparable(card, card["metrics"])
+    assert main([*argv, "--replace-worse"]) == 0
+    assert read_card(dest / "tiny-ref.json")["metrics"]["trained"]["swd"] == pytest.approx(measured)
+    card["metrics"]["trained"]["swd"] = measured * 2  # a worse shipped model is replaced without asking
+    (dest / "tiny-ref.json").write_text(json.dumps(card))
+    assert main(argv) == 0
+
+
 def test_rediagnose_rewrites_only_the_diagnostics_and_their_goals(shipped, run_dir, tmp_path, capsys):
     dest = tmp_path / "checkpoints"
     shutil.copytree(shipped[0], dest)
