@@ -111,6 +111,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "moves slowly while its fresh critic learns at full rate (default 1; a resumed run keeps its own)",
     )
     parser.add_argument(
+        "--r1-gamma",
+        type=float,
+        metavar="G",
+        help="weight of the critic's R1 penalty (default 10, the papers' for 256-1024 px on GPU batches; "
+        "a resumed run keeps its own unless given)",
+    )
+    parser.add_argument(
         "--best-metric",
         choices=("swd", "none"),
         default=None,
@@ -368,7 +375,18 @@ def run(args: argparse.Namespace) -> int:
                     "start a new run from its checkpoint with --init to change --g-lr-scale"
                 )
             train_extra["g_lr_scale"] = args.g_lr_scale
-        config = TrainConfig(batch=args.batch, amp=not args.no_amp, seed=args.seed, crop=crop, extra=train_extra)
+        if args.r1_gamma is not None:
+            if not 0 <= args.r1_gamma <= 1000:
+                raise InvalidInput(f"--r1-gamma must be in [0, 1000], got {args.r1_gamma:g}")
+            train_extra["r1_gamma"] = args.r1_gamma
+        config = TrainConfig(
+            batch=args.batch,
+            amp=not args.no_amp,
+            seed=args.seed,
+            crop=crop,
+            r1_gamma=float(train_extra.get("r1_gamma", TrainConfig.r1_gamma)),
+            extra=train_extra,
+        )
         holdout = _holdout(args.holdout)
         dataset = open_dataset(
             args.data,

@@ -267,3 +267,23 @@ def test_g_lr_warmup_is_recorded_and_checked(image, tmp_path, capsys):
     capsys.readouterr()
     assert _train(image, tmp_path / "bad", "--steps", "1", "--g-lr-warmup", "-5") == 2
     assert "--g-lr-warmup must be 0 or more steps" in capsys.readouterr().err
+
+
+def test_r1_gamma_weights_the_critic_penalty_is_recorded_and_kept_on_resume(image, tmp_path, capsys):
+    from engine.train import critic_weights
+    from engine.train.state import FILENAME
+
+    def critic(run):
+        return critic_weights.from_run(tmp_path / run / FILENAME).weights
+
+    for run, extra in (("default", ()), ("ten", ("--r1-gamma", "10")), ("half", ("--r1-gamma", "0.5"))):
+        assert _train(image, tmp_path / run, "--steps", "1", *extra) == 0  # step 0 takes the lazy R1 step
+    same, other = critic("default"), critic("half")
+    assert all(torch.equal(same[k], critic("ten")[k]) for k in same)  # 10 is the default
+    assert any(not torch.equal(same[k], other[k]) for k in same)
+    assert read_header(tmp_path / "half" / "last.safetensors")["train_extra"]["r1_gamma"] == 0.5
+    assert _train(image, tmp_path / "half", "--steps", "2", "--resume") == 0
+    assert read_header(tmp_path / "half" / "last.safetensors")["train_extra"]["r1_gamma"] == 0.5
+    capsys.readouterr()
+    assert _train(image, tmp_path / "bad", "--steps", "1", "--r1-gamma", "-1") == 2
+    assert "--r1-gamma must be in [0, 1000]" in capsys.readouterr().err
