@@ -374,8 +374,9 @@ def ship(run: str | Path, options: ShipOptions, progress: Callable[[str], None] 
     metrics = measure(model, untrained, (name, floor_ref), data, eval_opts, options.device, say, whole)
     metrics["mode"] = "quick" if options.quick else "full"
     metrics["seconds"] = round(time.perf_counter() - started, 1)
+    target = options.dest / f"{name}.safetensors"
     if not options.replace_worse:
-        refuse_if_worse(read_card(options.dest / f"{name}.json"), metrics, source, name)
+        refuse_if_worse(read_card(card_path(target)), metrics, source, name)
     verdicts = goals(metrics["trained"], metrics["untrained"], metrics["real_vs_real"])
     say("diagnostics: colour drift, repetition at the coordinate period, seams")
     base = QUICK_DIAGNOSTICS if options.quick else DiagnosticOptions()
@@ -394,7 +395,6 @@ def ship(run: str | Path, options: ShipOptions, progress: Callable[[str], None] 
     }
 
     options.dest.mkdir(parents=True, exist_ok=True)
-    target = options.dest / f"{name}.safetensors"
     summary = {
         "mode": metrics["mode"],
         "data": metrics["data"],
