@@ -184,38 +184,53 @@ def goals(trained: dict[str, Any], untrained: dict[str, Any], real: dict[str, An
     }
 
 
-def measure(
+def measure_trained(
     model: torch.nn.Module,
-    untrained: torch.nn.Module,
-    refs: tuple[str, str],
+    ref: str,
     data: RealImages,
     options: EvalOptions,
     device: str | None,
     say: Callable[[str], None],
     whole: RealImages | None = None,
 ) -> dict[str, Any]:
-    """Trained and untrained model through :func:`evaluate` on the same real sets; the card's metrics.
+    """The trained model through :func:`evaluate`: the card's metrics, all but the floor.
 
     ``whole``: the data the band ``data`` was cut from, for the data's own ScaleInv at every zoom.
+    Split from :func:`add_floor` so a ship that :func:`refuse_if_worse` stops has paid for one
+    measurement, not two.
     """
     say("measuring the trained model")
-    report = evaluate(model, refs[0], data, options, device, progress=lambda m: say(f"  trained: {m}"), whole=whole)
-    say("measuring the untrained model (the floor)")
-    floor = evaluate(untrained, refs[1], data, options, device, progress=lambda m: say(f"  untrained: {m}"))
+    report = evaluate(model, ref, data, options, device, progress=lambda m: say(f"  trained: {m}"), whole=whole)
     return {
         "data": report["data"],
         "device": report["device"],
         "units": report["units"],
         "options": report["options"],
         "trained": _means(report),
-        "untrained": _means(floor),
         "real_vs_real": {
             "swd": report["real_vs_real"]["mean"],
             "scaleinv": {k: (v["mean"] if v else None) for k, v in report["real_scaleinv"].items()},
             "whole_scaleinv": {k: (v["mean"] if v else None) for k, v in report.get("real_whole_scaleinv", {}).items()},
         },
-        "reports": {"trained": report, "untrained": floor},
+        "reports": {"trained": report},
     }
+
+
+def add_floor(
+    metrics: dict[str, Any],
+    untrained: torch.nn.Module,
+    ref: str,
+    data: RealImages,
+    options: EvalOptions,
+    device: str | None,
+    say: Callable[[str], None],
+) -> dict[str, Any]:
+    """Measure the untrained model on the same sets as :func:`measure_trained` and add it to ``metrics``."""
+    say("measuring the untrained model (the floor)")
+    floor = evaluate(untrained, ref, data, options, device, progress=lambda m: say(f"  untrained: {m}"))
+    metrics["untrained"] = _means(floor)
+    metrics["reports"]["untrained"] = floor
+    return metrics
 
 
 def comparable(card: dict[str, Any], metrics: dict[str, Any]) -> bool:
@@ -233,7 +248,8 @@ def refuse_if_worse(card: dict[str, Any] | None, metrics: dict[str, Any], source
     Why: a warm-started run's own best snapshot is picked on a quick score, and the shipped model
     was picked the same way, so "best of this run" says nothing about "better than what ships";
     the full measurement on the same sets does. The measurement is the expensive part and is
-    done by then; the message carries both numbers, and nothing is written.
+    done by then (the trained half of it: the floor, diagnostics, inversion and gallery are not
+    started); the message carries both numbers, and nothing is written.
     """
     if card is None or not comparable(card, metrics):
         return
@@ -371,12 +387,13 @@ def ship(run: str | Path, options: ShipOptions, progress: Callable[[str], None] 
     floor_ref = f"{ckpt.family}:{config_name}" if config_name else f"{ckpt.family}:untrained"
 
     started = time.perf_counter()
-    metrics = measure(model, untrained, (name, floor_ref), data, eval_opts, options.device, say, whole)
+    metrics = measure_trained(model, name, data, eval_opts, options.device, say, whole)
     metrics["mode"] = "quick" if options.quick else "full"
-    metrics["seconds"] = round(time.perf_counter() - started, 1)
     target = options.dest / f"{name}.safetensors"
     if not options.replace_worse:
         refuse_if_worse(read_card(card_path(target)), metrics, source, name)
+    add_floor(metrics, untrained, floor_ref, data, eval_opts, options.device, say)
+    metrics["seconds"] = round(time.perf_counter() - started, 1)
     verdicts = goals(metrics["trained"], metrics["untrained"], metrics["real_vs_real"])
     say("diagnostics: colour drift, repetition at the coordinate period, seams")
     base = QUICK_DIAGNOSTICS if options.quick else DiagnosticOptions()

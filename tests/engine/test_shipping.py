@@ -162,8 +162,12 @@ def test_ship_refuses_to_replace_a_model_that_measured_better_on_the_same_sets(s
     argv = ["models", "ship", str(run_dir), "--name", "tiny-ref", "--dest", str(dest), "--gallery-dir", str(gallery)]
     argv += ["--quick", "--device", "cpu"]
     assert main(argv) == 2
-    err = capsys.readouterr().err.strip().splitlines()[-1]
+    lines = capsys.readouterr().err.strip().splitlines()
+    err = lines[-1]
     assert "not shipped" in err and "--replace-worse" in err
+    # refused right after the trained half: the floor (as long again) is never measured
+    assert any("measuring the trained model" in line for line in lines)
+    assert not any("untrained" in line for line in lines[:-1])
     assert f"{measured:.1f}" in err and f"{measured / 2:.1f}" in err
     assert {p.name: p.read_bytes() for p in dest.rglob("*") if p.is_file()} == before and not gallery.exists()
 
