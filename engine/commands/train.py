@@ -126,28 +126,36 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _best_metric(args: argparse.Namespace, holdout: tuple[float, float] | None, device: torch.device):
-    """``metric_fn`` for ``best.safetensors``: quick SWD of the EMA against held-out crops.
+def _best_metric(args: argparse.Namespace, holdout: tuple[float, float] | None, crop: int, device: torch.device):
+    """``(metric_fn, metric_name)`` for ``best.safetensors``: SWD of the EMA against held-out
+    crops, at the training crop size (``(None, None)`` when off).
 
     Only with a held-out band: scored on crops the model trains on, "best" would reward
     memorising them. The real set is drawn once per session (fixed seed), so every snapshot is
-    scored against the same crops; about 48 frames of 64 px, seconds per snapshot.
+    scored against the same crops: 48 frames, seconds per snapshot. The frame is the one
+    ``models ship`` measures on (the crop, halved until the band holds it), not ``eval --quick``'s
+    64 px: on an ALIS warm start (128 px crops) the 64 px score ranked three checkpoints exactly
+    opposite to the shipped measurement, on two seeds (picking a snapshot that measured 292 against
+    the 284 it started from), while 48 frames of 128 px ranked them as it did, at the same cost.
+    The name travels with the score, so a resumed run scored another way starts its best afresh.
     """
     choice = args.best_metric or ("swd" if holdout else "none")
     if choice == "none":
-        return None
+        return None, None
     if not holdout:
         raise InvalidInput("--best-metric swd needs a held-out band (--holdout A,B)")
     from engine.metrics.evaluate import QUICK, HeldOutSWD
     from engine.metrics.realdata import RealImages
 
     data = RealImages.load(args.data, holdout, args.scale, args.drop_bottom)
-    side = next((s for s in (QUICK.frame, 32) if data.fits(s)), None)
+    sides = (data.fitting_side(crop), QUICK.frame, 32)
+    side = next((s for s in sides if s >= QUICK.swd.min_size and data.fits(s)), None)
     if side is None:
         print(f"everscape: no best.safetensors: the held-out band of {args.data} is under 32 px", file=sys.stderr)
-        return None
-    scorer = HeldOutSWD(data, dataclasses.replace(QUICK, frame=side), device=device)
-    return lambda trainer: scorer(trainer.ema)
+        return None, None
+    options = dataclasses.replace(QUICK, frame=side)
+    scorer = HeldOutSWD(data, options, device=device)
+    return (lambda trainer: scorer(trainer.ema)), f"held-out SWD, {options.frames} frames of {side} px"
 
 
 def _initial_model(args: argparse.Namespace, module):
@@ -404,6 +412,7 @@ def run(args: argparse.Namespace) -> int:
             raise InvalidInput(str(error)) from None
         if critic is not None:
             critic_weights.install(trainer, critic)
+        metric_fn, metric_name = _best_metric(args, holdout, crop, device) if info.is_main else (None, None)
         stop = _StopOnInterrupt()
         with stop:
             result = train(
@@ -416,7 +425,8 @@ def run(args: argparse.Namespace) -> int:
                 log_every=args.log_every,
                 sample_every=args.sample_every,
                 snapshot_every=args.snapshot_every,
-                metric_fn=_best_metric(args, holdout, device) if info.is_main else None,
+                metric_fn=metric_fn,
+                metric_name=metric_name,
                 resume=args.resume,
                 seed=args.seed,
                 meta={

@@ -131,11 +131,14 @@ def train(
     snapshot_fn: Callable[[Snapshot], None] | None = None,
     sample_fn: Callable[[Path], None] | None = None,
     metric_fn: Callable[[FamilyTrainer], float] | None = None,
+    metric_name: str | None = None,
 ) -> TrainResult:
     """Train until ``steps`` (total, across resumes) or ``max_minutes`` (this session), or abort.
 
     ``meta`` (e.g. ``{"data": "bluemarble", "device": "cuda"}``) goes into checkpoint headers and
-    the training state; ``seed`` seeds global RNGs of a fresh run.
+    the training state; ``seed`` seeds global RNGs of a fresh run. ``metric_name`` says what
+    ``metric_fn`` measures; a resume keeps the run's best only when it was scored the same way (a
+    value of another measurement is no bar), else the next snapshot becomes ``best.safetensors``.
     """
     if steps is None and max_minutes is None:
         raise InvalidInput("give a training budget: steps and/or max minutes")
@@ -159,7 +162,8 @@ def train(
                 f"{state_path} is a {state.get('family')} run with another config; use a new --out folder"
             )
         trainer.load_state_dict(state["trainer"])
-        step, wall_before, best = int(state["step"]), float(state["wall_time_s"]), state.get("best")
+        step, wall_before = int(state["step"]), float(state["wall_time_s"])
+        best = state.get("best") if state.get("best_metric") == metric_name else None
         images = _images_seen(state, batch, world)
         # The run's provenance outlives the session that wrote it: what this session does not say
         # again (a resume passes no --init) is kept from the state, so the header still counts it.
@@ -200,7 +204,7 @@ def train(
                     ema.family,
                     ema.config_dict(),
                     ema.state_dict(),
-                    {**header, "metric": value},
+                    {**header, "metric": value, "metric_name": metric_name},
                 )
         save_state(
             state_path,
@@ -211,6 +215,7 @@ def train(
                 "images": images,
                 "wall_time_s": wall,
                 "best": best,
+                "best_metric": metric_name,
                 "meta": meta,
                 "trainer": trainer.state_dict(),
                 "rng": capture_rng(),

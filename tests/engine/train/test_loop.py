@@ -131,6 +131,19 @@ def test_abort_stops_cleanly_with_snapshot_and_best(tmp_path):
     assert load_checkpoint(tmp_path / "best.safetensors").meta["metric"] == 1.0
 
 
+def test_resume_keeps_the_best_only_when_it_was_scored_the_same_way(tmp_path):
+    _run(tmp_path / "a", 2, metric_fn=lambda t: 1.0, metric_name="swd@64")
+    _run(tmp_path / "a", 4, resume=True, metric_fn=lambda t: 5.0, metric_name="swd@64")
+    assert load_checkpoint(tmp_path / "a" / "best.safetensors").meta["steps"] == 2  # 5 is no better than 1
+
+    _run(tmp_path / "b", 2, metric_fn=lambda t: 1.0, metric_name="swd@64")
+    _run(tmp_path / "b", 4, resume=True, metric_fn=lambda t: 5.0, metric_name="swd@128")
+    best = load_checkpoint(tmp_path / "b" / "best.safetensors").meta
+    assert (best["steps"], best["metric"], best["metric_name"]) == (4, 5.0, "swd@128")
+    state = load_state(tmp_path / "b" / FILENAME)
+    assert (state["best"], state["best_metric"]) == (5.0, "swd@128")
+
+
 def test_cli_prints_json_lines_and_refuses_untrainable_family(tmp_path, capsys, monkeypatch):
     image = tmp_path / "map.png"
     from PIL import Image
