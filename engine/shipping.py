@@ -224,13 +224,12 @@ def add_floor(
     options: EvalOptions,
     device: str | None,
     say: Callable[[str], None],
-) -> dict[str, Any]:
+) -> None:
     """Measure the untrained model on the same sets as :func:`measure_trained` and add it to ``metrics``."""
     say("measuring the untrained model (the floor)")
     floor = evaluate(untrained, ref, data, options, device, progress=lambda m: say(f"  untrained: {m}"))
     metrics["untrained"] = _means(floor)
     metrics["reports"]["untrained"] = floor
-    return metrics
 
 
 def comparable(card: dict[str, Any], metrics: dict[str, Any]) -> bool:
