@@ -362,6 +362,8 @@ def run(args: argparse.Namespace) -> int:
         sampling = _crop_sampling(args.crop_sampling, resumed, args.data)
         if resumed is not None:  # the run keeps the trainer options it started with
             train_extra.update(resumed.get("train_extra") or {})
+        elif getattr(module, "PLACES_FAKE_ROWS", False):  # fakes' rows drawn as the reals' are
+            train_extra["fake_rows"] = "offset" if sampling == "offset" else "centre"
         if args.augment is not None:
             parse_policy(args.augment)  # a bad policy is a one-line error before any work
             train_extra["augment"] = args.augment

@@ -124,6 +124,9 @@ Z_GLOBAL_VECTOR = "infinitygan.z_g"
 STYLE_LATTICE_FIELD = "infinitygan.style_lattice"  # z_g per style-lattice cell (``style_cell`` > 0)
 #: Config fields that change how a trained model renders, not what it learnt (``train --init`` may change them).
 INFERENCE_FIELDS = ("style_cell", "fusion_width")
+#: Its fakes sit at rows of the training image's band: new runs place them as the reals' crop
+#: sampling places real crops (``train_extra["fake_rows"]``, engine.train.infinitygan_trainer).
+PLACES_FAKE_ROWS = True
 
 
 def config_from_dict(doc: dict[str, Any]) -> InfinityGANConfig:

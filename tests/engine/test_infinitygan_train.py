@@ -3,6 +3,7 @@
 import math
 
 import numpy as np
+import pytest
 import torch
 
 from engine.models import infinitygan
@@ -102,3 +103,49 @@ def test_vertical_head_learns_real_crop_positions():
     for step in range(20):
         trainer.step(data.sample(4), step)
     assert error() < 0.75 * before
+
+
+def _edge_shares(starts: list[float], low: float, high: float) -> tuple[float, float]:
+    n = len(starts)
+    return sum(t == low for t in starts) / n, sum(t == high for t in starts) / n
+
+
+def test_centre_placed_windows_show_the_band_edges_as_often_as_centre_sampled_crops():
+    """Reals sampled with clamped centres start at the image's top or bottom edge about
+    ``crop / 2 / height`` of the time; fakes placed by offsets almost never do (1 row in the band's
+    starts), so their windows at the poles would be rarer than the reals' polar crops."""
+    from engine.train.infinitygan_trainer import window_start
+
+    lo, hi, window = -50, 40, 10  # 91 starts: a band of 100 rows seen through 10-row windows
+    grid = [(r, dy) for r in range(lo, hi + 1) for dy in np.linspace(-0.5, 0.5, 200, endpoint=False)]
+    placed = [window_start(r, float(dy), lo, hi, window, "centre") for r, dy in grid]
+    starts = [r + dy for r, dy in placed]
+    assert all(lo <= r <= hi and -0.5 <= dy <= 0.5 for r, dy in placed)
+    top, bottom = _edge_shares(starts, lo - 0.5, hi + 0.5)
+
+    reals = CropDataset([np.zeros((100, 40, 3), np.uint8)], window, seed=3, hflip=False, sampling="centre")
+    y = reals.sample(20000).positions[:, 1]
+    real_top, real_bottom = (y == -1).float().mean().item(), (y == 1).float().mean().item()
+    assert abs(top - real_top) < 0.015 and abs(bottom - real_bottom) < 0.015
+    assert 0.04 < top < 0.06 and 0.04 < bottom < 0.06
+
+    # Offsets: the draw unchanged, the edges reached no more than any other start.
+    assert all(window_start(r, float(dy), lo, hi, window, "offset") == (r, float(dy)) for r, dy in grid[:500])
+    assert _edge_shares([r + dy for r, dy in grid], lo - 0.5, hi + 0.5)[0] <= 1 / 200
+
+
+def test_fakes_rows_follow_the_configured_placement_and_runs_from_before_it_keep_offsets():
+    offset, _ = make()
+    assert offset.fake_rows == "offset"  # no option in the header: a run from before it
+    centre, _ = make(extra={"fake_rows": "centre"})
+    positions = []
+    torch.manual_seed(1)
+    for _ in range(40):
+        positions.append(centre.generate(centre.generator, 8, False).extras["positions"])
+    y = torch.cat(positions)
+    assert y.abs().max() <= 1 and (y == -1).any() and (y == 1).any()
+    torch.manual_seed(1)
+    y_offset = torch.cat([offset.generate(offset.generator, 8, False).extras["positions"] for _ in range(40)])
+    assert not (y_offset.abs() == 1).any()
+    with pytest.raises(ValueError, match="fake_rows must be one of"):
+        make(extra={"fake_rows": "poles"})

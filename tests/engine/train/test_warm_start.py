@@ -287,3 +287,21 @@ def test_r1_gamma_weights_the_critic_penalty_is_recorded_and_kept_on_resume(imag
     capsys.readouterr()
     assert _train(image, tmp_path / "bad", "--steps", "1", "--r1-gamma", "-1") == 2
     assert "--r1-gamma must be in [0, 1000]" in capsys.readouterr().err
+
+
+def test_new_infinitygan_runs_place_their_fakes_rows_as_their_crops_and_resumes_keep_it(image, tmp_path):
+    def train(out, *extra):
+        argv = ["train", "infinitygan", "--data", str(image), "--out", str(out), "--batch", "2", "--steps", "1"]
+        return main([*argv, "--sample-every", "0", "--best-metric", "none", "--device", "cpu", *extra])
+
+    def fake_rows(run):
+        return (read_header(run / "last.safetensors").get("train_extra") or {}).get("fake_rows")
+
+    assert train(tmp_path / "centre") == 0
+    assert fake_rows(tmp_path / "centre") == "centre"  # an image: centre crops, so centre-placed fakes
+    assert train(tmp_path / "centre", "--steps", "2", "--resume") == 0
+    assert fake_rows(tmp_path / "centre") == "centre"
+    assert train(tmp_path / "offset", "--crop-sampling", "offset") == 0
+    assert fake_rows(tmp_path / "offset") == "offset"
+    assert _train(image, tmp_path / "reference", "--steps", "1") == 0  # no rows to place: nothing recorded
+    assert fake_rows(tmp_path / "reference") is None
