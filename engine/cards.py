@@ -69,6 +69,12 @@ def relative_heldout_swd(card: dict[str, Any]) -> float | None:
     return trained / real
 
 
+def _measured(metrics: dict[str, Any]) -> str:
+    """How a card was measured: mode, data, and where a row-dependent model's frames were."""
+    rows = ", frames over the data's rows" if metrics.get("frames_at_rows") else ""
+    return f"{metrics.get('mode', '?')} on {metrics.get('data', '?')}{rows}"
+
+
 def _number(value: Any, digits: int = 1) -> str:
     try:
         value = float(value)
@@ -109,7 +115,7 @@ def quality_table(cards: list[dict[str, Any]]) -> str:
         return text + (f" (last {t.get('steps')} steps warm-started)" if t.get("init") else "")
 
     row("training", [training(c) for c in cards])
-    row("measured", [f"{c['metrics'].get('mode', '?')} on {c['metrics'].get('data', '?')}" for c in cards])
+    row("measured", [_measured(c["metrics"]) for c in cards])
     for label, key in (("SWD ×10³, frames", "swd"), ("∞-SWD ×10³, strip", "inf_swd")):
         row(
             f"{label}: trained / untrained / real",

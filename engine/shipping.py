@@ -50,7 +50,7 @@ from engine.geometry import Rect
 from engine.metrics import landcover
 from engine.metrics.diagnostics import QUICK_DIAGNOSTICS, DiagnosticOptions, diagnose
 from engine.metrics.diagnostics import verdicts as diagnostic_verdicts
-from engine.metrics.evaluate import QUICK, EvalOptions, evaluate
+from engine.metrics.evaluate import QUICK, EvalOptions, HeldOutSWD, evaluate
 from engine.metrics.inversion import QUICK_INVERSION, InversionOptions, inversion_psnr
 from engine.metrics.realdata import RealImages
 from engine.models.registry import build_initial, family_module, model_from_checkpoint
@@ -206,6 +206,7 @@ def measure_trained(
         "device": report["device"],
         "units": report["units"],
         "options": report["options"],
+        **({"frames_at_rows": True} if report.get("frames_at_rows") else {}),
         "trained": _means(report),
         "real_vs_real": {
             "swd": report["real_vs_real"]["mean"],
@@ -232,12 +233,40 @@ def add_floor(
     metrics["reports"]["untrained"] = floor
 
 
+#: What two measurements must share for their SWDs to be two draws of one measurement.
+COMPARED = ("mode", "data", "options", "frames_at_rows")
+
+
 def comparable(card: dict[str, Any], metrics: dict[str, Any]) -> bool:
     """Whether ``card``'s metrics were measured like ``metrics``: same mode, data and options (seeds,
     set sizes, frame), so their SWDs are two draws of one measurement, not of two."""
     old = card.get("metrics") or {}
-    same = json.loads(json.dumps({k: metrics.get(k) for k in ("mode", "data", "options")}))
+    same = json.loads(json.dumps({k: metrics.get(k) for k in COMPARED}))
     return all(old.get(key) == value for key, value in same.items())
+
+
+def shipped_measured_alike(
+    target: Path,
+    card: dict[str, Any] | None,
+    metrics: dict[str, Any],
+    data: RealImages,
+    options: EvalOptions,
+    device: str | None,
+    say: Callable[[str], None],
+) -> dict[str, Any] | None:
+    """The card of the model shipped at ``target`` with its held-out SWD measured as ``metrics`` were.
+
+    ``card`` itself when it was (:func:`comparable`); else the shipped weights' frames are measured
+    now, the way ``metrics`` were (a frame set, not the whole measurement), so a change in how
+    models are measured never waves a worse model through the guard. None when nothing ships there.
+    """
+    if card is None or comparable(card, metrics) or not target.is_file():
+        return card
+    say(f"the shipped {target.name} was measured another way: measuring its frames as this model's")
+    shipped = model_from_checkpoint(load_checkpoint(target), target)
+    swd = HeldOutSWD(data, options, device)(shipped)
+    measured_as = json.loads(json.dumps({k: metrics.get(k) for k in COMPARED}))  # as a card holds them
+    return {"metrics": {**measured_as, "trained": {"swd": swd}}}
 
 
 def refuse_if_worse(card: dict[str, Any] | None, metrics: dict[str, Any], source: Path, name: str) -> None:
@@ -390,7 +419,10 @@ def ship(run: str | Path, options: ShipOptions, progress: Callable[[str], None] 
     metrics["mode"] = "quick" if options.quick else "full"
     target = options.dest / f"{name}.safetensors"
     if not options.replace_worse:
-        refuse_if_worse(read_card(card_path(target)), metrics, source, name)
+        shipped = shipped_measured_alike(
+            target, read_card(card_path(target)), metrics, data, eval_opts, options.device, say
+        )
+        refuse_if_worse(shipped, metrics, source, name)
     add_floor(metrics, untrained, floor_ref, data, eval_opts, options.device, say)
     metrics["seconds"] = round(time.perf_counter() - started, 1)
     verdicts = goals(metrics["trained"], metrics["untrained"], metrics["real_vs_real"])

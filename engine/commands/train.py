@@ -126,7 +126,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _best_metric(args: argparse.Namespace, holdout: tuple[float, float] | None, crop: int, device: torch.device):
+def _best_metric(
+    args: argparse.Namespace, holdout: tuple[float, float] | None, crop: int, device: torch.device, rows: bool = False
+):
     """``(metric_fn, metric_name)`` for ``best.safetensors``: SWD of the EMA against held-out
     crops, at the training crop size (``(None, None)`` when off).
 
@@ -137,7 +139,8 @@ def _best_metric(args: argparse.Namespace, holdout: tuple[float, float] | None, 
     64 px: on an ALIS warm start (128 px crops) the 64 px score ranked three checkpoints exactly
     opposite to the shipped measurement, on two seeds (picking a snapshot that measured 292 against
     the 284 it started from), while 48 frames of 128 px ranked them as it did, at the same cost.
-    The name travels with the score, so a resumed run scored another way starts its best afresh.
+    The name travels with the score, so a resumed run scored another way starts its best afresh
+    (``rows``: a row-dependent model's frames are spread over its rows, ``engine.metrics.infinite``).
     """
     choice = args.best_metric or ("swd" if holdout else "none")
     if choice == "none":
@@ -155,7 +158,8 @@ def _best_metric(args: argparse.Namespace, holdout: tuple[float, float] | None, 
         return None, None
     options = dataclasses.replace(QUICK, frame=side)
     scorer = HeldOutSWD(data, options, device=device)
-    return (lambda trainer: scorer(trainer.ema)), f"held-out SWD, {options.frames} frames of {side} px"
+    where = " over the data's rows" if rows else ""
+    return (lambda trainer: scorer(trainer.ema)), f"held-out SWD, {options.frames} frames of {side} px{where}"
 
 
 def _initial_model(args: argparse.Namespace, module):
@@ -362,7 +366,7 @@ def run(args: argparse.Namespace) -> int:
         sampling = _crop_sampling(args.crop_sampling, resumed, args.data)
         if resumed is not None:  # the run keeps the trainer options it started with
             train_extra.update(resumed.get("train_extra") or {})
-        elif getattr(module, "PLACES_FAKE_ROWS", False):  # fakes' rows drawn as the reals' are
+        elif model.row_dependent:  # its fakes have rows: drawn as the reals' are
             train_extra["fake_rows"] = "offset" if sampling == "offset" else "centre"
         if args.augment is not None:
             parse_policy(args.augment)  # a bad policy is a one-line error before any work
@@ -414,7 +418,9 @@ def run(args: argparse.Namespace) -> int:
             raise InvalidInput(str(error)) from None
         if critic is not None:
             critic_weights.install(trainer, critic)
-        metric_fn, metric_name = _best_metric(args, holdout, crop, device) if info.is_main else (None, None)
+        metric_fn, metric_name = (
+            _best_metric(args, holdout, crop, device, model.row_dependent) if info.is_main else (None, None)
+        )
         stop = _StopOnInterrupt()
         with stop:
             result = train(

@@ -83,10 +83,24 @@ def evaluate(
         lambda: describe(render_frames(renderer, model_ref, options.frames, size, options.seed), cfg, dev, stream=1),
     )
     frame_swd = swd_descriptors(real, generated, cfg)
+    # The strip runs along the origin's row: a row-dependent model's ratio divides it by frames
+    # from that row (the same frames every other model's frames are), not from all its rows.
+    strip_row_swd = frame_swd
+    if model.row_dependent:
+        at_origin = timed(
+            "frames_at_strip_row",
+            lambda: describe(
+                render_frames(renderer, model_ref, options.frames, size, options.seed, at_rows=False),
+                cfg,
+                dev,
+                stream=1,
+            ),
+        )
+        strip_row_swd = swd_descriptors(real, at_origin, cfg)
     inf = timed(
         "strip", lambda: infinite_swd(renderer, model_ref, real, options.strip_frames, size, cfg, options.seed, dev)
     )
-    inf["ratio_to_frames"] = inf["swd"]["mean"] / frame_swd.mean if frame_swd.mean > 0 else None
+    inf["ratio_to_frames"] = inf["swd"]["mean"] / strip_row_swd.mean if strip_row_swd.mean > 0 else None
     scaled = timed(
         "scaleinv",
         lambda: scaleinv_swd(
@@ -113,6 +127,7 @@ def evaluate(
         "options": asdict(options),
         "real_vs_real": swd_descriptors(real, other, cfg).to_json(),
         "swd": frame_swd.to_json(),
+        **({"frames_at_rows": True, "swd_at_strip_row": strip_row_swd.to_json()} if model.row_dependent else {}),
         "inf_swd": inf,
         "scaleinv": {str(k): v.to_json() for k, v in scaled.items()},
         "real_scaleinv": {str(k): (v.to_json() if v else None) for k, v in real_scaled.items()},
@@ -125,7 +140,15 @@ def summary(report: dict) -> str:
     """A short markdown table of the means in ``report``."""
     rows = [
         ("real vs real (best possible)", report["real_vs_real"]["mean"]),
-        ("SWD, independent frames", report["swd"]["mean"]),
+        (
+            "SWD, independent frames" + (" over the data's rows" if report.get("frames_at_rows") else ""),
+            report["swd"]["mean"],
+        ),
+        *(
+            [("SWD, frames at the strip's row", report["swd_at_strip_row"]["mean"])]
+            if "swd_at_strip_row" in report
+            else []
+        ),
         (f"∞-SWD, {report['inf_swd']['strip_px']} px strip", report["inf_swd"]["swd"]["mean"]),
         ("∞-SWD first third", report["inf_swd"]["first_third"]["mean"]),
         ("∞-SWD last third", report["inf_swd"]["last_third"]["mean"]),

@@ -31,16 +31,28 @@ from engine.world import World
 SCALES = (1, 2, 4, 8)
 
 
-def render_frames(renderer: Renderer, model_ref: str, count: int, size: int, seed: int, zoom: int = 1) -> torch.Tensor:
+def frame_positions(count: int) -> list[float]:
+    """Vertical positions in [-1, 1] of ``count`` frames: the middles of ``count`` equal parts, as
+    evenly spread as the real crops' offsets are uniform, with no random draw."""
+    return [-1.0 + (2 * i + 1) / count for i in range(count)]
+
+
+def render_frames(
+    renderer: Renderer, model_ref: str, count: int, size: int, seed: int, zoom: int = 1, at_rows: bool = True
+) -> torch.Tensor:
     """``count`` independent frames (world seeds ``seed..seed+count-1``) as ``(N, 3, S, S)`` in [-1, 1].
 
-    With ``zoom`` > 1 each frame covers ``zoom * S`` world pixels, zoomed out to ``S``.
+    With ``zoom`` > 1 each frame covers ``zoom * S`` world pixels, zoomed out to ``S``. Frames sit
+    at the world's origin, except a row-dependent model's (``Generator.frame_top``), whose frames
+    are spread over its rows as real crops are over their image's, unless ``at_rows`` is False.
     """
     side = size * zoom
+    model = renderer.model
+    tops = [model.frame_top(p, side) if at_rows else 0 for p in frame_positions(count)]
     out = torch.empty(count, 3, size, size)
     for i in range(count):
         world = World(model=model_ref, seed=seed + i)
-        (pixels,) = renderer.render(world, [Rect(0, 0, side, side)])
+        (pixels,) = renderer.render(world, [Rect(0, tops[i], side, side)])
         out[i] = zoom_out(as_tensor([pixels]), zoom)[0]
     return out
 

@@ -67,6 +67,9 @@ class Generator(nn.Module):
     """Base class of every consistent generator; subclasses fill in the four methods below."""
 
     family: ClassVar[str] = "?"
+    #: Whether what a model draws depends on the world row (InfinityGAN's vertical coordinate: a
+    #: world map's latitude), so training and measurement place its frames at rows: :meth:`frame_top`.
+    row_dependent: ClassVar[bool] = False
 
     def __init__(self, config: Any) -> None:
         super().__init__()
@@ -103,6 +106,18 @@ class Generator(nn.Module):
         encoding (or a lattice that makes the output statistics periodic) override this.
         """
         return ()
+
+    def frame_top(self, position: float, side: int) -> int:
+        """World row of the top of a ``side`` px frame showing what a real training crop at vertical
+        position ``position`` shows (-1: the crop at the top of its image, 1: at the bottom, as
+        ``RealBatch.positions``); 0 where every row is alike (not :attr:`row_dependent`).
+
+        Why: a row-dependent model is compared with real crops from every row of its data, so its
+        frames must come from every row too; rendered at one row, the measure compares one latitude
+        with all of them (the shipped InfinityGAN: held-out SWD 242 at the equator, 207 at the real
+        crops' rows, 48 frames of 133 px).
+        """
+        return 0
 
     @property
     def implicit_style_centre(self) -> bool:

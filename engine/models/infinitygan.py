@@ -124,9 +124,6 @@ Z_GLOBAL_VECTOR = "infinitygan.z_g"
 STYLE_LATTICE_FIELD = "infinitygan.style_lattice"  # z_g per style-lattice cell (``style_cell`` > 0)
 #: Config fields that change how a trained model renders, not what it learnt (``train --init`` may change them).
 INFERENCE_FIELDS = ("style_cell", "fusion_width")
-#: Its fakes sit at rows of the training image's band: new runs place them as the reals' crop
-#: sampling places real crops (``train_extra["fake_rows"]``, engine.train.infinitygan_trainer).
-PLACES_FAKE_ROWS = True
 
 
 def config_from_dict(doc: dict[str, Any]) -> InfinityGANConfig:
@@ -139,6 +136,7 @@ def build(config: InfinityGANConfig) -> InfinityGANGenerator:
 
 class InfinityGANGenerator(Generator):
     family = "infinitygan"
+    row_dependent = True
 
     def __init__(self, config: InfinityGANConfig) -> None:
         super().__init__(config)
@@ -188,6 +186,19 @@ class InfinityGANGenerator(Generator):
     def patch_size(self) -> int:
         """Side of a training patch (paper: 101); D sees real crops of this size."""
         return output_size(self.train_ts_cells, self.blocks)
+
+    def train_band(self) -> tuple[int, int]:
+        """First and last z_l row a training window may start at: windows of :attr:`train_ts_cells`
+        rows inside ``train_rows`` rows centred on the horizon (row 0), the training image's height."""
+        rows = self.config.train_rows
+        return -(rows // 2), rows // 2 - self.train_ts_cells
+
+    def frame_top(self, position: float, side: int) -> int:
+        """The band of ``train_rows`` z_l rows centred on the horizon stands for the training image's
+        height (the recipe sets it so): a frame sits in it as a real crop of ``side`` px sits in its
+        image, its top ``(position + 1) / 2`` of the way from the band's top to ``side`` above its bottom."""
+        height = self.config.train_rows * self.scale
+        return round(-height / 2 + (position + 1.0) / 2.0 * (height - side))
 
     # -- the protocol ----------------------------------------------------------------------------
 

@@ -118,7 +118,7 @@ class InfinityGANTrainer(AdversarialTrainer):
         # Per pair: z_g, the mixing latent and cut, the window's position and jitter.
         z_g = torch.randn(pairs, cfg.z_global, device=dev)
         z_mix = torch.randn(pairs, cfg.z_global, device=dev)
-        lo, hi = -(cfg.train_rows // 2), cfg.train_rows // 2 - model.train_ts_cells  # first visible row
+        lo, hi = model.train_band()  # first visible row
         rows = torch.randint(lo, hi + 1, (pairs,)).tolist()
         cols = torch.randint(0, cfg.period, (pairs,)).tolist()
         jitter = (torch.rand(pairs, 2) - 0.5).tolist()

@@ -14,7 +14,7 @@ from engine.errors import InvalidInput
 from engine.geometry import Rect
 from engine.metrics import SWDConfig, describe, swd
 from engine.metrics.evaluate import EvalOptions, evaluate, summary
-from engine.metrics.infinite import strip_chunks
+from engine.metrics.infinite import frame_positions, render_frames, strip_chunks
 from engine.metrics.realdata import RealImages, zoom_out
 from engine.metrics.swd import _normalise, laplacian_pyramid, pyr_down, pyr_up, sliced_wasserstein, split_swd
 from engine.models.registry import build_random
@@ -166,8 +166,42 @@ def test_evaluate_reference_tiny_gives_finite_numbers_per_zoom(map_file):
     numbers += [report["inf_swd"][k]["mean"] for k in ("first_third", "last_third", "first_vs_last_third")]
     assert all(math.isfinite(n) and n >= 0 for n in numbers)
     assert report["inf_swd"]["strip_px"] == 6 * 32
+    assert "frames_at_rows" not in report  # every row alike: frames at the origin, as ever
     # an untrained model is far from the data, much further than two real samples are from each other
     assert report["swd"]["mean"] > report["real_vs_real"]["mean"]
+
+
+def test_a_row_dependent_models_frames_spread_over_its_rows_as_real_crops_over_their_image():
+    """InfinityGAN's content depends on the row (a map's latitude): its frames must come from every
+    row of its training band, as real crops come from every row of their image; others stay at 0."""
+    model = build_random("infinitygan", "tiny")
+    band = model.config.train_rows * model.scale
+    assert (
+        model.row_dependent and model.frame_top(-1.0, 32) == -band // 2 and model.frame_top(1.0, 32) == band // 2 - 32
+    )
+    tops = [model.frame_top(p, 32) for p in frame_positions(4)]
+    assert tops == sorted(tops) and len(set(tops)) == 4 and -band // 2 < tops[0] and tops[-1] < band // 2 - 32
+    renderer = Renderer(model, "cpu")
+    frames = render_frames(renderer, "infinitygan:tiny", 4, 32, seed=3)
+    (pixels,) = renderer.render(World(model="infinitygan:tiny", seed=6), [Rect(0, tops[3], 32, 32)])
+    assert torch.equal(frames[3], torch.from_numpy(pixels).permute(2, 0, 1).float() / 127.5 - 1)
+    assert not torch.equal(frames, render_frames(renderer, "infinitygan:tiny", 4, 32, seed=3, at_rows=False))
+
+    reference = Renderer(build_random("reference", "tiny"), "cpu")
+    assert not reference.model.row_dependent and reference.model.frame_top(0.7, 32) == 0
+    assert torch.equal(
+        render_frames(reference, "reference:tiny", 3, 32, seed=3),
+        render_frames(reference, "reference:tiny", 3, 32, seed=3, at_rows=False),
+    )
+
+
+def test_a_row_dependent_models_strip_ratio_divides_by_frames_from_the_strips_row(map_file):
+    model = build_random("infinitygan", "tiny")
+    options = EvalOptions(frame=32, frames=4, strip_frames=3, scale_frames=2, scales=(1,), swd=FAST)
+    report = evaluate(model, "infinitygan:tiny", RealImages.load(str(map_file)), options, "cpu")
+    assert report["frames_at_rows"] is True and report["swd"]["mean"] != report["swd_at_strip_row"]["mean"]
+    assert report["inf_swd"]["ratio_to_frames"] == report["inf_swd"]["swd"]["mean"] / report["swd_at_strip_row"]["mean"]
+    assert "over the data's rows" in summary(report) and "frames at the strip's row" in summary(report)
 
 
 def test_whole_data_gives_the_real_scaleinv_reference_where_the_band_is_too_narrow(map_file):

@@ -181,6 +181,33 @@ def test_ship_refuses_to_replace_a_model_that_measured_better_on_the_same_sets(s
     assert main(argv) == 0
 
 
+def test_a_card_measured_another_way_is_remeasured_before_the_guard(shipped, run_dir, tmp_path, capsys, monkeypatch):
+    """A change in how models are measured must not wave a worse model through: the shipped weights'
+    frames are measured as the candidate's were, and the guard compares those."""
+    dest, gallery = tmp_path / "checkpoints", tmp_path / "gallery"
+    shutil.copytree(shipped[0], dest)
+    card = read_card(dest / "tiny-ref.json")
+    card["metrics"]["frames_at_rows"] = True  # measured another way (as a row-dependent model's card)
+    card["metrics"]["trained"]["swd"] = 1e-6  # a number that would refuse anything, were it compared
+    (dest / "tiny-ref.json").write_text(json.dumps(card))
+    seen = []
+    real_guard = shipping.refuse_if_worse
+    monkeypatch.setattr(shipping, "refuse_if_worse", lambda c, m, *a: (seen.append((c, m)), real_guard(c, m, *a)))
+    argv = ["models", "ship", str(run_dir), "--name", "tiny-ref", "--dest", str(dest), "--gallery-dir", str(gallery)]
+    argv += ["--quick", "--device", "cpu"]
+    assert main(argv) == 0  # the same weights re-measured: exactly as good, so it ships
+    assert "was measured another way" in capsys.readouterr().err
+    ((old, new),) = seen
+    assert old["metrics"]["trained"]["swd"] == new["trained"]["swd"]  # the very measurement, not a near one
+    assert shipping.comparable(old, new)
+
+    card["metrics"]["trained"]["swd"] = 1e-6
+    (dest / "tiny-ref.json").write_text(json.dumps(card))
+    monkeypatch.setattr(shipping.HeldOutSWD, "__call__", lambda self, model: 1e-6)  # the shipped one measures better
+    assert main(argv) == 2
+    assert "not shipped" in capsys.readouterr().err.strip().splitlines()[-1]
+
+
 def test_rediagnose_rewrites_only_the_diagnostics_and_their_goals(shipped, run_dir, tmp_path, capsys):
     dest = tmp_path / "checkpoints"
     shutil.copytree(shipped[0], dest)
