@@ -84,7 +84,7 @@ def evaluate(
     )
     frame_swd = swd_descriptors(real, generated, cfg)
     # The strip runs along the origin's row: a row-dependent model's ratio divides it by frames
-    # from that row (the same frames every other model's frames are), not from all its rows.
+    # from that row (where every other model's frames are), not from all its rows.
     strip_row_swd = frame_swd
     if model.row_dependent:
         at_origin = timed(
