@@ -265,6 +265,7 @@ def shipped_measured_alike(
     say(f"the shipped {target.name} was measured another way: measuring its frames as this model's")
     shipped = model_from_checkpoint(load_checkpoint(target), target)
     swd = HeldOutSWD(data, options, device)(shipped)
+    say(f"  shipped: held-out SWD {swd:.1f}, this model: {metrics['trained']['swd']:.1f}")
     measured_as = json.loads(json.dumps({k: metrics.get(k) for k in COMPARED}))  # as a card holds them
     return {"metrics": {**measured_as, "trained": {"swd": swd}}}
 
