@@ -237,12 +237,16 @@ def add_floor(
 COMPARED = ("mode", "data", "options", "frames_at_rows")
 
 
+def _measured_as(metrics: dict[str, Any]) -> dict[str, Any]:
+    """The :data:`COMPARED` entries of ``metrics`` as a card holds them (JSON: tuples are lists)."""
+    return json.loads(json.dumps({k: metrics.get(k) for k in COMPARED}))
+
+
 def comparable(card: dict[str, Any], metrics: dict[str, Any]) -> bool:
     """Whether ``card``'s metrics were measured like ``metrics``: same mode, data and options (seeds,
     set sizes, frame), so their SWDs are two draws of one measurement, not of two."""
     old = card.get("metrics") or {}
-    same = json.loads(json.dumps({k: metrics.get(k) for k in COMPARED}))
-    return all(old.get(key) == value for key, value in same.items())
+    return all(old.get(key) == value for key, value in _measured_as(metrics).items())
 
 
 def shipped_measured_alike(
@@ -266,8 +270,7 @@ def shipped_measured_alike(
     shipped = model_from_checkpoint(load_checkpoint(target), target)
     swd = HeldOutSWD(data, options, device)(shipped)
     say(f"  shipped: held-out SWD {swd:.1f}, this model: {metrics['trained']['swd']:.1f}")
-    measured_as = json.loads(json.dumps({k: metrics.get(k) for k in COMPARED}))  # as a card holds them
-    return {"metrics": {**measured_as, "trained": {"swd": swd}}}
+    return {"metrics": {**_measured_as(metrics), "trained": {"swd": swd}}}
 
 
 def refuse_if_worse(card: dict[str, Any] | None, metrics: dict[str, Any], source: Path, name: str) -> None:
