@@ -367,7 +367,7 @@ def run(args: argparse.Namespace) -> int:
         if resumed is not None:  # the run keeps the trainer options it started with
             train_extra.update(resumed.get("train_extra") or {})
         elif model.row_dependent:  # its fakes have rows: drawn as the reals' are
-            train_extra["fake_rows"] = "offset" if sampling == "offset" else "centre"
+            train_extra["fake_rows"] = "offset" if sampling == "offset" else "frame"
         if args.augment is not None:
             parse_policy(args.augment)  # a bad policy is a one-line error before any work
             train_extra["augment"] = args.augment

@@ -197,8 +197,27 @@ class InfinityGANGenerator(Generator):
         """The band of ``train_rows`` z_l rows centred on the horizon stands for the training image's
         height (the recipe sets it so): a frame sits in it as a real crop of ``side`` px sits in its
         image, its top ``(position + 1) / 2`` of the way from the band's top to ``side`` above its bottom."""
+        return round(self._band_top(position, side))
+
+    def _band_top(self, position: float, side: int) -> float:
         height = self.config.train_rows * self.scale
-        return round(-height / 2 + (position + 1.0) / 2.0 * (height - side))
+        return -height / 2 + (position + 1.0) / 2.0 * (height - side)
+
+    @functools.cached_property
+    def patch_offset(self) -> int:
+        """World px from a training window's first structure row (``row * scale``) to the top of the
+        patch it draws (``small``: 45): the uncropped windows run forward from the block-0 plan's
+        input, whose structure window starts at ``plan[n_s].start``."""
+        spans = [self.plan[0]]
+        for layer in self.span_maps():
+            spans.append(layer.gives(spans[-1]))
+        return spans[-1].start - self.plan[len(self.structure.convs)].start * self.scale
+
+    def window_row(self, position: float) -> float:
+        """First structure row (continuous) of the training window whose patch lies where
+        :meth:`frame_top` puts a patch-sized frame at ``position``: the trainer's fakes and the
+        metrics' frames then share one mapping from position to world rows (``"frame"`` fake rows)."""
+        return (self._band_top(position, self.patch_size) - self.patch_offset) / self.scale
 
     # -- the protocol ----------------------------------------------------------------------------
 

@@ -11,7 +11,8 @@ What it adds to :class:`~engine.train.adversarial.AdversarialTrainer` (paper, Se
   the same coordinate function with integer cells and no jitter. Where the window starts follows
   the reals' crop sampling (``extra["fake_rows"]``, :func:`window_start`): the critic compares the
   two sets as wholes, so fakes drawn from other latitudes than the reals would be pushed towards
-  the reals' latitudes' content at their own.
+  the reals' latitudes' content at their own. New runs then put each patch where the metrics'
+  frame for its position lies (:func:`frame_window`), so training and measurement share one map.
 - **Vertical-position auxiliary loss** (λ = 1): D's aux head regresses the crop's vertical position
   in [-1, 1] (L1), on reals (the dataset's crop position) and fakes (the band position of the
   window); G is trained to make fakes' positions recognisable.
@@ -43,8 +44,9 @@ from engine.train.protocol import RealBatch, TrainConfig
 MIXING_PROB = 0.9
 VERTICAL_WEIGHT = 1.0
 DIVERSITY_WEIGHT = 1.0
-#: ``extra["fake_rows"]`` values: how fakes' windows are placed in the band (see :func:`window_start`).
-FAKE_ROWS = ("offset", "centre")
+#: ``extra["fake_rows"]`` values: how fakes' windows are placed in the band (see :func:`window_start`
+#: and :func:`frame_window`). ``"frame"`` is what new runs record; the others resume older runs.
+FAKE_ROWS = ("offset", "centre", "frame")
 
 
 def diversity_loss(z_l: torch.Tensor, structure: torch.Tensor) -> torch.Tensor:
@@ -73,10 +75,27 @@ def window_start(row: int, jitter: float, lo: int, hi: int, window: int, samplin
     """
     if sampling == "offset":
         return row, jitter
+    if sampling != "centre":
+        raise ValueError(f"window_start places rows by 'offset' or 'centre', not {sampling!r}")
     low, starts = lo - 0.5, hi - lo + 1
     centre = (row + jitter - low) / starts * (starts + window)  # uniform on [0, starts + window]
     start = min(max(low + centre - window / 2, low), low + starts)
     nearest = min(max(math.floor(start + 0.5), lo), hi)
+    return nearest, start - nearest
+
+
+def frame_window(model: InfinityGANGenerator, position: float) -> tuple[int, float]:
+    """``(row, jitter)`` of the window whose patch shows ``position`` where the metrics look for it
+    (``"frame"`` fake rows: :meth:`InfinityGANGenerator.window_row`).
+
+    Why: ``"centre"`` spreads window *starts* over the band, so patches span ``hi - lo + 1`` rows of
+    starts plus one patch (``small``: world rows -635..650), while :meth:`frame_top` spreads frames
+    over the whole band (-672..672), as real crops over their image: the model learnt each latitude
+    up to 37 px away from where it is measured, rendered and shown, a 5 % squeeze of the map.
+    Windows may start up to a few rows outside ``lo..hi``; only the coordinates there are new.
+    """
+    start = model.window_row(position)
+    nearest = math.floor(start + 0.5)
     return nearest, start - nearest
 
 
@@ -126,15 +145,19 @@ class InfinityGANTrainer(AdversarialTrainer):
         mixed = torch.rand(pairs) < MIXING_PROB
         # The jittered start row is uniform on [lo - 1/2, hi + 1/2]; placed like the reals' rows.
         window = model.train_ts_cells
-        placed = [window_start(r, dy, lo, hi, window, self.fake_rows) for r, (_, dy) in zip(rows, jitter)]
+        sampling = "offset" if self.fake_rows == "offset" else "centre"
+        placed = [window_start(r, dy, lo, hi, window, sampling) for r, (_, dy) in zip(rows, jitter)]
+        # Start rows [lo - 1/2, hi + 1/2] map onto [-1, 1], like real crops' positions.
+        position = [(r + dy - lo + 0.5) / (hi - lo + 1) * 2 - 1 for r, dy in placed]
+        if self.fake_rows == "frame":
+            placed = [frame_window(model, p) for p in position]
         coords = torch.stack(
             [
                 coordinate_grid(c - margin, r - margin, z_size, z_size, cfg.period, cfg.v_per_cell, (dx, dy))
                 for (r, dy), c, (dx, _) in zip(placed, cols, jitter)
             ]
         ).to(dev)
-        # Start rows [lo - 1/2, hi + 1/2] map onto [-1, 1], like real crops' positions.
-        positions = torch.tensor([(r + dy - lo + 0.5) / (hi - lo + 1) * 2 - 1 for r, dy in placed])
+        positions = torch.tensor(position)
 
         w = model.mapping(torch.cat([z_g, z_mix]))  # (2P, W)
         layer = torch.arange(model.texture.num_styles)[None, :]

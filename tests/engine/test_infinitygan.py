@@ -15,7 +15,7 @@ from engine.layers.transposed import ModulatedConvTranspose2d, TransposedUp, lin
 from engine.models import infinitygan
 from engine.models.infinitygan_structure import coordinate_grid
 from engine.models.registry import build_random
-from engine.render import Renderer
+from engine.render import Renderer, to_uint8
 from engine.styles import StyleCentre, StyleLayout
 from engine.world import World
 
@@ -95,6 +95,52 @@ def test_training_windows_are_uncropped():
     assert windows[-1][0].size == model.patch_size
     n_s = len(model.structure.convs)
     assert windows[n_s][0].size == model.train_ts_cells
+
+
+def test_a_training_patch_is_the_world_at_its_patch_offset():
+    """``patch_offset`` is where the world draws what a training window draws: fed the world's own
+    latents over its uncropped windows, the patch of a window starting at structure cell ``(c, r)``
+    equals the rendered rect at ``(c, r) * scale + patch_offset``. The trainer's fakes and the
+    metrics' frames are placed through it, so an offset off by a pixel puts them apart."""
+    model = build_random("infinitygan", "tiny")
+    renderer = Renderer(model, "cpu")
+    world = World(model="infinitygan:tiny", seed=3)
+    source = renderer.source(world)
+    n_s, col, row = len(model.structure.convs), 5, -7
+    first = model.plan[0]
+
+    def world_spans(start: int) -> list[Span]:
+        spans = [
+            Span(first.start + start - model.plan[n_s].start, first.start + start - model.plan[n_s].start + first.size)
+        ]
+        for layer in model.span_maps():
+            spans.append(layer.gives(spans[-1]))
+        return spans
+
+    xs, ys = world_spans(col), world_spans(row)
+    rect = [Rect(x.start, y.start, x.size, y.size) for x, y in zip(xs, ys)]
+    with torch.no_grad():
+        z_l = source.read(infinitygan.Z_LOCAL_FIELD, model.config.z_local, [rect[0]])
+        coords = coordinate_grid(
+            rect[0].x, rect[0].y, rect[0].w, rect[0].h, model.config.period, model.config.v_per_cell
+        )
+        noises = [
+            source.read(infinitygan.NOISE_FIELD.format(k), 1, [rect[st]]) for k, st in enumerate(model.noise_stages())
+        ]
+        styles = model.style_source([(0, 0)], source, StyleLayout())
+        patch, _ = model.synthesize(z_l, coords[None], noises, list(zip(xs, ys)), styles)
+    assert patch.shape[-1] == model.patch_size
+    offset = model.patch_offset
+    assert (xs[-1].start, ys[-1].start) == (col * model.scale + offset, row * model.scale + offset)
+    (expected,) = renderer.render(
+        world, [Rect(col * model.scale + offset, row * model.scale + offset, model.patch_size, model.patch_size)]
+    )
+    drawn = to_uint8(patch.clamp(-1, 1))[0].astype(int)
+    assert np.abs(drawn - expected.astype(int)).max() <= 1
+    (beside,) = renderer.render(
+        world, [Rect(col * model.scale + offset, row * model.scale + offset + 1, model.patch_size, model.patch_size)]
+    )
+    assert np.abs(drawn - beside.astype(int)).mean() > 5 * np.abs(drawn - expected.astype(int)).mean() + 1
 
 
 def test_cli_far_rect_identical_when_tiled_and_batched(tmp_path):

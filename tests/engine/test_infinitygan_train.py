@@ -149,3 +149,35 @@ def test_fakes_rows_follow_the_configured_placement_and_runs_from_before_it_keep
     assert not (y_offset.abs() == 1).any()
     with pytest.raises(ValueError, match="fake_rows must be one of"):
         make(extra={"fake_rows": "poles"})
+
+
+def test_frame_placed_fakes_lie_where_the_metrics_frames_do_and_keep_the_random_stream():
+    """``"frame"``: a fake at position p is the patch the metrics render at ``frame_top(p, patch)``
+    (up to the sub-row jitter's rounding); the band's first and last patches touch its edges, which
+    ``"centre"`` never reaches; the draws and the positions are ``"centre"``'s, so only rows move."""
+    from engine.train.infinitygan_trainer import frame_window
+
+    model = build_random("infinitygan", "tiny")
+    height, patch = model.config.train_rows * model.scale, model.patch_size
+    for p in np.linspace(-1, 1, 41):
+        row, jitter = frame_window(model, float(p))
+        assert -0.5 <= jitter <= 0.5
+        top = (row + jitter) * model.scale + model.patch_offset
+        assert top == pytest.approx(-height / 2 + (p + 1) / 2 * (height - patch))
+        assert abs(round(top) - model.frame_top(float(p), patch)) <= 1
+    row, jitter = frame_window(model, -1.0)
+    assert (row + jitter) * model.scale + model.patch_offset == pytest.approx(-height / 2)
+    lo, _ = model.train_band()
+    assert (lo - 0.5) * model.scale + model.patch_offset > -height / 2 + 1  # "centre"'s highest patch
+    row, jitter = frame_window(model, 1.0)
+    assert (row + jitter) * model.scale + model.patch_offset + patch == pytest.approx(height / 2)
+
+    centre, _ = make(extra={"fake_rows": "centre"})
+    frame, _ = make(extra={"fake_rows": "frame"})
+    torch.manual_seed(5)
+    a = centre.generate(centre.generator, 4, False)
+    torch.manual_seed(5)
+    b = frame.generate(frame.generator, 4, False)
+    assert torch.equal(a.extras["positions"], b.extras["positions"])
+    assert torch.equal(a.extras["z_l"], b.extras["z_l"])
+    assert not torch.equal(a.images, b.images)  # same latents, other rows

@@ -298,9 +298,9 @@ def test_new_infinitygan_runs_place_their_fakes_rows_as_their_crops_and_resumes_
         return (read_header(run / "last.safetensors").get("train_extra") or {}).get("fake_rows")
 
     assert train(tmp_path / "centre") == 0
-    assert fake_rows(tmp_path / "centre") == "centre"  # an image: centre crops, so centre-placed fakes
+    assert fake_rows(tmp_path / "centre") == "frame"  # an image: centre crops, fakes placed as the frames
     assert train(tmp_path / "centre", "--steps", "2", "--resume") == 0
-    assert fake_rows(tmp_path / "centre") == "centre"
+    assert fake_rows(tmp_path / "centre") == "frame"
     assert train(tmp_path / "offset", "--crop-sampling", "offset") == 0
     assert fake_rows(tmp_path / "offset") == "offset"
     assert _train(image, tmp_path / "reference", "--steps", "1") == 0  # no rows to place: nothing recorded
