@@ -89,7 +89,7 @@ def frame_window(model: InfinityGANGenerator, position: float) -> tuple[int, flo
     (``"frame"`` fake rows: :meth:`InfinityGANGenerator.window_row`).
 
     Why: ``"centre"`` spreads window *starts* over the band, so patches span ``hi - lo + 1`` rows of
-    starts plus one patch (``small``: world rows -635..650), while :meth:`frame_top` spreads frames
+    starts plus one patch (the shipped recipe: world rows -635..650), while :meth:`frame_top` spreads frames
     over the whole band (-672..672), as real crops over their image: the model learnt each latitude
     up to 37 px away from where it is measured, rendered and shown, a 5 % squeeze of the map.
     Windows may start up to a few rows outside ``lo..hi``; only the coordinates there are new.
