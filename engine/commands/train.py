@@ -85,6 +85,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--no-amp", action="store_true", help="no mixed precision on GPU")
     parser.add_argument(
+        "--cpu-bf16",
+        action="store_true",
+        help="bf16 mixed precision on the CPU too (opt-in: about 1.35-1.5x faster steps where the CPU has "
+        "bf16 units, AMX or AVX512-BF16, slower where it has none; regularisers stay fp32; a resumed run "
+        "keeps it)",
+    )
+    parser.add_argument(
         "--augment",
         help="augment every critic input, reals and fakes: a comma list of color, translation, cutout, or none "
         "(a resumed run keeps its own unless given)",
@@ -393,6 +400,8 @@ def run(args: argparse.Namespace) -> int:
             if not 0 <= args.r1_gamma <= 1000:
                 raise InvalidInput(f"--r1-gamma must be in [0, 1000], got {args.r1_gamma:g}")
             train_extra["r1_gamma"] = args.r1_gamma
+        if args.cpu_bf16:
+            train_extra["cpu_bf16"] = True
         config = TrainConfig(
             batch=args.batch,
             amp=not args.no_amp,
@@ -416,6 +425,8 @@ def run(args: argparse.Namespace) -> int:
             trainer = module.make_trainer(model, config, device)
         except ValueError as error:
             raise InvalidInput(str(error)) from None
+        if train_extra.get("cpu_bf16") and not hasattr(trainer, "autocast"):  # it has no mixed-precision passes
+            raise InvalidInput(f"--cpu-bf16: the {args.family} trainer has no mixed-precision passes")
         if critic is not None:
             critic_weights.install(trainer, critic)
         metric_fn, metric_name = (

@@ -42,7 +42,7 @@ class TrainConfig:
     path_weight: float = 2.0
     path_every: int = 4
     ema_half_life_kimg: float = 10.0
-    amp: bool = True  # bf16/fp16 autocast where the device supports it (never on CPU)
+    amp: bool = True  # bf16 autocast on CUDA (the CPU's is opt-in: ``extra["cpu_bf16"]``)
     seed: int = 0
     crop: int | None = None  # side of real/fake crops; None = the family's ``real_crop_size``
     extra: dict[str, Any] = field(default_factory=dict)  # family-specific overrides from the CLI
