@@ -425,8 +425,6 @@ def run(args: argparse.Namespace) -> int:
             trainer = module.make_trainer(model, config, device)
         except ValueError as error:
             raise InvalidInput(str(error)) from None
-        if train_extra.get("cpu_bf16") and not hasattr(trainer, "autocast"):  # it has no mixed-precision passes
-            raise InvalidInput(f"--cpu-bf16: the {args.family} trainer has no mixed-precision passes")
         if critic is not None:
             critic_weights.install(trainer, critic)
         metric_fn, metric_name = (

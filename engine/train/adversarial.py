@@ -16,7 +16,7 @@ Adam uses β = (0, 0.99) by default, with the lazy-regularisation correction
 (``lr · c``, ``β ** c``, ``c = k / (k + 1)``) so regularising every k steps has the same
 effective step size. Mixed precision: bf16 autocast on CUDA when ``config.amp`` (no scaler
 needed for bf16); regularisers always run in float32. On the CPU only when asked
-(``extra["cpu_bf16"]``, :meth:`AdversarialTrainer.autocast`).
+(``extra["cpu_bf16"]``, :func:`~engine.train.protocol.main_pass_autocast`).
 
 Hooks a family overrides (only :meth:`generate` is required):
 
@@ -70,7 +70,14 @@ from engine.train.losses import (
     wgan_g_loss,
 )
 from engine.train.optim import lazy_adam
-from engine.train.protocol import RealBatch, TrainConfig, generator_lr, in_critic_warmup, ramp_generator_lr
+from engine.train.protocol import (
+    RealBatch,
+    TrainConfig,
+    generator_lr,
+    in_critic_warmup,
+    main_pass_autocast,
+    ramp_generator_lr,
+)
 
 
 @contextlib.contextmanager
@@ -164,15 +171,7 @@ class AdversarialTrainer:
         return self.d_steps
 
     def autocast(self) -> contextlib.AbstractContextManager:
-        """bf16 autocast for the main passes: on CUDA unless ``config.amp`` is off, on the CPU only when
-        ``extra["cpu_bf16"]`` asks (``--cpu-bf16``): CPUs with bf16 units (AMX) run a step 1.35x
-        (InfinityGAN ``small``) to 1.54x (ALIS ``small``) faster, one thread, measured; CPUs without
-        emulate it slowly, so it is never the default. R1 and path length stay fp32 either way."""
-        if self.config.amp and self.device.type == "cuda":
-            return torch.autocast("cuda", dtype=torch.bfloat16)
-        if self.device.type == "cpu" and self.config.extra.get("cpu_bf16"):
-            return torch.autocast("cpu", dtype=torch.bfloat16)
-        return contextlib.nullcontext()
+        return main_pass_autocast(self.config, self.device)
 
     def _update(self, module: nn.Module, optimiser: torch.optim.Optimizer, loss: torch.Tensor) -> None:
         optimiser.zero_grad(set_to_none=True)

@@ -44,6 +44,7 @@ whose states are part of :meth:`state_dict`, so a resumed run repeats the uninte
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from typing import Any
 
@@ -62,7 +63,14 @@ from engine.train.discriminator import Discriminator
 from engine.train.ema import step_decay, update_ema
 from engine.train.losses import d_logistic, g_nonsaturating, gradient_penalty, r1_penalty, wgan_d_loss, wgan_g_loss
 from engine.train.optim import lazy_adam
-from engine.train.protocol import RealBatch, TrainConfig, generator_lr, in_critic_warmup, ramp_generator_lr
+from engine.train.protocol import (
+    RealBatch,
+    TrainConfig,
+    generator_lr,
+    in_critic_warmup,
+    main_pass_autocast,
+    ramp_generator_lr,
+)
 
 Patches = dict[int, tuple[torch.Tensor, tuple[int, int]]]
 
@@ -162,6 +170,10 @@ class InfGANTrainer:
         cross = term(0, self.levels - 1) if self.levels >= 3 else zero
         return adjacent, cross
 
+    def autocast(self) -> contextlib.AbstractContextManager:
+        """bf16 for fakes and critic scores (CUDA, or ``--cpu-bf16``); losses, GP and R1 in fp32."""
+        return main_pass_autocast(self.config, self.device)
+
     def _update(self, module: nn.Module, optimiser: torch.optim.Optimizer, loss: torch.Tensor) -> None:
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
@@ -179,12 +191,14 @@ class InfGANTrainer:
         self.discriminators.requires_grad_(True)
         for k in range(self.d_steps):
             real_levels = self._real_pyramid(reals.images[k * batch : (k + 1) * batch])
-            with torch.no_grad():
+            with torch.no_grad(), self.autocast():
                 fakes = self._fakes(self.generator, batch)
             total = reals.images.new_zeros(())
             for level, critic in enumerate(self.discriminators):
                 real, fake = real_levels[level], fakes[level][0]
-                real_scores, fake_scores = critic(self.augment(real))[0], critic(self.augment(fake))[0]
+                with self.autocast():
+                    real_scores, fake_scores = critic(self.augment(real))[0], critic(self.augment(fake))[0]
+                real_scores, fake_scores = real_scores.float(), fake_scores.float()
                 if self.loss == "logistic":
                     adversarial = d_logistic(real_scores, fake_scores)
                     total = total + adversarial
@@ -205,12 +219,12 @@ class InfGANTrainer:
         # G: adversarial terms at every level plus the cross-level consistency terms.
         self.generator.requires_grad_(True)
         self.discriminators.requires_grad_(False)
-        fakes = self._fakes(self.generator, batch)
+        with self.autocast():
+            fakes = self._fakes(self.generator, batch)
+            scores = [critic(self.augment(fakes[level][0]))[0] for level, critic in enumerate(self.discriminators)]
         g_loss = g_nonsaturating if self.loss == "logistic" else wgan_g_loss
-        adversarial = sum(
-            g_loss(critic(self.augment(fakes[level][0]))[0]) for level, critic in enumerate(self.discriminators)
-        )
-        adjacent, cross = self._consistency(fakes)
+        adversarial = sum(g_loss(level_scores.float()) for level_scores in scores)
+        adjacent, cross = self._consistency({k: (image.float(), at) for k, (image, at) in fakes.items()})
         self._update(self.generator, self.g_opt, adversarial + self.cons_weight * adjacent + self.cross_weight * cross)
         self.generator.requires_grad_(False)
         logs.update(g_loss=adversarial.item(), cons=adjacent.item(), cross=cross.item())

@@ -9,6 +9,7 @@ and plain data only: it is saved with safetensors + JSON, never pickled).
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -46,6 +47,19 @@ class TrainConfig:
     seed: int = 0
     crop: int | None = None  # side of real/fake crops; None = the family's ``real_crop_size``
     extra: dict[str, Any] = field(default_factory=dict)  # family-specific overrides from the CLI
+
+
+def main_pass_autocast(config: TrainConfig, device: torch.device) -> contextlib.AbstractContextManager:
+    """bf16 autocast for a trainer's main passes (fakes, critic scores), never its regularisers: on
+    CUDA unless ``config.amp`` is off; on the CPU only when ``extra["cpu_bf16"]`` asks
+    (``--cpu-bf16``). CPUs with bf16 units (AMX) run a step 1.35x (InfinityGAN ``small``), 1.54x
+    (ALIS ``small``) and about 1.5x (∞-GAN ``small4``) faster, one thread, measured; CPUs without
+    emulate bf16 slowly, so it is never the CPU's default."""
+    if config.amp and device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    if device.type == "cpu" and config.extra.get("cpu_bf16"):
+        return torch.autocast("cpu", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
 
 
 def in_critic_warmup(config: TrainConfig, step: int) -> bool:
