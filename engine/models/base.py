@@ -107,6 +107,12 @@ class Generator(nn.Module):
         """
         return ()
 
+    def data_rows(self) -> tuple[int, int] | None:
+        """World rows ``[top, bottom)`` that stand for the training image's height, for a
+        :attr:`row_dependent` model; None where every row is alike. What a row-dependent model draws
+        outside them is extrapolation (north of the pole), so comparisons with the data use these."""
+        return None
+
     def frame_top(self, position: float, side: int) -> int:
         """World row of the top of a ``side`` px frame showing what a real training crop at vertical
         position ``position`` shows (-1: the crop at the top of its image, 1: at the bottom, as

@@ -199,9 +199,14 @@ class InfinityGANGenerator(Generator):
         image, its top ``(position + 1) / 2`` of the way from the band's top to ``side`` above its bottom."""
         return round(self._band_top(position, side))
 
-    def _band_top(self, position: float, side: int) -> float:
+    def data_rows(self) -> tuple[int, int]:
+        """The band of ``train_rows`` z_l rows centred on the horizon, in world px."""
         height = self.config.train_rows * self.scale
-        return -height / 2 + (position + 1.0) / 2.0 * (height - side)
+        return -(height // 2), height - height // 2
+
+    def _band_top(self, position: float, side: int) -> float:
+        top, bottom = self.data_rows()
+        return top + (position + 1.0) / 2.0 * (bottom - top - side)
 
     @functools.cached_property
     def patch_offset(self) -> int:

@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from engine import shipping
 from engine.checkpoints import SHIPPED_DIR
@@ -74,6 +75,30 @@ def test_pooled_weights_by_pixels():
         landcover.pooled([])
 
 
+def test_a_row_dependent_models_gallery_is_measured_over_its_data_rows_only(tmp_path):
+    """Rows beyond the poles are extrapolation: a gallery with ice above the data rows and ocean
+    within them draws no ice over the map's rows; a row-independent model's whole gallery counts."""
+    from engine.models.registry import build_random
+
+    model = build_random("infinitygan", "tiny")
+    top, bottom = model.data_rows()
+    assert model.frame_top(-1.0, 16) == top and model.frame_top(1.0, 16) == bottom - 16  # frames fill the rows
+    size = (64, (bottom - top) + 40)
+    rows = shipping.gallery_rows(model, size)
+    assert rows == (20, 20 + bottom - top)  # the render is centred on the origin
+    assert shipping.gallery_rows(model, (64, 16)) == (0, 16)  # clipped to a gallery shorter than the rows
+    assert shipping.gallery_rows(build_random("reference", "tiny"), size) is None
+    gallery = np.zeros((size[1], size[0], 3), np.uint8)
+    gallery[:] = NAVY
+    gallery[: rows[0]] = ICE
+    path = tmp_path / "gallery.png"
+    Image.fromarray(gallery).save(path)
+    data = RealImages([solid(NAVY, ICE)], "map")
+    assert shipping.gallery_landcover(path, data, rows)["measures"]["ice"]["render"] == 0
+    assert shipping.gallery_landcover(path, data, rows)["gallery_rows"] == list(rows)
+    assert shipping.gallery_landcover(path, data)["measures"]["ice"]["render"] == pytest.approx(20 / size[1], abs=0.02)
+
+
 def test_the_rules_read_blue_marble_as_the_map_it_is():
     """On the shipped data: mostly ocean, and Antarctica is most of its ice (∞-GAN's preparation drops it)."""
     whole = landcover.cover(load_image(basemap_path("bluemarble"), scale=0.25))
@@ -89,7 +114,8 @@ def test_shipped_cards_land_cover_is_their_gallerys(card_file):
     card = json.loads(card_file.read_text())
     prep = card["data"]
     data = RealImages.load(prep["data"], None, prep["scale"], prep["drop_bottom"])
-    measured = shipping.gallery_landcover(SHIPPED_DIR.parent / card["gallery"]["path"], data)
+    rows = card["landcover"].get("gallery_rows")
+    measured = shipping.gallery_landcover(SHIPPED_DIR.parent / card["gallery"]["path"], data, rows and tuple(rows))
     # Not bit-exact: JPEG decoders (libjpeg builds, SIMD or not) may differ by a level here and there.
     for key, row in card["landcover"]["measures"].items():
         assert measured["measures"][key]["render"] == pytest.approx(row["render"], abs=2e-3)
