@@ -87,10 +87,12 @@ def _cover(landcover: dict[str, Any] | None) -> str:
     """``ocean 76/72, ice 0.3/3.3, ...``: a card's land cover, render share against data share in %."""
     if not landcover:
         return "–"
-    return ", ".join(
+    shares = ", ".join(
         f"{key} {_number(100 * row['render'], 1)}/{_number(100 * row['data'], 1)}"
         for key, row in landcover["measures"].items()
     )
+    rows = landcover.get("gallery_rows")  # a row-dependent model: the rows standing for the data's height
+    return shares if rows is None else f"{shares} (gallery rows {rows[0]}–{rows[1]}, the map's)"
 
 
 def quality_table(cards: list[dict[str, Any]]) -> str:

@@ -551,7 +551,8 @@ def rediagnose(checkpoint: str | Path, device: str = "auto") -> dict[str, Any]:
         whole = RealImages.load(prep["data"], None, prep["scale"], prep["drop_bottom"])
         card["landcover"] = gallery_landcover(gallery, whole, gallery_rows(model, card["gallery"]["size"]))
         fresh.update(landcover.verdicts(card["landcover"]))
-    card["goals"] = {k: v for k, v in card.get("goals", {}).items() if k not in fresh} | fresh
+    old = card.get("goals", {})
+    card["goals"] = {k: fresh.get(k, v) for k, v in old.items()} | {k: v for k, v in fresh.items() if k not in old}
     card["diagnostics"] = report
     write_bytes_atomic(card_path(path), json.dumps(card, indent=1).encode())
     return card
