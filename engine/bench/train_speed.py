@@ -3,7 +3,9 @@
 Generic: any family module with ``make_trainer`` is measured on its test configs (``--quick``)
 or all configs, with random crops standing in for data (speed does not depend on content).
 Rows: images per second of full ``trainer.step`` iterations (lazy regularisers included at their
-real frequency), and the seconds to write + read + load the training state, with its size.
+real frequency) at the device's default precision and at the other one (bf16 main passes against
+fp32: ``bf16_speedup``, what ``--cpu-bf16`` buys on a CPU and ``--no-amp`` costs on a GPU), and the
+seconds to write + read + load the training state, with its size.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -30,22 +33,11 @@ def train_throughput(ctx: BenchContext) -> list[Row]:
         module = family_module(family)
         if not hasattr(module, "make_trainer"):
             continue
-        model = build_random(family, config)
-        crop = module.real_crop_size(model.config)
-        trainer = module.make_trainer(model, TrainConfig(batch=BATCH, crop=crop), ctx.device)
-        per_step = BATCH * getattr(trainer, "real_batches_per_step", 1)
-        reals = RealBatch(
-            torch.rand(per_step, 3, crop, crop, device=ctx.device) * 2 - 1,
-            torch.rand(per_step, 2, device=ctx.device) * 2 - 1,
-        )
-        trainer.step(reals, 1)  # warm-up (no lazy regularisers at step 1)
-        steps = 16 if ctx.quick else 64  # a multiple of r1_every and path_every: real regulariser mix
-        _sync(ctx.device)
-        start = time.perf_counter()
-        for step in range(steps):
-            trainer.step(reals, step)
-        _sync(ctx.device)
-        seconds = time.perf_counter() - start
+        default, trainer, crop = _throughput(ctx, module, family, config, {})
+        # The other precision: bf16 on the CPU (opt-in there, --cpu-bf16), fp32 on a GPU (--no-amp).
+        on_cpu = torch.device(ctx.device).type == "cpu"
+        mixed, _, _ = _throughput(ctx, module, family, config, {"cpu_bf16": True} if on_cpu else {"amp": False})
+        bf16, fp32 = (mixed, default) if on_cpu else (default, mixed)
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / "state.safetensors"
             start = time.perf_counter()
@@ -60,13 +52,39 @@ def train_throughput(ctx: BenchContext) -> list[Row]:
                 "device": ctx.device,
                 "batch": BATCH,
                 "crop": crop,
-                "img_per_s": round(steps * per_step / seconds, 2),
+                "img_per_s": round(default, 2),
+                "img_per_s_fp32": round(fp32, 2),
+                "img_per_s_bf16": round(bf16, 2),
+                "bf16_speedup": round(bf16 / fp32, 2),
                 "state_save_s": round(saved - start, 3),
                 "state_load_s": round(loaded - saved, 3),
                 "state_mib": round(size / 2**20, 2),
             }
         )
     return rows
+
+
+def _throughput(ctx: BenchContext, module: Any, family: str, config: str, options: dict[str, Any]) -> tuple:
+    """``(images per second, trainer, crop)`` of full ``trainer.step`` iterations of a fresh model;
+    ``options``: ``{"cpu_bf16": True}`` (an ``extra`` entry) or ``{"amp": False}`` (a field)."""
+    model = build_random(family, config)
+    crop = module.real_crop_size(model.config)
+    fields = {k: v for k, v in options.items() if k == "amp"}
+    extra = {k: v for k, v in options.items() if k != "amp"}
+    trainer = module.make_trainer(model, TrainConfig(batch=BATCH, crop=crop, extra=extra, **fields), ctx.device)
+    per_step = BATCH * getattr(trainer, "real_batches_per_step", 1)
+    reals = RealBatch(
+        torch.rand(per_step, 3, crop, crop, device=ctx.device) * 2 - 1,
+        torch.rand(per_step, 2, device=ctx.device) * 2 - 1,
+    )
+    trainer.step(reals, 1)  # warm-up (no lazy regularisers at step 1)
+    steps = 16 if ctx.quick else 64  # a multiple of r1_every and path_every: real regulariser mix
+    _sync(ctx.device)
+    start = time.perf_counter()
+    for step in range(steps):
+        trainer.step(reals, step)
+    _sync(ctx.device)
+    return steps * per_step / (time.perf_counter() - start), trainer, crop
 
 
 def _sync(device: str) -> None:

@@ -50,6 +50,10 @@ def test_bench_quick_writes_valid_json_with_expected_keys(tmp_path, small_data, 
     assert {"px_per_s_batch1", "px_per_s_best", "batch_speedup", "flops_per_px", "discarded_fraction_view"} <= set(
         render
     )
+    for row in by_name["train"]:  # both precisions measured in the same run; the ratio is theirs
+        assert row["img_per_s"] == row["img_per_s_fp32"] > 0 and row["img_per_s_bf16"] > 0
+        assert row["bf16_speedup"] == pytest.approx(row["img_per_s_bf16"] / row["img_per_s_fp32"], abs=0.02)
+    assert {"alis:tiny", "infgan:tiny", "infinitygan:tiny"} <= {row["model"] for row in by_name["train"]}
     quality = next(r for r in by_name["quality"] if r["model"] == "reference:tiny")
     assert {"real_vs_real", "swd", "inf_swd", "inf_over_swd", "strip_first_vs_last"} <= set(quality)
     assert set(report["bench_seconds"]) == set(by_name)
