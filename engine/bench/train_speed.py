@@ -33,10 +33,10 @@ def train_throughput(ctx: BenchContext) -> list[Row]:
         module = family_module(family)
         if not hasattr(module, "make_trainer"):
             continue
-        default, trainer, crop = _throughput(ctx, module, family, config, {})
+        default, trainer, crop = _throughput(ctx, module, family, config)
         # The other precision: bf16 on the CPU (opt-in there, --cpu-bf16), fp32 on a GPU (--no-amp).
         on_cpu = torch.device(ctx.device).type == "cpu"
-        mixed, _, _ = _throughput(ctx, module, family, config, {"cpu_bf16": True} if on_cpu else {"amp": False})
+        mixed, _, _ = _throughput(ctx, module, family, config, amp=on_cpu, cpu_bf16=on_cpu)
         bf16, fp32 = (mixed, default) if on_cpu else (default, mixed)
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / "state.safetensors"
@@ -64,14 +64,15 @@ def train_throughput(ctx: BenchContext) -> list[Row]:
     return rows
 
 
-def _throughput(ctx: BenchContext, module: Any, family: str, config: str, options: dict[str, Any]) -> tuple:
-    """``(images per second, trainer, crop)`` of full ``trainer.step`` iterations of a fresh model;
-    ``options``: ``{"cpu_bf16": True}`` (an ``extra`` entry) or ``{"amp": False}`` (a field)."""
+def _throughput(
+    ctx: BenchContext, module: Any, family: str, config: str, *, amp: bool = True, cpu_bf16: bool = False
+) -> tuple:
+    """``(images per second, trainer, crop)`` of full ``trainer.step`` iterations of a fresh model,
+    with ``TrainConfig.amp`` (CUDA autocast) and ``--cpu-bf16`` as given."""
     model = build_random(family, config)
     crop = module.real_crop_size(model.config)
-    fields = {k: v for k, v in options.items() if k == "amp"}
-    extra = {k: v for k, v in options.items() if k != "amp"}
-    trainer = module.make_trainer(model, TrainConfig(batch=BATCH, crop=crop, extra=extra, **fields), ctx.device)
+    extra = {"cpu_bf16": True} if cpu_bf16 else {}
+    trainer = module.make_trainer(model, TrainConfig(batch=BATCH, crop=crop, amp=amp, extra=extra), ctx.device)
     per_step = BATCH * getattr(trainer, "real_batches_per_step", 1)
     reals = RealBatch(
         torch.rand(per_step, 3, crop, crop, device=ctx.device) * 2 - 1,

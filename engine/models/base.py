@@ -63,13 +63,18 @@ def config_from_document(cls: type, doc: dict[str, Any]) -> Any:
         raise InvalidInput(f"bad {cls.__name__}: {error}") from None
 
 
+def place_in_rows(rows: tuple[int, int], position: float, side: int) -> float:
+    """Top of a ``side`` px frame in ``rows`` (``[top, bottom)``) as a real crop at vertical
+    ``position`` (-1 top, 1 bottom) sits in its image: ``(position + 1) / 2`` of the way from the
+    top to ``side`` above the bottom. Not rounded: the trainer places fakes at sub-row offsets."""
+    top, bottom = rows
+    return top + (position + 1.0) / 2.0 * (bottom - top - side)
+
+
 class Generator(nn.Module):
     """Base class of every consistent generator; subclasses fill in the four methods below."""
 
     family: ClassVar[str] = "?"
-    #: Whether what a model draws depends on the world row (InfinityGAN's vertical coordinate: a
-    #: world map's latitude), so training and measurement place its frames at rows: :meth:`frame_top`.
-    row_dependent: ClassVar[bool] = False
 
     def __init__(self, config: Any) -> None:
         super().__init__()
@@ -107,6 +112,13 @@ class Generator(nn.Module):
         """
         return ()
 
+    @property
+    def row_dependent(self) -> bool:
+        """Whether what the model draws depends on the world row (InfinityGAN's vertical coordinate:
+        a world map's latitude), so training and measurement place its frames at rows
+        (:meth:`frame_top`): the models that have :meth:`data_rows`."""
+        return self.data_rows() is not None
+
     def data_rows(self) -> tuple[int, int] | None:
         """World rows ``[top, bottom)`` that stand for the training image's height, for a
         :attr:`row_dependent` model; None where every row is alike. What a row-dependent model draws
@@ -124,7 +136,8 @@ class Generator(nn.Module):
         133 px): 242.4 at the equator, 229.2 over its rows; a warm start's snapshot scored 241.5 and
         224.4: the two placings differ by more than the snapshots do.
         """
-        return 0
+        rows = self.data_rows()
+        return 0 if rows is None else round(place_in_rows(rows, position, side))
 
     @property
     def implicit_style_centre(self) -> bool:

@@ -48,7 +48,7 @@ from engine.errors import InvalidInput
 from engine.fields import LatentSource
 from engine.geometry import Lattice, Rect
 from engine.layers.spans import Span, plan_spans
-from engine.models.base import FieldSpec, Generator, config_from_document
+from engine.models.base import FieldSpec, Generator, config_from_document, place_in_rows
 from engine.models.infinitygan_structure import StructureSynthesizer, coordinate_grid
 from engine.models.infinitygan_styles import FusedStyles, PerSampleStyles, StyleSource, Window
 from engine.models.infinitygan_texture import MappingNetwork, TextureSynthesizer, output_size
@@ -136,7 +136,6 @@ def build(config: InfinityGANConfig) -> InfinityGANGenerator:
 
 class InfinityGANGenerator(Generator):
     family = "infinitygan"
-    row_dependent = True
 
     def __init__(self, config: InfinityGANConfig) -> None:
         super().__init__(config)
@@ -193,20 +192,12 @@ class InfinityGANGenerator(Generator):
         rows = self.config.train_rows
         return -(rows // 2), rows // 2 - self.train_ts_cells
 
-    def frame_top(self, position: float, side: int) -> int:
-        """The band of ``train_rows`` z_l rows centred on the horizon stands for the training image's
-        height (the recipe sets it so): a frame sits in it as a real crop of ``side`` px sits in its
-        image, its top ``(position + 1) / 2`` of the way from the band's top to ``side`` above its bottom."""
-        return round(self._band_top(position, side))
-
     def data_rows(self) -> tuple[int, int]:
-        """The band of ``train_rows`` z_l rows centred on the horizon, in world px."""
+        """The band of ``train_rows`` z_l rows centred on the horizon, in world px: it stands for the
+        training image's height (the recipe sets it so), and frames sit in it as real crops in
+        their image (:meth:`Generator.frame_top`)."""
         height = self.config.train_rows * self.scale
         return -(height // 2), height - height // 2
-
-    def _band_top(self, position: float, side: int) -> float:
-        top, bottom = self.data_rows()
-        return top + (position + 1.0) / 2.0 * (bottom - top - side)
 
     @functools.cached_property
     def patch_offset(self) -> int:
@@ -222,7 +213,7 @@ class InfinityGANGenerator(Generator):
         """First structure row (continuous) of the training window whose patch lies where
         :meth:`frame_top` puts a patch-sized frame at ``position``: the trainer's fakes and the
         metrics' frames then share one mapping from position to world rows (``"frame"`` fake rows)."""
-        return (self._band_top(position, self.patch_size) - self.patch_offset) / self.scale
+        return (place_in_rows(self.data_rows(), position, self.patch_size) - self.patch_offset) / self.scale
 
     # -- the protocol ----------------------------------------------------------------------------
 
