@@ -36,6 +36,9 @@ class BenchContext:
     quick: bool = False
     device: str = "cpu"
     only: tuple[str, ...] = ()
+    #: Model configs to measure by name (empty: the mode's own set), e.g. ("small", "small4"): the
+    #: shipped configs' real figures on a CPU, where the ``paper`` configs would take hours.
+    configs: tuple[str, ...] = ()
     notes: list[str] = field(default_factory=list)
     data: str = "bluemarble"  # real images for quality benchmarks (a basemap name, file or folder)
     peak_tflops: float | None = None  # bf16 peak override for the GPU utilisation figure

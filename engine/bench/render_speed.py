@@ -26,10 +26,14 @@ VIEW = Rect(-640, -360, 1280, 720)  # a typical window, straddling the origin
 
 
 def configs_to_measure(ctx: BenchContext) -> list[tuple[str, str]]:
+    """``(family, config)`` pairs a benchmark measures: each family's test configs (``--quick``)
+    or all of them, narrowed to ``ctx.configs`` where given (a family without one is skipped)."""
     pairs = []
     for family in available_families():
         module = family_module(family)
         names = module.TEST_CONFIGS if ctx.quick else tuple(module.CONFIGS)
+        if ctx.configs:
+            names = tuple(name for name in module.CONFIGS if name in ctx.configs)
         pairs += [(family, name) for name in names]
     return pairs
 

@@ -8,6 +8,7 @@ import json
 from engine.atomic import write_bytes_atomic
 from engine.bench import BenchContext, json_ready, markdown, run_all
 from engine.errors import InvalidInput
+from engine.models.registry import available_families, family_module
 from engine.render import choose_device
 
 HELP = "run benchmarks (speed, memory, seams, quality) and report numbers"
@@ -17,6 +18,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", metavar="PATH", help="also write the full report as JSON")
     parser.add_argument("--quick", action="store_true", help="the short suite (about 2 minutes on CPU)")
     parser.add_argument("--only", nargs="*", default=[], help="run benchmarks whose names start with these")
+    parser.add_argument(
+        "--configs",
+        nargs="*",
+        default=[],
+        help="measure only model configs of these names, e.g. small small4 (default: --quick's test configs, else all)",
+    )
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     parser.add_argument("--data", default="bluemarble", help="real images for the quality benchmark")
     parser.add_argument(
@@ -28,8 +35,17 @@ def run(args: argparse.Namespace) -> int:
     device = str(choose_device(args.device))
     if args.peak_tflops is not None and not args.peak_tflops > 0:
         raise InvalidInput("--peak-tflops must be > 0")
+    known = {name for family in available_families() for name in family_module(family).CONFIGS}
+    unknown = sorted(set(args.configs) - known)
+    if unknown:
+        raise InvalidInput(f"--configs: no model config named {', '.join(unknown)} (known: {', '.join(sorted(known))})")
     ctx = BenchContext(
-        quick=args.quick, device=device, only=tuple(args.only), data=args.data, peak_tflops=args.peak_tflops
+        quick=args.quick,
+        device=device,
+        only=tuple(args.only),
+        configs=tuple(args.configs),
+        data=args.data,
+        peak_tflops=args.peak_tflops,
     )
     report = json_ready(run_all(ctx))
     print(markdown(report))

@@ -109,3 +109,21 @@ def test_the_lattice_cost_row_times_the_same_weights_without_the_lattice():
     row = _lattice_cost(lattice, World("m", seed=1), "cpu", lattice_cpu_s=2.0)
     assert row["view_1280x720_no_lattice_s"] > 0
     assert row["lattice_cost_ratio_cpu"] == pytest.approx(2.0 / row["view_1280x720_no_lattice_cpu_s"])
+
+
+def test_configs_narrow_what_is_measured_in_either_mode():
+    from engine.bench.render_speed import configs_to_measure
+
+    full = configs_to_measure(BenchContext(quick=False))
+    assert ("alis", "paper") in full
+    picked = configs_to_measure(BenchContext(quick=False, configs=("small", "small4")))
+    assert ("infgan", "small4") in picked and ("alis", "small") in picked
+    assert {config for _, config in picked} == {"small", "small4"}
+    # --quick with --configs measures what was named, not the test configs.
+    assert configs_to_measure(BenchContext(quick=True, configs=("small4",))) == [("infgan", "small4")]
+
+
+def test_unknown_config_is_one_line_error(capsys):
+    assert main(["bench", "--only", "train", "--configs", "small", "huge"]) != 0
+    err = capsys.readouterr().err.strip()
+    assert "huge" in err and "small4" in err and "\n" not in err
