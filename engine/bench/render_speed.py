@@ -31,9 +31,10 @@ def configs_to_measure(ctx: BenchContext) -> list[tuple[str, str]]:
     pairs = []
     for family in available_families():
         module = family_module(family)
-        names = module.TEST_CONFIGS if ctx.quick else tuple(module.CONFIGS)
         if ctx.configs:
             names = tuple(name for name in module.CONFIGS if name in ctx.configs)
+        else:
+            names = module.TEST_CONFIGS if ctx.quick else tuple(module.CONFIGS)
         pairs += [(family, name) for name in names]
     return pairs
 

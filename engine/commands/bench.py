@@ -7,8 +7,8 @@ import json
 
 from engine.atomic import write_bytes_atomic
 from engine.bench import BenchContext, json_ready, markdown, run_all
+from engine.bench.render_speed import configs_to_measure
 from engine.errors import InvalidInput
-from engine.models.registry import available_families, family_module
 from engine.render import choose_device
 
 HELP = "run benchmarks (speed, memory, seams, quality) and report numbers"
@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     device = str(choose_device(args.device))
     if args.peak_tflops is not None and not args.peak_tflops > 0:
         raise InvalidInput("--peak-tflops must be > 0")
-    known = {name for family in available_families() for name in family_module(family).CONFIGS}
+    known = {name for _, name in configs_to_measure(BenchContext())}  # every family's every config
     unknown = sorted(set(args.configs) - known)
     if unknown:
         raise InvalidInput(f"--configs: no model config named {', '.join(unknown)} (known: {', '.join(sorted(known))})")
