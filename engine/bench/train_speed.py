@@ -6,6 +6,11 @@ Rows: images per second of full ``trainer.step`` iterations (lazy regularisers i
 real frequency) at the device's default precision and at the other one (bf16 main passes against
 fp32: ``bf16_speedup``, what ``--cpu-bf16`` buys on a CPU and ``--no-amp`` costs on a GPU), and the
 seconds to write + read + load the training state, with its size.
+
+A row's steps come in whole regulariser cycles (``CYCLE`` steps: the lazy R1 and path-length
+passes at their real share) and stop once a row has taken ``ROW_SECONDS``: a paper config on a
+CPU costs seconds per step, and 64 fixed steps made a four-config CPU run take over an hour.
+The step count is in the row, so a figure from few steps reads as what it is.
 """
 
 from __future__ import annotations
@@ -24,6 +29,9 @@ from engine.train.protocol import RealBatch, TrainConfig
 from engine.train.state import load_state, save_state
 
 BATCH = 8
+CYCLE = 16  # a multiple of every family's r1_every and path_every
+MAX_CYCLES = 4  # 64 steps: enough on a GPU, where a cycle takes about a second
+ROW_SECONDS = 60.0  # a row stops after the cycle that passes this (the full run; --quick is one cycle)
 
 
 @benchmark("train")
@@ -33,10 +41,10 @@ def train_throughput(ctx: BenchContext) -> list[Row]:
         module = family_module(family)
         if not hasattr(module, "make_trainer"):
             continue
-        default, trainer, crop = _throughput(ctx, module, family, config)
+        default, steps, trainer, crop = _throughput(ctx, module, family, config)
         # The other precision: bf16 on the CPU (opt-in there, --cpu-bf16), fp32 on a GPU (--no-amp).
         on_cpu = torch.device(ctx.device).type == "cpu"
-        mixed, _, _ = _throughput(ctx, module, family, config, amp=on_cpu, cpu_bf16=on_cpu)
+        mixed, mixed_steps, _, _ = _throughput(ctx, module, family, config, amp=on_cpu, cpu_bf16=on_cpu)
         bf16, fp32 = (mixed, default) if on_cpu else (default, mixed)
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / "state.safetensors"
@@ -52,6 +60,7 @@ def train_throughput(ctx: BenchContext) -> list[Row]:
                 "device": ctx.device,
                 "batch": BATCH,
                 "crop": crop,
+                "steps": min(steps, mixed_steps),
                 "img_per_s": round(default, 2),
                 "img_per_s_fp32": round(fp32, 2),
                 "img_per_s_bf16": round(bf16, 2),
@@ -67,8 +76,8 @@ def train_throughput(ctx: BenchContext) -> list[Row]:
 def _throughput(
     ctx: BenchContext, module: Any, family: str, config: str, *, amp: bool = True, cpu_bf16: bool = False
 ) -> tuple:
-    """``(images per second, trainer, crop)`` of full ``trainer.step`` iterations of a fresh model,
-    with ``TrainConfig.amp`` (CUDA autocast) and ``--cpu-bf16`` as given."""
+    """``(images per second, steps timed, trainer, crop)`` of full ``trainer.step`` iterations of a
+    fresh model, with ``TrainConfig.amp`` (CUDA autocast) and ``--cpu-bf16`` as given."""
     model = build_random(family, config)
     crop = module.real_crop_size(model.config)
     extra = {"cpu_bf16": True} if cpu_bf16 else {}
@@ -79,13 +88,18 @@ def _throughput(
         torch.rand(per_step, 2, device=ctx.device) * 2 - 1,
     )
     trainer.step(reals, 1)  # warm-up (no lazy regularisers at step 1)
-    steps = 16 if ctx.quick else 64  # a multiple of r1_every and path_every: real regulariser mix
+    cycles = 1 if ctx.quick else MAX_CYCLES
+    steps = 0
     _sync(ctx.device)
     start = time.perf_counter()
-    for step in range(steps):
-        trainer.step(reals, step)
-    _sync(ctx.device)
-    return steps * per_step / (time.perf_counter() - start), trainer, crop
+    for _ in range(cycles):
+        for _ in range(CYCLE):
+            trainer.step(reals, steps)
+            steps += 1
+        _sync(ctx.device)
+        if time.perf_counter() - start >= ROW_SECONDS:
+            break
+    return steps * per_step / (time.perf_counter() - start), steps, trainer, crop
 
 
 def _sync(device: str) -> None:

@@ -52,6 +52,7 @@ def test_bench_quick_writes_valid_json_with_expected_keys(tmp_path, small_data, 
     )
     for row in by_name["train"]:  # both precisions measured in the same run; the ratio is theirs
         assert row["img_per_s"] == row["img_per_s_fp32"] > 0 and row["img_per_s_bf16"] > 0
+        assert row["steps"] == 16  # --quick: one regulariser cycle
         assert row["bf16_speedup"] == pytest.approx(row["img_per_s_bf16"] / row["img_per_s_fp32"], abs=0.02)
     assert {"alis:tiny", "infgan:tiny", "infinitygan:tiny"} <= {row["model"] for row in by_name["train"]}
     quality = next(r for r in by_name["quality"] if r["model"] == "reference:tiny")
@@ -127,3 +128,15 @@ def test_unknown_config_is_one_line_error(capsys):
     assert main(["bench", "--only", "train", "--configs", "small", "huge"]) != 0
     err = capsys.readouterr().err.strip()
     assert "huge" in err and "small4" in err and "\n" not in err
+
+
+@pytest.mark.parametrize(("row_seconds", "cycles"), [(0.0, 1), (float("inf"), 2)])
+def test_full_train_bench_times_whole_cycles_until_its_row_budget_is_spent(monkeypatch, row_seconds, cycles):
+    from engine.bench import train_speed
+    from engine.models.registry import family_module
+
+    monkeypatch.setattr(train_speed, "ROW_SECONDS", row_seconds)
+    monkeypatch.setattr(train_speed, "MAX_CYCLES", 2)
+    ctx = BenchContext(quick=False)
+    per_s, steps, _, _ = train_speed._throughput(ctx, family_module("reference"), "reference", "tiny")
+    assert steps == cycles * train_speed.CYCLE and per_s > 0
