@@ -70,9 +70,11 @@ def relative_heldout_swd(card: dict[str, Any]) -> float | None:
 
 
 def _measured(metrics: dict[str, Any]) -> str:
-    """How a card was measured: mode, data, and where a row-dependent model's frames were."""
+    """How a card was measured: mode, data, where the real crops fell (cards from before the
+    option measured against corner offsets) and where a row-dependent model's frames were."""
+    crops = (metrics.get("options") or {}).get("crop_sampling", "offset")
     rows = ", frames over the data's rows" if metrics.get("frames_at_rows") else ""
-    return f"{metrics.get('mode', '?')} on {metrics.get('data', '?')}{rows}"
+    return f"{metrics.get('mode', '?')} on {metrics.get('data', '?')}, {crops} crops{rows}"
 
 
 def _number(value: Any, digits: int = 1) -> str:

@@ -534,12 +534,7 @@ def rediagnose(checkpoint: str | Path, device: str = "auto") -> dict[str, Any]:
     Same world seed and mode as the card; the card is rewritten atomically, weights untouched.
     """
     path = Path(checkpoint)
-    card = read_card(card_path(path))
-    if card is None:
-        raise InvalidInput(f"{path} has no readable model card; ship it with `models ship` first")
-    ckpt = load_checkpoint(path)
-    if ckpt.sha256 != card.get("checkpoint", {}).get("sha256"):
-        raise InvalidInput(f"{path} is not the checkpoint its card describes (sha256 differs): re-ship it")
+    card, ckpt = _carded(path)
     base = QUICK_DIAGNOSTICS if card.get("metrics", {}).get("mode") == "quick" else DiagnosticOptions()
     seed = int(card.get("diagnostics", {}).get("options", {}).get("seed", 0))
     model = model_from_checkpoint(ckpt, path)
@@ -556,6 +551,54 @@ def rediagnose(checkpoint: str | Path, device: str = "auto") -> dict[str, Any]:
     card["diagnostics"] = report
     write_bytes_atomic(card_path(path), json.dumps(card, indent=1).encode())
     return card
+
+
+def remeasure(
+    checkpoint: str | Path, device: str = "auto", progress: Callable[[str], None] | None = None
+) -> dict[str, Any]:
+    """Measure a shipped checkpoint again the current way (:class:`EvalOptions` defaults, the card's
+    frame, mode and seed) and rewrite its card's metrics and the goals read from them.
+
+    For when the measurement itself changes (real crops placed as training places them): the
+    README table compares the cards with one another, so all of them must be measured alike, and a
+    re-ship would render the gallery and run the diagnostics and inversion again for numbers that
+    do not move. Weights, training record, diagnostics and land cover are untouched; the card is
+    rewritten atomically.
+    """
+    say = progress or (lambda _message: None)
+    path = Path(checkpoint)
+    card, ckpt = _carded(path)
+    old = card.get("metrics") or {}
+    prep = card["data"]
+    whole = RealImages.load(prep["data"], None, prep["scale"], prep["drop_bottom"])
+    data = whole.within(tuple(prep["holdout"]))
+    mode, measured = old.get("mode", "full"), old.get("options") or {}
+    frame = int(measured.get("frame") or data.fitting_side(int(prep["crop"])))
+    options = eval_options(frame, mode == "quick", int(measured.get("seed", 0)))
+    model = model_from_checkpoint(ckpt, path)
+    started = time.perf_counter()
+    metrics = measure_trained(model, card["name"], data, options, device, say, whole)
+    metrics["mode"] = mode
+    floor_ref = f"{ckpt.family}:{card.get('config_name') or 'untrained'}"
+    add_floor(metrics, build_initial(ckpt.family, ckpt.config), floor_ref, data, options, device, say)
+    metrics["seconds"] = round(time.perf_counter() - started, 1)
+    card["metrics"] = metrics
+    fresh = goals(metrics["trained"], metrics["untrained"], metrics["real_vs_real"])
+    card["goals"] = {**card.get("goals", {}), **fresh}
+    write_bytes_atomic(card_path(path), json.dumps(card, indent=1).encode())
+    return card
+
+
+def _carded(path: Path) -> tuple[dict[str, Any], Any]:
+    """``(card, checkpoint)`` of a shipped checkpoint whose card describes it; a one-line error if
+    it has no readable card or the card is another file's (its sha256 differs)."""
+    card = read_card(card_path(path))
+    if card is None:
+        raise InvalidInput(f"{path} has no readable model card; ship it with `models ship` first")
+    ckpt = load_checkpoint(path)
+    if ckpt.sha256 != card.get("checkpoint", {}).get("sha256"):
+        raise InvalidInput(f"{path} is not the checkpoint its card describes (sha256 differs): re-ship it")
+    return card, ckpt
 
 
 def card_summary(card: dict[str, Any]) -> str:

@@ -62,6 +62,8 @@ def run(args: argparse.Namespace) -> int:
         return models_ship.run_pair_critic(args)
     if getattr(args, "models_command", None) == "rediagnose":
         return models_ship.run_rediagnose(args)
+    if getattr(args, "models_command", None) == "remeasure":
+        return models_ship.run_remeasure(args)
     if getattr(args, "models_command", None) == "report":
         return _report(args.names, args.readme)
     info = inventory()

@@ -13,6 +13,7 @@ from pathlib import Path
 HELP = "measure a training run's checkpoint, copy it by name with a model card and a gallery render"
 PAIR_HELP = "ship the critic a run trained against an already shipped generator (critic-only: --critic-warmup)"
 REDIAGNOSE_HELP = "re-run the diagnostics (drift, repetition, envelope, seams) of shipped models into their cards"
+REMEASURE_HELP = "measure shipped models again the current way (SWD, ∞-SWD, ScaleInv, floor) into their cards"
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -35,6 +36,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     again = sub.add_parser("rediagnose", help=REDIAGNOSE_HELP, description=REDIAGNOSE_HELP)
     again.add_argument("names", nargs="+", help="shipped checkpoint names (or .safetensors paths)")
     again.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    measure = sub.add_parser("remeasure", help=REMEASURE_HELP, description=REMEASURE_HELP)
+    measure.add_argument("names", nargs="+", help="shipped checkpoint names (or .safetensors paths)")
+    measure.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -87,3 +91,25 @@ def run_rediagnose(args: argparse.Namespace) -> int:
             + (f", failing {', '.join(failed)}" if failed else ", all drift goals pass")
         )
     return 0
+
+
+def run_remeasure(args: argparse.Namespace) -> int:
+    from engine.shipping import remeasure
+
+    for name in args.names:
+        path = _installed(name)
+        before = (_read_metrics(path).get("trained") or {}).get("swd")
+        card = remeasure(path, args.device, progress=lambda m: print(m, file=sys.stderr, flush=True))
+        trained, goal = card["metrics"]["trained"], card["goals"]["scaleinv_8x_over_1x"]
+        was = f"{before:.1f} -> " if isinstance(before, int | float) else ""
+        print(
+            f"{card['name']}: held-out SWD {was}{trained['swd']:.1f}, ∞-SWD {trained['inf_swd']:.1f}, "
+            f"ScaleInv 8x/1x {goal['value']:.2f}"
+        )
+    return 0
+
+
+def _read_metrics(path: Path) -> dict:
+    from engine.cards import card_path, read_card
+
+    return (read_card(card_path(path)) or {}).get("metrics") or {}

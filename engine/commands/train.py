@@ -166,7 +166,8 @@ def _best_metric(
     options = dataclasses.replace(QUICK, frame=side)
     scorer = HeldOutSWD(data, options, device=device)
     where = " over the data's rows" if rows else ""
-    return (lambda trainer: scorer(trainer.ema)), f"held-out SWD, {options.frames} frames of {side} px{where}"
+    name = f"held-out SWD, {options.frames} frames of {side} px{where}, {options.crop_sampling} crops"
+    return (lambda trainer: scorer(trainer.ema)), name
 
 
 def _initial_model(args: argparse.Namespace, module):

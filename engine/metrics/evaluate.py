@@ -30,6 +30,10 @@ class EvalOptions:
     scales: tuple[int, ...] = SCALES
     seed: int = 0
     swd: SWDConfig = field(default_factory=SWDConfig)
+    #: Where real crops fall and, for a row-dependent model, at which rows its frames are rendered
+    #: (``engine.metrics.realdata``): ``centre``, as training places crops, or ``offset``. Recorded
+    #: in every report's options, so a card measured the other way is not compared as a like.
+    crop_sampling: str = "centre"
 
     def check(self) -> None:
         if self.frame < self.swd.patch or min(self.frames, self.strip_frames, self.scale_frames) < 1:
@@ -38,6 +42,8 @@ class EvalOptions:
             raise InvalidInput("--strip-frames must be >= 3 (the strip is split in thirds)")
         if any(s < 1 for s in self.scales):
             raise InvalidInput("zoom factors must be >= 1")
+        if self.crop_sampling not in ("centre", "offset"):
+            raise InvalidInput(f"metric crop sampling must be centre or offset, not {self.crop_sampling!r}")
 
 
 QUICK = EvalOptions(
@@ -66,7 +72,7 @@ def evaluate(
     say = progress or (lambda _message: None)
     renderer = Renderer(model, device)
     dev = renderer.device
-    cfg, size = options.swd, options.frame
+    cfg, size, sampling = options.swd, options.frame, options.crop_sampling
     seconds: dict[str, float] = {}
 
     def timed(name: str, function: Callable[[], object]) -> object:
@@ -76,11 +82,19 @@ def evaluate(
         seconds[name] = round(time.perf_counter() - start, 2)
         return value
 
-    real = timed("real", lambda: describe(data.crops(options.frames, size, options.seed), cfg, dev, stream=0))
-    other = timed("real_b", lambda: describe(data.crops(options.frames, size, options.seed + 1), cfg, dev, stream=4))
+    def real_crops(seed: int) -> torch.Tensor:
+        return data.crops(options.frames, size, seed, sampling=sampling)
+
+    real = timed("real", lambda: describe(real_crops(options.seed), cfg, dev, stream=0))
+    other = timed("real_b", lambda: describe(real_crops(options.seed + 1), cfg, dev, stream=4))
     generated = timed(
         "frames",
-        lambda: describe(render_frames(renderer, model_ref, options.frames, size, options.seed), cfg, dev, stream=1),
+        lambda: describe(
+            render_frames(renderer, model_ref, options.frames, size, options.seed, sampling=sampling),
+            cfg,
+            dev,
+            stream=1,
+        ),
     )
     frame_swd = swd_descriptors(real, generated, cfg)
     # The strip runs along the origin's row: a row-dependent model's ratio divides it by frames
@@ -104,17 +118,21 @@ def evaluate(
     scaled = timed(
         "scaleinv",
         lambda: scaleinv_swd(
-            renderer, model_ref, real, options.scale_frames, size, cfg, options.scales, options.seed, dev
+            renderer, model_ref, real, options.scale_frames, size, cfg, options.scales, options.seed, dev, sampling
         ),
     )
     real_scaled = timed(
         "real_scaleinv",
-        lambda: real_scaleinv_swd(data, real, options.scale_frames, size, cfg, options.scales, options.seed, dev),
+        lambda: real_scaleinv_swd(
+            data, real, options.scale_frames, size, cfg, options.scales, options.seed, dev, sampling
+        ),
     )
     real_whole = (
         timed(
             "real_whole_scaleinv",
-            lambda: real_scaleinv_swd(whole, real, options.scale_frames, size, cfg, options.scales, options.seed, dev),
+            lambda: real_scaleinv_swd(
+                whole, real, options.scale_frames, size, cfg, options.scales, options.seed, dev, sampling
+            ),
         )
         if whole is not None
         else {}
@@ -184,11 +202,14 @@ class HeldOutSWD:
 
     def __init__(self, data: RealImages, options: EvalOptions = QUICK, device: str | torch.device | None = None):
         self.options, self.device = options, choose_device(None if device is None else str(device))
-        self.real = describe(data.crops(options.frames, options.frame, options.seed), options.swd, self.device)
+        crops = data.crops(options.frames, options.frame, options.seed, sampling=options.crop_sampling)
+        self.real = describe(crops, options.swd, self.device)
 
     def __call__(self, model: Generator) -> float:
         renderer = Renderer(model, self.device)
         opts = self.options
-        frames = render_frames(renderer, "training-snapshot", opts.frames, opts.frame, opts.seed)
+        frames = render_frames(
+            renderer, "training-snapshot", opts.frames, opts.frame, opts.seed, sampling=opts.crop_sampling
+        )
         generated = describe(frames, opts.swd, renderer.device, stream=1)
         return float(swd_descriptors(self.real, generated, opts.swd).mean)

@@ -31,24 +31,45 @@ from engine.world import World
 SCALES = (1, 2, 4, 8)
 
 
-def frame_positions(count: int) -> list[float]:
-    """Vertical positions in [-1, 1] of ``count`` frames: the middles of ``count`` equal parts, as
-    evenly spread as the real crops' offsets are uniform, with no random draw."""
-    return [-1.0 + (2 * i + 1) / count for i in range(count)]
+def frame_positions(count: int, side_fraction: float = 0.0, sampling: str = "centre") -> list[float]:
+    """Vertical positions in [-1, 1] (as ``RealBatch.positions``) of ``count`` frames placed the way
+    ``sampling`` places real crops, evenly rather than by a random draw.
+
+    ``"offset"``: the middles of ``count`` equal parts of the positions (uniform tops).
+    ``"centre"``: the crops' centres are uniform over the rows and the crop is clamped inside them,
+    so with frames ``side_fraction`` of the rows tall, the middles of ``count`` equal parts of the
+    centres, clamped: more frames sit at the very top and bottom, as real crops do.
+    """
+    middles = [(2 * i + 1) / (2 * count) for i in range(count)]
+    f = side_fraction
+    if sampling == "offset" or not 0.0 < f < 1.0:
+        return [2.0 * q - 1.0 for q in middles]
+    return [2.0 * min(max(q - f / 2, 0.0), 1.0 - f) / (1.0 - f) - 1.0 for q in middles]
 
 
 def render_frames(
-    renderer: Renderer, model_ref: str, count: int, size: int, seed: int, zoom: int = 1, at_rows: bool = True
+    renderer: Renderer,
+    model_ref: str,
+    count: int,
+    size: int,
+    seed: int,
+    zoom: int = 1,
+    at_rows: bool = True,
+    sampling: str = "centre",
 ) -> torch.Tensor:
     """``count`` independent frames (world seeds ``seed..seed+count-1``) as ``(N, 3, S, S)`` in [-1, 1].
 
     With ``zoom`` > 1 each frame covers ``zoom * S`` world pixels, zoomed out to ``S``. Frames sit
     at the world's origin, except a row-dependent model's (``Generator.frame_top``), whose frames
-    are spread over its rows as real crops are over their image's, unless ``at_rows`` is False.
+    are spread over its rows as ``sampling`` spreads real crops over their image's (frame
+    positions), unless ``at_rows`` is False.
     """
     side = size * zoom
     model = renderer.model
-    tops = [model.frame_top(p, side) if at_rows else 0 for p in frame_positions(count)]
+    rows = model.data_rows()
+    fraction = side / (rows[1] - rows[0]) if rows else 0.0
+    positions = frame_positions(count, fraction, sampling)
+    tops = [model.frame_top(p, side) if at_rows else 0 for p in positions]
     out = torch.empty(count, 3, size, size)
     for i in range(count):
         world = World(model=model_ref, seed=seed + i)
@@ -103,11 +124,12 @@ def scaleinv_swd(
     scales: Sequence[int] = SCALES,
     seed: int = 0,
     device: str | torch.device = "cpu",
+    sampling: str = "centre",
 ) -> dict[int, SWDResult]:
     """ScaleInv-SWD per zoom factor ``N``: generated ``N*S`` frames zoomed out to ``S`` vs real ``S`` crops."""
     results = {}
     for zoom in scales:
-        frames = render_frames(renderer, model_ref, count, size, seed, zoom)
+        frames = render_frames(renderer, model_ref, count, size, seed, zoom, sampling=sampling)
         results[zoom] = swd_descriptors(real, describe(frames, config, device, stream=2), config)
     return results
 
@@ -121,6 +143,7 @@ def real_scaleinv_swd(
     scales: Sequence[int] = SCALES,
     seed: int = 0,
     device: str | torch.device = "cpu",
+    sampling: str = "centre",
 ) -> dict[int, SWDResult | None]:
     """The ScaleInv procedure on real data: real ``N*S`` crops zoomed out vs real ``S`` crops.
 
@@ -131,6 +154,6 @@ def real_scaleinv_swd(
         if not data.fits(size * zoom):
             results[zoom] = None
             continue
-        crops = data.crops(count, size, seed + 7919 * zoom, zoom)
+        crops = data.crops(count, size, seed + 7919 * zoom, zoom, sampling)
         results[zoom] = swd_descriptors(real, describe(crops, config, device, stream=3), config)
     return results

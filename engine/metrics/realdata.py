@@ -9,6 +9,12 @@ measure the data as it is).
 
 ``band``: measure only inside a band of the width (fractions, e.g. the ``--holdout`` band a model
 was trained without), to test on terrain the model never saw.
+
+``sampling``: where crops fall (:data:`engine.train.datasets.SAMPLINGS`); metrics use
+``"centre"``, as training does, so every row counts about as much as the model was taught it
+does. Corner offsets (``"offset"``, what cards measured before) see a map's top and bottom rows,
+its polar ice, a crop side's worth less often: the shipped ∞-GAN's 48 quick frames of 256 px
+scored 133.3 against offset crops and 113.5 against centred ones.
 """
 
 from __future__ import annotations
@@ -87,14 +93,15 @@ class RealImages:
             side //= 2
         return side
 
-    def crops(self, count: int, size: int, seed: int, zoom: int = 1) -> torch.Tensor:
-        """``count`` random ``size * zoom`` px crops zoomed out to ``size``: ``(N, 3, S, S)`` in [-1, 1]."""
+    def crops(self, count: int, size: int, seed: int, zoom: int = 1, sampling: str = "centre") -> torch.Tensor:
+        """``count`` random ``size * zoom`` px crops zoomed out to ``size``: ``(N, 3, S, S)`` in [-1, 1],
+        placed by ``sampling`` (module doc)."""
         side = size * zoom
         usable = [s for s in self.sources if not isinstance(s, np.ndarray) or min(s.shape[:2]) >= side]
         if not usable:
             raise InvalidInput(f"no image in {self.name} is at least {side}x{side} px ({size} px crops x{zoom})")
         prepared = {"scale": self.scale, "drop_bottom_fraction": self.drop_bottom}
-        dataset = CropDataset(usable, side, name=self.name, hflip=False, seed=seed, **prepared)
+        dataset = CropDataset(usable, side, name=self.name, hflip=False, seed=seed, sampling=sampling, **prepared)
         per_draw = max(1, 2**24 // (side * side))  # bound the full-size crops held at once (64 MB)
         parts = []
         for first in range(0, count, per_draw):

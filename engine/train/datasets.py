@@ -25,8 +25,8 @@ whose poles (ice) are its top and bottom rows, a 512 px crop of the 1125 px map 
 0.2 % as often as a mid-latitude one, and the crops under-show the map's ice (1.65 % of their
 pixels against 3.28 %; 133 px crops of the 1350 px map: 8.8 % against 13.0 %). Clamped centres
 cover every pixel between 0.5 and 1.5 times as often as the average (the ice the crops hold is
-then 2.54 % and 13.0 %). Real-data metrics keep ``"offset"``, the reference every shipped model
-card was measured against.
+then 2.54 % and 13.0 %). Real-data metrics draw ``"centre"`` crops too
+(:class:`engine.metrics.realdata.RealImages`), so they look at the rows training does.
 
 Huge images are legitimate here (Blue Marble is 5400×2700, full-resolution maps are gigapixel),
 so Pillow's decompression-bomb guard is replaced by our own explicit limit,

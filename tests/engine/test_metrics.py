@@ -1,5 +1,6 @@
 """SWD sanity on known cases, the ∞ and ScaleInv variants on a real model, and ``everscape eval``."""
 
+import dataclasses
 import json
 import math
 
@@ -179,8 +180,9 @@ def test_a_row_dependent_models_frames_spread_over_its_rows_as_real_crops_over_t
     assert (
         model.row_dependent and model.frame_top(-1.0, 32) == -band // 2 and model.frame_top(1.0, 32) == band // 2 - 32
     )
-    tops = [model.frame_top(p, 32) for p in frame_positions(4)]
-    assert tops == sorted(tops) and len(set(tops)) == 4 and -band // 2 < tops[0] and tops[-1] < band // 2 - 32
+    tops = [model.frame_top(p, 32) for p in frame_positions(4, 32 / band)]
+    # Centred crops: the first frame is clamped to the top row, as a quarter of real crops are.
+    assert tops == sorted(tops) and len(set(tops)) == 4 and tops[0] == -band // 2 and tops[-1] <= band // 2 - 32
     renderer = Renderer(model, "cpu")
     frames = render_frames(renderer, "infinitygan:tiny", 4, 32, seed=3)
     (pixels,) = renderer.render(World(model="infinitygan:tiny", seed=6), [Rect(0, tops[3], 32, 32)])
@@ -193,6 +195,42 @@ def test_a_row_dependent_models_frames_spread_over_its_rows_as_real_crops_over_t
         render_frames(reference, "reference:tiny", 3, 32, seed=3),
         render_frames(reference, "reference:tiny", 3, 32, seed=3, at_rows=False),
     )
+
+
+def test_frame_positions_place_frames_as_the_crop_sampling_places_real_crops():
+    """The frames' tops are the evenly spread quantiles of the real crops' tops, in both samplings:
+    clamped centres pile crops at the top and bottom rows (a map's poles), corner offsets do not."""
+    from engine.train.datasets import _offset
+
+    height, side, count = 96, 32, 64
+    rng = np.random.default_rng(0)
+    for sampling in ("centre", "offset"):
+        real = np.sort([_offset(rng, [(0, height - side)], side, sampling) for _ in range(20000)])
+        tops = [(p + 1) / 2 * (height - side) for p in frame_positions(count, side / height, sampling)]
+        quantiles = np.quantile(real, [(2 * i + 1) / (2 * count) for i in range(count)])
+        assert np.abs(np.array(tops) - quantiles).max() <= 2.0, sampling
+    at_edge = [p for p in frame_positions(count, side / height) if abs(p) == 1.0]
+    assert len(at_edge) == 2 * round(count * side / height / 2)  # a sixth of the frames at each edge row
+    assert frame_positions(3, 0.0) == frame_positions(3, 0.5, "offset") == pytest.approx([-2 / 3, 0.0, 2 / 3])
+
+
+def test_centred_real_crops_see_the_edge_rows_three_times_as_often_as_offsets(tmp_path):
+    """A map whose top rows are white (ice) and the rest black, crops half its height: centred crops
+    hold 6 % white (a crop at the top edge for each centre in its upper half), corner offsets 2 %;
+    the map holds 10 %."""
+    image = np.zeros((200, 200, 3), dtype=np.uint8)
+    image[:20] = 255  # 10 % of the rows
+    path = tmp_path / "ice.png"
+    Image.fromarray(image).save(path)
+    data = RealImages.load(str(path))
+    share = {s: float((data.crops(400, 100, seed=1, sampling=s) > 0).float().mean()) for s in ("centre", "offset")}
+    assert 0.05 < share["centre"] < 0.075 and 0.012 < share["offset"] < 0.03
+
+
+def test_metric_crop_sampling_is_checked_and_recorded():
+    with pytest.raises(InvalidInput, match="centre or offset"):
+        EvalOptions(crop_sampling="wrap").check()
+    assert dataclasses.asdict(EvalOptions())["crop_sampling"] == "centre"  # in every report's options
 
 
 def test_a_row_dependent_models_strip_ratio_divides_by_frames_from_the_strips_row(map_file):

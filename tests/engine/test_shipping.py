@@ -239,6 +239,34 @@ def test_rediagnose_rewrites_only_the_diagnostics_and_their_goals(shipped, run_d
     assert "sha256 differs" in capsys.readouterr().err
 
 
+def test_remeasure_rewrites_a_cards_metrics_the_current_way_and_nothing_else(shipped, tmp_path, capsys):
+    """A card measured before the real crops were centred (its options lack ``crop_sampling``) is
+    measured again with the same frame, mode and seed: the same weights give the numbers a fresh
+    ship would, while the weights, training record, diagnostics and land cover stay as they were."""
+    dest = tmp_path / "checkpoints"
+    shutil.copytree(shipped[0], dest)
+    path = dest / "tiny-ref.safetensors"
+    fresh = read_card(card_path(path))
+    old = json.loads(json.dumps(fresh))
+    del old["metrics"]["options"]["crop_sampling"]  # as measured against corner offsets
+    old["metrics"]["trained"]["swd"] = 1e-6
+    old["goals"]["beats_untrained_swd"]["value"] = 1e-6
+    card_path(path).write_text(json.dumps(old))
+    weights = path.read_bytes()
+    assert main(["models", "remeasure", str(path), "--device", "cpu"]) == 0
+    assert f"tiny-ref: held-out SWD 0.0 -> {fresh['metrics']['trained']['swd']:.1f}" in capsys.readouterr().out
+    again = read_card(card_path(path))
+    assert shipping.comparable(again, fresh["metrics"]) and path.read_bytes() == weights
+    assert again["metrics"]["trained"] == fresh["metrics"]["trained"]  # the measurement, repeated exactly
+    assert again["metrics"]["untrained"] == fresh["metrics"]["untrained"]
+    assert again["goals"] == fresh["goals"]
+    untouched = ("metrics", "goals")
+    assert {k: v for k, v in again.items() if k not in untouched} == {
+        k: v for k, v in old.items() if k not in untouched
+    }
+    assert main(["models", "remeasure", "nothing-called-this", "--device", "cpu"]) == 2
+
+
 def test_ship_frames_are_the_training_crop_halved_until_the_held_out_band_holds_them():
     """∞-GAN ``small4`` trains on 512 px crops; Blue Marble's prepared band is 270 px wide."""
     band = RealImages([np.zeros((1125, 270, 3), np.uint8)], "band")

@@ -101,14 +101,14 @@ def test_train_with_a_recipe_and_overrides_records_them(tmp_path, capsys):
     best = read_header(out / "best.safetensors")
     assert best["steps"] == 1 and 0 < best["metric"] < 1e5
     # scored at the training crop (tiny ALIS: 32 px), as `models ship` measures
-    assert best["metric_name"] == "held-out SWD, 48 frames of 32 px"
+    assert best["metric_name"] == "held-out SWD, 48 frames of 32 px, centre crops"
     # a band that holds eval --quick's 64 px frames is still scored at the crop
     wide = tmp_path / "wide.png"
     Image.fromarray(np.random.default_rng(1).integers(0, 256, (100, 1000, 3), dtype=np.uint8)).save(wide)
     big = tmp_path / "big-crop"
     swap = {str(image): str(wide), str(out): str(big)}
     assert main([*(swap.get(a, a) for a in argv), "--crop", "48"]) == 0
-    assert read_header(big / "best.safetensors")["metric_name"] == "held-out SWD, 48 frames of 48 px"
+    assert read_header(big / "best.safetensors")["metric_name"] == "held-out SWD, 48 frames of 48 px, centre crops"
     other = tmp_path / "no-best"
     argv[argv.index(str(out))] = str(other)
     assert main([*argv, "--best-metric", "none"]) == 0
