@@ -119,6 +119,17 @@ def preparation(meta: dict[str, Any], name: str) -> dict[str, Any]:
     return prep
 
 
+def whole_data(prep: dict[str, Any]) -> RealImages:
+    """The whole training data of :func:`preparation`'s ``prep``, prepared as the model saw it
+    (the held-out band is ``.within(prep["holdout"])``)."""
+    return RealImages.load(prep["data"], None, prep["scale"], prep["drop_bottom"])
+
+
+def untrained_ref(family: str, config_name: str | None) -> str:
+    """The model reference the untrained floor's worlds are named by."""
+    return f"{family}:{config_name or 'untrained'}"
+
+
 def eval_options(frame: int, quick: bool, seed: int) -> EvalOptions:
     """Full: the training frame, a :data:`STRIP_PX` strip. Quick: ``eval --quick``'s sets."""
     if quick:
@@ -430,7 +441,7 @@ def ship(run: str | Path, options: ShipOptions, progress: Callable[[str], None] 
     untrained = build_initial(ckpt.family, ckpt.config)
     meta = ckpt.meta
     prep = preparation(meta, name)
-    whole = RealImages.load(prep["data"], None, prep["scale"], prep["drop_bottom"])
+    whole = whole_data(prep)
     data = whole.within(tuple(prep["holdout"]))
     crop = int(meta.get("crop") or family_module(ckpt.family).real_crop_size(model.config))
     frame = data.fitting_side(crop)
@@ -438,7 +449,7 @@ def ship(run: str | Path, options: ShipOptions, progress: Callable[[str], None] 
         say(f"frames of {frame} px: the held-out band holds no {crop} px training crop")
     eval_opts = eval_options(frame, options.quick, options.seed)
     config_name = meta.get("config_name")
-    floor_ref = f"{ckpt.family}:{config_name}" if config_name else f"{ckpt.family}:untrained"
+    floor_ref = untrained_ref(ckpt.family, config_name)
 
     started = time.perf_counter()
     metrics = measure_trained(model, name, data, eval_opts, options.device, say, whole)
@@ -543,7 +554,7 @@ def rediagnose(checkpoint: str | Path, device: str = "auto") -> dict[str, Any]:
     gallery = Path(card.get("gallery", {}).get("path", ""))
     if card.get("landcover") and gallery.is_file():  # the cover of the rows the data stands for
         prep = card["data"]
-        whole = RealImages.load(prep["data"], None, prep["scale"], prep["drop_bottom"])
+        whole = whole_data(prep)
         card["landcover"] = gallery_landcover(gallery, whole, gallery_rows(model, card["gallery"]["size"]))
         fresh.update(landcover.verdicts(card["landcover"]))
     old = card.get("goals", {})
@@ -570,7 +581,7 @@ def remeasure(
     card, ckpt = _carded(path)
     old = card.get("metrics") or {}
     prep = card["data"]
-    whole = RealImages.load(prep["data"], None, prep["scale"], prep["drop_bottom"])
+    whole = whole_data(prep)
     data = whole.within(tuple(prep["holdout"]))
     mode, measured = old.get("mode", "full"), old.get("options") or {}
     frame = int(measured.get("frame") or data.fitting_side(int(prep["crop"])))
@@ -579,7 +590,7 @@ def remeasure(
     started = time.perf_counter()
     metrics = measure_trained(model, card["name"], data, options, device, say, whole)
     metrics["mode"] = mode
-    floor_ref = f"{ckpt.family}:{card.get('config_name') or 'untrained'}"
+    floor_ref = untrained_ref(ckpt.family, card.get("config_name"))
     add_floor(metrics, build_initial(ckpt.family, ckpt.config), floor_ref, data, options, device, say)
     metrics["seconds"] = round(time.perf_counter() - started, 1)
     card["metrics"] = metrics
