@@ -125,6 +125,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "a resumed run keeps its own unless given)",
     )
     parser.add_argument(
+        "--vpos-critic",
+        choices=("both", "reals"),
+        help="row-dependent models (InfinityGAN): what the critic's vertical-position head learns from; "
+        "reals: only real crops, so the generator must draw each latitude's real content to be placed "
+        "(default both, the paper's; a resumed run keeps its own unless given)",
+    )
+    parser.add_argument(
+        "--vpos-weight",
+        type=float,
+        metavar="W",
+        help="row-dependent models: weight of the vertical-position loss, critic and generator "
+        "(default 1, the paper's; a resumed run keeps its own unless given)",
+    )
+    parser.add_argument(
         "--best-metric",
         choices=("swd", "none"),
         default=None,
@@ -401,6 +415,14 @@ def run(args: argparse.Namespace) -> int:
             if not 0 <= args.r1_gamma <= 1000:
                 raise InvalidInput(f"--r1-gamma must be in [0, 1000], got {args.r1_gamma:g}")
             train_extra["r1_gamma"] = args.r1_gamma
+        if (args.vpos_critic is not None or args.vpos_weight is not None) and not model.row_dependent:
+            raise InvalidInput(f"--vpos-critic and --vpos-weight are for row-dependent models, not {args.family}")
+        if args.vpos_critic is not None:
+            train_extra["vpos_critic"] = args.vpos_critic
+        if args.vpos_weight is not None:
+            if not 0 <= args.vpos_weight <= 100:
+                raise InvalidInput(f"--vpos-weight must be in [0, 100], got {args.vpos_weight:g}")
+            train_extra["vpos_weight"] = args.vpos_weight
         if args.cpu_bf16:
             train_extra["cpu_bf16"] = True
         config = TrainConfig(

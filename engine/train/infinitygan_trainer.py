@@ -13,9 +13,13 @@ What it adds to :class:`~engine.train.adversarial.AdversarialTrainer` (paper, Se
   two sets as wholes, so fakes drawn from other latitudes than the reals would be pushed towards
   the reals' latitudes' content at their own. New runs then put each patch where the metrics'
   frame for its position lies (:func:`frame_window`), so training and measurement share one map.
-- **Vertical-position auxiliary loss** (λ = 1): D's aux head regresses the crop's vertical position
-  in [-1, 1] (L1), on reals (the dataset's crop position) and fakes (the band position of the
-  window); G is trained to make fakes' positions recognisable.
+- **Vertical-position auxiliary loss** (λ = 1, ``extra["vpos_weight"]``): D's aux head regresses the
+  crop's vertical position in [-1, 1] (L1), on reals (the dataset's crop position) and, as the
+  paper's code does, on fakes (the band position of the window); G is trained to make fakes'
+  positions recognisable. ``extra["vpos_critic"] = "reals"`` trains the head on reals only: a head
+  that also learns fakes' positions reads whatever cue the generator leaves (an AC-GAN's weakness),
+  so G can satisfy it without drawing a latitude's real content (a pole's ice); learnt from reals
+  alone, it is recognisable only by what the data puts there.
 - **Paired batches and the diversity loss** (Eq. 2, λ = 1): samples come in pairs that share z_g,
   the style-mixing latent and the coordinates but not z_l; the loss is
   ``1 / (mean|z_S,a - z_S,b| / mean|z_l,a - z_l,b| + 1e-5)`` on G_S's output: mean L1 distances,
@@ -47,6 +51,8 @@ DIVERSITY_WEIGHT = 1.0
 #: ``extra["fake_rows"]`` values: how fakes' windows are placed in the band (see :func:`window_start`
 #: and :func:`frame_window`). ``"frame"`` is what new runs record; the others resume older runs.
 FAKE_ROWS = ("offset", "centre", "frame")
+#: ``extra["vpos_critic"]`` values: what the critic's vertical-position head learns from.
+VPOS_CRITIC = ("both", "reals")
 
 
 def diversity_loss(z_l: torch.Tensor, structure: torch.Tensor) -> torch.Tensor:
@@ -114,6 +120,12 @@ class InfinityGANTrainer(AdversarialTrainer):
         self.fake_rows = str(config.extra.get("fake_rows", "offset"))
         if self.fake_rows not in FAKE_ROWS:
             raise ValueError(f"fake_rows must be one of {', '.join(FAKE_ROWS)}, not {self.fake_rows!r}")
+        self.vpos_critic = str(config.extra.get("vpos_critic", "both"))
+        if self.vpos_critic not in VPOS_CRITIC:
+            raise ValueError(f"vpos_critic must be one of {', '.join(VPOS_CRITIC)}, not {self.vpos_critic!r}")
+        self.vpos_weight = float(config.extra.get("vpos_weight", VERTICAL_WEIGHT))
+        if not 0 <= self.vpos_weight <= 100:
+            raise ValueError(f"vpos_weight must be in [0, 100], not {self.vpos_weight:g}")
         width = int(config.extra.get("d_max_channels", max(model.config.texture_channels)))
         with seeded_init(config.seed):
             d = Discriminator(
@@ -189,15 +201,15 @@ class InfinityGANTrainer(AdversarialTrainer):
         assert real_aux is not None and fake_aux is not None
         real_y = reals.positions[:, 1].to(real_aux.dtype)
         fake_y = fakes.extras["positions"].to(fake_aux.dtype)
-        return {
-            "vpos_real": VERTICAL_WEIGHT * (real_aux[:, 0] - real_y).abs().mean(),
-            "vpos_fake": VERTICAL_WEIGHT * (fake_aux[:, 0] - fake_y).abs().mean(),
-        }
+        losses = {"vpos_real": self.vpos_weight * (real_aux[:, 0] - real_y).abs().mean()}
+        if self.vpos_critic == "both":
+            losses["vpos_fake"] = self.vpos_weight * (fake_aux[:, 0] - fake_y).abs().mean()
+        return losses
 
     def extra_g_losses(self, fakes: Fakes, fake_aux: torch.Tensor | None) -> dict[str, torch.Tensor]:
         assert fake_aux is not None
         fake_y = fakes.extras["positions"].to(fake_aux.dtype)
-        losses = {"vpos": VERTICAL_WEIGHT * (fake_aux[:, 0] - fake_y).abs().mean()}
+        losses = {"vpos": self.vpos_weight * (fake_aux[:, 0] - fake_y).abs().mean()}
         z_l, structure = fakes.extras["z_l"], fakes.extras["structure"]
         usable = z_l.shape[0] // 2 * 2
         if usable:

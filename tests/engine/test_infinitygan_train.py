@@ -105,6 +105,31 @@ def test_vertical_head_learns_real_crop_positions():
     assert error() < 0.75 * before
 
 
+def test_a_reals_only_vertical_head_never_learns_fakes_positions_and_the_weight_scales_both_sides():
+    """``vpos_critic = "reals"``: the critic's position loss has no fake term, so its head can only
+    learn where real content lies; ``vpos_weight`` scales the critic's and the generator's loss."""
+    paper, data = make()
+    reals_only, _ = make(extra={"vpos_critic": "reals", "vpos_weight": 3.0})
+    torch.manual_seed(0)
+    reals = data.sample(4)
+    fakes = paper.generate(paper.generator, 4, False)
+    real_aux, fake_aux = torch.rand(4, 1), torch.rand(4, 1, requires_grad=True)
+    d_paper = paper.extra_d_losses(reals, real_aux, fakes, fake_aux)
+    d_reals = reals_only.extra_d_losses(reals, real_aux, fakes, fake_aux)
+    assert set(d_paper) == {"vpos_real", "vpos_fake"} and set(d_reals) == {"vpos_real"}
+    assert d_reals["vpos_real"].item() == pytest.approx(3 * d_paper["vpos_real"].item())
+    assert sum(d_paper.values()).requires_grad and not sum(d_reals.values()).requires_grad  # no path to fakes
+    g_paper = paper.extra_g_losses(fakes, fake_aux)["vpos"]
+    assert reals_only.extra_g_losses(fakes, fake_aux)["vpos"].item() == pytest.approx(3 * g_paper.item())
+
+    log = reals_only.step(data.sample(4), 0)
+    assert "d_vpos_real" in log and "d_vpos_fake" not in log and math.isfinite(log["g_vpos"])
+    with pytest.raises(ValueError, match="vpos_critic must be one of both, reals"):
+        make(extra={"vpos_critic": "fakes"})
+    with pytest.raises(ValueError, match="vpos_weight must be in"):
+        make(extra={"vpos_weight": -1})
+
+
 def _edge_shares(starts: list[float], low: float, high: float) -> tuple[float, float]:
     n = len(starts)
     return sum(t == low for t in starts) / n, sum(t == high for t in starts) / n

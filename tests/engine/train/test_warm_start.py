@@ -305,3 +305,24 @@ def test_new_infinitygan_runs_place_their_fakes_rows_as_their_crops_and_resumes_
     assert fake_rows(tmp_path / "offset") == "offset"
     assert _train(image, tmp_path / "reference", "--steps", "1") == 0  # no rows to place: nothing recorded
     assert fake_rows(tmp_path / "reference") is None
+
+
+def test_vertical_position_options_are_recorded_for_infinitygan_kept_on_resume_and_refused_elsewhere(
+    image, tmp_path, capsys
+):
+    def train(out, *extra):
+        argv = ["train", "infinitygan", "--data", str(image), "--out", str(out), "--batch", "2"]
+        return main([*argv, "--sample-every", "0", "--best-metric", "none", "--device", "cpu", *extra])
+
+    run = tmp_path / "latitudes"
+    assert train(run, "--steps", "1", "--vpos-critic", "reals", "--vpos-weight", "2") == 0
+    extra = read_header(run / "last.safetensors")["train_extra"]
+    assert extra["vpos_critic"] == "reals" and extra["vpos_weight"] == 2
+    assert train(run, "--steps", "2", "--resume") == 0
+    extra = read_header(run / "last.safetensors")["train_extra"]
+    assert extra["vpos_critic"] == "reals" and extra["vpos_weight"] == 2
+    capsys.readouterr()
+    assert _train(image, tmp_path / "flat", "--steps", "1", "--vpos-critic", "reals") == 2
+    assert "are for row-dependent models, not reference" in capsys.readouterr().err
+    assert train(tmp_path / "bad", "--steps", "1", "--vpos-weight", "-1") == 2
+    assert "--vpos-weight must be in [0, 100]" in capsys.readouterr().err
