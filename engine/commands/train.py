@@ -195,7 +195,8 @@ def _initial_model(args: argparse.Namespace, module):
 
 def warm_start(model: Generator, ref: str) -> dict[str, Any]:
     """Load the generator weights of checkpoint ``ref`` into ``model`` (same family and config, or
-    a config the family can grow them into: ``grow_weights``, e.g. ∞-GAN's one more level).
+    a config the family can grow them into: ``grow_weights``, e.g. ∞-GAN's one more level, or one
+    that feeds the same weights other coordinates: the family's ``COORDINATE_FIELDS``).
 
     Why: a run's resumable state lives on the machine that trained it (``runs/`` is not
     versioned), but shipped checkpoints travel with the code; starting from one continues a
@@ -214,7 +215,16 @@ def warm_start(model: Generator, ref: str) -> dict[str, Any]:
     module = family_module(ckpt.family)
     inference = {name: getattr(model.config, name) for name in getattr(module, "INFERENCE_FIELDS", ())}
     source_config = dataclasses.replace(module.config_from_dict(ckpt.config), **inference)
-    weights = ckpt.weights
+    weights, recoordinated = ckpt.weights, {}
+    coordinates = {name: getattr(model.config, name) for name in getattr(module, "COORDINATE_FIELDS", ())}
+    if source_config != model.config and dataclasses.replace(source_config, **coordinates) == model.config:
+        # Same weights, new coordinate inputs (e.g. InfinityGAN's latitude made linear): recorded.
+        recoordinated = {
+            name: getattr(source_config, name)
+            for name in coordinates
+            if getattr(source_config, name) != coordinates[name]
+        }
+        source_config = model.config
     if source_config != model.config:
         grow = getattr(module, "grow_weights", None)
         if grow is None:
@@ -226,7 +236,8 @@ def warm_start(model: Generator, ref: str) -> dict[str, Any]:
     model.load_state_dict(weights, strict=True)
     # Totals over the chain of warm starts, so a card reports all the training behind a model.
     grown = {"grown_from": ckpt.config} if weights is not ckpt.weights else {}
-    return {"source": str(path), "sha256": ckpt.sha256, **grown, **training_totals(ckpt.meta)}
+    moved = {"recoordinated_from": recoordinated} if recoordinated else {}
+    return {"source": str(path), "sha256": ckpt.sha256, **grown, **moved, **training_totals(ckpt.meta)}
 
 
 def _init_critic(init: dict[str, Any], fresh: bool, say: bool) -> critic_weights.Critic | None:

@@ -49,7 +49,7 @@ from engine.fields import LatentSource
 from engine.geometry import Lattice, Rect
 from engine.layers.spans import Span, plan_spans
 from engine.models.base import FieldSpec, Generator, config_from_document, place_in_rows
-from engine.models.infinitygan_structure import StructureSynthesizer, coordinate_grid
+from engine.models.infinitygan_structure import VERTICAL_SHAPES, StructureSynthesizer, coordinate_grid
 from engine.models.infinitygan_styles import FusedStyles, PerSampleStyles, StyleSource, Window
 from engine.models.infinitygan_texture import MappingNetwork, TextureSynthesizer, output_size
 from engine.styles import StyleCentre, StyleFusion, StyleLayout
@@ -68,6 +68,7 @@ class InfinityGANConfig:
     block: int = 96  # world pixels per rendered block (multiple of 2^len(texture_channels))
     period: int = 139  # horizontal coordinate period in z_l cells (paper: 139 cells = 2224 px)
     v_per_cell: float = 0.3  # vertical coordinate per z_l row: tanh(0.3 * row), horizon at row 0
+    vertical: str = "tanh"  # its shape: "tanh" (the paper's, landscapes) or "linear" (maps' latitude)
     train_rows: int = 20  # z_l rows a training image's height spans, centred on the horizon
     fusion_width: float = 128.0  # default style-centre blend width in world pixels
     # Style lattice cell in world pixels (0: one global style per world, the paper's): see engine.styles.
@@ -82,6 +83,8 @@ class InfinityGANConfig:
             raise InvalidInput("structure_kernel must be odd")
         if self.period <= 0 or self.v_per_cell <= 0 or self.fusion_width <= 0:
             raise InvalidInput("period, v_per_cell and fusion_width must be positive")
+        if self.vertical not in VERTICAL_SHAPES:
+            raise InvalidInput(f"vertical must be one of {', '.join(VERTICAL_SHAPES)}, not {self.vertical!r}")
         if self.style_cell < 0:
             raise InvalidInput(f"style_cell must be >= 0 (0: no style lattice), got {self.style_cell}")
 
@@ -124,6 +127,9 @@ Z_GLOBAL_VECTOR = "infinitygan.z_g"
 STYLE_LATTICE_FIELD = "infinitygan.style_lattice"  # z_g per style-lattice cell (``style_cell`` > 0)
 #: Config fields that change how a trained model renders, not what it learnt (``train --init`` may change them).
 INFERENCE_FIELDS = ("style_cell", "fusion_width")
+#: Config fields that shape the coordinate inputs, not the weights: ``train --init`` may change them,
+#: and the run re-learns the trained model's map from coordinates to content (its critic still fits).
+COORDINATE_FIELDS = ("vertical", "v_per_cell")
 
 
 def config_from_dict(doc: dict[str, Any]) -> InfinityGANConfig:
@@ -272,7 +278,12 @@ class InfinityGANGenerator(Generator):
 
         z_l = source.read(Z_LOCAL_FIELD, self.config.z_local, cells(0))
         coords = torch.stack(
-            [coordinate_grid(r.x, r.y, r.w, r.h, self.config.period, self.config.v_per_cell) for r in cells(0)]
+            [
+                coordinate_grid(
+                    r.x, r.y, r.w, r.h, self.config.period, self.config.v_per_cell, vertical=self.config.vertical
+                )
+                for r in cells(0)
+            ]
         ).to(device=z_l.device, dtype=z_l.dtype)
         noises = [source.read(NOISE_FIELD.format(k), 1, cells(st)) for k, st in enumerate(self.noise_stages())]
         style_source = self.style_source(origins, source, styles)

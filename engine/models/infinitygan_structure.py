@@ -8,9 +8,14 @@ its input again, so position never fades out of the features.
 
 Coordinates (on the ``z_l`` lattice, one cell = ``2^R`` world pixels):
 
-- vertical ``tanh(v_per_cell * row)`` of the ABSOLUTE row: the horizon is world row 0 for every
-  canvas (the official code re-centres it on each canvas, so a taller view moves the horizon);
-  rows are clamped in integers where tanh is saturated, so any row is exact;
+- vertical ``tanh(v_per_cell * row)`` of the ABSOLUTE row (the paper's ``"tanh"``): the horizon is
+  world row 0 for every canvas (the official code re-centres it on each canvas, so a taller view
+  moves the horizon); or ``"linear"``, ``clip(v_per_cell * row, -1, 1)``: a map's latitude, every
+  row as far from the next as at the equator. tanh suits a landscape (sky and ground saturate
+  away from the horizon) and fails a map, where it squeezes the polar bands: with the world
+  recipe's slope the 9 rows of Antarctica span 0.01 of the coordinate, the 12 around the equator
+  0.8, so the generator can hardly tell the ice from the southern ocean beside it. Rows are
+  clamped in integers where the coordinate is saturated, so any row is exact;
 - horizontal ``cos, sin`` of ``2 pi (col mod period) / period``, the modulus taken in integers
   (``engine.layers.coords``), so x = 10^12 gets the phase x = 10^12 mod period gets, to the bit.
 
@@ -30,6 +35,25 @@ from engine.layers.spans import ValidConv, crop_to
 from engine.models.infinitygan_styles import StyleSource, Window
 
 COORD_CHANNELS = 3
+#: Shapes of the vertical coordinate (``InfinityGANConfig.vertical``); see the module docstring.
+VERTICAL_SHAPES = ("tanh", "linear")
+
+
+def vertical_coordinate(
+    row0: int, height: int, v_per_cell: float, shape: str = "tanh", dy: float = 0.0
+) -> torch.Tensor:
+    """``(height,)`` float32 vertical coordinates of rows ``row0 ..`` (shifted by ``dy`` cells).
+
+    Rows are clamped in integers beyond the saturation (tanh(20) and clip(1) are exact in float64),
+    so the row 10^15 gets the bits the saturated row does.
+    """
+    if shape not in VERTICAL_SHAPES:
+        raise ValueError(f"vertical coordinate shape must be one of {', '.join(VERTICAL_SHAPES)}, not {shape!r}")
+    reach = 20.0 if shape == "tanh" else 1.0
+    limit = math.ceil(reach / v_per_cell) + 1
+    rows = torch.tensor([max(-limit, min(limit, row0 + j)) for j in range(height)], dtype=torch.float64)
+    v = (rows + dy) * v_per_cell
+    return (torch.tanh(v) if shape == "tanh" else v.clamp(-1.0, 1.0)).to(torch.float32)
 
 
 def coordinate_grid(
@@ -40,15 +64,15 @@ def coordinate_grid(
     period: int,
     v_per_cell: float,
     jitter: tuple[float, float] = (0.0, 0.0),
+    vertical: str = "tanh",
 ) -> torch.Tensor:
-    """``(3, height, width)`` float32 ``[tanh(v), cos(phase), sin(phase)]`` of cells from ``(col0, row0)``.
+    """``(3, height, width)`` float32 ``[v, cos(phase), sin(phase)]`` of cells from ``(col0, row0)``,
+    ``v`` of the ``vertical`` shape (:func:`vertical_coordinate`).
 
     ``jitter`` (dx, dy) in cells shifts the coordinates continuously (training only).
     """
     dx, dy = jitter
-    limit = math.ceil(20.0 / v_per_cell) + 1  # tanh(>= 20) == 1.0 exactly in float64
-    rows = [max(-limit, min(limit, row0 + j)) for j in range(height)]  # clamped in ints: exact for any row
-    v = torch.tanh(torch.tensor(rows, dtype=torch.float64).add(dy) * v_per_cell).to(torch.float32)
+    v = vertical_coordinate(row0, height, v_per_cell, vertical, dy)
     if dx == 0.0:
         horizontal = periodic_features(col0, width, [period])  # (2, width)
     else:

@@ -165,7 +165,9 @@ class InfinityGANTrainer(AdversarialTrainer):
             placed = [frame_window(model, p) for p in position]
         coords = torch.stack(
             [
-                coordinate_grid(c - margin, r - margin, z_size, z_size, cfg.period, cfg.v_per_cell, (dx, dy))
+                coordinate_grid(
+                    c - margin, r - margin, z_size, z_size, cfg.period, cfg.v_per_cell, (dx, dy), cfg.vertical
+                )
                 for (r, dy), c, (dx, _) in zip(placed, cols, jitter)
             ]
         ).to(dev)

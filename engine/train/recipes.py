@@ -40,10 +40,14 @@ HOLDOUT = (0.45, 0.55)
 #: position over the whole image height and fakes over ``train_rows`` z_l rows (16 px each in
 #: ``small``), so the two agree only if ``train_rows`` is the image height in rows: 1350 / 16 ≈ 84
 #: (the ``small`` default, 20 rows = 320 px, squeezed pole to pole into 320 px of world and left
-#: every row beyond, most of a 4096x2048 render, at the saturated polar coordinate). The slope
-#: keeps the paper's tanh(±3) at the band's edges: 0.3 x 20 / 84 ≈ 0.071 per row.
+#: every row beyond, most of a 4096x2048 render, at the saturated polar coordinate). The
+#: coordinate is linear in the row (``vertical = "linear"``), -1 at one pole and 1 at the other,
+#: and holds its pole's value beyond: the paper's tanh (first shipped at 0.071 per row, tanh(±3)
+#: at the poles) gave Antarctica's rows 0.01 of the coordinate's range and the shipped model drew
+#: no ice there.
 IG_TRAIN_ROWS = 84
-IG_V_PER_CELL = 0.071
+IG_V_PER_CELL = 1 / (IG_TRAIN_ROWS // 2)
+IG_VERTICAL = "linear"
 
 
 @dataclass(frozen=True)
@@ -98,7 +102,7 @@ def _recipes() -> dict[str, Recipe]:
             "infinitygan",
             "small",
             scale=0.5,
-            config_overrides=(("train_rows", IG_TRAIN_ROWS), ("v_per_cell", IG_V_PER_CELL)),
+            config_overrides=(("train_rows", IG_TRAIN_ROWS), ("v_per_cell", IG_V_PER_CELL), ("vertical", IG_VERTICAL)),
             train_extra=(("augment", "translation,cutout"),),
             note="InfinityGAN small (133 px patches), the map halved (2700x1350), pole to pole in 84 rows; "
             "critic inputs translated and cut out (3000 steps with them from the 5500-step model: quick "

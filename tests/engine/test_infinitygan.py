@@ -53,6 +53,40 @@ def test_vertical_coordinate_is_absolute_and_saturates_exactly():
     assert torch.equal(coordinate_grid(0, -(10**15), 4, 2, 139, 0.3)[0], -torch.ones(2, 4))
 
 
+def test_a_linear_vertical_coordinate_spaces_every_latitude_alike_and_holds_the_poles_exactly():
+    """A map's rows need the same resolution at the poles as at the equator: the world recipe's
+    84 rows under the paper's tanh (0.071 per row) gave the 9 polar rows of each side about 0.01 of
+    the coordinate (the shipped model drew no Antarctica); linear gives them 9/84 of it."""
+    rows = 42
+    tanh = coordinate_grid(0, -rows, 1, 2 * rows + 1, 139, 0.071)[0, :, 0]
+    linear = coordinate_grid(0, -rows, 1, 2 * rows + 1, 139, 1 / rows, vertical="linear")[0, :, 0]
+    assert (tanh[9] - tanh[0]).item() < 0.015 and (tanh[rows + 6] - tanh[rows - 6]).item() > 0.75
+    steps = linear.diff()
+    assert linear[0].item() == -1.0 and linear[rows].item() == 0.0 and linear[-1].item() == 1.0
+    assert torch.allclose(steps, torch.full_like(steps, 1 / rows))
+    beyond = coordinate_grid(0, rows - 2, 3, 6, 139, 1 / rows, vertical="linear")[0, :, 0]
+    assert torch.equal(beyond[2:], torch.ones(4))  # the pole holds beyond the band
+    far = coordinate_grid(0, 10**15, 3, 2, 139, 1 / rows, vertical="linear")
+    assert torch.equal(far[0], torch.ones(2, 3)) and torch.equal(
+        far, coordinate_grid(0, 10**6, 3, 2, 139, 1 / rows, (0, 0), "linear")
+    )
+    with pytest.raises(ValueError, match="must be one of tanh, linear"):
+        coordinate_grid(0, 0, 1, 1, 139, 0.3, vertical="sine")
+    with pytest.raises(Exception, match="vertical must be one of"):
+        infinitygan.InfinityGANConfig(vertical="sine")
+
+
+def test_a_linear_latitude_model_passes_the_kit_across_its_poles():
+    """Tiles meet bit-exactly where the coordinate saturates too (the tiny band's pole at row 12)."""
+    from tests.consistency import check_rect
+
+    config = dataclasses.replace(infinitygan.CONFIGS["tiny"], vertical="linear", v_per_cell=1 / 12)
+    model = infinitygan.build(config).eval()
+    pole = 12 * model.scale
+    rect = Rect(10**12 + 5, pole - 60, 150, 130)
+    check_rect(Renderer(model, "cpu"), World(model="infinitygan:tiny", seed=2), rect, 0, seed=3, tiles=((53, 41),))
+
+
 def test_transposed_up_window_is_a_crop_of_a_bigger_window():
     """The cropped transposed conv keeps only complete outputs: a window equals a crop of a larger one."""
     torch.manual_seed(0)

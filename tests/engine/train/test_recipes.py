@@ -120,10 +120,11 @@ def test_recipe_config_overrides_reach_the_checkpoint_and_only_for_the_recipes_c
     Image.fromarray(np.random.default_rng(0).integers(0, 256, (140, 1400, 3), dtype=np.uint8)).save(image)
     common = ["--data", str(image), "--scale", "1", "--steps", "0", "--best-metric", "none", "--device", "cpu"]
     recipe = RECIPES["infinitygan-bluemarble"]
-    assert dict(recipe.config_overrides) == {"train_rows": 84, "v_per_cell": 0.071}
+    assert dict(recipe.config_overrides) == {"train_rows": 84, "v_per_cell": 1 / 42, "vertical": "linear"}
     assert main(["train", "--recipe", recipe.name, "--out", str(tmp_path / "small"), *common]) == 0
     config = read_header(tmp_path / "small" / "last.safetensors")["config"]
-    assert (config["train_rows"], config["v_per_cell"], config["z_local"]) == (84, 0.071, 32)  # small, calibrated
+    assert (config["train_rows"], config["v_per_cell"], config["z_local"]) == (84, 1 / 42, 32)  # small, calibrated
+    assert config["vertical"] == "linear"  # a map's latitude
     assert main(["train", "--recipe", recipe.name, "--config", "tiny", "--out", str(tmp_path / "tiny"), *common]) == 0
     tiny = read_header(tmp_path / "tiny" / "last.safetensors")["config"]
     assert tiny["train_rows"] == family_module("infinitygan").CONFIGS["tiny"].train_rows  # another config: untouched

@@ -120,6 +120,32 @@ def test_init_may_change_inference_only_fields_but_not_the_architecture(tmp_path
         warm_start(other, str(path))
 
 
+def test_init_may_give_infinitygan_new_latitude_coordinates_and_records_the_old(tmp_path):
+    """The vertical coordinate's shape and slope feed G_S's inputs, not its weights' shapes: a
+    tanh-trained model warm-starts a linear-latitude run with every weight (and its critic), and
+    the run's ``init`` says what the coordinates were; any other change is still refused."""
+    import dataclasses
+
+    from engine.commands.train import warm_start
+    from engine.errors import InvalidInput
+    from engine.models import infinitygan
+    from engine.models.registry import build_initial, build_random
+
+    trained = build_random("infinitygan", "tiny")
+    path = tmp_path / "ig.safetensors"
+    save_checkpoint(path, "infinitygan", trained.config_dict(), trained.state_dict(), {"steps": 5, "kimg": 0.1})
+    assert set(infinitygan.COORDINATE_FIELDS) == {"vertical", "v_per_cell"}
+    linear = build_initial("infinitygan", dataclasses.replace(trained.config, vertical="linear", v_per_cell=1 / 12))
+    init = warm_start(linear, str(path))
+    assert init["recoordinated_from"] == {"vertical": "tanh", "v_per_cell": trained.config.v_per_cell}
+    assert "grown_from" not in init and init["steps"] == 5
+    assert all(torch.equal(v, trained.state_dict()[k]) for k, v in linear.state_dict().items())
+    assert "recoordinated_from" not in warm_start(build_initial("infinitygan", trained.config), str(path))
+    other = build_initial("infinitygan", dataclasses.replace(linear.config, train_rows=30))
+    with pytest.raises(InvalidInput, match="another infinitygan config"):
+        warm_start(other, str(path))
+
+
 def test_init_may_respace_and_reblend_alis_anchors_keeping_every_weight(tmp_path):
     """ALIS's anchor spacing and blend move where and how styles meet, not what the layers learnt:
     a model trained with anchors two frames apart and the paper's linear blend warm-starts a run
