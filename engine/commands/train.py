@@ -132,6 +132,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(default both, the paper's; a resumed run keeps its own unless given)",
     )
     parser.add_argument(
+        "--critic-rows",
+        action="store_true",
+        help="row-dependent models (InfinityGAN): a critic conditional on each crop's row (latitude), so "
+        "fakes must look like the reals of their latitude; a trained unconditional critic from --init "
+        "grows into one (a resumed run keeps its own)",
+    )
+    parser.add_argument(
         "--vpos-weight",
         type=float,
         metavar="W",
@@ -426,8 +433,19 @@ def run(args: argparse.Namespace) -> int:
             if not 0 <= args.r1_gamma <= 1000:
                 raise InvalidInput(f"--r1-gamma must be in [0, 1000], got {args.r1_gamma:g}")
             train_extra["r1_gamma"] = args.r1_gamma
-        if (args.vpos_critic is not None or args.vpos_weight is not None) and not model.row_dependent:
-            raise InvalidInput(f"--vpos-critic and --vpos-weight are for row-dependent models, not {args.family}")
+        if (args.vpos_critic is not None or args.vpos_weight is not None or args.critic_rows) and not (
+            model.row_dependent
+        ):
+            raise InvalidInput(
+                f"--vpos-critic, --vpos-weight and --critic-rows are for row-dependent models, not {args.family}"
+            )
+        if args.critic_rows:
+            if resumed is not None and not train_extra.get("critic_rows"):
+                raise InvalidInput(
+                    "a resumed run keeps its critic: start a new run from its checkpoint with --init "
+                    "to add --critic-rows"
+                )
+            train_extra["critic_rows"] = True
         if args.vpos_critic is not None:
             train_extra["vpos_critic"] = args.vpos_critic
         if args.vpos_weight is not None:

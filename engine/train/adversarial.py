@@ -31,8 +31,11 @@ Hooks a family overrides (only :meth:`generate` is required):
   (InfinityGAN: L1 of the aux head's vertical position on reals and fakes).
 - ``extra_g_losses(fakes, fake_aux) -> {name: tensor}``: added to G's loss (InfinityGAN:
   vertical aux loss on fakes, diversity loss).
-- ``discriminate(images) -> (logits, aux)``: defaults to ``self.discriminator(images)`` after the
-  critic-input augmentation of ``TrainConfig.extra["augment"]`` (none by default).
+- ``discriminate(images, rows=None) -> (logits, aux)``: defaults to ``self.discriminator(images, rows)``
+  after the critic-input augmentation of ``TrainConfig.extra["augment"]`` (none by default).
+- ``critic_rows(batch) -> tensor or None``: the rows a conditional critic scores a batch of reals or
+  fakes at (InfinityGAN's vertical positions, ``extra["critic_rows"]``); None (the default): an
+  unconditional critic.
 - ``sample(count)``: preview frames; the default calls ``generate(self.ema, ...)`` under a
   fixed forked RNG, so previews at different steps use the same latents.
 - ``extra_state()`` / ``load_extra_state(dict)``: more resume state (tensors/plain data).
@@ -145,8 +148,13 @@ class AdversarialTrainer:
     def extra_g_losses(self, fakes: Fakes, fake_aux: torch.Tensor | None) -> dict[str, torch.Tensor]:
         return {}
 
-    def discriminate(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        return self.discriminator(self.augment(images))
+    def discriminate(
+        self, images: torch.Tensor, rows: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        return self.discriminator(self.augment(images), rows)
+
+    def critic_rows(self, batch: RealBatch | Fakes) -> torch.Tensor | None:
+        return None
 
     def sample(self, count: int) -> torch.Tensor:
         devices = [self.device] if self.device.type == "cuda" else []
@@ -218,8 +226,8 @@ class AdversarialTrainer:
         with torch.no_grad(), self.autocast():
             fakes = self.generate(self.generator, reals.images.shape[0], False)
         with self.autocast():
-            real_logits, real_aux = self.discriminate(reals.images)
-            fake_logits, fake_aux = self.discriminate(fakes.images.detach())
+            real_logits, real_aux = self.discriminate(reals.images, self.critic_rows(reals))
+            fake_logits, fake_aux = self.discriminate(fakes.images.detach(), self.critic_rows(fakes))
             extras = self.extra_d_losses(reals, real_aux, fakes, fake_aux)
         if self.loss == "wgan":
             main = wgan_d_loss(real_logits.float(), fake_logits.float())
@@ -236,7 +244,7 @@ class AdversarialTrainer:
         """Lazy R1 in float32, weighted γ/2 × interval."""
         cfg = self.config
         images = reals.images.detach().float().requires_grad_(True)
-        logits, aux = self.discriminate(images)
+        logits, aux = self.discriminate(images, self.critic_rows(reals))
         penalty = r1_penalty(images, logits)
         # "+ 0 * output" keeps every D head in the graph, so each parameter gets a (zero) gradient.
         unused = 0 * logits[0] + (0 * aux[0, 0] if aux is not None else 0)
@@ -246,7 +254,7 @@ class AdversarialTrainer:
     def _g_main(self, batch: int, logs: dict[str, float]) -> None:
         with self.autocast():
             fakes = self.generate(self.generator, batch, False)
-            fake_logits, fake_aux = self.discriminate(fakes.images)
+            fake_logits, fake_aux = self.discriminate(fakes.images, self.critic_rows(fakes))
             extras = self.extra_g_losses(fakes, fake_aux)
         main = wgan_g_loss(fake_logits.float()) if self.loss == "wgan" else g_nonsaturating(fake_logits.float())
         self._update(self.generator, self.g_opt, main + sum(v.float() for v in extras.values()))

@@ -30,6 +30,7 @@ from safetensors.torch import save_file
 from engine.atomic import atomic_path
 from engine.checkpoints import file_sha256
 from engine.errors import CheckpointError, InvalidInput, first_line
+from engine.train.discriminator import GROWN_PARTS
 from engine.train.state import FILENAME, load_state
 
 FORMAT = "everscape.critic/1"
@@ -138,12 +139,19 @@ def find_for(generator: Path) -> tuple[Critic | None, str]:
 
 
 def install(trainer: Any, critic: Critic) -> None:
-    """Load ``critic`` into ``trainer``'s critic module (cast to its dtype); a mismatch is one line."""
+    """Load ``critic`` into ``trainer``'s critic module (cast to its dtype); a mismatch is one line.
+
+    The run's critic may have :data:`~engine.train.discriminator.GROWN_PARTS` the trained one lacks.
+    """
     module = getattr(trainer, critic.key, None)
     if not isinstance(module, torch.nn.Module):
         raise InvalidInput(f"{critic.source}: this trainer has no {critic.key} to load the critic into")
+    own = module.state_dict()
+    # Parts the run's critic has and the trained one lacks start as their zero init (a conditional
+    # critic grown from an unconditional one scores as it did): anything else must match.
+    grown = {k: v for k, v in own.items() if k not in critic.weights and k.startswith(GROWN_PARTS)}
     try:
-        module.load_state_dict(_cast_like(critic.weights, module.state_dict()), strict=True)
+        module.load_state_dict({**grown, **_cast_like(critic.weights, own)}, strict=True)
     except RuntimeError as error:
         first = first_line(error)
         raise InvalidInput(

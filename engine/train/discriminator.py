@@ -9,8 +9,19 @@ halve the size while the result stays ≥ 3.
 Widths: ``channels(size) = clamp(channel_base // size, 1, max_channels)``, the StyleGAN2 rule
 extended to non-powers of two (a table you can print: :meth:`Discriminator.extra_repr`).
 
-Output: ``forward(x) -> (logits (N,), aux (N, k) or None)``. The aux head (InfinityGAN's
+Output: ``forward(x, rows=None) -> (logits (N,), aux (N, k) or None)``. The aux head (InfinityGAN's
 vertical-position regressor) shares the trunk and has its own two-layer MLP.
+
+A critic built with ``row_frequencies > 0`` is *conditional* on where each input lies (its vertical
+position in [-1, 1], a map's latitude): a projection term (Miyato and Koyama, 2018) adds
+``<embed(row), h>`` to the logit, ``h`` the head's hidden features and ``embed`` one linear layer of
+Fourier features of the row. Why: an unconditional critic compares fakes and reals as wholes, so a
+generator that draws ocean at the pole where the map has ice is fake only if the ocean looks
+fake; an auxiliary position regressor only pulls fakes towards content that *says* a latitude,
+and its gradient cannot lead a generator from ocean to a distant mode like ice (the shipped
+InfinityGAN drew none after 19 000 steps with one). Conditioned, ocean at the pole is
+improbable among reals there, so it is fake. The embedding starts at zero, so a trained critic
+without it loads unchanged and scores as before until it learns the rows (:data:`GROWN_PARTS`).
 """
 
 from __future__ import annotations
@@ -112,6 +123,18 @@ def block_sizes(size: int) -> list[int]:
     return sizes
 
 
+#: Parameter prefixes a critic may lack when loaded into one that has them (zero-initialised, so
+#: the loaded critic's scores are unchanged): a trained critic can become a conditional one.
+GROWN_PARTS = ("row_embed.",)
+
+
+def row_features(rows: torch.Tensor, frequencies: int) -> torch.Tensor:
+    """``(N,) -> (N, 1 + 2F)``: the row and its cos/sin at frequencies ``pi * 1 .. F`` (float32)."""
+    y = rows.float()[:, None]
+    k = torch.arange(1, frequencies + 1, device=rows.device, dtype=torch.float32)[None] * math.pi
+    return torch.cat([y, torch.cos(k * y), torch.sin(k * y)], dim=1)
+
+
 class Discriminator(nn.Module):
     """Residual StyleGAN2 D for ``size × size`` RGB inputs; see the module docstring."""
 
@@ -122,6 +145,7 @@ class Discriminator(nn.Module):
         max_channels: int = 512,  # ... capped here
         mbstd_group: int = 4,  # samples per minibatch-stddev group
         aux_outputs: int = 0,  # k > 0 adds an auxiliary regression head with k outputs
+        row_frequencies: int = 0,  # F > 0: conditional on each input's row (see the module docstring)
     ) -> None:
         super().__init__()
         self.size = size
@@ -137,16 +161,26 @@ class Discriminator(nn.Module):
         self.aux_head = (
             nn.Sequential(Dense(c * s * s, c, activation=True), Dense(c, aux_outputs)) if aux_outputs else None
         )
+        self.row_frequencies = row_frequencies
+        self.row_embed = Dense(1 + 2 * row_frequencies, c) if row_frequencies else None
+        if self.row_embed is not None:
+            nn.init.zeros_(self.row_embed.weight)  # starts unconditional: see GROWN_PARTS
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def forward(self, x: torch.Tensor, rows: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
         if x.shape[1:] != (3, self.size, self.size):
             raise ValueError(f"discriminator expects (N, 3, {self.size}, {self.size}), got {tuple(x.shape)}")
+        if (rows is None) != (self.row_embed is None):
+            raise ValueError("a conditional critic needs its inputs' rows, and only it takes them")
         out = fused_leaky_relu(self.from_rgb(x))  # [N, C0, S, S]
         for block in self.blocks:
             out = block(out)  # [N, Ci, S/2^i, S/2^i]
         out = minibatch_stddev(out, self.mbstd_group)  # [N, C+1, s, s]
         out = fused_leaky_relu(self.final_conv(out)).flatten(1)  # [N, C*s*s]
-        logits = self.head(out).squeeze(1)  # [N]
+        hidden = self.head[0](out)  # [N, C]
+        logits = self.head[1](hidden).squeeze(1)  # [N]
+        if self.row_embed is not None and rows is not None:
+            embed = self.row_embed(row_features(rows, self.row_frequencies).to(hidden.dtype))  # [N, C]
+            logits = logits + (embed * hidden).sum(1)
         aux = self.aux_head(out) if self.aux_head is not None else None  # [N, k]
         return logits, aux
 

@@ -20,6 +20,12 @@ What it adds to :class:`~engine.train.adversarial.AdversarialTrainer` (paper, Se
   that also learns fakes' positions reads whatever cue the generator leaves (an AC-GAN's weakness),
   so G can satisfy it without drawing a latitude's real content (a pole's ice); learnt from reals
   alone, it is recognisable only by what the data puts there.
+- **A critic conditional on the row** (``extra["critic_rows"]``, not in the paper): the critic scores
+  each real crop and fake at its vertical position, through a projection on
+  :data:`CRITIC_ROW_FREQUENCIES` Fourier features of it
+  (:class:`~engine.train.discriminator.Discriminator`), so a fake must look like the reals *of its
+  latitude*, not of the map as a whole: the regressor above never led the shipped model to draw
+  Antarctica.
 - **Paired batches and the diversity loss** (Eq. 2, λ = 1): samples come in pairs that share z_g,
   the style-mixing latent and the coordinates but not z_l; the loss is
   ``1 / (mean|z_S,a - z_S,b| / mean|z_l,a - z_l,b| + 1e-5)`` on G_S's output: mean L1 distances,
@@ -51,6 +57,9 @@ DIVERSITY_WEIGHT = 1.0
 #: ``extra["fake_rows"]`` values: how fakes' windows are placed in the band (see :func:`window_start`
 #: and :func:`frame_window`). ``"frame"`` is what new runs record; the others resume older runs.
 FAKE_ROWS = ("offset", "centre", "frame")
+#: Fourier frequencies of the row a conditional critic (``extra["critic_rows"]``) is projected on:
+#: periods down to 1/8 of the band (on a pole-to-pole map, about 22 degrees of latitude).
+CRITIC_ROW_FREQUENCIES = 8
 #: ``extra["vpos_critic"]`` values: what the critic's vertical-position head learns from.
 VPOS_CRITIC = ("both", "reals")
 
@@ -126,6 +135,7 @@ class InfinityGANTrainer(AdversarialTrainer):
         self.vpos_weight = float(config.extra.get("vpos_weight", VERTICAL_WEIGHT))
         if not 0 <= self.vpos_weight <= 100:
             raise ValueError(f"vpos_weight must be in [0, 100], not {self.vpos_weight:g}")
+        self.critic_rows_on = bool(config.extra.get("critic_rows", False))
         width = int(config.extra.get("d_max_channels", max(model.config.texture_channels)))
         with seeded_init(config.seed):
             d = Discriminator(
@@ -133,6 +143,7 @@ class InfinityGANTrainer(AdversarialTrainer):
                 channel_base=int(config.extra.get("d_channel_base", 32 * width)),
                 max_channels=width,
                 aux_outputs=1,
+                row_frequencies=CRITIC_ROW_FREQUENCIES if self.critic_rows_on else 0,
             )
         super().__init__(model, d, config, device)
 
@@ -194,6 +205,15 @@ class InfinityGANTrainer(AdversarialTrainer):
             w_plus if need_latent_grad else None,
             {"positions": paired(positions).to(dev), "z_l": z_l, "structure": structure},
         )
+
+    def critic_rows(self, batch: RealBatch | Fakes) -> torch.Tensor | None:
+        """Vertical positions in [-1, 1] (reals: their crop's; fakes: their window's) for a
+        conditional critic; None for the paper's unconditional one."""
+        if not self.critic_rows_on:
+            return None
+        if isinstance(batch, RealBatch):
+            return batch.positions[:, 1].to(batch.images.device)
+        return batch.extras["positions"].to(batch.images.device)
 
     # -- extra losses ----------------------------------------------------------------------------
 

@@ -1,11 +1,13 @@
 """InfinityGAN training on the shared stack: finite losses, exact resume, the vertical head learns."""
 
+import dataclasses
 import math
 
 import numpy as np
 import pytest
 import torch
 
+from engine.errors import InvalidInput
 from engine.models import infinitygan
 from engine.models.registry import build_random
 from engine.train.datasets import CropDataset
@@ -206,3 +208,45 @@ def test_frame_placed_fakes_lie_where_the_metrics_frames_do_and_keep_the_random_
     assert torch.equal(a.extras["positions"], b.extras["positions"])
     assert torch.equal(a.extras["z_l"], b.extras["z_l"])
     assert not torch.equal(a.images, b.images)  # same latents, other rows
+
+
+def test_a_row_conditional_critic_grows_from_a_trained_one_scoring_as_it_did_then_learns_rows():
+    """``critic_rows``: the critic scores every input at its row. Grown from an unconditional
+    critic (the shipped one), its projection starts at zero, so the scores are the old critic's to
+    the bit; a step then trains the projection, and the scores depend on the row."""
+    from engine.train import critic_weights
+    from engine.train.discriminator import Discriminator
+
+    plain, data = make()
+    conditional, _ = make(extra={"critic_rows": True})
+    assert plain.critic_rows(data.sample(2)) is None
+    trained = critic_weights.Critic("infinitygan", {}, "discriminator", plain.discriminator.state_dict(), 7, None, None)
+    critic_weights.install(conditional, trained)
+    reals = data.sample(4)
+    rows = conditional.critic_rows(reals)
+    assert torch.equal(rows, reals.positions[:, 1])
+    with torch.no_grad():
+        before, _ = plain.discriminator(reals.images)
+        grown, _ = conditional.discriminator(reals.images, rows)
+    assert torch.equal(before, grown)
+
+    torch.manual_seed(0)
+    fakes = conditional.generate(conditional.generator, 4, False)
+    assert torch.equal(conditional.critic_rows(fakes), fakes.extras["positions"])
+    log = conditional.step(data.sample(4), 0)
+    assert math.isfinite(log["d_loss"]) and math.isfinite(log["g_loss"])
+    assert conditional.discriminator.row_embed.weight.abs().sum() > 0
+    with torch.no_grad():
+        here, _ = conditional.discriminator(reals.images, rows)
+        elsewhere, _ = conditional.discriminator(reals.images, -rows)
+    assert not torch.equal(here, elsewhere)
+
+    unconditional = Discriminator(32, aux_outputs=1)
+    with pytest.raises(ValueError, match="only it takes them"):
+        unconditional(torch.zeros(1, 3, 32, 32), torch.zeros(1))
+    with pytest.raises(ValueError, match="needs its inputs' rows"):
+        Discriminator(32, row_frequencies=4)(torch.zeros(1, 3, 32, 32))
+    # Only the projection may be missing: a critic lacking a trunk layer is still refused.
+    lacking = dataclasses.replace(trained, weights={k: v for k, v in trained.weights.items() if "from_rgb" not in k})
+    with pytest.raises(InvalidInput, match="does not fit this run's critic"):
+        critic_weights.install(conditional, lacking)

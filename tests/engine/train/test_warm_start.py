@@ -348,7 +348,16 @@ def test_vertical_position_options_are_recorded_for_infinitygan_kept_on_resume_a
     extra = read_header(run / "last.safetensors")["train_extra"]
     assert extra["vpos_critic"] == "reals" and extra["vpos_weight"] == 2
     capsys.readouterr()
+    assert train(run, "--steps", "3", "--resume", "--critic-rows") == 2  # its critic has no rows
+    assert "start a new run from its checkpoint with --init" in capsys.readouterr().err
+    rows = tmp_path / "rows"
+    assert train(rows, "--steps", "1", "--critic-rows") == 0
+    assert train(rows, "--steps", "2", "--resume") == 0  # the state's conditional critic fits
+    assert read_header(rows / "last.safetensors")["train_extra"]["critic_rows"] is True
+    capsys.readouterr()
     assert _train(image, tmp_path / "flat", "--steps", "1", "--vpos-critic", "reals") == 2
+    assert "are for row-dependent models, not reference" in capsys.readouterr().err
+    assert _train(image, tmp_path / "flat2", "--steps", "1", "--critic-rows") == 2
     assert "are for row-dependent models, not reference" in capsys.readouterr().err
     assert train(tmp_path / "bad", "--steps", "1", "--vpos-weight", "-1") == 2
     assert "--vpos-weight must be in [0, 100]" in capsys.readouterr().err
