@@ -19,8 +19,9 @@ Fourier features of the row. Why: an unconditional critic compares fakes and rea
 generator that draws ocean at the pole where the map has ice is fake only if the ocean looks
 fake; an auxiliary position regressor only pulls fakes towards content that *says* a latitude,
 and its gradient cannot lead a generator from ocean to a distant mode like ice (the shipped
-InfinityGAN drew none after 19 000 steps with one). Conditioned, ocean at the pole is
-improbable among reals there, so it is fake. The embedding starts at zero, so a trained critic
+InfinityGAN, 16 250 steps with one, draws no Antarctica). Conditioned, ocean at the pole is
+improbable among reals there, so it is fake. The logistic loss only: WGAN-GP's penalty scores
+mixtures of reals and fakes, which have no one row. The embedding starts at zero, so a trained critic
 without it loads unchanged and scores as before until it learns the rows (:data:`GROWN_PARTS`).
 """
 
