@@ -94,7 +94,12 @@ def _cover(landcover: dict[str, Any] | None) -> str:
         for key, row in landcover["measures"].items()
     )
     rows = landcover.get("gallery_rows")  # a row-dependent model: the rows standing for the data's height
-    return shares if rows is None else f"{shares} (gallery rows {rows[0]}–{rows[1]}, the map's)"
+    if rows is None:
+        return shares
+    bands = landcover.get("by_latitude") or []
+    ice = ", ".join(f"{_number(100 * b['render']['ice'], 1)}/{_number(100 * b['data']['ice'], 1)}" for b in bands)
+    by_band = f"; ice by fifth of the rows, north to south: {ice}" if bands else ""
+    return f"{shares} (gallery rows {rows[0]}–{rows[1]}, the map's{by_band})"
 
 
 def quality_table(cards: list[dict[str, Any]]) -> str:

@@ -24,6 +24,7 @@ colours, so they measure a model against its data, not against the world's true 
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
@@ -87,6 +88,22 @@ def cover(rgb: np.ndarray) -> dict[str, float]:
     result = {name: float(s) for name, s in zip(CLASSES, shares)}
     result["coast"] = coast_density(labels)
     return result
+
+
+#: Equal row bands a row-dependent model's render and its map are compared in, north to south.
+LATITUDE_BANDS = 5
+
+
+def band_covers(rgb: np.ndarray, bands: int = LATITUDE_BANDS) -> list[dict[str, float]]:
+    """:func:`cover` of each of ``bands`` equal bands of rows, top to bottom (a map: north to south).
+
+    Why: a pole-to-pole render can match the map's totals with ice in the wrong places, or miss a
+    whole pole while the other makes up part of the share; per band, Antarctica is its own row.
+    """
+    if rgb.shape[0] < bands:
+        raise ValueError(f"an image of {rgb.shape[0]} rows has no {bands} bands")
+    edges = np.linspace(0, rgb.shape[0], bands + 1).round().astype(int)
+    return [cover(rgb[a:b]) for a, b in itertools.pairwise(edges)]
 
 
 def compare(render: dict[str, float], data: dict[str, float], min_share: float = MIN_SHARE) -> dict[str, Any]:

@@ -99,6 +99,38 @@ def test_a_row_dependent_models_gallery_is_measured_over_its_data_rows_only(tmp_
     assert shipping.gallery_landcover(path, data)["measures"]["ice"]["render"] == pytest.approx(20 / size[1], abs=0.02)
 
 
+def test_a_row_dependent_gallery_is_compared_band_by_band_so_a_missing_pole_shows(tmp_path):
+    """The map has ice at both poles; a gallery with twice the ice at the north pole and none at the
+    south matches the totals, but not the southern fifth, and the card's line says so."""
+    from engine.cards import _cover
+
+    def poles(north: int, south: int) -> np.ndarray:
+        image = np.zeros((100, 60, 3), np.uint8)
+        image[:] = NAVY
+        image[:north] = ICE
+        image[100 - south :] = ICE
+        return image
+
+    bands = landcover.band_covers(poles(20, 0))
+    assert len(bands) == landcover.LATITUDE_BANDS and bands[0]["ice"] == 1.0
+    assert all(b["ice"] == 0.0 for b in bands[1:])
+    with pytest.raises(ValueError, match="has no 5 bands"):
+        landcover.band_covers(np.zeros((3, 8, 3), np.uint8))
+
+    gallery = np.zeros((140, 60, 3), np.uint8)
+    gallery[:] = NAVY
+    gallery[20:120] = poles(20, 0)  # data rows 20..120 of a gallery 140 tall
+    path = tmp_path / "gallery.png"
+    Image.fromarray(gallery).save(path)
+    result = shipping.gallery_landcover(path, RealImages([poles(10, 10)], "map"), (20, 120))
+    assert result["measures"]["ice"]["render"] == pytest.approx(result["measures"]["ice"]["data"])  # totals agree
+    north, *_, south = result["by_latitude"]
+    assert north["render"]["ice"] == 1.0 and north["data"]["ice"] == 0.5
+    assert south["render"]["ice"] == 0.0 and south["data"]["ice"] == 0.5
+    assert "ice by fifth of the rows, north to south: 100.0/50.0, 0.0/0.0, 0.0/0.0, 0.0/0.0, 0.0/50.0" in _cover(result)
+    assert "by_latitude" not in shipping.gallery_landcover(path, RealImages([poles(10, 10)], "map"))
+
+
 def test_the_rules_read_blue_marble_as_the_map_it_is():
     """On the shipped data: mostly ocean, and Antarctica is most of its ice (∞-GAN's preparation drops it)."""
     whole = landcover.cover(load_image(basemap_path("bluemarble"), scale=0.25))
