@@ -139,6 +139,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "grows into one (a resumed run keeps its own)",
     )
     parser.add_argument(
+        "--colour-critic",
+        action="store_true",
+        help="row-dependent models (InfinityGAN): add a second critic that sees only each crop's colours "
+        "averaged over 8x8 regions (at its row with --critic-rows), so a generator that has dropped a "
+        "colour (a pole's white) is asked for it; a trained critic from --init grows into one "
+        "(a resumed run keeps its own)",
+    )
+    parser.add_argument(
         "--vpos-weight",
         type=float,
         metavar="W",
@@ -433,19 +441,19 @@ def run(args: argparse.Namespace) -> int:
             if not 0 <= args.r1_gamma <= 1000:
                 raise InvalidInput(f"--r1-gamma must be in [0, 1000], got {args.r1_gamma:g}")
             train_extra["r1_gamma"] = args.r1_gamma
-        if (args.vpos_critic is not None or args.vpos_weight is not None or args.critic_rows) and not (
-            model.row_dependent
-        ):
+        row_options = args.vpos_critic is not None or args.vpos_weight is not None
+        if (row_options or args.critic_rows or args.colour_critic) and not model.row_dependent:
             raise InvalidInput(
-                f"--vpos-critic, --vpos-weight and --critic-rows are for row-dependent models, not {args.family}"
+                "--vpos-critic, --vpos-weight, --critic-rows and --colour-critic are for row-dependent models, "
+                f"not {args.family}"
             )
-        if args.critic_rows:
-            if resumed is not None and not train_extra.get("critic_rows"):
-                raise InvalidInput(
-                    "a resumed run keeps its critic: start a new run from its checkpoint with --init "
-                    "to add --critic-rows"
-                )
-            train_extra["critic_rows"] = True
+        for flag, key in (("--critic-rows", "critic_rows"), ("--colour-critic", "colour_critic")):
+            if getattr(args, key):
+                if resumed is not None and not train_extra.get(key):
+                    raise InvalidInput(
+                        f"a resumed run keeps its critic: start a new run from its checkpoint with --init to add {flag}"
+                    )
+                train_extra[key] = True
         if args.vpos_critic is not None:
             train_extra["vpos_critic"] = args.vpos_critic
         if args.vpos_weight is not None:

@@ -150,13 +150,27 @@ def install(trainer: Any, critic: Critic) -> None:
     # Parts the run's critic has and the trained one lacks start as their zero init (a conditional
     # critic grown from an unconditional one scores as it did): anything else must match.
     grown = {k: v for k, v in own.items() if k not in critic.weights and k.startswith(GROWN_PARTS)}
+    missing = sorted(set(own) - set(critic.weights) - set(grown))
+    unexpected = sorted(set(critic.weights) - set(own))
     try:
+        if missing or unexpected:  # say which: torch's message starts with a bare header line
+            raise RuntimeError(
+                "; ".join(
+                    _named(what, keys) for what, keys in (("missing", missing), ("unexpected", unexpected)) if keys
+                )
+            )
         module.load_state_dict({**grown, **_cast_like(critic.weights, own)}, strict=True)
     except RuntimeError as error:
         first = first_line(error)
         raise InvalidInput(
             f"{critic.source} does not fit this run's critic ({first}); pass --fresh-critic to start one"
         ) from None
+
+
+def _named(what: str, keys: list[str]) -> str:
+    """``"missing a, b and 3 more"``: enough names to see which part differs."""
+    more = f" and {len(keys) - 2} more" if len(keys) > 2 else ""
+    return f"{what} {', '.join(keys[:2])}{more}"
 
 
 def _cast_like(weights: Mapping[str, torch.Tensor], like: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:

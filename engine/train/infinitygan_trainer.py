@@ -26,6 +26,11 @@ What it adds to :class:`~engine.train.adversarial.AdversarialTrainer` (paper, Se
   (:class:`~engine.train.discriminator.Discriminator`), so a fake must look like the reals *of its
   latitude*, not of the map as a whole: the regressor above never led the shipped model to draw
   Antarctica.
+- **A colour critic** (``extra["colour_critic"]``, not in the paper): a second critic on each input
+  averaged to :data:`COLOUR_CELLS` squared colours, at its row when the critic is conditional, with
+  its own logistic loss and R1 (:class:`~engine.train.discriminator.ColourCritic`). The residual
+  critic tells southern fakes from Antarctica by texture and asks for no brightness, so a generator
+  that dropped the white mode never finds it again; this one can only ask for colour.
 - **Paired batches and the diversity loss** (Eq. 2, λ = 1): samples come in pairs that share z_g,
   the style-mixing latent and the coordinates but not z_l; the loss is
   ``1 / (mean|z_S,a - z_S,b| / mean|z_l,a - z_l,b| + 1e-5)`` on G_S's output: mean L1 distances,
@@ -49,6 +54,7 @@ from engine.models.infinitygan_structure import coordinate_grid
 from engine.models.infinitygan_styles import PerSampleStyles
 from engine.train.adversarial import AdversarialTrainer, Fakes, seeded_init
 from engine.train.discriminator import Discriminator
+from engine.train.losses import d_logistic, g_nonsaturating, r1_penalty
 from engine.train.protocol import RealBatch, TrainConfig
 
 MIXING_PROB = 0.9
@@ -60,6 +66,12 @@ FAKE_ROWS = ("offset", "centre", "frame")
 #: Fourier frequencies of the row a conditional critic (``extra["critic_rows"]``) is projected on:
 #: periods down to 1/8 of the band (on a pole-to-pole map, about 22 degrees of latitude).
 CRITIC_ROW_FREQUENCIES = 8
+#: Side of the grid of averaged colours the colour critic (``extra["colour_critic"]``) sees: cells
+#: of about 17 px on a 133 px patch, a coastline's scale on the halved map.
+COLOUR_CELLS = 8
+#: Weight of the colour critic's losses (critic and generator) and its R1 γ, on 192 colours.
+COLOUR_WEIGHT = 1.0
+COLOUR_R1_GAMMA = 1.0
 #: ``extra["vpos_critic"]`` values: what the critic's vertical-position head learns from.
 VPOS_CRITIC = ("both", "reals")
 
@@ -136,6 +148,7 @@ class InfinityGANTrainer(AdversarialTrainer):
         if not 0 <= self.vpos_weight <= 100:
             raise ValueError(f"vpos_weight must be in [0, 100], not {self.vpos_weight:g}")
         self.critic_rows_on = bool(config.extra.get("critic_rows", False))
+        self.colour_on = bool(config.extra.get("colour_critic", False))
         width = int(config.extra.get("d_max_channels", max(model.config.texture_channels)))
         with seeded_init(config.seed):
             d = Discriminator(
@@ -144,6 +157,7 @@ class InfinityGANTrainer(AdversarialTrainer):
                 max_channels=width,
                 aux_outputs=1,
                 row_frequencies=CRITIC_ROW_FREQUENCIES if self.critic_rows_on else 0,
+                colour_cells=COLOUR_CELLS if self.colour_on else 0,
             )
         super().__init__(model, d, config, device)
 
@@ -226,7 +240,22 @@ class InfinityGANTrainer(AdversarialTrainer):
         losses = {"vpos_real": self.vpos_weight * (real_aux[:, 0] - real_y).abs().mean()}
         if self.vpos_critic == "both":
             losses["vpos_fake"] = self.vpos_weight * (fake_aux[:, 0] - fake_y).abs().mean()
+        if self.colour_on:
+            losses.update(self._colour_d_losses(reals, fakes))
         return losses
+
+    def _colour_d_losses(self, reals: RealBatch, fakes: Fakes) -> dict[str, torch.Tensor]:
+        """The colour critic's logistic loss and its R1 on the reals' pooled colours (every step:
+        they are 192 numbers a sample)."""
+        colour = self.discriminator.colour
+        real_rows, fake_rows = self.critic_rows(reals), self.critic_rows(fakes)
+        pooled = colour.pool(reals.images).detach().requires_grad_(True)
+        real_logits = colour.score(pooled, real_rows)
+        fake_logits = colour(fakes.images.detach(), fake_rows)
+        return {
+            "colour": COLOUR_WEIGHT * d_logistic(real_logits.float(), fake_logits.float()),
+            "colour_r1": COLOUR_R1_GAMMA / 2 * r1_penalty(pooled, real_logits),
+        }
 
     def extra_g_losses(self, fakes: Fakes, fake_aux: torch.Tensor | None) -> dict[str, torch.Tensor]:
         assert fake_aux is not None
@@ -236,4 +265,7 @@ class InfinityGANTrainer(AdversarialTrainer):
         usable = z_l.shape[0] // 2 * 2
         if usable:
             losses["div"] = DIVERSITY_WEIGHT * diversity_loss(z_l[:usable], structure[:usable].float())
+        if self.colour_on:
+            logits = self.discriminator.colour(fakes.images, self.critic_rows(fakes))
+            losses["colour"] = COLOUR_WEIGHT * g_nonsaturating(logits.float())
         return losses

@@ -250,3 +250,55 @@ def test_a_row_conditional_critic_grows_from_a_trained_one_scoring_as_it_did_the
     lacking = dataclasses.replace(trained, weights={k: v for k, v in trained.weights.items() if "from_rgb" not in k})
     with pytest.raises(InvalidInput, match="does not fit this run's critic"):
         critic_weights.install(conditional, lacking)
+
+
+def test_a_colour_critic_sees_only_averaged_colours_and_asks_fakes_for_the_reals_colours():
+    """``colour_critic``: a second critic on 8x8 averaged colours. Texture inside a cell is invisible
+    to it, brightness is not; trained on white reals against dark fakes, its gradient asks the fakes
+    to brighten (what the residual critic did not ask of the generator's southern fakes)."""
+    from engine.train.discriminator import ColourCritic, Discriminator
+
+    critic = Discriminator(32, colour_cells=4)
+    torch.manual_seed(0)
+    x = torch.rand(2, 3, 32, 32) * 2 - 1
+    checker = (torch.arange(32)[:, None] + torch.arange(32)[None]) % 2 * 0.2 - 0.1  # zero mean per 8x8 cell
+    with torch.no_grad():
+        base = critic.colour_logits(x)
+        assert torch.allclose(critic.colour_logits(x + checker), base, atol=1e-5)
+        assert not torch.allclose(critic.colour_logits(x + 0.3), base, atol=1e-3)
+    with pytest.raises(ValueError, match="no colour critic"):
+        Discriminator(32).colour_logits(x)
+
+    colour = ColourCritic(4, width=32)
+    optimiser = torch.optim.Adam(colour.parameters(), lr=1e-2)
+    for _ in range(60):
+        reals = 0.9 + 0.05 * torch.randn(8, 3, 16, 16)
+        fakes = -0.8 + 0.05 * torch.randn(8, 3, 16, 16)
+        loss = torch.nn.functional.softplus(-colour(reals)).mean() + torch.nn.functional.softplus(colour(fakes)).mean()
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+    fakes = (-0.8 + 0.05 * torch.randn(8, 3, 16, 16)).requires_grad_(True)
+    torch.nn.functional.softplus(-colour(fakes)).mean().backward()
+    assert (-fakes.grad).mean() > 0  # the generator's descent direction: brighter
+
+
+def test_a_colour_critic_grows_from_a_trained_critic_and_trains_with_its_own_losses():
+    from engine.train import critic_weights
+
+    plain, data = make(extra={"critic_rows": True})
+    coloured, _ = make(extra={"critic_rows": True, "colour_critic": True})
+    trained = critic_weights.Critic("infinitygan", {}, "discriminator", plain.discriminator.state_dict(), 7, None, None)
+    critic_weights.install(coloured, trained)
+    reals = data.sample(4)
+    rows = coloured.critic_rows(reals)
+    with torch.no_grad():
+        before, _ = plain.discriminator(reals.images, rows)
+        grown, _ = coloured.discriminator(reals.images, rows)
+    assert torch.equal(before, grown)  # the main critic is untouched by the colour critic
+    start = {k: v.clone() for k, v in coloured.discriminator.colour.state_dict().items()}
+    log = coloured.step(data.sample(4), 0)
+    assert all(math.isfinite(log[k]) for k in ("d_colour", "d_colour_r1", "g_colour"))
+    moved = [k for k, v in coloured.discriminator.colour.state_dict().items() if not torch.equal(v, start[k])]
+    assert "out.weight" in moved and "row_embed.weight" in moved
+    assert "d_colour" not in plain.step(data.sample(4), 0)

@@ -355,9 +355,23 @@ def test_vertical_position_options_are_recorded_for_infinitygan_kept_on_resume_a
     assert train(rows, "--steps", "2", "--resume") == 0  # the state's conditional critic fits
     assert read_header(rows / "last.safetensors")["train_extra"]["critic_rows"] is True
     capsys.readouterr()
+    assert train(rows, "--steps", "3", "--resume", "--colour-critic") == 2  # its critic has no colour critic
+    assert "with --init to add --colour-critic" in capsys.readouterr().err
+    colour = tmp_path / "colour"
+    assert train(colour, "--steps", "1", "--critic-rows", "--colour-critic") == 0
+    assert train(colour, "--steps", "2", "--resume") == 0
+    assert read_header(colour / "last.safetensors")["train_extra"]["colour_critic"] is True
+    grown = tmp_path / "grown"  # a warm start grows the run's colour critic around its trained critic
+    assert train(grown, "--steps", "3", "--init", str(rows / "last.safetensors"), "--colour-critic") == 2
+    assert "(unexpected row_embed.bias, row_embed.weight)" in capsys.readouterr().err  # it needs --critic-rows
+    init = ["--init", str(rows / "last.safetensors"), "--critic-rows", "--colour-critic"]
+    assert train(grown, "--steps", "3", *init) == 0
+    capsys.readouterr()
     assert _train(image, tmp_path / "flat", "--steps", "1", "--vpos-critic", "reals") == 2
     assert "are for row-dependent models, not reference" in capsys.readouterr().err
     assert _train(image, tmp_path / "flat2", "--steps", "1", "--critic-rows") == 2
+    assert "are for row-dependent models, not reference" in capsys.readouterr().err
+    assert _train(image, tmp_path / "flat3", "--steps", "1", "--colour-critic") == 2
     assert "are for row-dependent models, not reference" in capsys.readouterr().err
     assert train(tmp_path / "bad", "--steps", "1", "--vpos-weight", "-1") == 2
     assert "--vpos-weight must be in [0, 100]" in capsys.readouterr().err
