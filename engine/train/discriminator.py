@@ -134,8 +134,9 @@ def block_sizes(size: int) -> list[int]:
     return sizes
 
 
-#: Parameter prefixes a critic may lack when loaded into one that has them (zero-initialised, so
-#: the loaded critic's scores are unchanged): a trained critic can become a conditional one.
+#: Parameter prefixes a critic may lack when loaded into one that has them: the row projection
+#: (zero-initialised) and the colour critic (a separate head with its own loss), so the loaded
+#: critic's scores are unchanged and a trained critic can grow into a conditional or coloured one.
 GROWN_PARTS = ("row_embed.", "colour.")
 
 
