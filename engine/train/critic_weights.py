@@ -152,19 +152,17 @@ def install(trainer: Any, critic: Critic) -> None:
     grown = {k: v for k, v in own.items() if k not in critic.weights and k.startswith(GROWN_PARTS)}
     missing = sorted(set(own) - set(critic.weights) - set(grown))
     unexpected = sorted(set(critic.weights) - set(own))
+    if missing or unexpected:  # name them: torch's message starts with a bare header line
+        named = (_named(what, keys) for what, keys in (("missing", missing), ("unexpected", unexpected)) if keys)
+        raise _misfit(critic, "; ".join(named))
     try:
-        if missing or unexpected:  # say which: torch's message starts with a bare header line
-            raise RuntimeError(
-                "; ".join(
-                    _named(what, keys) for what, keys in (("missing", missing), ("unexpected", unexpected)) if keys
-                )
-            )
         module.load_state_dict({**grown, **_cast_like(critic.weights, own)}, strict=True)
-    except RuntimeError as error:
-        first = first_line(error)
-        raise InvalidInput(
-            f"{critic.source} does not fit this run's critic ({first}); pass --fresh-critic to start one"
-        ) from None
+    except RuntimeError as error:  # the names fit: a shape does not
+        raise _misfit(critic, first_line(error)) from None
+
+
+def _misfit(critic: Critic, detail: str) -> InvalidInput:
+    return InvalidInput(f"{critic.source} does not fit this run's critic ({detail}); pass --fresh-critic to start one")
 
 
 def _named(what: str, keys: list[str]) -> str:

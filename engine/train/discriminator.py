@@ -211,8 +211,7 @@ class Discriminator(nn.Module):
     def forward(self, x: torch.Tensor, rows: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
         if x.shape[1:] != (3, self.size, self.size):
             raise ValueError(f"discriminator expects (N, 3, {self.size}, {self.size}), got {tuple(x.shape)}")
-        if (rows is None) != (self.row_embed is None):
-            raise ValueError("a conditional critic needs its inputs' rows, and only it takes them")
+        self._check_rows(rows)
         out = fused_leaky_relu(self.from_rgb(x))  # [N, C0, S, S]
         for block in self.blocks:
             out = block(out)  # [N, Ci, S/2^i, S/2^i]
@@ -230,9 +229,12 @@ class Discriminator(nn.Module):
         """The colour critic's logits ``(N,)`` (rows as :meth:`forward` takes them)."""
         if self.colour is None:
             raise ValueError("this critic has no colour critic (build it with colour_cells > 0)")
+        self._check_rows(rows)
+        return self.colour(x, rows)
+
+    def _check_rows(self, rows: torch.Tensor | None) -> None:
         if (rows is None) != (self.row_embed is None):
             raise ValueError("a conditional critic needs its inputs' rows, and only it takes them")
-        return self.colour(x, rows)
 
     def extra_repr(self) -> str:
         table = ", ".join(f"{s}px:{c}" for s, c in zip(self.sizes, self.widths))

@@ -251,7 +251,7 @@ class InfinityGANTrainer(AdversarialTrainer):
         real_rows, fake_rows = self.critic_rows(reals), self.critic_rows(fakes)
         pooled = colour.pool(reals.images).detach().requires_grad_(True)
         real_logits = colour.score(pooled, real_rows)
-        fake_logits = colour(fakes.images.detach(), fake_rows)
+        fake_logits = self.discriminator.colour_logits(fakes.images.detach(), fake_rows)
         return {
             "colour": COLOUR_WEIGHT * d_logistic(real_logits.float(), fake_logits.float()),
             "colour_r1": COLOUR_R1_GAMMA / 2 * r1_penalty(pooled, real_logits),
@@ -266,6 +266,6 @@ class InfinityGANTrainer(AdversarialTrainer):
         if usable:
             losses["div"] = DIVERSITY_WEIGHT * diversity_loss(z_l[:usable], structure[:usable].float())
         if self.colour_on:
-            logits = self.discriminator.colour(fakes.images, self.critic_rows(fakes))
+            logits = self.discriminator.colour_logits(fakes.images, self.critic_rows(fakes))
             losses["colour"] = COLOUR_WEIGHT * g_nonsaturating(logits.float())
         return losses
