@@ -147,6 +147,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(a resumed run keeps its own)",
     )
     parser.add_argument(
+        "--colour-moments",
+        type=float,
+        metavar="W",
+        help="row-dependent models (InfinityGAN): weight W of a loss that asks each band of latitudes for the "
+        "reals' mean colour and colour covariance (running moments of 8x8-averaged crops, fakes against reals), "
+        "for a generator that has dropped a colour its critics do not ask back (default 0, off; a resumed run "
+        "keeps its own unless given)",
+    )
+    parser.add_argument(
         "--vpos-weight",
         type=float,
         metavar="W",
@@ -441,11 +450,11 @@ def run(args: argparse.Namespace) -> int:
             if not 0 <= args.r1_gamma <= 1000:
                 raise InvalidInput(f"--r1-gamma must be in [0, 1000], got {args.r1_gamma:g}")
             train_extra["r1_gamma"] = args.r1_gamma
-        row_options = args.vpos_critic is not None or args.vpos_weight is not None
+        row_options = any(getattr(args, k) is not None for k in ("vpos_critic", "vpos_weight", "colour_moments"))
         if (row_options or args.critic_rows or args.colour_critic) and not model.row_dependent:
             raise InvalidInput(
-                "--vpos-critic, --vpos-weight, --critic-rows and --colour-critic are for row-dependent models, "
-                f"not {args.family}"
+                "--vpos-critic, --vpos-weight, --critic-rows, --colour-critic and --colour-moments are for "
+                f"row-dependent models, not {args.family}"
             )
         for flag, key in (("--critic-rows", "critic_rows"), ("--colour-critic", "colour_critic")):
             if getattr(args, key):
@@ -460,6 +469,10 @@ def run(args: argparse.Namespace) -> int:
             if not 0 <= args.vpos_weight <= 100:
                 raise InvalidInput(f"--vpos-weight must be in [0, 100], got {args.vpos_weight:g}")
             train_extra["vpos_weight"] = args.vpos_weight
+        if args.colour_moments is not None:
+            if not 0 <= args.colour_moments <= 100:
+                raise InvalidInput(f"--colour-moments must be in [0, 100], got {args.colour_moments:g}")
+            train_extra["colour_moments"] = args.colour_moments
         if args.cpu_bf16:
             train_extra["cpu_bf16"] = True
         config = TrainConfig(

@@ -31,6 +31,10 @@ What it adds to :class:`~engine.train.adversarial.AdversarialTrainer` (paper, Se
   its own logistic loss and R1 (:class:`~engine.train.discriminator.ColourCritic`). The residual
   critic tells southern fakes from Antarctica by texture and asks for no brightness, so a generator
   that dropped the white mode never finds it again; this one can only ask for colour.
+- **Per-latitude colour moments** (``extra["colour_moments"]``, a weight, not in the paper): the
+  generator is also asked for the mean and covariance of each band of latitudes' colours, fakes'
+  running moments against the reals' (:mod:`engine.train.colour_moments`), with no critic between:
+  the direct version of the loss that did brighten a dropped pole where both critics did not.
 - **Paired batches and the diversity loss** (Eq. 2, λ = 1): samples come in pairs that share z_g,
   the style-mixing latent and the coordinates but not z_l; the loss is
   ``1 / (mean|z_S,a - z_S,b| / mean|z_l,a - z_l,b| + 1e-5)`` on G_S's output: mean L1 distances,
@@ -53,6 +57,7 @@ from engine.models.infinitygan import InfinityGANGenerator
 from engine.models.infinitygan_structure import coordinate_grid
 from engine.models.infinitygan_styles import PerSampleStyles
 from engine.train.adversarial import AdversarialTrainer, Fakes, seeded_init
+from engine.train.colour_moments import LatitudeColourMoments
 from engine.train.discriminator import Discriminator
 from engine.train.losses import d_logistic, g_nonsaturating, r1_penalty
 from engine.train.protocol import RealBatch, TrainConfig
@@ -149,6 +154,10 @@ class InfinityGANTrainer(AdversarialTrainer):
             raise ValueError(f"vpos_weight must be in [0, 100], not {self.vpos_weight:g}")
         self.critic_rows_on = bool(config.extra.get("critic_rows", False))
         self.colour_on = bool(config.extra.get("colour_critic", False))
+        self.moments_weight = float(config.extra.get("colour_moments", 0.0))
+        if not 0 <= self.moments_weight <= 100:
+            raise ValueError(f"colour_moments must be in [0, 100], not {self.moments_weight:g}")
+        self.moments = LatitudeColourMoments() if self.moments_weight else None
         width = int(config.extra.get("d_max_channels", max(model.config.texture_channels)))
         with seeded_init(config.seed):
             d = Discriminator(
@@ -242,6 +251,8 @@ class InfinityGANTrainer(AdversarialTrainer):
             losses["vpos_fake"] = self.vpos_weight * (fake_aux[:, 0] - fake_y).abs().mean()
         if self.colour_on:
             losses.update(self._colour_d_losses(reals, fakes))
+        if self.moments is not None:
+            self.moments.observe_reals(reals.images, reals.positions[:, 1])
         return losses
 
     def _colour_d_losses(self, reals: RealBatch, fakes: Fakes) -> dict[str, torch.Tensor]:
@@ -268,4 +279,15 @@ class InfinityGANTrainer(AdversarialTrainer):
         if self.colour_on:
             logits = self.discriminator.colour_logits(fakes.images, self.critic_rows(fakes))
             losses["colour"] = COLOUR_WEIGHT * g_nonsaturating(logits.float())
+        if self.moments is not None:
+            losses["moments"] = self.moments_weight * self.moments.loss(fakes.images, fakes.extras["positions"])
         return losses
+
+    # -- resume ----------------------------------------------------------------------------------
+
+    def extra_state(self) -> dict[str, Any]:
+        return {"colour_moments": self.moments.state_dict()} if self.moments is not None else {}
+
+    def load_extra_state(self, state: dict[str, Any]) -> None:
+        if self.moments is not None and "colour_moments" in state:
+            self.moments.load_state_dict(state["colour_moments"])

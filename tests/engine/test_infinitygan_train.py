@@ -302,3 +302,38 @@ def test_a_colour_critic_grows_from_a_trained_critic_and_trains_with_its_own_los
     moved = [k for k, v in coloured.discriminator.colour.state_dict().items() if not torch.equal(v, start[k])]
     assert "out.weight" in moved and "row_embed.weight" in moved
     assert "d_colour" not in plain.step(data.sample(4), 0)
+
+
+def test_colour_moments_train_the_generator_and_resume_exactly(tmp_path):
+    """``colour_moments``: the loss is logged, off by default, and its running moments are part of
+    the saved state (a resumed run's losses equal the uninterrupted run's)."""
+    extra = {"colour_moments": 1.0}
+    trainer, data = make(extra=extra)
+    log = trainer.step(data.sample(4), 0)
+    assert math.isfinite(log["g_moments"]) and trainer.moments.real_count.sum() == 4
+    plain, _ = make()
+    assert "g_moments" not in plain.step(data.sample(4), 0) and plain.extra_state() == {}
+
+    def run(out, steps, resume=False):
+        trainer, data = make(extra=extra)
+        logs = []
+        train(
+            trainer,
+            data,
+            out,
+            batch=4,
+            steps=steps,
+            log_every=1,
+            sample_every=0,
+            resume=resume,
+            progress_fn=logs.append,
+        )
+        return trainer, [{k: v for k, v in log.items() if k not in ("img_per_s", "eta_s")} for log in logs]
+
+    straight, logs = run(tmp_path / "a", 3)
+    run(tmp_path / "b", 1)
+    resumed, rest = run(tmp_path / "b", 3, resume=True)
+    assert logs[1:] == rest
+    assert torch.equal(straight.moments.fake_mean, resumed.moments.fake_mean)
+    with pytest.raises(ValueError, match="colour_moments must be in"):
+        make(extra={"colour_moments": -1.0})
