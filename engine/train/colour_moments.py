@@ -95,20 +95,19 @@ class LatitudeColourMoments:
         self.fake_mean = torch.zeros(bands, _FEATURES, dtype=torch.float64)
         self.fake_seen = torch.zeros(bands, dtype=torch.float64)
 
-    def _per_band(self, images: torch.Tensor, rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """``(features (N, 9), band sums (B, 9), band counts (B,))``, sums and counts averaged over
-        processes (their ratio is then the mean over every process's crops)."""
-        features = colour_features(images, self.cells)
+    def _per_band(self, images: torch.Tensor, rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(band sums (B, 9), band counts (B,))`` of the crops' features over every process."""
+        features = colour_features(images.detach(), self.cells).double()
         index = band_of(rows.to(features.device), self.bands)
         sums = torch.zeros(self.bands, _FEATURES, dtype=torch.float64, device=features.device)
-        sums.index_add_(0, index, features.detach().double())
+        sums.index_add_(0, index, features)
         counts = torch.bincount(index, minlength=self.bands).double()
-        both = distributed.mean_over_processes(torch.cat([sums, counts[:, None]], dim=1))
-        return features, both[:, :-1].cpu(), both[:, -1].cpu()
+        both = distributed.mean_over_processes(torch.cat([sums, counts[:, None]], dim=1)) * distributed.world_size()
+        return both[:, :-1].cpu(), both[:, -1].cpu()
 
     def observe_reals(self, images: torch.Tensor, rows: torch.Tensor) -> None:
         """Add real crops (at vertical positions ``rows``) to their bands' running means."""
-        _, sums, counts = self._per_band(images, rows)
+        sums, counts = self._per_band(images, rows)
         self.real_sum += sums
         self.real_count += counts
 
@@ -122,7 +121,7 @@ class LatitudeColourMoments:
         Bands no real crop has reached yet contribute nothing. The fakes' first crops in a band
         set its average outright (there is nothing to blend them with).
         """
-        _, sums, counts = self._per_band(images, rows)
+        sums, counts = self._per_band(images, rows)
         seen = counts > 0
         batch_mean = sums / counts.clamp(min=1)[:, None]
         keep = torch.where(self.fake_seen > 0, (1 - self.fake_rate) ** counts, torch.zeros_like(counts))[:, None]
