@@ -66,26 +66,18 @@ def test_steps_are_finite_and_have_every_loss():
     assert trainer.sample(2).shape == (2, 3, CROP, CROP)
 
 
-def test_loop_resumes_exactly(tmp_path):
-    def run(out, steps, resume=False):
-        trainer, data = make()
-        logs = []
-        train(
-            trainer,
-            data,
-            out,
-            batch=4,
-            steps=steps,
-            log_every=1,
-            sample_every=0,
-            resume=resume,
-            progress_fn=logs.append,
-        )
-        return trainer, [{k: v for k, v in log.items() if k not in ("img_per_s", "eta_s")} for log in logs]
+def run_loop(out, steps, resume=False, **overrides):
+    """``steps`` steps of the training loop on a fresh trainer; its logs without timings."""
+    trainer, data = make(**overrides)
+    logs = []
+    train(trainer, data, out, batch=4, steps=steps, log_every=1, sample_every=0, resume=resume, progress_fn=logs.append)
+    return trainer, [{k: v for k, v in log.items() if k not in ("img_per_s", "eta_s")} for log in logs]
 
-    straight, logs = run(tmp_path / "a", 4)
-    run(tmp_path / "b", 2)
-    resumed, rest = run(tmp_path / "b", 4, resume=True)
+
+def test_loop_resumes_exactly(tmp_path):
+    straight, logs = run_loop(tmp_path / "a", 4)
+    run_loop(tmp_path / "b", 2)
+    resumed, rest = run_loop(tmp_path / "b", 4, resume=True)
     assert [log["step"] for log in rest] == [3, 4]
     assert logs[2:] == rest
     for a, b in zip(straight.ema.parameters(), resumed.ema.parameters()):
@@ -314,25 +306,9 @@ def test_colour_moments_train_the_generator_and_resume_exactly(tmp_path):
     plain, _ = make()
     assert "g_moments" not in plain.step(data.sample(4), 0) and plain.extra_state() == {}
 
-    def run(out, steps, resume=False):
-        trainer, data = make(extra=extra)
-        logs = []
-        train(
-            trainer,
-            data,
-            out,
-            batch=4,
-            steps=steps,
-            log_every=1,
-            sample_every=0,
-            resume=resume,
-            progress_fn=logs.append,
-        )
-        return trainer, [{k: v for k, v in log.items() if k not in ("img_per_s", "eta_s")} for log in logs]
-
-    straight, logs = run(tmp_path / "a", 3)
-    run(tmp_path / "b", 1)
-    resumed, rest = run(tmp_path / "b", 3, resume=True)
+    straight, logs = run_loop(tmp_path / "a", 3, extra=extra)
+    run_loop(tmp_path / "b", 1, extra=extra)
+    resumed, rest = run_loop(tmp_path / "b", 3, resume=True, extra=extra)
     assert logs[1:] == rest
     assert torch.equal(straight.moments.fake_mean, resumed.moments.fake_mean)
     with pytest.raises(ValueError, match="colour_moments must be in"):
