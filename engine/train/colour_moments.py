@@ -26,8 +26,15 @@ ocean and land crops are both right). A batch of 4-8 crops holds about one crop 
 for a batch-only statistic. The value reported is the squared gap, averaged over the bands of
 the batch's fakes; only its gradient is the linear one (value and gradient are set apart below).
 
-Running statistics are averaged over processes (identical on every rank) and are part of the
-trainer's saved state, so a resumed run continues exactly.
+Running statistics are summed over processes (identical on every rank, each crop weighing the
+same in any world size) and are part of the trainer's saved state, so a resumed run continues
+exactly.
+
+Measured (warm starts of the shipped InfinityGAN, README "A direct loss on the colours of each
+latitude"): at weight 5 the push took over every band and wrecked the generator within 500 steps;
+at weight 1 it brightened the southernmost band's fakes from -0.43 to -0.09 mean luminance (the
+reals' 0.71) in 3000 steps, brightening the bands north of it too, and lost it again by 3800. It
+stays opt-in.
 """
 
 from __future__ import annotations
