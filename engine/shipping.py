@@ -367,20 +367,8 @@ def gallery_landcover(gallery: Path, data: RealImages, rows: tuple[int, int] | N
     result = landcover.compare(landcover.cover(pixels), reference)
     if rows is not None:
         result["gallery_rows"] = list(rows)
-        result["by_latitude"] = _latitude_bands(pixels, images)
+        result["by_latitude"] = landcover.band_comparison(pixels, images)
     return result
-
-
-def _latitude_bands(pixels: np.ndarray, images: list[np.ndarray]) -> list[dict[str, dict[str, float]]]:
-    """Class shares per band of rows (:func:`landcover.band_covers`), gallery against the data's
-    images, north to south: for a row-dependent model, whose rows stand for the map's latitudes."""
-    per_image = [[(c, im.shape[0] * im.shape[1]) for c in landcover.band_covers(im)] for im in images]
-    reference = [landcover.pooled(list(band)) for band in zip(*per_image)]
-    keep = landcover.CLASSES[:-1]
-    return [
-        {"render": {k: got[k] for k in keep}, "data": {k: ref[k] for k in keep}}
-        for got, ref in zip(landcover.band_covers(pixels), reference)
-    ]
 
 
 def ship_critic(source: Path, target: Path, sha: str, say: Callable[[str], None]) -> dict[str, Any] | None:

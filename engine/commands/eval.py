@@ -12,6 +12,8 @@ from engine.errors import InvalidInput
 from engine.metrics.diagnostics import QUICK_DIAGNOSTICS, DiagnosticOptions, diagnose
 from engine.metrics.diagnostics import summary as diagnostics_summary
 from engine.metrics.evaluate import QUICK, EvalOptions, evaluate, summary
+from engine.metrics.latitudes import LatitudeOptions, latitude_cover
+from engine.metrics.latitudes import summary as latitudes_summary
 from engine.metrics.realdata import BASEMAPS, RealImages
 from engine.models.registry import family_module, load_model
 
@@ -47,6 +49,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         const="add",
         help="also measure colour drift far out, repetition at the coordinate period and seams "
         "(no real data needed); 'only' skips the SWD metrics",
+    )
+    parser.add_argument(
+        "--latitudes",
+        choices=("add", "only"),
+        nargs="?",
+        const="add",
+        help="row-dependent models (InfinityGAN): also compare land cover (ocean, ice, desert, forest) per "
+        "tenth of the rows on eight pole-to-pole strips with the training data's (seconds: a run's check that "
+        "it draws each latitude, e.g. the poles' ice); 'only' skips the SWD metrics",
     )
 
 
@@ -115,7 +126,11 @@ def real_data(args: argparse.Namespace, header: dict) -> tuple[RealImages, tuple
 def run(args: argparse.Namespace) -> int:
     loaded = load_model(args.model)
     report: dict = {"model": loaded.ref}
-    if args.diagnostics != "only":
+    if args.latitudes and not loaded.model.row_dependent:
+        raise InvalidInput(f"--latitudes is for row-dependent models; {loaded.ref} draws every row alike")
+    if args.diagnostics == "only" and args.latitudes == "only":
+        raise InvalidInput("--diagnostics only and --latitudes only exclude each other: give one")
+    if "only" not in (args.diagnostics, args.latitudes):
         whole, band = real_data(args, loaded.meta)
         data, whole = (whole, None) if band is None else (whole.within(band), whole)
         frame = training_frame(loaded.model)
@@ -136,6 +151,12 @@ def run(args: argparse.Namespace) -> int:
         options = dataclasses.replace(base, seed=args.seed)
         report["diagnostics"] = diagnose(loaded.model, loaded.ref, options, args.device)
         print(diagnostics_summary(report["diagnostics"]))
+    if args.latitudes:
+        print("land cover by latitude...", file=sys.stderr)
+        pole_to_pole, _ = real_data(args, {**loaded.meta, "holdout": None})  # whole images: every latitude
+        options = LatitudeOptions(seed=args.seed)
+        report["latitudes"] = latitude_cover(loaded.model, loaded.ref, pole_to_pole, options, args.device)
+        print(latitudes_summary(report["latitudes"]))
     report["model_sha256"] = loaded.sha256
     if args.json:
         write_bytes_atomic(args.json, json.dumps(report, indent=1).encode())

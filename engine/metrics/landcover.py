@@ -106,6 +106,21 @@ def band_covers(rgb: np.ndarray, bands: int = LATITUDE_BANDS) -> list[dict[str, 
     return [cover(rgb[a:b]) for a, b in itertools.pairwise(edges)]
 
 
+def band_comparison(
+    pixels: np.ndarray, images: list[np.ndarray], bands: int = LATITUDE_BANDS
+) -> list[dict[str, dict[str, float]]]:
+    """Class shares per band of rows (:func:`band_covers`), a render against the data's images
+    (each image's bands pooled by pixels), north to south: for a row-dependent model, whose rows
+    stand for the map's latitudes. The coastline density is left out: it is not a share."""
+    per_image = [[(c, im.shape[0] * im.shape[1]) for c in band_covers(im, bands)] for im in images]
+    reference = [pooled(list(band)) for band in zip(*per_image)]
+    keep = CLASSES[:-1]
+    return [
+        {"render": {k: got[k] for k in keep}, "data": {k: ref[k] for k in keep}}
+        for got, ref in zip(band_covers(pixels, bands), reference)
+    ]
+
+
 def compare(render: dict[str, float], data: dict[str, float], min_share: float = MIN_SHARE) -> dict[str, Any]:
     """A render's cover against the data's: per measure, both values, their ratio, whether it is drawn.
 
