@@ -42,22 +42,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", metavar="PATH", help="also write the full report as JSON")
     parser.add_argument("--quick", action="store_true", help="small sets and frames: a rough number in seconds")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
-    parser.add_argument(
+    extra_measure(
+        parser,
         "--diagnostics",
-        choices=("add", "only"),
-        nargs="?",
-        const="add",
-        help="also measure colour drift far out, repetition at the coordinate period and seams "
-        "(no real data needed); 'only' skips the SWD metrics",
+        "also measure colour drift far out, repetition at the coordinate period and seams (no real data needed)",
     )
-    parser.add_argument(
+    extra_measure(
+        parser,
         "--latitudes",
-        choices=("add", "only"),
-        nargs="?",
-        const="add",
-        help="row-dependent models (InfinityGAN): also compare land cover (ocean, ice, desert, forest) per "
-        "tenth of the rows on eight pole-to-pole strips with the training data's (seconds: a run's check that "
-        "it draws each latitude, e.g. the poles' ice); 'only' skips the SWD metrics",
+        "row-dependent models (InfinityGAN): also compare land cover (ocean, ice, desert, forest) per tenth of "
+        "the rows on eight pole-to-pole strips with the training data's (seconds: a run's check that it draws "
+        "each latitude, e.g. the poles' ice)",
+    )
+
+
+def extra_measure(parser: argparse.ArgumentParser, flag: str, help: str) -> None:
+    """A measure beside the SWD metrics: ``FLAG`` adds it, ``FLAG only`` measures it alone."""
+    parser.add_argument(
+        flag, choices=("add", "only"), nargs="?", const="add", help=f"{help}; 'only' skips the SWD metrics"
     )
 
 
