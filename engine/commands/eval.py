@@ -132,9 +132,10 @@ def run(args: argparse.Namespace) -> int:
         raise InvalidInput(f"--latitudes is for row-dependent models; {loaded.ref} draws every row alike")
     if args.diagnostics == "only" and args.latitudes == "only":
         raise InvalidInput("--diagnostics only and --latitudes only exclude each other: give one")
+    prepared = None  # the real images, whole, as prepared for training: decoded once
     if "only" not in (args.diagnostics, args.latitudes):
-        whole, band = real_data(args, loaded.meta)
-        data, whole = (whole, None) if band is None else (whole.within(band), whole)
+        prepared, band = real_data(args, loaded.meta)
+        data, whole = (prepared, None) if band is None else (prepared.within(band), prepared)
         frame = training_frame(loaded.model)
         options = options_from_args(args, frame and data.fitting_side(frame))
         report = evaluate(
@@ -155,9 +156,10 @@ def run(args: argparse.Namespace) -> int:
         print(diagnostics_summary(report["diagnostics"]))
     if args.latitudes:
         print("land cover by latitude...", file=sys.stderr)
-        pole_to_pole, _ = real_data(args, {**loaded.meta, "holdout": None})  # whole images: every latitude
+        if prepared is None:
+            prepared, _ = real_data(args, {**loaded.meta, "holdout": None})  # every latitude: no band
         options = LatitudeOptions(seed=args.seed)
-        report["latitudes"] = latitude_cover(loaded.model, loaded.ref, pole_to_pole, options, args.device)
+        report["latitudes"] = latitude_cover(loaded.model, loaded.ref, prepared, options, args.device)
         print(latitudes_summary(report["latitudes"]))
     report["model_sha256"] = loaded.sha256
     if args.json:
