@@ -54,6 +54,8 @@ CELLS = 8
 #: steps at 8 fakes a step, short enough to follow the generator and long enough to average it.
 FAKE_RATE = 0.1
 _FEATURES = 9
+#: The running statistics a resume needs (:meth:`LatitudeColourMoments.state_dict`).
+_STATE = ("real_sum", "real_count", "fake_mean", "fake_seen")
 #: Channel pairs of the second moments, in feature order after the three means.
 _PAIRS = ((0, 0), (1, 1), (2, 2), (0, 1), (0, 2), (1, 2))
 
@@ -150,15 +152,10 @@ class LatitudeColourMoments:
         return squared + (linear - linear.detach())
 
     def state_dict(self) -> dict[str, Any]:
-        return {
-            "real_sum": self.real_sum.clone(),
-            "real_count": self.real_count.clone(),
-            "fake_mean": self.fake_mean.clone(),
-            "fake_seen": self.fake_seen.clone(),
-        }
+        return {name: getattr(self, name).clone() for name in _STATE}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        for name in ("real_sum", "real_count", "fake_mean", "fake_seen"):
+        for name in _STATE:
             value = state[name].to(torch.float64)
             if value.shape != getattr(self, name).shape:
                 raise ValueError(
