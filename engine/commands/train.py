@@ -219,8 +219,9 @@ def _initial_model(args: argparse.Namespace, module):
 
 def warm_start(model: Generator, ref: str) -> dict[str, Any]:
     """Load the generator weights of checkpoint ``ref`` into ``model`` (same family and config, or
-    a config the family can grow them into: ``grow_weights``, e.g. ∞-GAN's one more level, or one
-    that feeds the same weights other coordinates: the family's ``COORDINATE_FIELDS``).
+    a config the family can grow them into: ``grow_weights``, e.g. ∞-GAN's one more level, one
+    that feeds the same weights other coordinates: the family's ``COORDINATE_FIELDS``, or one that
+    adds parameters starting as a no-op: its ``EXTENSION_FIELDS``, which keeps the critic too).
 
     Why: a run's resumable state lives on the machine that trained it (``runs/`` is not
     versioned), but shipped checkpoints travel with the code; starting from one continues a
@@ -239,15 +240,19 @@ def warm_start(model: Generator, ref: str) -> dict[str, Any]:
     module = family_module(ckpt.family)
     inference = {name: getattr(model.config, name) for name in getattr(module, "INFERENCE_FIELDS", ())}
     source_config = dataclasses.replace(module.config_from_dict(ckpt.config), **inference)
-    weights, recoordinated = ckpt.weights, {}
+    weights, moved, grown = ckpt.weights, {}, {}
     coordinates = {name: getattr(model.config, name) for name in getattr(module, "COORDINATE_FIELDS", ())}
-    if source_config != model.config and dataclasses.replace(source_config, **coordinates) == model.config:
-        # Same weights, new coordinate inputs (e.g. InfinityGAN's latitude made linear): recorded.
-        recoordinated = {
-            name: getattr(source_config, name)
-            for name in coordinates
-            if getattr(source_config, name) != coordinates[name]
+    extensions = {name: getattr(model.config, name) for name in getattr(module, "EXTENSION_FIELDS", ())}
+    movable = dataclasses.replace(source_config, **coordinates, **extensions)
+    if source_config != model.config and movable == model.config:
+        # Same weights, new coordinate inputs (e.g. InfinityGAN's latitude made linear) or new
+        # parameters that start at a no-op (its latitude table): recorded.
+        moved = {
+            record: changed
+            for record, fields in (("recoordinated_from", coordinates), ("extended_from", extensions))
+            if (changed := _changed_fields(source_config, fields))
         }
+        weights = _extended(model, weights, ref, moved.get("extended_from", {}), source_config)
         source_config = model.config
     if source_config != model.config:
         grow = getattr(module, "grow_weights", None)
@@ -257,11 +262,36 @@ def warm_start(model: Generator, ref: str) -> dict[str, Any]:
                 "give the --config (and recipe) it was trained with"
             )
         weights = grow(source_config, weights, model.config)  # a one-line InvalidInput if it cannot
+        grown = {"grown_from": ckpt.config}
     model.load_state_dict(weights, strict=True)
     # Totals over the chain of warm starts, so a card reports all the training behind a model.
-    grown = {"grown_from": ckpt.config} if weights is not ckpt.weights else {}
-    moved = {"recoordinated_from": recoordinated} if recoordinated else {}
     return {"source": str(path), "sha256": ckpt.sha256, **grown, **moved, **training_totals(ckpt.meta)}
+
+
+def _changed_fields(source_config: Any, fields: dict[str, Any]) -> dict[str, Any]:
+    """The source's values of the ``fields`` (name -> this run's value) it holds otherwise."""
+    return {name: getattr(source_config, name) for name in fields if getattr(source_config, name) != fields[name]}
+
+
+def _extended(
+    model: Generator, weights: dict[str, torch.Tensor], ref: str, changed: dict[str, Any], source_config: Any
+) -> dict[str, torch.Tensor]:
+    """``weights`` plus the initial values of the parameters ``model``'s extension fields add.
+
+    Only a source without the extension (the field at its default) can be extended: one with
+    another non-zero value holds parameters of another shape, refused in one line.
+    """
+    if not changed:
+        return weights
+    defaults = type(source_config)()
+    kept = [name for name, value in changed.items() if value != getattr(defaults, name)]
+    if kept:
+        raise InvalidInput(
+            f"--init {ref} has {', '.join(f'{n}={changed[n]}' for n in kept)}; this run needs "
+            + ", ".join(f"{n}={getattr(model.config, n)}" for n in kept)
+        )
+    initial = build_initial(model.family, model.config).state_dict()  # not ``model``'s: it may have trained
+    return {**weights, **{name: value for name, value in initial.items() if name not in weights}}
 
 
 def _init_critic(init: dict[str, Any], fresh: bool, say: bool) -> critic_weights.Critic | None:

@@ -70,6 +70,7 @@ class InfinityGANConfig:
     v_per_cell: float = 0.3  # vertical coordinate per z_l row: tanh(0.3 * row), horizon at row 0
     vertical: str = "tanh"  # its shape: "tanh" (the paper's, landscapes) or "linear" (maps' latitude)
     train_rows: int = 20  # z_l rows a training image's height spans, centred on the horizon
+    latitude_bands: int = 0  # knots of G_S's learnt per-latitude offset (0: none, the paper's)
     fusion_width: float = 128.0  # default style-centre blend width in world pixels
     # Style lattice cell in world pixels (0: one global style per world, the paper's): see engine.styles.
     # Inference only (the weights do not depend on it), so a trained model can switch it on.
@@ -85,6 +86,8 @@ class InfinityGANConfig:
             raise InvalidInput("period, v_per_cell and fusion_width must be positive")
         if self.vertical not in VERTICAL_SHAPES:
             raise InvalidInput(f"vertical must be one of {', '.join(VERTICAL_SHAPES)}, not {self.vertical!r}")
+        if self.latitude_bands < 0 or self.latitude_bands == 1:
+            raise InvalidInput(f"latitude_bands must be 0 (none) or at least 2, got {self.latitude_bands}")
         if self.style_cell < 0:
             raise InvalidInput(f"style_cell must be >= 0 (0: no style lattice), got {self.style_cell}")
 
@@ -130,6 +133,9 @@ INFERENCE_FIELDS = ("style_cell", "fusion_width")
 #: Config fields that shape the coordinate inputs, not the weights: ``train --init`` may change them,
 #: and the run re-learns the trained model's map from coordinates to content (its critic still fits).
 COORDINATE_FIELDS = ("vertical", "v_per_cell")
+#: Config fields that add parameters starting at values that change nothing (the latitude table's
+#: zeros): ``train --init`` extends a model trained without them, which then renders as before.
+EXTENSION_FIELDS = ("latitude_bands",)
 
 
 def config_from_dict(doc: dict[str, Any]) -> InfinityGANConfig:
@@ -150,7 +156,7 @@ class InfinityGANGenerator(Generator):
         self.scale = 2**self.blocks  # world pixels per z_l cell
         self.mapping = MappingNetwork(c.z_global, c.w_dim, c.mapping_layers)
         self.structure = StructureSynthesizer(
-            c.z_local, c.z_global, c.structure_channels, c.structure_layers, c.structure_kernel
+            c.z_local, c.z_global, c.structure_channels, c.structure_layers, c.structure_kernel, c.latitude_bands
         )
         self.texture = TextureSynthesizer(c.structure_channels, c.texture_channels, c.w_dim)
 

@@ -21,6 +21,12 @@ Coordinates (on the ``z_l`` lattice, one cell = ``2^R`` world pixels):
 
 Training draws a start row / column per sample and a sub-cell jitter (continuous coordinates, as
 in the paper); rendering uses integer cells and no jitter.
+
+Optionally (``latitude_bands`` > 0, not in the paper) G_S's output gets a learnt offset per band of
+the vertical coordinate (:class:`LatitudeEmbedding`): the coordinate channel alone reaches the
+features only through convolutions shared by every row, so making one band (the polar ice) differ
+sharply from its neighbour (the southern ocean) means bending the whole network; a table entry per
+band can move alone.
 """
 
 from __future__ import annotations
@@ -84,6 +90,34 @@ def coordinate_grid(
     ).contiguous()
 
 
+class LatitudeEmbedding(nn.Module):
+    """A learnt feature offset per band of the vertical coordinate, linear between band knots.
+
+    ``bands`` knots evenly spaced over the coordinate's range [-1, 1]; a row's offset blends its two
+    nearest knots, so it is a continuous function of the (jittered, in training) coordinate and,
+    being per row, leaves rendering tile-independent. The table starts at zero: a model extended
+    with it renders exactly as before (``train --init`` from a model without one), and each knot
+    learns from the rows near it only.
+    """
+
+    def __init__(self, bands: int, channels: int) -> None:
+        super().__init__()
+        if bands < 2:
+            raise ValueError(f"a latitude embedding needs at least 2 bands, got {bands}")
+        self.table = nn.Parameter(torch.zeros(bands, channels))
+
+    def forward(self, v: torch.Tensor) -> torch.Tensor:
+        """``v`` (N, h, w) vertical coordinates -> (N, C, h, w) offsets."""
+        last = self.table.shape[0] - 1
+        position = (v.clamp(-1.0, 1.0) + 1.0) * (last / 2)
+        low = position.floor().clamp(max=last - 1)
+        frac = (position - low).unsqueeze(-1)  # (N, h, w, 1)
+        index = low.long()
+        table = self.table.to(v.dtype)
+        offset = table[index] * (1 - frac) + table[index + 1] * frac  # (N, h, w, C)
+        return offset.permute(0, 3, 1, 2)
+
+
 class StructureSynthesizer(nn.Module):
     """G_S: ``(z_l, coords, z_g) -> structure features`` on the ``z_l`` lattice.
 
@@ -97,6 +131,7 @@ class StructureSynthesizer(nn.Module):
         channels: int,  # feature width of every layer
         layers: int,  # number of valid modulated convolutions
         kernel: int,  # their (odd) size: the unfolding neighbourhood
+        latitude_bands: int = 0,  # knots of a LatitudeEmbedding added to the output (0: none)
     ) -> None:
         super().__init__()
         self.kernel = kernel
@@ -104,6 +139,7 @@ class StructureSynthesizer(nn.Module):
         self.affines = nn.ModuleList(EqualLinear(z_global, c + COORD_CHANNELS, bias_init=1.0) for c in ins)
         self.convs = nn.ModuleList(ModulatedConv2d(c + COORD_CHANNELS, channels, kernel) for c in ins)
         self.biases = nn.ParameterList(nn.Parameter(torch.zeros(channels)) for _ in ins)
+        self.latitude = LatitudeEmbedding(latitude_bands, channels) if latitude_bands else None
 
     def span_maps(self) -> list[ValidConv]:
         return [ValidConv(self.kernel)] * len(self.convs)
@@ -124,4 +160,6 @@ class StructureSynthesizer(nn.Module):
             x = fused_leaky_relu(x, bias)
             gives = ValidConv(self.kernel)
             x = crop_to(x, (gives.gives(have[0]), gives.gives(have[1])), windows[layer + 1])
+        if self.latitude is not None:
+            x = x + self.latitude(crop_to(coords, windows[0], windows[-1])[:, 0])
         return x

@@ -49,6 +49,11 @@ HOLDOUT = (0.45, 0.55)
 IG_TRAIN_ROWS = 84
 IG_V_PER_CELL = 1 / (IG_TRAIN_ROWS // 2)
 IG_VERTICAL = "linear"
+#: Knots of G_S's learnt per-latitude offset (``engine.models.infinitygan_structure.LatitudeEmbedding``):
+#: 25 over pole to pole, one every 7.5 degrees, so Antarctica's rows (the southern 20-25 degrees)
+#: hold three knots of their own. Added after warm starts with the direct per-band colour loss
+#: (``--colour-moments``) moved the southern ice only by moving the ocean beside it (stop 34).
+IG_LATITUDE_BANDS = 25
 
 
 @dataclass(frozen=True)
@@ -103,7 +108,12 @@ def _recipes() -> dict[str, Recipe]:
             "infinitygan",
             "small",
             scale=0.5,
-            config_overrides=(("train_rows", IG_TRAIN_ROWS), ("v_per_cell", IG_V_PER_CELL), ("vertical", IG_VERTICAL)),
+            config_overrides=(
+                ("train_rows", IG_TRAIN_ROWS),
+                ("v_per_cell", IG_V_PER_CELL),
+                ("vertical", IG_VERTICAL),
+                ("latitude_bands", IG_LATITUDE_BANDS),
+            ),
             train_extra=(("augment", "translation,cutout"),),
             note="InfinityGAN small (133 px patches), the map halved (2700x1350), pole to pole in 84 rows; "
             "critic inputs translated and cut out (3000 steps with them from the 5500-step model: quick "

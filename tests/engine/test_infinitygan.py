@@ -87,6 +87,46 @@ def test_a_linear_latitude_model_passes_the_kit_across_its_poles():
     check_rect(Renderer(model, "cpu"), World(model="infinitygan:tiny", seed=2), rect, 0, seed=3, tiles=((53, 41),))
 
 
+def test_a_latitude_embedding_moves_one_band_alone_and_blends_between_knots():
+    """Each knot owns the rows near it: a row at a knot reads that knot only, a row between two
+    reads both in proportion, and the gradient of one row's offset reaches its two knots only (the
+    southern ice can change without the ocean a band north of it)."""
+    from engine.models.infinitygan_structure import LatitudeEmbedding
+
+    embedding = LatitudeEmbedding(5, 2)  # knots at -1, -0.5, 0, 0.5, 1
+    assert torch.equal(embedding(torch.zeros(1, 1, 1)), torch.zeros(1, 2, 1, 1))  # starts as a no-op
+    with torch.no_grad():
+        embedding.table.copy_(torch.arange(10.0).view(5, 2))
+    v = torch.tensor([[[-1.0, -0.75, 0.5, 1.0, 3.0]]])  # (N, h, w)
+    out = embedding(v)[0, :, 0]  # (C, w)
+    assert torch.equal(out[0], torch.tensor([0.0, 1.0, 6.0, 8.0, 8.0]))  # beyond the pole: the pole's
+    embedding.zero_grad()
+    embedding(torch.tensor([[[-0.9]]])).sum().backward()
+    touched = embedding.table.grad.abs().sum(1)
+    assert touched[0] > 0 and touched[1] > 0 and torch.equal(touched[2:], torch.zeros(3))
+    with pytest.raises(ValueError, match="at least 2 bands"):
+        LatitudeEmbedding(1, 2)
+    with pytest.raises(Exception, match="latitude_bands must be 0"):
+        infinitygan.InfinityGANConfig(latitude_bands=1)
+
+
+def test_a_latitude_embedded_model_passes_the_kit_across_its_poles():
+    """The offset is a function of the row alone: tiles still meet bit-exactly, across a pole too,
+    and a trained (non-zero) table changes what the rows draw."""
+    from tests.consistency import check_rect
+
+    config = dataclasses.replace(infinitygan.CONFIGS["tiny"], vertical="linear", v_per_cell=1 / 12, latitude_bands=7)
+    model = infinitygan.build(config).eval()
+    before = model.render_blocks([(0, 0)], LatentSource(1), StyleLayout())
+    torch.manual_seed(4)
+    with torch.no_grad():
+        model.structure.latitude.table.normal_(0.0, 2.0)
+    assert not torch.equal(model.render_blocks([(0, 0)], LatentSource(1), StyleLayout()), before)
+    pole = 12 * model.scale
+    rect = Rect(-(10**9) + 3, pole - 70, 140, 120)
+    check_rect(Renderer(model, "cpu"), World(model="infinitygan:tiny", seed=2), rect, 0, seed=3, tiles=((47, 59),))
+
+
 def test_transposed_up_window_is_a_crop_of_a_bigger_window():
     """The cropped transposed conv keeps only complete outputs: a window equals a crop of a larger one."""
     torch.manual_seed(0)

@@ -120,7 +120,12 @@ def test_recipe_config_overrides_reach_the_checkpoint_and_only_for_the_recipes_c
     Image.fromarray(np.random.default_rng(0).integers(0, 256, (140, 1400, 3), dtype=np.uint8)).save(image)
     common = ["--data", str(image), "--scale", "1", "--steps", "0", "--best-metric", "none", "--device", "cpu"]
     recipe = RECIPES["infinitygan-bluemarble"]
-    assert dict(recipe.config_overrides) == {"train_rows": 84, "v_per_cell": 1 / 42, "vertical": "linear"}
+    assert dict(recipe.config_overrides) == {
+        "train_rows": 84,
+        "v_per_cell": 1 / 42,
+        "vertical": "linear",
+        "latitude_bands": 25,
+    }
     assert main(["train", "--recipe", recipe.name, "--out", str(tmp_path / "small"), *common]) == 0
     config = read_header(tmp_path / "small" / "last.safetensors")["config"]
     assert (config["train_rows"], config["v_per_cell"], config["z_local"]) == (84, 1 / 42, 32)  # small, calibrated

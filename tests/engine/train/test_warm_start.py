@@ -146,6 +146,46 @@ def test_init_may_give_infinitygan_new_latitude_coordinates_and_records_the_old(
         warm_start(other, str(path))
 
 
+def test_init_may_extend_infinitygan_with_a_latitude_table_that_starts_as_a_no_op(tmp_path):
+    """A model trained without the latitude table warm-starts a run with one: every trained weight
+    is kept, the table starts at zero so the model renders what it rendered, the critic still fits
+    (no ``grown_from``), and ``init.extended_from`` says what it was. A model holding a table of
+    another size cannot be squeezed into this one: refused in one line."""
+    import dataclasses
+
+    from engine.commands.train import warm_start
+    from engine.errors import InvalidInput
+    from engine.fields import LatentSource
+    from engine.models import infinitygan
+    from engine.models.registry import build_initial, build_random
+    from engine.styles import StyleLayout
+
+    trained = build_random("infinitygan", "tiny")
+    path = tmp_path / "ig.safetensors"
+    save_checkpoint(path, "infinitygan", trained.config_dict(), trained.state_dict(), {"steps": 5, "kimg": 0.1})
+    assert "latitude_bands" in infinitygan.EXTENSION_FIELDS
+    extended = build_initial("infinitygan", dataclasses.replace(trained.config, latitude_bands=9, vertical="linear"))
+    with torch.no_grad():
+        extended.structure.latitude.table.fill_(1.0)  # warm_start must set it back to its initial zeros
+    init = warm_start(extended, str(path))
+    assert init["extended_from"] == {"latitude_bands": 0} and init["recoordinated_from"]["vertical"] == "tanh"
+    assert "grown_from" not in init and init["steps"] == 5
+    assert all(torch.equal(v, extended.state_dict()[k]) for k, v in trained.state_dict().items())
+    assert torch.equal(extended.structure.latitude.table, torch.zeros(9, trained.config.structure_channels))
+    same_coordinates = build_initial("infinitygan", dataclasses.replace(trained.config, latitude_bands=9))
+    warm_start(same_coordinates, str(path))
+    source = LatentSource(3)
+    assert torch.equal(
+        same_coordinates.render_blocks([(0, 0)], source, StyleLayout()),
+        trained.render_blocks([(0, 0)], source, StyleLayout()),
+    )
+    nine = tmp_path / "nine.safetensors"
+    save_checkpoint(nine, "infinitygan", same_coordinates.config_dict(), same_coordinates.state_dict(), {"steps": 1})
+    other = build_initial("infinitygan", dataclasses.replace(trained.config, latitude_bands=5))
+    with pytest.raises(InvalidInput, match="has latitude_bands=9; this run needs latitude_bands=5"):
+        warm_start(other, str(nine))
+
+
 def test_init_may_respace_and_reblend_alis_anchors_keeping_every_weight(tmp_path):
     """ALIS's anchor spacing and blend move where and how styles meet, not what the layers learnt:
     a model trained with anchors two frames apart and the paper's linear blend warm-starts a run
