@@ -100,11 +100,17 @@ class LatitudeEmbedding(nn.Module):
     learns from the rows near it only.
     """
 
+    #: Gain on the stored table (a learning-rate multiplier under Adam, as StyleGAN's equalised
+    #: layers have): G_S's outputs are about 9 rms in the trained ``small`` model, and Adam moves a
+    #: parameter by at most the learning rate (1e-3) a step, so an unscaled table had reached 0.04
+    #: rms after 500 steps (run ig28). Part of the architecture: trained tables assume it.
+    LR_MUL = 100.0
+
     def __init__(self, bands: int, channels: int) -> None:
         super().__init__()
         if bands < 2:
             raise ValueError(f"a latitude embedding needs at least 2 bands, got {bands}")
-        self.table = nn.Parameter(torch.zeros(bands, channels))
+        self.table = nn.Parameter(torch.zeros(bands, channels))  # stored / LR_MUL
 
     def forward(self, v: torch.Tensor) -> torch.Tensor:
         """``v`` (N, h, w) vertical coordinates -> (N, C, h, w) offsets."""
@@ -113,7 +119,7 @@ class LatitudeEmbedding(nn.Module):
         low = position.floor().clamp(max=last - 1)
         frac = (position - low).unsqueeze(-1)  # (N, h, w, 1)
         index = low.long()
-        table = self.table.to(v.dtype)
+        table = (self.table * self.LR_MUL).to(v.dtype)
         offset = table[index] * (1 - frac) + table[index + 1] * frac  # (N, h, w, C)
         return offset.permute(0, 3, 1, 2)
 
