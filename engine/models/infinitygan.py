@@ -71,6 +71,7 @@ class InfinityGANConfig:
     vertical: str = "tanh"  # its shape: "tanh" (the paper's, landscapes) or "linear" (maps' latitude)
     train_rows: int = 20  # z_l rows a training image's height spans, centred on the horizon
     latitude_bands: int = 0  # knots of G_S's learnt per-latitude offset (0: none, the paper's)
+    latitude_wander: float = 0.0  # how far (coordinate units) G_S may shift the latitude it reads (0: none)
     fusion_width: float = 128.0  # default style-centre blend width in world pixels
     # Style lattice cell in world pixels (0: one global style per world, the paper's): see engine.styles.
     # Inference only (the weights do not depend on it), so a trained model can switch it on.
@@ -88,6 +89,10 @@ class InfinityGANConfig:
             raise InvalidInput(f"vertical must be one of {', '.join(VERTICAL_SHAPES)}, not {self.vertical!r}")
         if self.latitude_bands < 0 or self.latitude_bands == 1:
             raise InvalidInput(f"latitude_bands must be 0 (none) or at least 2, got {self.latitude_bands}")
+        if self.latitude_wander < 0 or (self.latitude_wander and not self.latitude_bands):
+            raise InvalidInput(
+                "latitude_wander must be 0, or positive with latitude_bands (it shifts the table's rows)"
+            )
         if self.style_cell < 0:
             raise InvalidInput(f"style_cell must be >= 0 (0: no style lattice), got {self.style_cell}")
 
@@ -135,7 +140,7 @@ INFERENCE_FIELDS = ("style_cell", "fusion_width")
 COORDINATE_FIELDS = ("vertical", "v_per_cell")
 #: Config fields that add parameters starting at values that change nothing (the latitude table's
 #: zeros): ``train --init`` extends a model trained without them, which then renders as before.
-EXTENSION_FIELDS = ("latitude_bands",)
+EXTENSION_FIELDS = ("latitude_bands", "latitude_wander")
 
 
 def config_from_dict(doc: dict[str, Any]) -> InfinityGANConfig:
@@ -156,7 +161,13 @@ class InfinityGANGenerator(Generator):
         self.scale = 2**self.blocks  # world pixels per z_l cell
         self.mapping = MappingNetwork(c.z_global, c.w_dim, c.mapping_layers)
         self.structure = StructureSynthesizer(
-            c.z_local, c.z_global, c.structure_channels, c.structure_layers, c.structure_kernel, c.latitude_bands
+            c.z_local,
+            c.z_global,
+            c.structure_channels,
+            c.structure_layers,
+            c.structure_kernel,
+            c.latitude_bands,
+            c.latitude_wander,
         )
         self.texture = TextureSynthesizer(c.structure_channels, c.texture_channels, c.w_dim)
 

@@ -113,7 +113,7 @@ class LatitudeEmbedding(nn.Module):
         self.table = nn.Parameter(torch.zeros(bands, channels))  # stored / LR_MUL
 
     def forward(self, v: torch.Tensor) -> torch.Tensor:
-        """``v`` (N, h, w) vertical coordinates -> (N, C, h, w) offsets."""
+        """``v`` (N, h, w) vertical coordinates (any real value) -> (N, C, h, w) offsets."""
         last = self.table.shape[0] - 1
         position = (v.clamp(-1.0, 1.0) + 1.0) * (last / 2)
         low = position.floor().clamp(max=last - 1)
@@ -122,6 +122,32 @@ class LatitudeEmbedding(nn.Module):
         table = (self.table * self.LR_MUL).to(v.dtype)
         offset = table[index] * (1 - frac) + table[index + 1] * frac  # (N, h, w, C)
         return offset.permute(0, 3, 1, 2)
+
+
+class LatitudeWander(nn.Module):
+    """A smooth shift of the latitude the table reads, drawn from G_S's own features.
+
+    Why: with the table alone, every row of a world gets one offset, and the shipped model drew its
+    ice edge and its coasts as straight lines along a latitude (a 133 px crop cannot tell a
+    straight coast from a wavy one, but a critic told the row sees the edge at the same height in
+    every crop of that row). Reading the table at ``v + reach * tanh(<w, features>)`` lets the
+    content decide how far north a place looks, as z_l varies. The shift is a function of G_S's
+    features, themselves a function of the latent field, so rendering stays tile-independent;
+    ``w`` starts at zero, so a model extended with it renders as before.
+    """
+
+    def __init__(self, channels: int, reach: float) -> None:
+        super().__init__()
+        if reach <= 0:
+            raise ValueError(f"a latitude wander needs a positive reach, got {reach}")
+        self.reach = reach
+        self.weight = nn.Parameter(torch.zeros(channels))
+        self.gain = channels**-0.5  # equalised: the projection's scale is independent of the width
+
+    def forward(self, v: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
+        """``v`` (N, h, w) and ``features`` (N, C, h, w) -> the shifted ``v``."""
+        w = (self.weight * self.gain).to(features.dtype)
+        return v + self.reach * torch.tanh(torch.einsum("nchw,c->nhw", features, w))
 
 
 class StructureSynthesizer(nn.Module):
@@ -138,6 +164,7 @@ class StructureSynthesizer(nn.Module):
         layers: int,  # number of valid modulated convolutions
         kernel: int,  # their (odd) size: the unfolding neighbourhood
         latitude_bands: int = 0,  # knots of a LatitudeEmbedding added to the output (0: none)
+        latitude_wander: float = 0.0,  # reach of a LatitudeWander in coordinate units (0: none)
     ) -> None:
         super().__init__()
         self.kernel = kernel
@@ -146,6 +173,9 @@ class StructureSynthesizer(nn.Module):
         self.convs = nn.ModuleList(ModulatedConv2d(c + COORD_CHANNELS, channels, kernel) for c in ins)
         self.biases = nn.ParameterList(nn.Parameter(torch.zeros(channels)) for _ in ins)
         self.latitude = LatitudeEmbedding(latitude_bands, channels) if latitude_bands else None
+        if latitude_wander and not latitude_bands:
+            raise ValueError("a latitude wander shifts where the latitude table is read: it needs latitude_bands")
+        self.wander = LatitudeWander(channels, latitude_wander) if latitude_wander else None
 
     def span_maps(self) -> list[ValidConv]:
         return [ValidConv(self.kernel)] * len(self.convs)
@@ -167,5 +197,8 @@ class StructureSynthesizer(nn.Module):
             gives = ValidConv(self.kernel)
             x = crop_to(x, (gives.gives(have[0]), gives.gives(have[1])), windows[layer + 1])
         if self.latitude is not None:
-            x = x + self.latitude(crop_to(coords, windows[0], windows[-1])[:, 0])
+            v = crop_to(coords, windows[0], windows[-1])[:, 0]
+            if self.wander is not None:
+                v = self.wander(v, x)
+            x = x + self.latitude(v)
         return x

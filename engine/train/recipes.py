@@ -54,6 +54,11 @@ IG_VERTICAL = "linear"
 #: hold three knots of their own. Added after warm starts with the direct per-band colour loss
 #: (``--colour-moments``) moved the southern ice only by moving the ocean beside it (stop 34).
 IG_LATITUDE_BANDS = 25
+#: How far G_S may shift the latitude the table reads (``LatitudeWander``): 0.2 of the coordinate,
+#: about 18 degrees. The model shipped from the table alone (ig29) drew its ice edge and coasts as
+#: straight lines along a latitude; the map's wander by 5-15 degrees. Added after that ship: the
+#: next warm start (``--init infinitygan-bluemarble``) extends the shipped model with it.
+IG_LATITUDE_WANDER = 0.2
 
 
 @dataclass(frozen=True)
@@ -113,6 +118,7 @@ def _recipes() -> dict[str, Recipe]:
                 ("v_per_cell", IG_V_PER_CELL),
                 ("vertical", IG_VERTICAL),
                 ("latitude_bands", IG_LATITUDE_BANDS),
+                ("latitude_wander", IG_LATITUDE_WANDER),
             ),
             train_extra=(("augment", "translation,cutout"),),
             note="InfinityGAN small (133 px patches), the map halved (2700x1350), pole to pole in 84 rows; "

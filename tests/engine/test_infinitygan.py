@@ -110,18 +110,39 @@ def test_a_latitude_embedding_moves_one_band_alone_and_blends_between_knots():
         infinitygan.InfinityGANConfig(latitude_bands=1)
 
 
+def test_a_latitude_wander_shifts_the_row_read_by_the_features_within_its_reach():
+    from engine.models.infinitygan_structure import LatitudeWander
+
+    wander = LatitudeWander(3, 0.25)
+    v = torch.linspace(-1, 1, 6).view(1, 2, 3)
+    features = torch.randn(1, 3, 2, 3) * 50
+    assert torch.equal(wander(v, features), v)  # starts as a no-op
+    with torch.no_grad():
+        wander.weight.copy_(torch.tensor([1.0, -2.0, 0.5]))
+    shifted = wander(v, features)
+    assert not torch.equal(shifted, v) and (shifted - v).abs().max() <= 0.25
+    with pytest.raises(Exception, match="latitude_wander must be 0, or positive with latitude_bands"):
+        infinitygan.InfinityGANConfig(latitude_wander=0.2)
+
+
 def test_a_latitude_embedded_model_passes_the_kit_across_its_poles():
-    """The offset is a function of the row alone: tiles still meet bit-exactly, across a pole too,
-    and a trained (non-zero) table changes what the rows draw."""
+    """The offset is a function of the row and, with a wander, of G_S's features: tiles still meet
+    bit-exactly, across a pole too, and a trained (non-zero) table and wander change what is drawn."""
     from tests.consistency import check_rect
 
-    config = dataclasses.replace(infinitygan.CONFIGS["tiny"], vertical="linear", v_per_cell=1 / 12, latitude_bands=7)
+    config = dataclasses.replace(
+        infinitygan.CONFIGS["tiny"], vertical="linear", v_per_cell=1 / 12, latitude_bands=7, latitude_wander=0.3
+    )
     model = infinitygan.build(config).eval()
     before = model.render_blocks([(0, 0)], LatentSource(1), StyleLayout())
     torch.manual_seed(4)
     with torch.no_grad():
         model.structure.latitude.table.normal_(0.0, 2.0)
-    assert not torch.equal(model.render_blocks([(0, 0)], LatentSource(1), StyleLayout()), before)
+    tabled = model.render_blocks([(0, 0)], LatentSource(1), StyleLayout())
+    assert not torch.equal(tabled, before)
+    with torch.no_grad():
+        model.structure.wander.weight.normal_(0.0, 1.0)
+    assert not torch.equal(model.render_blocks([(0, 0)], LatentSource(1), StyleLayout()), tabled)
     pole = 12 * model.scale
     rect = Rect(-(10**9) + 3, pole - 70, 140, 120)
     check_rect(Renderer(model, "cpu"), World(model="infinitygan:tiny", seed=2), rect, 0, seed=3, tiles=((47, 59),))

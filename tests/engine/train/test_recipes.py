@@ -125,6 +125,7 @@ def test_recipe_config_overrides_reach_the_checkpoint_and_only_for_the_recipes_c
         "v_per_cell": 1 / 42,
         "vertical": "linear",
         "latitude_bands": 25,
+        "latitude_wander": 0.2,
     }
     assert main(["train", "--recipe", recipe.name, "--out", str(tmp_path / "small"), *common]) == 0
     config = read_header(tmp_path / "small" / "last.safetensors")["config"]

@@ -181,6 +181,12 @@ def test_init_may_extend_infinitygan_with_a_latitude_table_that_starts_as_a_no_o
     )
     nine = tmp_path / "nine.safetensors"
     save_checkpoint(nine, "infinitygan", same_coordinates.config_dict(), same_coordinates.state_dict(), {"steps": 1})
+    wandering = build_initial("infinitygan", dataclasses.replace(same_coordinates.config, latitude_wander=0.2))
+    assert warm_start(wandering, str(nine))["extended_from"] == {"latitude_wander": 0.0}
+    assert torch.equal(
+        wandering.render_blocks([(0, 0)], source, StyleLayout()),
+        trained.render_blocks([(0, 0)], source, StyleLayout()),
+    )
     other = build_initial("infinitygan", dataclasses.replace(trained.config, latitude_bands=5))
     with pytest.raises(InvalidInput, match="has latitude_bands=9; this run needs latitude_bands=5"):
         warm_start(other, str(nine))
