@@ -252,7 +252,7 @@ def warm_start(model: Generator, ref: str) -> dict[str, Any]:
             for record, fields in (("recoordinated_from", coordinates), ("extended_from", extensions))
             if (changed := _changed_fields(source_config, fields))
         }
-        weights = _extended(model, weights, ref, moved.get("extended_from", {}), source_config)
+        weights = _extended(model, weights, ref, moved.get("extended_from", {}))
         source_config = model.config
     if source_config != model.config:
         grow = getattr(module, "grow_weights", None)
@@ -274,7 +274,7 @@ def _changed_fields(source_config: Any, fields: dict[str, Any]) -> dict[str, Any
 
 
 def _extended(
-    model: Generator, weights: dict[str, torch.Tensor], ref: str, changed: dict[str, Any], source_config: Any
+    model: Generator, weights: dict[str, torch.Tensor], ref: str, changed: dict[str, Any]
 ) -> dict[str, torch.Tensor]:
     """``weights`` plus the initial values of the parameters ``model``'s extension fields add.
 
@@ -283,7 +283,7 @@ def _extended(
     """
     if not changed:
         return weights
-    defaults = type(source_config)()
+    defaults = type(model.config)()
     kept = [name for name, value in changed.items() if value != getattr(defaults, name)]
     if kept:
         raise InvalidInput(
