@@ -156,6 +156,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "keeps its own unless given)",
     )
     parser.add_argument(
+        "--colour-quantiles",
+        type=float,
+        metavar="W",
+        help="row-dependent models (InfinityGAN): weight W of a loss that asks each band of latitudes for the "
+        "reals' distribution of colours, mode by mode (sliced optimal transport between pools of recent real "
+        "and fake 8x8-averaged colours), for a colour the moments cannot ask for, such as a desert among "
+        "forests (default 0, off; a resumed run keeps its own unless given)",
+    )
+    parser.add_argument(
         "--vpos-weight",
         type=float,
         metavar="W",
@@ -480,10 +489,13 @@ def run(args: argparse.Namespace) -> int:
             if not 0 <= args.r1_gamma <= 1000:
                 raise InvalidInput(f"--r1-gamma must be in [0, 1000], got {args.r1_gamma:g}")
             train_extra["r1_gamma"] = args.r1_gamma
-        row_options = any(getattr(args, k) is not None for k in ("vpos_critic", "vpos_weight", "colour_moments"))
+        row_options = any(
+            getattr(args, k) is not None for k in ("vpos_critic", "vpos_weight", "colour_moments", "colour_quantiles")
+        )
         if (row_options or args.critic_rows or args.colour_critic) and not model.row_dependent:
             raise InvalidInput(
-                "--vpos-critic, --vpos-weight, --critic-rows, --colour-critic and --colour-moments are for "
+                "--vpos-critic, --vpos-weight, --critic-rows, --colour-critic, --colour-moments and "
+                "--colour-quantiles are for "
                 f"row-dependent models, not {args.family}"
             )
         for flag, key in (("--critic-rows", "critic_rows"), ("--colour-critic", "colour_critic")):
@@ -499,10 +511,12 @@ def run(args: argparse.Namespace) -> int:
             if not 0 <= args.vpos_weight <= 100:
                 raise InvalidInput(f"--vpos-weight must be in [0, 100], got {args.vpos_weight:g}")
             train_extra["vpos_weight"] = args.vpos_weight
-        if args.colour_moments is not None:
-            if not 0 <= args.colour_moments <= 100:
-                raise InvalidInput(f"--colour-moments must be in [0, 100], got {args.colour_moments:g}")
-            train_extra["colour_moments"] = args.colour_moments
+        for flag, key in (("--colour-moments", "colour_moments"), ("--colour-quantiles", "colour_quantiles")):
+            weight = getattr(args, key)
+            if weight is not None:
+                if not 0 <= weight <= 100:
+                    raise InvalidInput(f"{flag} must be in [0, 100], got {weight:g}")
+                train_extra[key] = weight
         if args.cpu_bf16:
             train_extra["cpu_bf16"] = True
         config = TrainConfig(

@@ -105,6 +105,16 @@ def mean_over_processes(value: torch.Tensor) -> torch.Tensor:
     return value / dist.get_world_size()
 
 
+def all_gather_cat(value: torch.Tensor) -> torch.Tensor:
+    """Every process's ``value`` concatenated along dim 0 in rank order, on every process (pools of
+    recent samples that must be identical everywhere). Shapes must match across processes."""
+    if not active():
+        return value
+    parts = [torch.empty_like(value) for _ in range(world_size())]
+    dist.all_gather(parts, value.detach().contiguous())
+    return torch.cat(parts)
+
+
 def broadcast_module(module: nn.Module) -> None:
     """Copy rank 0's parameters and buffers to every rank (identical start)."""
     if not active():

@@ -58,6 +58,7 @@ from engine.models.infinitygan_structure import coordinate_grid
 from engine.models.infinitygan_styles import PerSampleStyles
 from engine.train.adversarial import AdversarialTrainer, Fakes, seeded_init
 from engine.train.colour_moments import LatitudeColourMoments
+from engine.train.colour_quantiles import LatitudeColourQuantiles
 from engine.train.discriminator import Discriminator
 from engine.train.losses import d_logistic, g_nonsaturating, r1_penalty
 from engine.train.protocol import RealBatch, TrainConfig
@@ -158,6 +159,10 @@ class InfinityGANTrainer(AdversarialTrainer):
         if not 0 <= self.moments_weight <= 100:
             raise ValueError(f"colour_moments must be in [0, 100], not {self.moments_weight:g}")
         self.moments = LatitudeColourMoments() if self.moments_weight else None
+        self.quantiles_weight = float(config.extra.get("colour_quantiles", 0.0))
+        if not 0 <= self.quantiles_weight <= 100:
+            raise ValueError(f"colour_quantiles must be in [0, 100], not {self.quantiles_weight:g}")
+        self.quantiles = LatitudeColourQuantiles() if self.quantiles_weight else None
         width = int(config.extra.get("d_max_channels", max(model.config.texture_channels)))
         with seeded_init(config.seed):
             d = Discriminator(
@@ -253,6 +258,8 @@ class InfinityGANTrainer(AdversarialTrainer):
             losses.update(self._colour_d_losses(reals, fakes))
         if self.moments is not None:
             self.moments.observe_reals(reals.images, reals.positions[:, 1])
+        if self.quantiles is not None:
+            self.quantiles.observe_reals(reals.images, reals.positions[:, 1])
         return losses
 
     def _colour_d_losses(self, reals: RealBatch, fakes: Fakes) -> dict[str, torch.Tensor]:
@@ -281,13 +288,22 @@ class InfinityGANTrainer(AdversarialTrainer):
             losses["colour"] = COLOUR_WEIGHT * g_nonsaturating(logits.float())
         if self.moments is not None:
             losses["moments"] = self.moments_weight * self.moments.loss(fakes.images, fakes.extras["positions"])
+        if self.quantiles is not None:
+            losses["quantiles"] = self.quantiles_weight * self.quantiles.loss(fakes.images, fakes.extras["positions"])
         return losses
 
     # -- resume ----------------------------------------------------------------------------------
 
     def extra_state(self) -> dict[str, Any]:
-        return {"colour_moments": self.moments.state_dict()} if self.moments is not None else {}
+        state = {}
+        if self.moments is not None:
+            state["colour_moments"] = self.moments.state_dict()
+        if self.quantiles is not None:
+            state["colour_quantiles"] = self.quantiles.state_dict()
+        return state
 
     def load_extra_state(self, state: dict[str, Any]) -> None:
         if self.moments is not None and "colour_moments" in state:
             self.moments.load_state_dict(state["colour_moments"])
+        if self.quantiles is not None and "colour_quantiles" in state:
+            self.quantiles.load_state_dict(state["colour_quantiles"])

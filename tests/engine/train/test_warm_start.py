@@ -427,5 +427,13 @@ def test_vertical_position_options_are_recorded_for_infinitygan_kept_on_resume_a
     assert read_header(moments / "last.safetensors")["train_extra"]["colour_moments"] == 0.5
     assert train(tmp_path / "bad2", "--steps", "1", "--colour-moments", "200") == 2
     assert "--colour-moments must be in [0, 100]" in capsys.readouterr().err
+    quantiles = tmp_path / "quantiles"
+    assert train(quantiles, "--steps", "1", "--colour-quantiles", "2") == 0
+    assert train(quantiles, "--steps", "2", "--resume") == 0
+    assert read_header(quantiles / "last.safetensors")["train_extra"]["colour_quantiles"] == 2
+    assert train(tmp_path / "bad3", "--steps", "1", "--colour-quantiles", "-1") == 2
+    assert "--colour-quantiles must be in [0, 100]" in capsys.readouterr().err
+    assert _train(image, tmp_path / "flat5", "--steps", "1", "--colour-quantiles", "1") == 2
+    assert "are for row-dependent models, not reference" in capsys.readouterr().err
     assert train(tmp_path / "bad", "--steps", "1", "--vpos-weight", "-1") == 2
     assert "--vpos-weight must be in [0, 100]" in capsys.readouterr().err
