@@ -8,12 +8,16 @@ first, which torchrun forwards to its workers.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def torchrun_path() -> str | None:
@@ -43,4 +47,26 @@ def run_torchrun(args: list[str], *, env: dict[str, str], cwd: str | Path | None
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
 
-__all__ = ["run_torchrun", "torchrun_path"]
+def states_of_two_processes(tmp_path: Path, body: str) -> tuple[dict, dict]:
+    """Run ``body`` in two CPU processes under torchrun and return each rank's ``state``.
+
+    ``body`` sees ``torch`` and ``rank`` (the process group is joined) and must leave a dict of
+    tensors named ``state``; the two dicts come back in rank order, for tests of statistics that
+    every process must hold alike.
+    """
+    from safetensors.torch import load_file
+
+    prelude = "import sys, torch\nfrom engine.train import distributed\n"
+    prelude += "distributed.initialise(torch.device('cpu'))\nrank = distributed.rank()\n"
+    save = "from safetensors.torch import save_file\n"
+    save += "save_file({k: v.contiguous() for k, v in state.items()}, sys.argv[1] + f'/rank{rank}.safetensors')\n"
+    script = tmp_path / "two_processes.py"
+    script.write_text(prelude + textwrap.dedent(body) + save)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    proc = run_torchrun(["--standalone", "--nproc-per-node", "2", str(script), str(tmp_path)], env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    a, b = (load_file(tmp_path / f"rank{r}.safetensors") for r in (0, 1))
+    return a, b
+
+
+__all__ = ["run_torchrun", "states_of_two_processes", "torchrun_path"]

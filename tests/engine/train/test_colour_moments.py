@@ -1,14 +1,12 @@
 """Per-latitude colour moments: what they measure, where they push fakes, and where they do not."""
 
-import os
 from pathlib import Path
 
 import pytest
 import torch
-from safetensors.torch import load_file
 
 from engine.train.colour_moments import LatitudeColourMoments, band_of, colour_features
-from tests.torchrun import run_torchrun
+from tests.torchrun import states_of_two_processes
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -80,31 +78,18 @@ def test_fake_moments_average_over_steps_and_survive_a_state_round_trip():
         LatitudeColourMoments(bands=3).load_state_dict(moments.state_dict())
 
 
-DDP_SCRIPT = """
-import sys, torch
-from safetensors.torch import save_file
-from engine.train import distributed
-from engine.train.colour_moments import LatitudeColourMoments
-
-distributed.initialise(torch.device("cpu"))
-rank = distributed.rank()
-moments = LatitudeColourMoments(bands=2, cells=2, fake_rate=0.5)
-shade = torch.full((1 + rank, 3, 8, 8), -0.5 + rank)  # rank 0: one dark crop, rank 1: two bright ones
-rows = torch.full((1 + rank,), 0.5)
-moments.observe_reals(shade, rows)
-moments.loss(shade, rows)
-save_file({k: v.contiguous() for k, v in moments.state_dict().items()}, sys.argv[1] + f"/rank{rank}.safetensors")
-"""
-
-
 def test_running_moments_are_the_same_on_every_process_and_count_every_crop(tmp_path):
     """Two processes with different crops: both hold the moments of all three crops."""
-    script = tmp_path / "moments.py"
-    script.write_text(DDP_SCRIPT)
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
-    proc = run_torchrun(["--standalone", "--nproc-per-node", "2", str(script), str(tmp_path)], env=env)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    a, b = (load_file(tmp_path / f"rank{r}.safetensors") for r in (0, 1))
+    body = """
+        from engine.train.colour_moments import LatitudeColourMoments
+        moments = LatitudeColourMoments(bands=2, cells=2, fake_rate=0.5)
+        shade = torch.full((1 + rank, 3, 8, 8), -0.5 + rank)  # rank 0: one dark crop, rank 1: two bright ones
+        rows = torch.full((1 + rank,), 0.5)
+        moments.observe_reals(shade, rows)
+        moments.loss(shade, rows)
+        state = moments.state_dict()
+    """
+    a, b = states_of_two_processes(tmp_path, body)
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert a["real_count"].tolist() == [0.0, 3.0] and a["fake_seen"].tolist() == [0.0, 3.0]
     assert a["real_sum"][1, 0].item() == pytest.approx(-0.5 + 2 * 0.5)  # one crop at -0.5, two at 0.5

@@ -1,14 +1,12 @@
 """Per-latitude colour quantiles: pools, where transport pushes fakes, and where it does not."""
 
-import os
 from pathlib import Path
 
 import pytest
 import torch
-from safetensors.torch import load_file
 
 from engine.train.colour_quantiles import LatitudeColourQuantiles, RingPools, half_sphere
-from tests.torchrun import run_torchrun
+from tests.torchrun import states_of_two_processes
 
 ROOT = Path(__file__).resolve().parents[3]
 ICE, OCEAN = (0.9, 0.9, 0.95), (-0.8, -0.6, -0.2)
@@ -87,30 +85,17 @@ def test_pools_survive_a_state_round_trip_and_a_mismatched_state_is_refused():
         LatitudeColourQuantiles(bands=3).load_state_dict(quantiles.state_dict())
 
 
-DDP_SCRIPT = """
-import sys, torch
-from safetensors.torch import save_file
-from engine.train import distributed
-from engine.train.colour_quantiles import LatitudeColourQuantiles
-
-distributed.initialise(torch.device("cpu"))
-rank = distributed.rank()
-quantiles = LatitudeColourQuantiles(bands=2, cells=2, real_pool=16, fake_pool=16, min_real=4)
-shade = torch.full((2, 3, 8, 8), -0.5 + rank)  # rank 0: two dark crops, rank 1: two bright ones
-rows = torch.tensor([0.5, -0.5])
-quantiles.observe_reals(shade, rows)
-quantiles.loss(shade, rows)
-save_file({k: v.contiguous() for k, v in quantiles.state_dict().items()}, sys.argv[1] + f"/rank{rank}.safetensors")
-"""
-
-
 def test_pools_are_the_same_on_every_process_and_hold_every_processs_crops(tmp_path):
-    script = tmp_path / "quantiles.py"
-    script.write_text(DDP_SCRIPT)
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
-    proc = run_torchrun(["--standalone", "--nproc-per-node", "2", str(script), str(tmp_path)], env=env)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    a, b = (load_file(tmp_path / f"rank{r}.safetensors") for r in (0, 1))
+    body = """
+        from engine.train.colour_quantiles import LatitudeColourQuantiles
+        quantiles = LatitudeColourQuantiles(bands=2, cells=2, real_pool=16, fake_pool=16, min_real=4)
+        shade = torch.full((2, 3, 8, 8), -0.5 + rank)  # rank 0: two dark crops, rank 1: two bright ones
+        rows = torch.tensor([0.5, -0.5])
+        quantiles.observe_reals(shade, rows)
+        quantiles.loss(shade, rows)
+        state = quantiles.state_dict()
+    """
+    a, b = states_of_two_processes(tmp_path, body)
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert a["real_filled"].tolist() == [8, 8] and a["fake_filled"].tolist() == [8, 8]
     # In rank order: each band's first crop is rank 0's dark one, then rank 1's bright one.

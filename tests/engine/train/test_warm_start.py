@@ -413,27 +413,16 @@ def test_vertical_position_options_are_recorded_for_infinitygan_kept_on_resume_a
     init = ["--init", str(rows / "last.safetensors"), "--critic-rows", "--colour-critic"]
     assert train(grown, "--steps", "3", *init) == 0
     capsys.readouterr()
-    assert _train(image, tmp_path / "flat", "--steps", "1", "--vpos-critic", "reals") == 2
-    assert "are for row-dependent models, not reference" in capsys.readouterr().err
-    assert _train(image, tmp_path / "flat2", "--steps", "1", "--critic-rows") == 2
-    assert "are for row-dependent models, not reference" in capsys.readouterr().err
-    assert _train(image, tmp_path / "flat3", "--steps", "1", "--colour-critic") == 2
-    assert "are for row-dependent models, not reference" in capsys.readouterr().err
-    assert _train(image, tmp_path / "flat4", "--steps", "1", "--colour-moments", "1") == 2
-    assert "are for row-dependent models, not reference" in capsys.readouterr().err
-    moments = tmp_path / "moments"
-    assert train(moments, "--steps", "1", "--colour-moments", "0.5") == 0
-    assert train(moments, "--steps", "2", "--resume") == 0
-    assert read_header(moments / "last.safetensors")["train_extra"]["colour_moments"] == 0.5
-    assert train(tmp_path / "bad2", "--steps", "1", "--colour-moments", "200") == 2
-    assert "--colour-moments must be in [0, 100]" in capsys.readouterr().err
-    quantiles = tmp_path / "quantiles"
-    assert train(quantiles, "--steps", "1", "--colour-quantiles", "2") == 0
-    assert train(quantiles, "--steps", "2", "--resume") == 0
-    assert read_header(quantiles / "last.safetensors")["train_extra"]["colour_quantiles"] == 2
-    assert train(tmp_path / "bad3", "--steps", "1", "--colour-quantiles", "-1") == 2
-    assert "--colour-quantiles must be in [0, 100]" in capsys.readouterr().err
-    assert _train(image, tmp_path / "flat5", "--steps", "1", "--colour-quantiles", "1") == 2
-    assert "are for row-dependent models, not reference" in capsys.readouterr().err
+    row_flags = (["--vpos-critic", "reals"], ["--critic-rows"], ["--colour-critic"], ["--colour-moments", "1"])
+    for i, flags in enumerate([*row_flags, ["--colour-quantiles", "1"]]):
+        assert _train(image, tmp_path / f"flat{i}", "--steps", "1", *flags) == 2
+        assert "are for row-dependent models, not reference" in capsys.readouterr().err
+    for flag, key in (("--colour-moments", "colour_moments"), ("--colour-quantiles", "colour_quantiles")):
+        run = tmp_path / key
+        assert train(run, "--steps", "1", flag, "0.5") == 0
+        assert train(run, "--steps", "2", "--resume") == 0
+        assert read_header(run / "last.safetensors")["train_extra"][key] == 0.5
+        assert train(tmp_path / f"{key}-bad", "--steps", "1", flag, "200") == 2
+        assert f"{flag} must be in [0, 100]" in capsys.readouterr().err
     assert train(tmp_path / "bad", "--steps", "1", "--vpos-weight", "-1") == 2
     assert "--vpos-weight must be in [0, 100]" in capsys.readouterr().err
