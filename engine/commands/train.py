@@ -118,6 +118,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "moves slowly while its fresh critic learns at full rate (default 1; a resumed run keeps its own)",
     )
     parser.add_argument(
+        "--ema-kimg",
+        type=float,
+        metavar="K",
+        help="half-life of the generator's moving average (the weights snapshots save) in thousands of images "
+        "(default 10, StyleGAN2's; StyleGAN2-ADA scales it with the batch, 2.5 at a global batch of 8; a "
+        "resumed run keeps its own unless given)",
+    )
+    parser.add_argument(
         "--r1-gamma",
         type=float,
         metavar="G",
@@ -489,6 +497,10 @@ def run(args: argparse.Namespace) -> int:
             if not 0 <= args.r1_gamma <= 1000:
                 raise InvalidInput(f"--r1-gamma must be in [0, 1000], got {args.r1_gamma:g}")
             train_extra["r1_gamma"] = args.r1_gamma
+        if args.ema_kimg is not None:
+            if not 0 < args.ema_kimg <= 1000:
+                raise InvalidInput(f"--ema-kimg must be in (0, 1000], got {args.ema_kimg:g}")
+            train_extra["ema_kimg"] = args.ema_kimg
         row_options = any(
             getattr(args, k) is not None for k in ("vpos_critic", "vpos_weight", "colour_moments", "colour_quantiles")
         )
@@ -525,6 +537,7 @@ def run(args: argparse.Namespace) -> int:
             seed=args.seed,
             crop=crop,
             r1_gamma=float(train_extra.get("r1_gamma", TrainConfig.r1_gamma)),
+            ema_half_life_kimg=float(train_extra.get("ema_kimg", TrainConfig.ema_half_life_kimg)),
             extra=train_extra,
         )
         holdout = _holdout(args.holdout)

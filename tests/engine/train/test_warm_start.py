@@ -341,6 +341,27 @@ def test_g_lr_warmup_is_recorded_and_checked(image, tmp_path, capsys):
     assert "--g-lr-warmup must be 0 or more steps" in capsys.readouterr().err
 
 
+def test_ema_kimg_sets_the_averages_half_life_is_recorded_and_kept_on_resume(image, tmp_path, capsys):
+    from safetensors import safe_open
+
+    from engine.train.state import FILENAME
+
+    def ema_is_the_generator(run):
+        ema = load_checkpoint(tmp_path / run / "last.safetensors").weights
+        with safe_open(str(tmp_path / run / FILENAME), "pt") as state:
+            return all(torch.equal(ema[k], state.get_tensor(f"s.trainer.generator.{k}")) for k in ema)
+
+    for run, extra in (("default", ()), ("short", ("--ema-kimg", "1e-6"))):
+        assert _train(image, tmp_path / run, "--steps", "3", *extra) == 0
+    assert ema_is_the_generator("short") and not ema_is_the_generator("default")
+    assert read_header(tmp_path / "short" / "last.safetensors")["train_extra"]["ema_kimg"] == 1e-6
+    assert _train(image, tmp_path / "short", "--steps", "4", "--resume") == 0
+    assert ema_is_the_generator("short")
+    capsys.readouterr()
+    assert _train(image, tmp_path / "bad", "--steps", "1", "--ema-kimg", "0") == 2
+    assert "--ema-kimg must be in (0, 1000]" in capsys.readouterr().err
+
+
 def test_r1_gamma_weights_the_critic_penalty_is_recorded_and_kept_on_resume(image, tmp_path, capsys):
     from engine.train import critic_weights
     from engine.train.state import FILENAME
