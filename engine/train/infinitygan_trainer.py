@@ -35,6 +35,10 @@ What it adds to :class:`~engine.train.adversarial.AdversarialTrainer` (paper, Se
   generator is also asked for the mean and covariance of each band of latitudes' colours, fakes'
   running moments against the reals' (:mod:`engine.train.colour_moments`), with no critic between:
   the direct version of the loss that did brighten a dropped pole where both critics did not.
+- **Per-latitude colour quantiles** (``extra["colour_quantiles"]``, a weight, not in the paper):
+  each band's whole distribution of cell colours, fakes' against reals' by sliced optimal
+  transport between pools of recent cells (:mod:`engine.train.colour_quantiles`): the moments
+  cannot tell a band of ocean and green land from one with desert among them.
 - **Paired batches and the diversity loss** (Eq. 2, λ = 1): samples come in pairs that share z_g,
   the style-mixing latent and the coordinates but not z_l; the loss is
   ``1 / (mean|z_S,a - z_S,b| / mean|z_l,a - z_l,b| + 1e-5)`` on G_S's output: mean L1 distances,

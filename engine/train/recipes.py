@@ -59,6 +59,19 @@ IG_LATITUDE_BANDS = 25
 #: straight lines along a latitude; the map's wander by 5-15 degrees. Added after that ship: the
 #: next warm start (``--init infinitygan-bluemarble``) extends the shipped model with it.
 IG_LATITUDE_WANDER = 0.2
+#: The trainer options of the shipped model's last runs (README "Deserts"): a critic that knows each
+#: crop's latitude and learns it from reals only, the per-latitude colour losses that brought back
+#: Antarctica's ice (moments) and the deserts (quantiles), and StyleGAN2-ADA's average for a global
+#: batch of 8 (a 10 kimg one washed the deserts out). Its shipped critic has the latitude input, so
+#: a warm start from it (``--init infinitygan-bluemarble``) needs ``critic_rows``.
+IG_TRAIN_EXTRA = (
+    ("augment", "translation,cutout"),
+    ("critic_rows", True),
+    ("vpos_critic", "reals"),
+    ("colour_moments", 1.0),
+    ("colour_quantiles", 1.0),
+    ("ema_kimg", 2.5),
+)
 
 
 @dataclass(frozen=True)
@@ -120,10 +133,11 @@ def _recipes() -> dict[str, Recipe]:
                 ("latitude_bands", IG_LATITUDE_BANDS),
                 ("latitude_wander", IG_LATITUDE_WANDER),
             ),
-            train_extra=(("augment", "translation,cutout"),),
+            train_extra=IG_TRAIN_EXTRA,
             note="InfinityGAN small (133 px patches), the map halved (2700x1350), pole to pole in 84 rows; "
             "critic inputs translated and cut out (3000 steps with them from the 5500-step model: quick "
-            "held-out SWD 336 -> 212, where 500 steps without had stalled)",
+            "held-out SWD 336 -> 212, where 500 steps without had stalled); a latitude-conditional critic, "
+            "per-latitude colour moments and quantiles, and a 2.5 kimg average, as the shipped model's last runs",
         ),
         Recipe(
             "alis-bluemarble",

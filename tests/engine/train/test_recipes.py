@@ -131,6 +131,12 @@ def test_recipe_config_overrides_reach_the_checkpoint_and_only_for_the_recipes_c
     config = read_header(tmp_path / "small" / "last.safetensors")["config"]
     assert (config["train_rows"], config["v_per_cell"], config["z_local"]) == (84, 1 / 42, 32)  # small, calibrated
     assert config["vertical"] == "linear"  # a map's latitude
+    extra = read_header(tmp_path / "small" / "last.safetensors")["train_extra"]
+    assert {k: extra[k] for k in ("critic_rows", "colour_quantiles", "ema_kimg")} == {
+        "critic_rows": True,
+        "colour_quantiles": 1.0,
+        "ema_kimg": 2.5,
+    }
     assert main(["train", "--recipe", recipe.name, "--config", "tiny", "--out", str(tmp_path / "tiny"), *common]) == 0
     tiny = read_header(tmp_path / "tiny" / "last.safetensors")["config"]
     assert tiny["train_rows"] == family_module("infinitygan").CONFIGS["tiny"].train_rows  # another config: untouched
