@@ -101,7 +101,8 @@ class LatitudeColourQuantiles:
 
     def _observe(self, pools: RingPools, images: torch.Tensor, rows: torch.Tensor) -> None:
         """Push every process's crops (cells ``(N, 3, K)``) into their bands' pools, in rank order,
-        so the pools are the same on every process."""
+        so the pools are the same on every process. A collective: every process passes the same
+        number of crops (the trainers' per-process batches are equal)."""
         cells = cell_colours(images.detach(), self.cells).float()
         index = band_of(rows.to(cells.device), self.bands).float()
         everyone = distributed.all_gather_cat(torch.cat([cells.flatten(1), index[:, None]], dim=1)).cpu()
