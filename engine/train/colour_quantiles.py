@@ -14,7 +14,7 @@ the cells' colours along :data:`DIRECTIONS` fixed directions of RGB space (a sli
 distance; in three dimensions a few dozen directions pin a distribution down).
 
 How: each band keeps a pool of recent real cells and one of recent fake cells (ring buffers,
-summed over processes, part of the trainer's saved state so a resume continues exactly). A fake
+gathered from every process, part of the trainer's saved state so a resume continues exactly). A fake
 cell's projection has a rank among the fake pool's; the real pool's value at the same rank is
 where one-dimensional optimal transport sends it. The gradient pulls each cell towards that
 target, so the *brightest-red* fakes of a band are asked to become the reals' tan, while its
@@ -118,9 +118,9 @@ class LatitudeColourQuantiles:
         the real pool's value at each projection's rank in the fake pool, per direction."""
         fake = torch.sort(self.fakes.cells(band) @ self.directions.T, dim=0).values  # (F, D)
         real = torch.sort(self.reals.cells(band) @ self.directions.T, dim=0).values  # (R, D)
-        columns = projected.T.contiguous()  # (D, K)
-        below = torch.searchsorted(fake.T.contiguous(), columns, right=False)
-        upto = torch.searchsorted(fake.T.contiguous(), columns, right=True)
+        columns, fake_rows = projected.T.contiguous(), fake.T.contiguous()  # (D, K), (D, F)
+        below = torch.searchsorted(fake_rows, columns, right=False)
+        upto = torch.searchsorted(fake_rows, columns, right=True)
         quantile = (below + upto).double() / (2 * len(fake))  # mid-rank: ties share their middle
         index = (quantile * len(real)).long().clamp(0, len(real) - 1)  # (D, K)
         return real.gather(0, index.T)
