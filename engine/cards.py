@@ -97,8 +97,12 @@ def _cover(landcover: dict[str, Any] | None) -> str:
     if rows is None:
         return shares
     bands = landcover.get("by_latitude") or []
-    ice = ", ".join(f"{_number(100 * b['render']['ice'], 1)}/{_number(100 * b['data']['ice'], 1)}" for b in bands)
-    by_band = f"; ice by fifth of the rows, north to south: {ice}" if bands else ""
+
+    def by_fifth(key: str) -> str:
+        shares = (f"{_number(100 * b['render'][key], 1)}/{_number(100 * b['data'][key], 1)}" for b in bands)
+        return f"; {key} by fifth of the rows, north to south: {', '.join(shares)}"
+
+    by_band = by_fifth("ice") + by_fifth("ocean") if bands else ""
     return f"{shares} (gallery rows {rows[0]}–{rows[1]}, the map's{by_band})"
 
 
