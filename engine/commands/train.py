@@ -167,10 +167,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--colour-quantiles",
         type=float,
         metavar="W",
-        help="row-dependent models (InfinityGAN): weight W of a loss that asks each band of latitudes for the "
-        "reals' distribution of colours, mode by mode (sliced optimal transport between pools of recent real "
-        "and fake 8x8-averaged colours), for a colour the moments cannot ask for, such as a desert among "
-        "forests (default 0, off; a resumed run keeps its own unless given)",
+        help="InfinityGAN and ∞-GAN: weight W of a loss that asks each band of latitudes (InfinityGAN) or each "
+        "level of the scale pyramid (∞-GAN) for the reals' distribution of colours, mode by mode (sliced optimal "
+        "transport between pools of recent real and fake 8x8-averaged colours), for a colour the critics let go, "
+        "such as a desert among forests or the Arctic's ice (default 0, off; a resumed run keeps its own unless given)",
     )
     parser.add_argument(
         "--vpos-weight",
@@ -501,14 +501,17 @@ def run(args: argparse.Namespace) -> int:
             if not 0 < args.ema_kimg <= 1000:
                 raise InvalidInput(f"--ema-kimg must be in (0, 1000], got {args.ema_kimg:g}")
             train_extra["ema_kimg"] = args.ema_kimg
-        row_options = any(
-            getattr(args, k) is not None for k in ("vpos_critic", "vpos_weight", "colour_moments", "colour_quantiles")
-        )
+        row_options = any(getattr(args, k) is not None for k in ("vpos_critic", "vpos_weight", "colour_moments"))
         if (row_options or args.critic_rows or args.colour_critic) and not model.row_dependent:
             raise InvalidInput(
-                "--vpos-critic, --vpos-weight, --critic-rows, --colour-critic, --colour-moments and "
-                "--colour-quantiles are for "
+                "--vpos-critic, --vpos-weight, --critic-rows, --colour-critic and --colour-moments are for "
                 f"row-dependent models, not {args.family}"
+            )
+        if args.colour_quantiles is not None and not (
+            model.row_dependent or getattr(module, "COLOUR_QUANTILES_PER_LEVEL", False)
+        ):
+            raise InvalidInput(
+                f"--colour-quantiles is for InfinityGAN (per latitude) and ∞-GAN (per level), not {args.family}"
             )
         for flag, key in (("--critic-rows", "critic_rows"), ("--colour-critic", "colour_critic")):
             if getattr(args, key):

@@ -148,6 +148,10 @@ def grow_weights(old: InfGANConfig, weights: dict[str, torch.Tensor], new: InfGA
     return grow(old, weights, new)
 
 
+#: ``everscape train --colour-quantiles`` works here with one band per level (engine.train.infgan_trainer).
+COLOUR_QUANTILES_PER_LEVEL = True
+
+
 def make_trainer(model: InfGANGenerator, config: Any, device: Any) -> Any:
     """The multi-scale WGAN-GP trainer (imported lazily: rendering never loads the training stack)."""
     from engine.train.infgan_trainer import InfGANTrainer

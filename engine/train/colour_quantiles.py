@@ -80,8 +80,12 @@ class RingPools:
         return self.values[band, : int(self.filled[band])]
 
 
-class LatitudeColourQuantiles:
-    """Pools of real and fake cell colours per band, and the generator's transport loss between them."""
+class ColourQuantiles:
+    """Pools of real and fake cell colours per band, and the generator's transport loss between them.
+
+    A *band* is whatever the caller groups crops by: a band of latitudes
+    (:class:`LatitudeColourQuantiles`) or a level of ∞-GAN's scale pyramid, whose levels see the
+    world at different zooms and so have different colour distributions."""
 
     def __init__(
         self,
@@ -99,19 +103,26 @@ class LatitudeColourQuantiles:
         self.fakes = RingPools(bands, fake_pool)
         self.directions = half_sphere(directions)
 
-    def _observe(self, pools: RingPools, images: torch.Tensor, rows: torch.Tensor) -> None:
+    def _observe(self, pools: RingPools, images: torch.Tensor, index: torch.Tensor) -> None:
         """Push every process's crops (cells ``(N, 3, K)``) into their bands' pools, in rank order,
         so the pools are the same on every process. A collective: every process passes the same
         number of crops (the trainers' per-process batches are equal)."""
         cells = cell_colours(images.detach(), self.cells).float()
-        index = band_of(rows.to(cells.device), self.bands).float()
+        index = index.to(cells.device).float()
         everyone = distributed.all_gather_cat(torch.cat([cells.flatten(1), index[:, None]], dim=1)).cpu()
         for crop in everyone:
             pools.push(int(crop[-1]), crop[:-1].view(3, -1).T)
 
-    def observe_reals(self, images: torch.Tensor, rows: torch.Tensor) -> None:
-        """Add real crops (at vertical positions ``rows``) to their bands' pools."""
-        self._observe(self.reals, images, rows)
+    def _index(self, bands: torch.Tensor | int, count: int) -> torch.Tensor:
+        """Band indices ``(count,)`` from one band for every crop or one per crop, checked."""
+        index = torch.full((count,), bands, dtype=torch.long) if isinstance(bands, int) else bands.long().cpu()
+        if index.shape != (count,) or int(index.min()) < 0 or int(index.max()) >= self.bands:
+            raise ValueError(f"colour quantiles: need {count} band indices in [0, {self.bands}), got {bands}")
+        return index
+
+    def observe_reals(self, images: torch.Tensor, bands: torch.Tensor | int) -> None:
+        """Add real crops to their bands' pools (``bands``: one index for all, or one per crop)."""
+        self._observe(self.reals, images, self._index(bands, len(images)))
 
     def targets(self, band: int, projected: torch.Tensor) -> torch.Tensor:
         """``(K, D)`` projections of fake cells -> where transport onto ``band``'s reals sends them:
@@ -125,14 +136,14 @@ class LatitudeColourQuantiles:
         index = (quantile * len(real)).long().clamp(0, len(real) - 1)  # (D, K)
         return real.gather(0, index.T)
 
-    def loss(self, images: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
-        """The generator's loss on fakes ``images`` at ``rows``; adds them to the fake pools first
+    def loss(self, images: torch.Tensor, bands: torch.Tensor | int) -> torch.Tensor:
+        """The generator's loss on fakes ``images`` in ``bands``; adds them to the fake pools first
         (the current batch takes part in its own ranks). Bands whose real pool holds fewer than
         ``min_real`` cells contribute nothing."""
-        self._observe(self.fakes, images, rows)
+        index = self._index(bands, len(images))
+        self._observe(self.fakes, images, index)
         c = cell_colours(images, self.cells)  # (N, 3, K), with gradient
         projected = torch.einsum("nck,dc->nkd", c.float(), self.directions.to(c.device))  # (N, K, D)
-        index = band_of(rows, self.bands).cpu()
         gaps = torch.zeros_like(projected)
         for band in index.unique().tolist():
             if int(self.reals.filled[band]) < self.min_real:
@@ -166,3 +177,15 @@ class LatitudeColourQuantiles:
             pools.values = values.float().clone()
             pools.filled = state[f"{name}_filled"].long().clone()
             pools.head = state[f"{name}_head"].long().clone()
+
+
+class LatitudeColourQuantiles(ColourQuantiles):
+    """:class:`ColourQuantiles` whose bands are equal bands of vertical positions in [-1, 1]."""
+
+    def observe_reals(self, images: torch.Tensor, rows: torch.Tensor) -> None:  # type: ignore[override]
+        """Add real crops (at vertical positions ``rows``) to their bands' pools."""
+        super().observe_reals(images, band_of(rows, self.bands))
+
+    def loss(self, images: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        """The generator's loss on fakes ``images`` at vertical positions ``rows``."""
+        return super().loss(images, band_of(rows, self.bands))

@@ -124,3 +124,30 @@ def test_bluemarble_preparation_drops_antarctica_and_halves(tmp_path):
     prepared = load_image(path, **infgan.BLUEMARBLE_OPTIONS)
     assert prepared.shape == (50, 120, 3)
     assert prepared.max() < 128  # no Antarctica rows survive (Lanczos may ring a little)
+
+
+QUANTILES = TrainConfig(
+    batch=1, seed=3, r1_every=2, extra={"d_max_channels": 16, "loss": "logistic", "colour_quantiles": 1.0}
+)
+
+
+def test_colour_quantiles_compare_each_level_with_its_own_reals_and_resume_exactly(tmp_path):
+    """``colour_quantiles``: one band per level, filled from that level's real patches (a real
+    level is compared with its own reals), logged, and part of the saved
+    state, so a resumed run's losses equal the uninterrupted run's."""
+    straight, _, logs = _run(tmp_path / "a", 5, config=QUANTILES)
+    _, _, logs1 = _run(tmp_path / "b", 2, config=QUANTILES)
+    resumed, _, logs2 = _run(tmp_path / "b", 5, resume=True, config=QUANTILES)
+    assert logs == logs1 + logs2
+    quantiles = straight.quantiles
+    assert quantiles.bands == straight.levels
+    cells = quantiles.cells**2
+    assert quantiles.reals.filled.tolist() == [5 * cells] * straight.levels  # one real patch a step a level
+    # Nothing is asked until a level holds MIN_REAL cells (four patches), then the loss pushes.
+    assert [log["g_quantiles"] > 0 for log in logs] == [False, False, False, True, True]
+    for name in ("values", "filled", "head"):
+        assert torch.equal(getattr(quantiles.fakes, name), getattr(resumed.quantiles.fakes, name))
+    assert "g_quantiles" not in _run(tmp_path / "c", 1, config=LOGISTIC)[2][0]
+    with pytest.raises(ValueError, match="colour_quantiles must be in"):
+        bad = TrainConfig(batch=1, extra={"colour_quantiles": -1.0})
+        infgan.make_trainer(build_random("infgan", "tiny"), bad, "cpu")

@@ -85,6 +85,16 @@ def test_train_infgan_bluemarble_records_the_preparation_in_the_checkpoint(tmp_p
     assert "Blue Marble preparation" in capsys.readouterr().err
 
 
+def test_infgan_trains_with_colour_quantiles_per_level_from_the_command_line(tmp_path):
+    image = tmp_path / "map.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (160, 200, 3), dtype=np.uint8)).save(image)
+    out = tmp_path / "run"
+    argv = ["train", "infgan", "--data", str(image), "--out", str(out), "--steps", "1", "--batch", "1"]
+    argv += ["--sample-every", "0", "--best-metric", "none", "--device", "cpu", "--colour-quantiles", "0.5"]
+    assert main(argv) == 0
+    assert read_header(out / "last.safetensors")["train_extra"]["colour_quantiles"] == 0.5
+
+
 def test_train_with_a_recipe_and_overrides_records_them(tmp_path, capsys):
     image = tmp_path / "map.png"
     Image.fromarray(np.random.default_rng(0).integers(0, 256, (40, 400, 3), dtype=np.uint8)).save(image)

@@ -435,9 +435,11 @@ def test_vertical_position_options_are_recorded_for_infinitygan_kept_on_resume_a
     assert train(grown, "--steps", "3", *init) == 0
     capsys.readouterr()
     row_flags = (["--vpos-critic", "reals"], ["--critic-rows"], ["--colour-critic"], ["--colour-moments", "1"])
-    for i, flags in enumerate([*row_flags, ["--colour-quantiles", "1"]]):
+    for i, flags in enumerate(row_flags):
         assert _train(image, tmp_path / f"flat{i}", "--steps", "1", *flags) == 2
         assert "are for row-dependent models, not reference" in capsys.readouterr().err
+    assert _train(image, tmp_path / "flat-quantiles", "--steps", "1", "--colour-quantiles", "1") == 2
+    assert "is for InfinityGAN (per latitude) and ∞-GAN (per level), not reference" in capsys.readouterr().err
     for flag, key in (("--colour-moments", "colour_moments"), ("--colour-quantiles", "colour_quantiles")):
         run = tmp_path / key
         assert train(run, "--steps", "1", flag, "0.5") == 0
