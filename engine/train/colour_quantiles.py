@@ -1,5 +1,6 @@
-"""Per-latitude colour quantiles: a loss that asks each band of latitudes for the reals' colours,
-mode by mode, where the colour moments ask only for their mean and covariance.
+"""Colour quantiles: a loss that asks each band of crops (of latitudes, for InfinityGAN; of zoom
+levels, for ∞-GAN) for the reals' colours, mode by mode, where the colour moments ask only for
+their mean and covariance.
 
 Why (not in the paper): with the colour moments (:mod:`engine.train.colour_moments`) and a learnt
 latitude table, the shipped InfinityGAN draws Antarctica's ice again, but no desert: the Sahara's

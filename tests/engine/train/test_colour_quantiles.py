@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from engine.train.colour_quantiles import LatitudeColourQuantiles, RingPools, half_sphere
+from engine.train.colour_quantiles import ColourQuantiles, LatitudeColourQuantiles, RingPools, half_sphere
 from tests.torchrun import states_of_two_processes
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -100,3 +100,15 @@ def test_pools_are_the_same_on_every_process_and_hold_every_processs_crops(tmp_p
     assert a["real_filled"].tolist() == [8, 8] and a["fake_filled"].tolist() == [8, 8]
     # In rank order: each band's first crop is rank 0's dark one, then rank 1's bright one.
     assert a["real_pool"][1, :8, 0].tolist() == [-0.5] * 4 + [0.5] * 4
+
+
+def test_bands_given_by_index_fill_only_their_own_pools_and_out_of_range_ones_are_refused():
+    """∞-GAN's use: one band per zoom level, named by index; a level's reals never feed another's."""
+    quantiles = ColourQuantiles(bands=3, cells=2, real_pool=8, fake_pool=8, min_real=4)
+    quantiles.observe_reals(flat([ICE, ICE]), 2)
+    quantiles.observe_reals(flat([OCEAN]), torch.tensor([0]))
+    assert quantiles.reals.filled.tolist() == [4, 0, 8]
+    assert torch.allclose(quantiles.reals.cells(2), torch.tensor(ICE).expand(8, 3))
+    for bad in (3, torch.tensor([-1]), torch.tensor([0, 1])):
+        with pytest.raises(ValueError, match="band indices in"):
+            quantiles.observe_reals(flat([OCEAN]), bad)
