@@ -167,10 +167,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--colour-quantiles",
         type=float,
         metavar="W",
-        help="InfinityGAN and ∞-GAN: weight W of a loss that asks each band of latitudes (InfinityGAN) or each "
-        "level of the scale pyramid (∞-GAN) for the reals' distribution of colours, mode by mode (sliced optimal "
-        "transport between pools of recent real and fake 8x8-averaged colours), for a colour the critics let go, "
-        "such as a desert among forests or the Arctic's ice (default 0, off; a resumed run keeps its own unless given)",
+        help="InfinityGAN and ∞-GAN: weight W of a loss that asks each band of latitudes (InfinityGAN) or the "
+        "coarsest level of the scale pyramid, which lays the world out (∞-GAN), for the reals' distribution of "
+        "colours, mode by mode (sliced optimal transport between pools of recent real and fake 8x8-averaged "
+        "colours), for a colour the critics let go, such as a desert among forests or the Arctic's ice "
+        "(default 0, off; a resumed run keeps its own unless given)",
     )
     parser.add_argument(
         "--vpos-weight",
@@ -508,10 +509,10 @@ def run(args: argparse.Namespace) -> int:
                 f"row-dependent models, not {args.family}"
             )
         if args.colour_quantiles is not None and not (
-            model.row_dependent or getattr(module, "COLOUR_QUANTILES_PER_LEVEL", False)
+            model.row_dependent or getattr(module, "COLOUR_QUANTILES_ON_COARSEST_LEVEL", False)
         ):
             raise InvalidInput(
-                f"--colour-quantiles is for InfinityGAN (per latitude) and ∞-GAN (per level), not {args.family}"
+                f"--colour-quantiles is for InfinityGAN (per latitude) and ∞-GAN (coarsest level), not {args.family}"
             )
         for flag, key in (("--critic-rows", "critic_rows"), ("--colour-critic", "colour_critic")):
             if getattr(args, key):

@@ -148,8 +148,8 @@ def grow_weights(old: InfGANConfig, weights: dict[str, torch.Tensor], new: InfGA
     return grow(old, weights, new)
 
 
-#: ``everscape train --colour-quantiles`` works here with one band per level (engine.train.infgan_trainer).
-COLOUR_QUANTILES_PER_LEVEL = True
+#: ``everscape train --colour-quantiles`` works here, on the coarsest level (engine.train.infgan_trainer).
+COLOUR_QUANTILES_ON_COARSEST_LEVEL = True
 
 
 def make_trainer(model: InfGANGenerator, config: Any, device: Any) -> Any:

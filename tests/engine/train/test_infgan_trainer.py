@@ -131,18 +131,16 @@ QUANTILES = TrainConfig(
 )
 
 
-def test_colour_quantiles_compare_each_level_with_its_own_reals_and_resume_exactly(tmp_path):
-    """``colour_quantiles``: one band per level, filled from that level's real patches (a real
-    level is compared with its own reals), logged, and part of the saved
-    state, so a resumed run's losses equal the uninterrupted run's."""
+def test_colour_quantiles_compare_the_coarsest_level_with_its_reals_and_resume_exactly(tmp_path):
+    """``colour_quantiles``: the coarsest level's fakes against the coarsest level's real patches
+    (the level that lays the world out), logged, and part of the saved state, so a resumed run's
+    losses equal the uninterrupted run's."""
     straight, _, logs = _run(tmp_path / "a", 5, config=QUANTILES)
     _, _, logs1 = _run(tmp_path / "b", 2, config=QUANTILES)
     resumed, _, logs2 = _run(tmp_path / "b", 5, resume=True, config=QUANTILES)
     assert logs == logs1 + logs2
     quantiles = straight.quantiles
-    assert quantiles.bands == straight.levels
-    cells = quantiles.cells**2
-    assert quantiles.reals.filled.tolist() == [5 * cells] * straight.levels  # one real patch a step a level
+    assert quantiles.bands == 1 and quantiles.reals.filled.tolist() == [5 * quantiles.cells**2]  # a patch a step
     # Nothing is asked until a level holds MIN_REAL cells (four patches), then the loss pushes.
     assert [log["g_quantiles"] > 0 for log in logs] == [False, False, False, True, True]
     for name in ("values", "filled", "head"):

@@ -439,7 +439,7 @@ def test_vertical_position_options_are_recorded_for_infinitygan_kept_on_resume_a
         assert _train(image, tmp_path / f"flat{i}", "--steps", "1", *flags) == 2
         assert "are for row-dependent models, not reference" in capsys.readouterr().err
     assert _train(image, tmp_path / "flat-quantiles", "--steps", "1", "--colour-quantiles", "1") == 2
-    assert "is for InfinityGAN (per latitude) and ∞-GAN (per level), not reference" in capsys.readouterr().err
+    assert "is for InfinityGAN (per latitude) and ∞-GAN (coarsest level), not reference" in capsys.readouterr().err
     for flag, key in (("--colour-moments", "colour_moments"), ("--colour-quantiles", "colour_quantiles")):
         run = tmp_path / key
         assert train(run, "--steps", "1", flag, "0.5") == 0
