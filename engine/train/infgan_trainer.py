@@ -36,6 +36,9 @@ shipped model drew 0.3 %: a rare mode its critics let go. Why the coarsest level
 lays out the world (the finer levels are held to it by the consistency terms, and their critics
 judge texture). Asked at every level, a warm start answered at the finest ones, the cheapest
 way: white speckles and whitened desert cores, while its quick SWD went 106 -> 134 in 250 steps.
+On the coarsest level only (weight 4) the training generator drew the same kind of white, and the
+averaged weights, which ship, drew 0.5 % ice at every snapshot (README, "∞-GAN's ice"): the
+shipped recipe does not use it.
 
 ``loss="logistic"`` swaps the paper's WGAN-GP for StyleGAN2's non-saturating logistic loss with
 lazy R1 on the reals (γ = ``r1_gamma``, a separate critic update every ``r1_every`` steps weighted
