@@ -1,6 +1,6 @@
-"""Colour quantiles: a loss that asks each band of crops (of latitudes, for InfinityGAN; of zoom
-levels, for ∞-GAN) for the reals' colours, mode by mode, where the colour moments ask only for
-their mean and covariance.
+"""Colour quantiles: a loss that asks each band of crops (of latitudes, for InfinityGAN; ∞-GAN's
+coarsest level, as one band) for the reals' colours, mode by mode, where the colour moments ask
+only for their mean and covariance.
 
 Why (not in the paper): with the colour moments (:mod:`engine.train.colour_moments`) and a learnt
 latitude table, the shipped InfinityGAN draws Antarctica's ice again, but no desert: the Sahara's
@@ -84,9 +84,9 @@ class RingPools:
 class ColourQuantiles:
     """Pools of real and fake cell colours per band, and the generator's transport loss between them.
 
-    A *band* is whatever the caller groups crops by: a band of latitudes
-    (:class:`LatitudeColourQuantiles`) or a level of ∞-GAN's scale pyramid, whose levels see the
-    world at different zooms and so have different colour distributions."""
+    A *band* is whatever the caller groups crops by, named by index: a band of latitudes
+    (:class:`LatitudeColourQuantiles`), or one band for all of ∞-GAN's coarsest-level patches
+    (a stationary model: every crop is drawn from the same distribution)."""
 
     def __init__(
         self,

@@ -103,7 +103,7 @@ def test_pools_are_the_same_on_every_process_and_hold_every_processs_crops(tmp_p
 
 
 def test_bands_given_by_index_fill_only_their_own_pools_and_out_of_range_ones_are_refused():
-    """∞-GAN's use: one band per zoom level, named by index; a level's reals never feed another's."""
+    """Bands named by index (∞-GAN passes band 0, its coarsest level): a band's reals feed only its pool."""
     quantiles = ColourQuantiles(bands=3, cells=2, real_pool=8, fake_pool=8, min_real=4)
     quantiles.observe_reals(flat([ICE, ICE]), 2)
     quantiles.observe_reals(flat([OCEAN]), torch.tensor([0]))

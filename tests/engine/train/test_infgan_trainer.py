@@ -141,7 +141,7 @@ def test_colour_quantiles_compare_the_coarsest_level_with_its_reals_and_resume_e
     assert logs == logs1 + logs2
     quantiles = straight.quantiles
     assert quantiles.bands == 1 and quantiles.reals.filled.tolist() == [5 * quantiles.cells**2]  # a patch a step
-    # Nothing is asked until a level holds MIN_REAL cells (four patches), then the loss pushes.
+    # Nothing is asked until the pool holds MIN_REAL cells (four patches), then the loss pushes.
     assert [log["g_quantiles"] > 0 for log in logs] == [False, False, False, True, True]
     for name in ("values", "filled", "head"):
         assert torch.equal(getattr(quantiles.fakes, name), getattr(resumed.quantiles.fakes, name))

@@ -85,7 +85,7 @@ def test_train_infgan_bluemarble_records_the_preparation_in_the_checkpoint(tmp_p
     assert "Blue Marble preparation" in capsys.readouterr().err
 
 
-def test_infgan_trains_with_colour_quantiles_per_level_from_the_command_line(tmp_path):
+def test_infgan_trains_with_colour_quantiles_from_the_command_line(tmp_path):
     image = tmp_path / "map.png"
     Image.fromarray(np.random.default_rng(0).integers(0, 256, (160, 200, 3), dtype=np.uint8)).save(image)
     out = tmp_path / "run"
