@@ -99,8 +99,8 @@ def _cover(landcover: dict[str, Any] | None) -> str:
     bands = landcover.get("by_latitude") or []
 
     def by_fifth(key: str) -> str:
-        shares = (f"{_number(100 * b['render'][key], 1)}/{_number(100 * b['data'][key], 1)}" for b in bands)
-        return f"; {key} by fifth of the rows, north to south: {', '.join(shares)}"
+        pairs = (f"{_number(100 * b['render'][key], 1)}/{_number(100 * b['data'][key], 1)}" for b in bands)
+        return f"; {key} by fifth of the rows, north to south: {', '.join(pairs)}"
 
     by_band = by_fifth("ice") + by_fifth("ocean") if bands else ""
     return f"{shares} (gallery rows {rows[0]}–{rows[1]}, the map's{by_band})"

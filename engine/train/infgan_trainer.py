@@ -81,6 +81,7 @@ from engine.train.protocol import (
     TrainConfig,
     generator_lr,
     in_critic_warmup,
+    loss_weight,
     main_pass_autocast,
     ramp_generator_lr,
 )
@@ -131,9 +132,7 @@ class InfGANTrainer:
         # Critic-input augmentation (``extra["augment"]``), from its own stream: switching it on
         # does not move the noise or the crops.
         self.augment = CriticAugment(parse_policy(extra.get("augment")), torch.Generator().manual_seed(seed + 2))
-        self.quantiles_weight = float(extra.get("colour_quantiles", 0.0))
-        if not 0 <= self.quantiles_weight <= 100:
-            raise ValueError(f"colour_quantiles must be in [0, 100], not {self.quantiles_weight:g}")
+        self.quantiles_weight = loss_weight(config, "colour_quantiles")
         self.quantiles = ColourQuantiles(bands=1) if self.quantiles_weight else None
         self.store = FieldStore(max_bytes=8 * 2**20)  # previews only
         with torch.no_grad():

@@ -65,7 +65,7 @@ from engine.train.colour_moments import LatitudeColourMoments
 from engine.train.colour_quantiles import LatitudeColourQuantiles
 from engine.train.discriminator import Discriminator
 from engine.train.losses import d_logistic, g_nonsaturating, r1_penalty
-from engine.train.protocol import RealBatch, TrainConfig
+from engine.train.protocol import RealBatch, TrainConfig, loss_weight
 
 MIXING_PROB = 0.9
 VERTICAL_WEIGHT = 1.0
@@ -154,18 +154,12 @@ class InfinityGANTrainer(AdversarialTrainer):
         self.vpos_critic = str(config.extra.get("vpos_critic", "both"))
         if self.vpos_critic not in VPOS_CRITIC:
             raise ValueError(f"vpos_critic must be one of {', '.join(VPOS_CRITIC)}, not {self.vpos_critic!r}")
-        self.vpos_weight = float(config.extra.get("vpos_weight", VERTICAL_WEIGHT))
-        if not 0 <= self.vpos_weight <= 100:
-            raise ValueError(f"vpos_weight must be in [0, 100], not {self.vpos_weight:g}")
+        self.vpos_weight = loss_weight(config, "vpos_weight", VERTICAL_WEIGHT)
         self.critic_rows_on = bool(config.extra.get("critic_rows", False))
         self.colour_on = bool(config.extra.get("colour_critic", False))
-        self.moments_weight = float(config.extra.get("colour_moments", 0.0))
-        if not 0 <= self.moments_weight <= 100:
-            raise ValueError(f"colour_moments must be in [0, 100], not {self.moments_weight:g}")
+        self.moments_weight = loss_weight(config, "colour_moments")
         self.moments = LatitudeColourMoments() if self.moments_weight else None
-        self.quantiles_weight = float(config.extra.get("colour_quantiles", 0.0))
-        if not 0 <= self.quantiles_weight <= 100:
-            raise ValueError(f"colour_quantiles must be in [0, 100], not {self.quantiles_weight:g}")
+        self.quantiles_weight = loss_weight(config, "colour_quantiles")
         self.quantiles = LatitudeColourQuantiles() if self.quantiles_weight else None
         width = int(config.extra.get("d_max_channels", max(model.config.texture_channels)))
         with seeded_init(config.seed):

@@ -75,6 +75,15 @@ def in_critic_warmup(config: TrainConfig, step: int) -> bool:
     return step < int(config.extra.get("critic_warmup", 0))
 
 
+def loss_weight(config: TrainConfig, key: str, default: float = 0.0) -> float:
+    """``extra[key]`` (else ``default``) as a loss weight in [0, 100]; a bad one is a ``ValueError``
+    naming the key, so every trainer refuses its optional losses' weights alike."""
+    weight = float(config.extra.get(key, default))
+    if not 0 <= weight <= 100:
+        raise ValueError(f"{key} must be in [0, 100], not {weight:g}")
+    return weight
+
+
 def generator_lr(config: TrainConfig, lr: float) -> float:
     """The generator's learning rate: a family's ``lr`` times ``extra["g_lr_scale"]`` (default 1).
 
