@@ -118,6 +118,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "moves slowly while its fresh critic learns at full rate (default 1; a resumed run keeps its own)",
     )
     parser.add_argument(
+        "--g-trainable",
+        metavar="PREFIXES",
+        help="train only the generator's parameters under these comma-separated names (e.g. "
+        "structure.latitude,structure.wander: InfinityGAN's latitude table and its wander), the rest frozen "
+        "to the bit (default: all; a resumed run keeps its own)",
+    )
+    parser.add_argument(
         "--ema-kimg",
         type=float,
         metavar="K",
@@ -494,6 +501,17 @@ def run(args: argparse.Namespace) -> int:
                     "start a new run from its checkpoint with --init to change --g-lr-scale"
                 )
             train_extra["g_lr_scale"] = args.g_lr_scale
+        if args.g_trainable is not None:
+            prefixes = [q.strip() for q in args.g_trainable.split(",") if q.strip()]
+            if not prefixes:
+                raise InvalidInput("--g-trainable needs at least one parameter name, e.g. structure.latitude")
+            # the optimiser state a resume loads holds exactly the parameters it trains
+            if resumed is not None and prefixes != list(train_extra.get("g_trainable") or []):
+                raise InvalidInput(
+                    "a resumed run trains the parameters it started with (its optimiser state holds them): "
+                    "start a new run from its checkpoint with --init to change --g-trainable"
+                )
+            train_extra["g_trainable"] = prefixes
         if args.r1_gamma is not None:
             if not 0 <= args.r1_gamma <= 1000:
                 raise InvalidInput(f"--r1-gamma must be in [0, 1000], got {args.r1_gamma:g}")

@@ -75,6 +75,7 @@ from engine.train.losses import (
 from engine.train.optim import lazy_adam
 from engine.train.protocol import (
     RealBatch,
+    TrainableSubset,
     TrainConfig,
     generator_lr,
     in_critic_warmup,
@@ -127,8 +128,11 @@ class AdversarialTrainer:
         self.r1_active = self.loss == "logistic" and config.r1_gamma > 0 and config.r1_every > 0
         self.path_active = config.path_weight > 0 and config.path_every > 0
         g_lr = generator_lr(config, config.g_lr)
-        self.g_opt = self._adam(self.generator, g_lr, config.path_every if self.path_active else 0)
-        self.d_opt = self._adam(self.discriminator, config.d_lr, config.r1_every if self.r1_active else 0)
+        self.g_subset = TrainableSubset(self.generator, config)
+        self.g_opt = lazy_adam(self.g_subset.parameters, g_lr, self.betas, config.path_every if self.path_active else 0)
+        self.d_opt = lazy_adam(
+            self.discriminator.parameters(), config.d_lr, self.betas, config.r1_every if self.r1_active else 0
+        )
         self.current_step = 0
         # ``extra["augment"]``: every critic input (reals, fakes, R1 and GP points) is augmented
         # inside :meth:`discriminate`, from the global RNG the loop saves (exact resume). Aux heads
@@ -170,9 +174,6 @@ class AdversarialTrainer:
 
     # ------------------------------------------------------------------ machinery
 
-    def _adam(self, module: nn.Module, lr: float, interval: int) -> torch.optim.Adam:
-        return lazy_adam(module.parameters(), lr, self.betas, interval)
-
     @property
     def real_batches_per_step(self) -> int:
         """The loop hands ``step`` this many batches of reals, concatenated."""
@@ -201,7 +202,7 @@ class AdversarialTrainer:
             RealBatch(reals.images[k * batch : (k + 1) * batch], reals.positions[k * batch : (k + 1) * batch])
             for k in range(self.d_steps)
         ]
-        self._train(self.generator, False)
+        self.g_subset.train(self.generator, False)
         self._train(self.discriminator, True)
         for chunk in chunks:
             self._d_main(chunk, logs)
@@ -210,12 +211,12 @@ class AdversarialTrainer:
         if in_critic_warmup(self.config, step):
             return logs  # G untouched, so its EMA too
         ramp_generator_lr(self.config, self.g_opt, step)
-        self._train(self.generator, True)
+        self.g_subset.train(self.generator, True)
         self._train(self.discriminator, False)
         self._g_main(batch, logs)
         if self.path_active and step % self.config.path_every == 0:
             self._g_reg(max(1, batch // self.path_batch_shrink), logs)
-        self._train(self.generator, False)
+        self.g_subset.train(self.generator, False)
         total_batch = batch * distributed.world_size()
         decay = step_decay(total_batch, self.config.ema_half_life_kimg, step, images_seen, self.ema_rampup)
         update_ema(self.ema, self.generator, decay)
@@ -262,10 +263,13 @@ class AdversarialTrainer:
         logs.update({f"g_{name}": value.item() for name, value in extras.items()})
 
     def _g_reg(self, batch: int, logs: dict[str, float]) -> None:
-        """Lazy path length in float32 (skipped when ``generate`` gives no latents)."""
+        """Lazy path length in float32, skipped when ``generate`` gives no latents or they carry no
+        gradient: a run that trains only parts before the style mapping's output
+        (``extra["g_trainable"]``) keeps the mapping and the layers it regularises frozen."""
         cfg = self.config
         fakes = self.generate(self.generator, batch, True)
-        if fakes.latents is None:
+        latents = [fakes.latents] if isinstance(fakes.latents, torch.Tensor) else fakes.latents or []
+        if not latents or not all(t.requires_grad for t in latents):
             return
         penalty = self.path_reg(fakes.images.float(), fakes.latents, distributed.mean_over_processes)
         loss = cfg.path_weight * cfg.path_every * penalty + 0 * fakes.images[0, 0, 0, 0]

@@ -78,6 +78,7 @@ from engine.train.losses import d_logistic, g_nonsaturating, gradient_penalty, r
 from engine.train.optim import lazy_adam
 from engine.train.protocol import (
     RealBatch,
+    TrainableSubset,
     TrainConfig,
     generator_lr,
     in_critic_warmup,
@@ -124,7 +125,8 @@ class InfGANTrainer:
         distributed.broadcast_module(self.discriminators)
         self.ema = copy.deepcopy(self.generator).eval().requires_grad_(False)
         self.r1_every = config.r1_every if self.loss == "logistic" and config.r1_gamma > 0 else 0
-        self.g_opt = lazy_adam(self.generator.parameters(), generator_lr(config, lr), self.betas, 0)
+        self.g_subset = TrainableSubset(self.generator, config)
+        self.g_opt = lazy_adam(self.g_subset.parameters, generator_lr(config, lr), self.betas, 0)
         self.d_opt = lazy_adam(self.discriminators.parameters(), lr, self.betas, self.r1_every)
         seed = distributed.rank_seed(config.seed, "infgan")
         self.rng = torch.Generator(device=self.device).manual_seed(seed)  # noise, GP mixing
@@ -203,7 +205,7 @@ class InfGANTrainer:
         logs: dict[str, float] = {}
 
         # D: d_steps critic updates, one chunk of reals each, every level's critic at once.
-        self.generator.requires_grad_(False)
+        self.g_subset.train(self.generator, False)
         self.discriminators.requires_grad_(True)
         for k in range(self.d_steps):
             real_levels = self._real_pyramid(reals.images[k * batch : (k + 1) * batch])
@@ -235,7 +237,7 @@ class InfGANTrainer:
         ramp_generator_lr(self.config, self.g_opt, step)
 
         # G: adversarial terms at every level plus the cross-level consistency terms.
-        self.generator.requires_grad_(True)
+        self.g_subset.train(self.generator, True)
         self.discriminators.requires_grad_(False)
         with self.autocast():
             fakes = self._fakes(self.generator, batch)
@@ -249,7 +251,7 @@ class InfGANTrainer:
             total = total + self.quantiles_weight * quantiles
             logs["g_quantiles"] = quantiles.item()
         self._update(self.generator, self.g_opt, total)
-        self.generator.requires_grad_(False)
+        self.g_subset.train(self.generator, False)
         logs.update(g_loss=adversarial.item(), cons=adjacent.item(), cross=cross.item())
 
         # EMA.

@@ -84,6 +84,39 @@ def loss_weight(config: TrainConfig, key: str, default: float = 0.0) -> float:
     return weight
 
 
+class TrainableSubset:
+    """The generator's parameters a run trains (``extra["g_trainable"]``: name prefixes; none: all).
+
+    Why: a trained generator's average (what ships) washes out modes that its latest weights draw
+    only now and then. InfinityGAN's training generator put land in the tropics under the colour
+    loss within 250 steps, but the shipped average never kept it, as the rest of the network moved
+    with it and moved back (README, runs ig33-ig36). Training only a small part that can make the
+    change (its latitude table) leaves nothing else to drift. Frozen parameters stay bit-exact, so
+    the average of the rest is the trained weights; the optimiser holds the subset alone.
+    """
+
+    def __init__(self, generator: torch.nn.Module, config: TrainConfig) -> None:
+        prefixes = [str(q) for q in config.extra.get("g_trainable") or ()]
+        named = list(generator.named_parameters())
+        if not prefixes:
+            self.parameters = [p for _, p in named]
+            return
+
+        def under(name: str, prefix: str) -> bool:
+            return name == prefix or name.startswith(prefix + ".")
+
+        missing = [q for q in prefixes if not any(under(name, q) for name, _ in named)]
+        if missing:
+            raise ValueError(f"g_trainable: the generator has no parameters under {', '.join(missing)}")
+        self.parameters = [p for name, p in named if any(under(name, q) for q in prefixes)]
+
+    def train(self, generator: torch.nn.Module, flag: bool) -> None:
+        """Let gradients reach the subset (``flag``) or nothing."""
+        generator.requires_grad_(False)
+        for parameter in self.parameters if flag else ():
+            parameter.requires_grad_(True)
+
+
 def generator_lr(config: TrainConfig, lr: float) -> float:
     """The generator's learning rate: a family's ``lr`` times ``extra["g_lr_scale"]`` (default 1).
 
