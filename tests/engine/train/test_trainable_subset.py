@@ -3,10 +3,7 @@
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 
-from engine.checkpoints import read_header
-from engine.cli import main
 from engine.models import infgan, infinitygan
 from engine.models.registry import build_random
 from engine.train.datasets import CropDataset
@@ -71,29 +68,3 @@ def test_infgan_trains_only_its_subset():
         trainer.step(RealBatch(torch.rand(1, 3, crop, crop) * 2 - 1, torch.zeros(1, 2)), step)
     trained = _changed(generator, trainer.generator)
     assert trained and all(name.startswith("blocks.0.") for name in trained)
-
-
-@pytest.fixture
-def image(tmp_path):
-    path = tmp_path / "map.png"
-    Image.fromarray(np.random.default_rng(0).integers(0, 256, (80, 400, 3), dtype=np.uint8)).save(path)
-    return path
-
-
-def test_the_command_line_records_the_subset_keeps_it_on_resume_and_refuses_a_change_or_a_bad_name(
-    image, tmp_path, capsys
-):
-    def train(out, *extra):
-        argv = ["train", "infinitygan", "--data", str(image), "--out", str(out), "--batch", "2"]
-        return main([*argv, "--sample-every", "0", "--best-metric", "none", "--device", "cpu", *extra])
-
-    run = tmp_path / "subset"
-    assert train(run, "--steps", "1", "--g-trainable", "structure, texture.to_rgbs") == 0
-    assert read_header(run / "last.safetensors")["train_extra"]["g_trainable"] == ["structure", "texture.to_rgbs"]
-    assert train(run, "--steps", "2", "--resume") == 0
-    assert read_header(run / "last.safetensors")["train_extra"]["g_trainable"] == ["structure", "texture.to_rgbs"]
-    capsys.readouterr()
-    assert train(run, "--steps", "3", "--resume", "--g-trainable", "structure") == 2
-    assert "start a new run from its checkpoint with --init to change --g-trainable" in capsys.readouterr().err
-    assert train(tmp_path / "bad", "--steps", "1", "--g-trainable", "structure.nothing") == 2
-    assert "no parameters under structure.nothing" in capsys.readouterr().err

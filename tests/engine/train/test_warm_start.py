@@ -1,5 +1,6 @@
 """``everscape train --init CHECKPOINT``: a new run that starts from a trained generator."""
 
+import functools
 import json
 
 import numpy as np
@@ -19,8 +20,8 @@ def image(tmp_path):
     return path
 
 
-def _train(image, out, *extra):
-    argv = ["train", "reference", "--data", str(image), "--out", str(out), "--batch", "2"]
+def _train(image, out, *extra, family="reference"):
+    argv = ["train", family, "--data", str(image), "--out", str(out), "--batch", "2"]
     return main([*argv, "--sample-every", "0", "--best-metric", "none", "--device", "cpu", *extra])
 
 
@@ -384,8 +385,7 @@ def test_r1_gamma_weights_the_critic_penalty_is_recorded_and_kept_on_resume(imag
 
 def test_new_infinitygan_runs_place_their_fakes_rows_as_their_crops_and_resumes_keep_it(image, tmp_path):
     def train(out, *extra):
-        argv = ["train", "infinitygan", "--data", str(image), "--out", str(out), "--batch", "2", "--steps", "1"]
-        return main([*argv, "--sample-every", "0", "--best-metric", "none", "--device", "cpu", *extra])
+        return _train(image, out, "--steps", "1", *extra, family="infinitygan")
 
     def fake_rows(run):
         return (read_header(run / "last.safetensors").get("train_extra") or {}).get("fake_rows")
@@ -403,9 +403,7 @@ def test_new_infinitygan_runs_place_their_fakes_rows_as_their_crops_and_resumes_
 def test_vertical_position_options_are_recorded_for_infinitygan_kept_on_resume_and_refused_elsewhere(
     image, tmp_path, capsys
 ):
-    def train(out, *extra):
-        argv = ["train", "infinitygan", "--data", str(image), "--out", str(out), "--batch", "2"]
-        return main([*argv, "--sample-every", "0", "--best-metric", "none", "--device", "cpu", *extra])
+    train = functools.partial(_train, image, family="infinitygan")
 
     run = tmp_path / "latitudes"
     assert train(run, "--steps", "1", "--vpos-critic", "reals", "--vpos-weight", "2") == 0
@@ -449,3 +447,17 @@ def test_vertical_position_options_are_recorded_for_infinitygan_kept_on_resume_a
         assert f"{flag} must be in [0, 100]" in capsys.readouterr().err
     assert train(tmp_path / "bad", "--steps", "1", "--vpos-weight", "-1") == 2
     assert "--vpos-weight must be in [0, 100]" in capsys.readouterr().err
+
+
+def test_the_subset_a_run_trains_is_recorded_kept_on_resume_and_a_change_or_a_bad_name_refused(image, tmp_path, capsys):
+    train = functools.partial(_train, image, family="infinitygan")
+    run, subset = tmp_path / "subset", ["structure", "texture.to_rgbs"]
+    assert train(run, "--steps", "1", "--g-trainable", "structure, texture.to_rgbs") == 0
+    assert read_header(run / "last.safetensors")["train_extra"]["g_trainable"] == subset
+    assert train(run, "--steps", "2", "--resume") == 0
+    assert read_header(run / "last.safetensors")["train_extra"]["g_trainable"] == subset
+    capsys.readouterr()
+    assert train(run, "--steps", "3", "--resume", "--g-trainable", "structure") == 2
+    assert "start a new run from its checkpoint with --init to change --g-trainable" in capsys.readouterr().err
+    assert train(tmp_path / "bad", "--steps", "1", "--g-trainable", "structure.nothing") == 2
+    assert "no parameters under structure.nothing" in capsys.readouterr().err
