@@ -181,6 +181,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(default 0, off; a resumed run keeps its own unless given)",
     )
     parser.add_argument(
+        "--colour-quantile-cells",
+        type=int,
+        choices=(1, 2, 4, 8),
+        metavar="N",
+        help="row-dependent models (InfinityGAN): compare each crop's colours on an N x N grid in the colour "
+        "quantiles (default 8, cells of about 17 px; 1: whole crops' mean colours, so a band short of land is "
+        "asked for crops of land, not specks; a resumed run keeps its own)",
+    )
+    parser.add_argument(
         "--vpos-weight",
         type=float,
         metavar="W",
@@ -520,12 +529,22 @@ def run(args: argparse.Namespace) -> int:
             if not 0 < args.ema_kimg <= 1000:
                 raise InvalidInput(f"--ema-kimg must be in (0, 1000], got {args.ema_kimg:g}")
             train_extra["ema_kimg"] = args.ema_kimg
-        row_options = any(getattr(args, k) is not None for k in ("vpos_critic", "vpos_weight", "colour_moments"))
-        if (row_options or args.critic_rows or args.colour_critic) and not model.row_dependent:
+        row_options = ("vpos_critic", "vpos_weight", "colour_moments", "colour_quantile_cells")
+        if (any(getattr(args, k) is not None for k in row_options) or args.critic_rows or args.colour_critic) and (
+            not model.row_dependent
+        ):
             raise InvalidInput(
-                "--vpos-critic, --vpos-weight, --critic-rows, --colour-critic and --colour-moments are for "
-                f"row-dependent models, not {args.family}"
+                "--vpos-critic, --vpos-weight, --critic-rows, --colour-critic, --colour-moments and "
+                f"--colour-quantile-cells are for row-dependent models, not {args.family}"
             )
+        if args.colour_quantile_cells is not None:
+            # a resume loads the quantile pools, whose shape the grid fixes
+            if resumed is not None and args.colour_quantile_cells != int(train_extra.get("colour_quantile_cells", 8)):
+                raise InvalidInput(
+                    "a resumed run keeps its colour-quantile grid (its pools are in its state): "
+                    "start a new run from its checkpoint with --init to change --colour-quantile-cells"
+                )
+            train_extra["colour_quantile_cells"] = args.colour_quantile_cells
         if args.colour_quantiles is not None and not (
             model.row_dependent or getattr(module, "COLOUR_QUANTILES_ON_COARSEST_LEVEL", False)
         ):

@@ -41,12 +41,14 @@ from engine.train.colour_moments import BANDS, CELLS, band_of, cell_colours
 #: Directions of RGB space the colours are compared along (a half-sphere: a direction and its
 #: opposite give the same transport).
 DIRECTIONS = 24
-#: Real cells each band keeps: 64 crops of 8 x 8 cells, refilled every ~150 steps at 8 reals a step.
-REAL_POOL = 4096
-#: Fake cells each band keeps: 16 crops, a few dozen steps, recent enough to follow the generator.
-FAKE_POOL = 1024
-#: A band is compared once its real pool holds this many cells (four crops of 8 x 8).
-MIN_REAL = 256
+#: Real crops each band keeps: 64, refilled every ~150 steps at 8 reals a step.
+REAL_CROPS = 64
+#: Fake crops each band keeps: 16, a few dozen steps, recent enough to follow the generator.
+FAKE_CROPS = 16
+#: A band is compared once its real pool holds this many crops.
+MIN_REAL_CROPS = 4
+#: The same in cells of the default 8 x 8 grid.
+REAL_POOL, FAKE_POOL, MIN_REAL = (crops * CELLS * CELLS for crops in (REAL_CROPS, FAKE_CROPS, MIN_REAL_CROPS))
 
 
 def half_sphere(count: int) -> torch.Tensor:
@@ -103,6 +105,14 @@ class ColourQuantiles:
         self.reals = RingPools(bands, real_pool)
         self.fakes = RingPools(bands, fake_pool)
         self.directions = half_sphere(directions)
+
+    @classmethod
+    def of_cells(cls, cells: int, bands: int = BANDS) -> ColourQuantiles:
+        """Pools of the default number of *crops* whatever the grid: ``cells`` = 1 compares whole
+        crops' mean colours, so a band short of land asks its greenest crops to become land whole,
+        where the 8 x 8 grid asks its greenest cells (specks in the ocean, run ig37's README)."""
+        per_crop = cells * cells
+        return cls(bands, cells, REAL_CROPS * per_crop, FAKE_CROPS * per_crop, min_real=MIN_REAL_CROPS * per_crop)
 
     def _observe(self, pools: RingPools, images: torch.Tensor, index: torch.Tensor) -> None:
         """Push every process's crops (cells ``(N, 3, K)``) into their bands' pools, in rank order,

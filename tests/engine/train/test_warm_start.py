@@ -432,7 +432,13 @@ def test_vertical_position_options_are_recorded_for_infinitygan_kept_on_resume_a
     init = ["--init", str(rows / "last.safetensors"), "--critic-rows", "--colour-critic"]
     assert train(grown, "--steps", "3", *init) == 0
     capsys.readouterr()
-    row_flags = (["--vpos-critic", "reals"], ["--critic-rows"], ["--colour-critic"], ["--colour-moments", "1"])
+    row_flags = (
+        ["--vpos-critic", "reals"],
+        ["--critic-rows"],
+        ["--colour-critic"],
+        ["--colour-moments", "1"],
+        ["--colour-quantile-cells", "1"],
+    )
     for i, flags in enumerate(row_flags):
         assert _train(image, tmp_path / f"flat{i}", "--steps", "1", *flags) == 2
         assert "are for row-dependent models, not reference" in capsys.readouterr().err
@@ -461,3 +467,15 @@ def test_the_subset_a_run_trains_is_recorded_kept_on_resume_and_a_change_or_a_ba
     assert "start a new run from its checkpoint with --init to change --g-trainable" in capsys.readouterr().err
     assert train(tmp_path / "bad", "--steps", "1", "--g-trainable", "structure.nothing") == 2
     assert "no parameters under structure.nothing" in capsys.readouterr().err
+
+
+def test_the_colour_quantiles_grid_is_recorded_kept_on_resume_and_a_change_refused(image, tmp_path, capsys):
+    train = functools.partial(_train, image, family="infinitygan")
+    run = tmp_path / "whole"
+    assert train(run, "--steps", "1", "--colour-quantiles", "1", "--colour-quantile-cells", "1") == 0
+    assert read_header(run / "last.safetensors")["train_extra"]["colour_quantile_cells"] == 1
+    assert train(run, "--steps", "2", "--resume") == 0  # its pools (one cell a crop) load
+    assert read_header(run / "last.safetensors")["train_extra"]["colour_quantile_cells"] == 1
+    capsys.readouterr()
+    assert train(run, "--steps", "3", "--resume", "--colour-quantile-cells", "8") == 2
+    assert "to change --colour-quantile-cells" in capsys.readouterr().err
