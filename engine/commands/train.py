@@ -37,6 +37,7 @@ from engine.models.registry import build_initial, build_random, family_module
 from engine.render import choose_device
 from engine.train import critic_weights, distributed
 from engine.train.augment import parse_policy
+from engine.train.colour_moments import CELLS
 from engine.train.datasets import BASEMAPS, SAMPLINGS, open_dataset
 from engine.train.loop import Snapshot, train
 from engine.train.protocol import TrainConfig
@@ -539,7 +540,8 @@ def run(args: argparse.Namespace) -> int:
             )
         if args.colour_quantile_cells is not None:
             # a resume loads the quantile pools, whose shape the grid fixes
-            if resumed is not None and args.colour_quantile_cells != int(train_extra.get("colour_quantile_cells", 8)):
+            kept = int(train_extra.get("colour_quantile_cells", CELLS))
+            if resumed is not None and args.colour_quantile_cells != kept:
                 raise InvalidInput(
                     "a resumed run keeps its colour-quantile grid (its pools are in its state): "
                     "start a new run from its checkpoint with --init to change --colour-quantile-cells"

@@ -264,8 +264,8 @@ class AdversarialTrainer:
 
     def _g_reg(self, batch: int, logs: dict[str, float]) -> None:
         """Lazy path length in float32, skipped when ``generate`` gives no latents or they carry no
-        gradient: a run that trains only parts before the style mapping's output
-        (``extra["g_trainable"]``) keeps the mapping and the layers it regularises frozen."""
+        gradient: a run that freezes the style mapping (``extra["g_trainable"]`` without it) gets
+        latents that are constants, so there is no path length to take through them."""
         cfg = self.config
         fakes = self.generate(self.generator, batch, True)
         latents = [fakes.latents] if isinstance(fakes.latents, torch.Tensor) else fakes.latents or []

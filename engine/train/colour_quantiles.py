@@ -110,7 +110,8 @@ class ColourQuantiles:
     def of_cells(cls, cells: int, bands: int = BANDS) -> ColourQuantiles:
         """Pools of the default number of *crops* whatever the grid: ``cells`` = 1 compares whole
         crops' mean colours, so a band short of land asks its greenest crops to become land whole,
-        where the 8 x 8 grid asks its greenest cells (specks in the ocean, run ig37's README)."""
+        where the 8 x 8 grid asks its greenest cells: specks in the ocean. (Measured, README run ig39:
+        it drew the tropics' land as a belt along the equator; opt-in.)"""
         per_crop = cells * cells
         return cls(bands, cells, REAL_CROPS * per_crop, FAKE_CROPS * per_crop, min_real=MIN_REAL_CROPS * per_crop)
 
