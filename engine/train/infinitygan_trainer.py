@@ -62,7 +62,7 @@ from engine.models.infinitygan_structure import coordinate_grid
 from engine.models.infinitygan_styles import PerSampleStyles
 from engine.train.adversarial import AdversarialTrainer, Fakes, seeded_init
 from engine.train.colour_moments import CELLS, LatitudeColourMoments
-from engine.train.colour_quantiles import LatitudeColourQuantiles
+from engine.train.colour_quantiles import GRIDS, LatitudeColourQuantiles
 from engine.train.discriminator import Discriminator
 from engine.train.losses import d_logistic, g_nonsaturating, r1_penalty
 from engine.train.protocol import RealBatch, TrainConfig, loss_weight
@@ -82,9 +82,6 @@ COLOUR_CELLS = 8
 #: Weight of the colour critic's losses (critic and generator) and its R1 γ, on 192 colours.
 COLOUR_WEIGHT = 1.0
 COLOUR_R1_GAMMA = 1.0
-#: ``extra["colour_quantile_cells"]`` values: the side of the grid of averaged colours the colour
-#: quantiles compare (8, the default: cells of about 17 px; 1: whole crops' mean colours).
-QUANTILE_CELLS = (1, 2, 4, 8)
 #: ``extra["vpos_critic"]`` values: what the critic's vertical-position head learns from.
 VPOS_CRITIC = ("both", "reals")
 
@@ -164,8 +161,8 @@ class InfinityGANTrainer(AdversarialTrainer):
         self.moments = LatitudeColourMoments() if self.moments_weight else None
         self.quantiles_weight = loss_weight(config, "colour_quantiles")
         cells = int(config.extra.get("colour_quantile_cells", CELLS))
-        if cells not in QUANTILE_CELLS:
-            raise ValueError(f"colour_quantile_cells must be one of {', '.join(map(str, QUANTILE_CELLS))}, not {cells}")
+        if cells not in GRIDS:
+            raise ValueError(f"colour_quantile_cells must be one of {', '.join(map(str, GRIDS))}, not {cells}")
         self.quantiles = LatitudeColourQuantiles.of_cells(cells) if self.quantiles_weight else None
         width = int(config.extra.get("d_max_channels", max(model.config.texture_channels)))
         with seeded_init(config.seed):
