@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
 
 from engine.atomic import write_bytes_atomic
@@ -29,7 +30,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "report", help="the quality report of shipped models as a Markdown table (from their cards)"
     )
     report.add_argument("names", nargs="*", help="checkpoint names (default: every installed one with a card)")
-    report.add_argument("--readme", help="rewrite the generated quality-report section of this Markdown file")
+    report.add_argument(
+        "--markdown", "--readme", dest="readme", help="rewrite the generated quality-report section of a Markdown page"
+    )
 
 
 def inventory() -> dict:
@@ -102,12 +105,22 @@ def _report(names: list[str], readme: str | None = None) -> int:
         return 0
     path = Path(readme)
     try:
-        text = replace_readme_section(path.read_text(encoding="utf-8"), readme_section(cards))
+        section = readme_section(cards, gallery_dir=_gallery_link(path))
+        text = replace_readme_section(path.read_text(encoding="utf-8"), section)
     except (OSError, ValueError) as error:
         raise InvalidInput(f"cannot update {path}: {error}") from None
     write_bytes_atomic(path, text.encode("utf-8"))
     print(f"updated the quality report of {len(cards)} models in {path}")
     return 0
+
+
+def _gallery_link(page: Path) -> str:
+    """The gallery folder as a link relative to ``page``: the first ancestor holding ``resources/gallery``."""
+    folder = page.resolve().parent
+    for root in (folder, *folder.parents):
+        if (root / "resources" / "gallery").is_dir():
+            return Path(os.path.relpath(root / "resources" / "gallery", folder)).as_posix()
+    return "resources/gallery"
 
 
 def _import(args: argparse.Namespace) -> int:

@@ -1,4 +1,4 @@
-"""The README's quality report is generated from the shipped model cards and must agree with them."""
+"""The models page's quality report is generated from the shipped model cards and must agree with them."""
 
 from pathlib import Path
 
@@ -17,12 +17,23 @@ def _shipped_cards() -> list[dict]:
     return [card for card in cards if card is not None]
 
 
-def test_readme_report_matches_the_shipped_cards():
+MODELS_PAGE = ROOT / "docs" / "models" / "README.md"
+
+
+def test_models_page_report_matches_the_shipped_cards():
     cards = _shipped_cards()
+    page = MODELS_PAGE.read_text(encoding="utf-8")
+    expected = readme_section(cards, gallery_dir="../../resources/gallery")
+    assert expected in page, "re-run `everscape models report --markdown docs/models/README.md` after shipping"
+    for card in cards:  # every gallery the report links to is in the repository, where the page says
+        assert (MODELS_PAGE.parent / "../../resources/gallery" / Path(card["gallery"]["path"]).name).is_file()
+
+
+def test_the_readme_stays_a_short_user_document():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert readme_section(cards) in readme, "re-run `everscape models report --readme README.md` after shipping"
-    for card in cards:  # every gallery the report links to is in the repository
-        assert (ROOT / "resources" / "gallery" / Path(card["gallery"]["path"]).name).is_file()
+    assert len(readme.encode("utf-8")) <= 10 * 1024
+    for link in ("docs/cli.md", "docs/training.md", "docs/models/README.md", "docs/architecture.md"):
+        assert link in readme and (ROOT / link).is_file()
 
 
 def test_report_rewrites_only_its_section(tmp_path, monkeypatch, capsys):
@@ -31,13 +42,16 @@ def test_report_rewrites_only_its_section(tmp_path, monkeypatch, capsys):
     cards = _shipped_cards()
     if not cards:
         pytest.skip("no shipped model cards")
-    readme = tmp_path / "README.md"
+    (tmp_path / "resources" / "gallery").mkdir(parents=True)
+    readme = tmp_path / "docs" / "models.md"
+    readme.parent.mkdir()
     readme.write_text(f"# Title\n\nbefore\n\n{REPORT_BEGIN}\nstale table\n{REPORT_END}\n\nafter\n", encoding="utf-8")
-    assert main(["models", "report", "--readme", str(readme)]) == 0
+    assert main(["models", "report", "--markdown", str(readme)]) == 0
     text = readme.read_text(encoding="utf-8")
     assert "stale table" not in text and text.startswith("# Title\n\nbefore\n\n") and text.endswith("\n\nafter\n")
-    assert readme_section(cards) in text
-    assert replace_readme_section(text, readme_section(cards)) == text  # idempotent
+    section = readme_section(cards, gallery_dir="../resources/gallery")  # links relative to the page
+    assert section in text
+    assert replace_readme_section(text, section) == text  # idempotent
 
     readme.write_text("# no markers\n", encoding="utf-8")
     assert main(["models", "report", "--readme", str(readme)]) == 2
