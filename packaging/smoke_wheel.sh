@@ -34,10 +34,10 @@ PY
 
 echo "== fresh venv in $work/venv"
 borrowed="$(python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
-python -m venv "$work/venv"
+python -m venv --without-pip "$work/venv"  # the active pip installs into it (--python): no ensurepip
 venv_site="$("$work/venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
 echo "$borrowed" >"$venv_site/zz-borrowed-dependencies.pth"  # after the venv's own site-packages
-"$work/venv/bin/python" -m pip install -q --no-deps --no-index "${wheel[0]}"
+python -m pip --python "$work/venv/bin/python" install -q --no-deps --no-index "${wheel[0]}"
 
 mkdir "$work/cwd" && cd "$work/cwd"
 bin="$work/venv/bin"
@@ -66,8 +66,8 @@ echo "== everscape render 256x256"
   "$work/cwd/render.png"
 
 echo "== everscape gui --screenshot"
-"$bin/everscape" gui --screenshot "$work/cwd/shot.png" --size 480x320
-"$bin/python" -c "from PIL import Image; import sys; im = Image.open(sys.argv[1]); assert im.size[0] >= 480, im.size" \
+"$bin/everscape" gui --screenshot "$work/cwd/shot.png" --size 320x240
+"$bin/python" -c "from PIL import Image; import sys; im = Image.open(sys.argv[1]); assert im.size[0] >= 320, im.size" \
   "$work/cwd/shot.png"
 
 echo "== wheel smoke passed in $((SECONDS - started)) s"
