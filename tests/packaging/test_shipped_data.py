@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import importlib
+import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from engine import shipped_data
 
@@ -61,3 +64,29 @@ def test_a_missing_data_package_falls_back_without_error(tmp_path, monkeypatch):
     assert shipped_data.installed_root() is None
     assert shipped_data.data_root() == tmp_path
     assert "nowhere" in shipped_data.data_origin()
+
+
+def _setuptools_can_build_this() -> bool:
+    from importlib.metadata import version
+
+    return int(version("setuptools").split(".")[0]) >= 77  # pyproject's build-system requirement
+
+
+@pytest.mark.skipif(not _setuptools_can_build_this(), reason="needs setuptools>=77 in this venv (no build isolation)")
+def test_an_editable_install_finds_the_checkouts_models(tmp_path):
+    """``pip install -e .`` into a fresh venv (dependencies borrowed), used from outside the tree."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = str(venv / "bin" / "python")
+    purelib = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
+    site = subprocess.run([python, "-c", purelib], capture_output=True, text=True, check=True).stdout.strip()
+    borrowed = subprocess.run([sys.executable, "-c", purelib], capture_output=True, text=True, check=True)
+    Path(site, "zz-borrowed.pth").write_text(borrowed.stdout)
+    install = [sys.executable, "-m", "pip", "--python", python, "install", "-q", "--no-deps", "--no-build-isolation"]
+    done = subprocess.run([*install, "--no-index", "-e", str(ROOT)], capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    code = "import engine.checkpoints as c, engine.shipped_data as s; print(c.SHIPPED_DIR); print(s.data_origin())"
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    done = subprocess.run([python, "-c", code], capture_output=True, text=True, cwd=tmp_path, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [str(ROOT / "checkpoints"), "source checkout"]
