@@ -102,8 +102,15 @@ def models() -> dict[str, Any]:
 
 
 def gpu_help(device: str) -> str:
+    """The next step towards a GPU, depending on what is missing (see :func:`device_choice`)."""
     if device != "cpu":
         return "a GPU is in use; nothing to do"
+    if torch.version.cuda or torch.version.hip:
+        vendor = "AMD ROCm" if torch.version.hip else "NVIDIA"
+        return (
+            f"this torch can use a GPU: install or update the {vendor} driver (check with "
+            f"{'rocm-smi' if torch.version.hip else 'nvidia-smi'}) and that CUDA_VISIBLE_DEVICES does not hide it"
+        )
     if sys.platform == "darwin":
         return "on an Apple-silicon Mac, install the standard macOS torch wheel (it includes MPS)"
     return (

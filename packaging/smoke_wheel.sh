@@ -60,6 +60,10 @@ echo "== everscape models"
 "$bin/everscape" models | tee "$work/models.txt"
 grep -q "infinitygan-bluemarble: infinitygan" "$work/models.txt"
 
+echo "== everscape doctor"
+"$bin/everscape" doctor | tee "$work/doctor.txt"
+grep -q "^Shipped models: .*(installed package everscape_data)$" "$work/doctor.txt"
+
 echo "== everscape render 256x256"
 "$bin/everscape" render --model infinitygan-bluemarble --rect 0,0,256,256 --out "$work/cwd/render.png" --device cpu --quiet
 "$bin/python" -c "from PIL import Image; import sys; im = Image.open(sys.argv[1]); assert im.size == (256, 256), im.size" \
