@@ -10,6 +10,8 @@ from pathlib import Path
 from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication
 
+from app.display import choose_platform
+from app.icon import application_icon
 from app.main_window import MainWindow
 from app.qimage import array_to_qimage  # noqa: F401 - re-exported for older callers
 from app.settings import Settings
@@ -97,8 +99,10 @@ def open_project_or_raise(window: MainWindow, path: str | Path) -> None:
 
 
 def run_app(args: argparse.Namespace) -> int:
+    choose_platform(headless=bool(getattr(args, "screenshot", None)))
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Everscape")
+    app.setWindowIcon(application_icon())
     view = parse_view(args.view) if getattr(args, "view", None) else None
     if getattr(args, "screenshot", None):
         size = parse_size(args.size) if args.size else (1280, 800)

@@ -24,8 +24,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.about_dialog import add_help_menu
 from app.canvas import Canvas
 from app.export_dialog import ExportDialog
+from app.icon import application_icon
 from app.navigator import Navigator
 from app.project_controller import ProjectController, ProjectPrompts
 from app.settings import Preferences, Settings
@@ -77,6 +79,7 @@ class MainWindow(QMainWindow):
         self.last_error: str | None = None
         self._pending: tuple[int, World | None] | None = None
         self.setWindowTitle("Everscape")
+        self.setWindowIcon(application_icon())
         self.resize(1280, 800)
 
         device = None if self.prefs.device == "auto" else self.prefs.device
@@ -186,6 +189,7 @@ class MainWindow(QMainWindow):
         self.developer_action.setCheckable(True)
         self.developer_action.setChecked(self.prefs.developer)
         self.developer_action.toggled.connect(self._on_developer_toggled)
+        self.about_action = add_help_menu(self)
 
     def _install_training_panel(self) -> QDockWidget:
         """View ▸ Training (hidden until asked for): jobs run as child processes; "Open in canvas"

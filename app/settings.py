@@ -9,13 +9,13 @@ with :meth:`engine.world.World.save` (atomic), so a crash can never leave half a
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, fields
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings
 
 from engine.errors import EverscapeError
+from engine.folders import config_dir
 from engine.world import World
 
 WORLD_FILE = "last-world.json"
@@ -23,13 +23,6 @@ AUTOSAVE_FILE = "autosave.everscape"  # the current world and view, a few second
 MAX_RECENT = 8
 
 
-def config_dir() -> Path:
-    env = os.environ.get("EVERSCAPE_CONFIG_DIR")
-    if env:
-        return Path(env)
-    import platformdirs
-
-    return Path(platformdirs.user_config_dir("everscape"))
 
 
 @dataclass

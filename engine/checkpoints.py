@@ -3,8 +3,9 @@
 A checkpoint is one ``.safetensors`` file whose metadata holds ``everscape`` = JSON of
 ``{format, family, config, ...}`` (data, steps, metrics: whatever training recorded). Loading
 never runs code: pickles are refused unless imported explicitly with :func:`import_legacy`, which
-uses ``torch.load(weights_only=True)``. Shipped checkpoints live in the repository's
-``checkpoints/`` folder; the user's in the platform data folder or ``$EVERSCAPE_CHECKPOINTS``.
+uses ``torch.load(weights_only=True)``. Shipped checkpoints are package data found through
+:mod:`engine.shipped_data` (the repository's ``checkpoints/`` folder in a checkout); the user's live
+in the platform data folder or ``$EVERSCAPE_CHECKPOINTS``.
 """
 
 from __future__ import annotations
@@ -24,9 +25,11 @@ from safetensors.torch import save_file
 
 from engine.atomic import atomic_path
 from engine.errors import CheckpointError, first_line
+from engine.folders import data_dir
+from engine.shipped_data import data_path
 
 FORMAT = "everscape.checkpoint/1"
-SHIPPED_DIR = Path(__file__).resolve().parent.parent / "checkpoints"
+SHIPPED_DIR = data_path("checkpoints")
 
 
 def user_dir() -> Path:
@@ -34,9 +37,7 @@ def user_dir() -> Path:
     env = os.environ.get("EVERSCAPE_CHECKPOINTS")
     if env:
         return Path(env)
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir("everscape")) / "checkpoints"
+    return data_dir() / "checkpoints"
 
 
 def search_dirs() -> list[Path]:

@@ -4,7 +4,8 @@ Subcommands are modules with ``HELP``, ``add_arguments(parser)`` and ``run(args)
 engine's own are listed in :data:`COMMANDS` (a module not present in this build is skipped);
 other packages add theirs through the ``everscape.commands`` entry-point group, which is how the
 desktop app contributes ``gui`` without the engine ever importing Qt. With no arguments the
-command starts the GUI.
+command starts the GUI; with a project file as its only command (``everscape FILE.everscape``, as a
+desktop launcher calls it) the GUI opens that project.
 
 Errors the user can act on print one line on stderr and exit 2; anything unexpected prints one
 line and exits 1, with the traceback only under ``--debug``.
@@ -19,6 +20,7 @@ import sys
 from importlib.metadata import entry_points
 from types import ModuleType
 
+from engine import project
 from engine.errors import EverscapeError
 
 COMMANDS: dict[str, str] = {
@@ -27,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "bench": "engine.commands.bench",
     "train": "engine.commands.train",
     "eval": "engine.commands.eval",
+    "doctor": "engine.commands.doctor",
 }
 
 
@@ -83,9 +86,20 @@ def join_negative_values(argv: list[str]) -> list[str]:
     return out
 
 
+def open_project_shortcut(argv: list[str], commands: dict[str, ModuleType]) -> list[str]:
+    """``everscape FILE.everscape`` -> ``everscape gui FILE.everscape``: how a double-click opens a project."""
+    positional = next((index for index, token in enumerate(argv) if not token.startswith("-")), None)
+    if positional is None or argv[positional] in commands or "gui" not in commands:
+        return argv
+    if not argv[positional].lower().endswith(project.SUFFIX):
+        return argv
+    return [*argv[:positional], "gui", *argv[positional:]]
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = join_negative_values(sys.argv[1:] if argv is None else list(argv))
     commands = discover_commands()
+    argv = open_project_shortcut(argv, commands)
     parser = build_parser(commands)
     if not [a for a in argv if a != "--debug"]:
         if "gui" not in commands:
