@@ -24,6 +24,7 @@ from engine.cards import card_path, read_card, relative_heldout_swd
 from engine.checkpoints import Checkpoint, find_checkpoint, list_checkpoints, load_checkpoint
 from engine.errors import CheckpointError, InvalidInput, first_line
 from engine.models.base import Generator
+from engine.models.preflight import check_before_building
 
 #: family name -> module implementing it.
 FAMILY_MODULES: dict[str, str] = {
@@ -141,7 +142,11 @@ def load_model(ref: str) -> LoadedModel:
 
 def model_from_checkpoint(ckpt: Checkpoint, path: str | Path) -> Generator:
     """The eval-mode generator a loaded checkpoint describes; a mismatch is a one-line error."""
-    module = family_module(ckpt.family)
+    try:
+        module = family_module(ckpt.family)
+    except InvalidInput as error:
+        raise CheckpointError(f"checkpoint {path}: {error}") from None
+    check_before_building(module, ckpt.config, ckpt.weights, path)
     try:
         model = module.build(module.config_from_dict(ckpt.config))
         model.load_state_dict(ckpt.weights, strict=True)
