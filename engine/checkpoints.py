@@ -26,7 +26,7 @@ from safetensors.torch import save_file
 from engine import filekind
 from engine.atomic import atomic_path
 from engine.budget import check_memory
-from engine.errors import CheckpointError, first_line
+from engine.errors import CheckpointError, OutputError, first_line
 
 FORMAT = "everscape.checkpoint/1"
 SHIPPED_DIR = Path(__file__).resolve().parent.parent / "checkpoints"
@@ -88,10 +88,35 @@ def save_checkpoint(
     meta: Mapping[str, Any] | None = None,
 ) -> None:
     """Write a checkpoint atomically: weights as safetensors, description in the header."""
+    with atomic_path(path) as temp:
+        write_checkpoint_file(temp, family, config, weights, meta, target=Path(path))
+
+
+def write_checkpoint_file(
+    temp: Path,
+    family: str,
+    config: Mapping[str, Any],
+    weights: Mapping[str, torch.Tensor],
+    meta: Mapping[str, Any] | None = None,
+    *,
+    target: Path,
+) -> None:
+    """Fill ``temp`` (a temporary from :mod:`engine.atomic`) with the checkpoint bound for ``target``."""
     header = {"format": FORMAT, "family": family, "config": dict(config), **dict(meta or {})}
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in weights.items()}
-    with atomic_path(path) as temp:
-        save_file(tensors, str(temp), metadata={"everscape": json.dumps(header)})
+    write_safetensors(temp, tensors, {"everscape": json.dumps(header)}, target)
+
+
+def write_safetensors(temp: Path, tensors: dict[str, torch.Tensor], metadata: dict[str, str], target: Path) -> None:
+    """``save_file`` with its errors as one-line :class:`OutputError`: safetensors reports a full
+    disk or a write error as its own ``SafetensorError``, which is not an ``OSError``."""
+    try:
+        save_file(tensors, str(temp), metadata=metadata)
+    except SafetensorError as error:
+        text = first_line(error)
+        if "os error 28" in text.lower() or "no space" in text.lower():
+            raise OutputError(f"cannot write {target}: the disk is full") from None
+        raise OutputError(f"cannot write {target}: {text[:160]}") from None
 
 
 def read_header(path: str | Path) -> dict[str, Any]:

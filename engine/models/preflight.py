@@ -52,7 +52,9 @@ def check_before_building(
     check_memory(need, f"checkpoint {path}'s model ({sizes or 'its config'})", error=CheckpointError)
     missing = [key for key in shapes if key not in weights]
     if missing:
-        raise CheckpointError(f"checkpoint {path} does not match its config: no tensor {missing[0]} ({len(missing)} missing)")
+        raise CheckpointError(
+            f"checkpoint {path} does not match its config: no tensor {missing[0]} ({len(missing)} missing)"
+        )
     unexpected = [key for key in weights if key not in shapes]
     if unexpected:
         raise CheckpointError(f"checkpoint {path} does not match its config: unexpected tensor {unexpected[0]}")
