@@ -96,6 +96,23 @@ def probe_image(path: str | Path) -> ImageInfo:
         raise _refusal(path, error) from None
 
 
+def verify_image(path: str | Path, max_pixels: int | None = None) -> ImageInfo:
+    """Check a file is a whole image without decoding it: header, size, and the format's own
+    integrity check (PNG chunk CRCs and the end of the stream, where Pillow has one)."""
+    path = Path(path)
+    try:
+        with _open(path) as image:
+            info = ImageInfo(int(image.width), int(image.height), str(image.mode), str(image.format))
+            image.verify()
+    except _DECODE_ERRORS as error:
+        raise _refusal(path, error) from None
+    if info.width < 1 or info.height < 1:
+        raise InvalidInput(f"{path} is an empty image ({info.width}x{info.height})")
+    if max_pixels is not None and info.pixels > max_pixels:
+        raise InvalidInput(f"{path} is {info.width}x{info.height}, over the limit of {max_pixels:,} pixels")
+    return info
+
+
 def decoded_bytes(info: ImageInfo) -> int:
     """Peak bytes of decoding ``info``'s image to RGB: the decoded mode, its RGB copy, the array."""
     return info.pixels * (2 * _MODE_BYTES.get(info.mode, 4) + 6)

@@ -47,7 +47,7 @@ import torch
 from PIL import Image
 
 from engine.errors import InvalidInput
-from engine.imageio import READ_SUFFIXES, read_image
+from engine.imageio import READ_SUFFIXES, read_image, verify_image
 from engine.train.protocol import RealBatch
 
 #: Largest image we agree to decode (1.5 gigapixel = 4.5 GB as RGB uint8).
@@ -156,6 +156,8 @@ class CropDataset:
         self.rng = np.random.Generator(np.random.PCG64(seed))
         self._cache: OrderedDict[int, np.ndarray] = OrderedDict()
         self._cache_size = cache_images
+        #: ``(file, reason)`` of images left out: by the folder check, or failing to decode in a run.
+        self.skipped: list[tuple[Path, str]] = []
         for index, source in enumerate(self.sources):
             if isinstance(source, np.ndarray):
                 self._check(source, str(name))
@@ -176,12 +178,27 @@ class CropDataset:
         if hit is not None:
             self._cache.move_to_end(index)
             return hit
-        image = load_image(source, self.scale, self.drop_bottom_fraction)
+        image = load_image(source, self.scale, self.drop_bottom_fraction)  # may raise: see _usable_image
         self._check(image, str(source))
         self._cache[index] = image
         while len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
         return image
+
+    def _usable_image(self, index: int) -> np.ndarray:
+        """Image ``index``, or, when it fails to decode after the up-front check passed it (damaged
+        past what the check reads, or changed on disk), the next usable one; the failure is kept
+        in :attr:`skipped` and the file is not tried again. None usable: a one-line error."""
+        for _ in range(len(self.sources)):
+            try:
+                return self._image(index)
+            except InvalidInput as error:
+                if len(self.sources) == 1:
+                    raise
+                self.skipped.append((Path(str(self.sources[index])), str(error)))
+                # The slot takes the next source: indices (and so the RNG's draws) stay as they were.
+                self.sources[index] = self.sources[(index + 1) % len(self.sources)]
+        raise InvalidInput(f"no usable image left in {self.name}")
 
     def sample(self, count: int) -> RealBatch:
         """``count`` crops as a CPU :class:`RealBatch` (images in [-1, 1], positions in [-1, 1])."""
@@ -189,7 +206,7 @@ class CropDataset:
         positions = np.empty((count, 2), dtype=np.float32)
         s = self.crop
         for i in range(count):
-            image = self._image(int(self.rng.integers(len(self.sources))))
+            image = self._usable_image(int(self.rng.integers(len(self.sources))))
             h, w = image.shape[:2]
             if self.sampling == "wrap":
                 span = _ring_span(w, s, self.holdout)
@@ -232,10 +249,33 @@ def open_dataset(spec: str, crop: int, **options: Any) -> CropDataset:
         files = sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
         if not files:
             raise InvalidInput(f"folder {path} holds no images ({', '.join(IMAGE_SUFFIXES)})")
-        return CropDataset(files, crop, name=str(path), **options)
+        usable, skipped = check_folder(files, crop, options.get("scale", 1.0))
+        if not usable:
+            raise InvalidInput(f"folder {path}: none of its {len(files)} images is usable ({skipped[0][1]})")
+        data = CropDataset(usable, crop, name=str(path), **options)
+        data.skipped = skipped
+        return data
     if path.is_file():
         return CropDataset([_decoded(path, options)], crop, name=str(path), **options)
     raise InvalidInput(f"--data {spec!r} is not {', '.join(BASEMAPS)}, a folder or an image file")
+
+
+def check_folder(files: Sequence[Path], crop: int, scale: float = 1.0) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """A training folder's images checked up front, header and integrity only (no decoding):
+    ``(usable, [(skipped, reason), ...])``. One damaged file among many is skipped and reported,
+    not found at step 26 by a crash."""
+    usable, skipped = [], []
+    for file in files:
+        try:
+            info = verify_image(file, MAX_PIXELS)
+        except InvalidInput as error:
+            skipped.append((file, str(error)))
+            continue
+        if min(info.width, info.height) * scale < crop:
+            skipped.append((file, f"{file} ({info.width}x{info.height}) is too small for {crop}-px crops"))
+            continue
+        usable.append(file)
+    return usable, skipped
 
 
 def _decoded(path: Path, options: dict[str, Any]) -> np.ndarray:
