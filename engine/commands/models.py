@@ -4,10 +4,19 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from engine.atomic import write_bytes_atomic
-from engine.cards import card_path, heldout_swd, quality_table, read_card, readme_section, replace_readme_section
+from engine.cards import (
+    card_path,
+    check_card,
+    heldout_swd,
+    quality_table,
+    read_card,
+    readme_section,
+    replace_readme_section,
+)
 from engine.checkpoints import find_checkpoint, list_checkpoints, read_header
 from engine.commands import models_ship
 from engine.errors import CheckpointError, InvalidInput
@@ -91,12 +100,14 @@ def _report(names: list[str], readme: str | None = None) -> int:
         path = find_checkpoint(name)
         if path is None:
             raise CheckpointError(f"no installed checkpoint called {name!r} (see `everscape models`)")
-        card = read_card(card_path(path))
-        if card is None:
+        if not card_path(path).exists():
             if names:
                 raise CheckpointError(f"{name} has no model card ({card_path(path).name}); ship it with `models ship`")
             continue
-        cards.append(card)
+        try:
+            cards.append(check_card(card_path(path)))
+        except InvalidInput as error:  # one bad card is named and left out; the others are reported
+            print(f"everscape: ignoring a model card: {error}", file=sys.stderr)
     if readme is None:
         print(quality_table(cards))
         return 0
