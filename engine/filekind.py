@@ -108,8 +108,9 @@ def sniff(path: str | Path) -> str:
         return UNKNOWN
     if size == 0:
         return EMPTY
-    if safetensors_header(path) is not None:
-        return SAFETENSORS
+    length = int.from_bytes(head[:8], "little") if len(head) >= 9 else 0
+    if head[8:9] == b"{" and 2 <= length <= MAX_SAFETENSORS_HEADER:
+        return SAFETENSORS  # whole or truncated: the loader says which
     if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
         return _zip_kind(path)
     try:

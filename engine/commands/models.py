@@ -39,6 +39,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     report.add_argument("names", nargs="*", help="checkpoint names (default: every installed one with a card)")
     report.add_argument("--readme", help="rewrite the generated quality-report section of this Markdown file")
+    check = sub.add_parser(
+        "check",
+        help="say what each file is (checkpoint, card, project, image, training state), whether it loads, why not",
+    )
+    check.add_argument("files", nargs="+", help="files to check")
 
 
 def inventory() -> dict:
@@ -73,6 +78,8 @@ def run(args: argparse.Namespace) -> int:
         return models_ship.run_rediagnose(args)
     if getattr(args, "models_command", None) == "remeasure":
         return models_ship.run_remeasure(args)
+    if getattr(args, "models_command", None) == "check":
+        return check_files(args.files, args.json)
     if getattr(args, "models_command", None) == "report":
         return _report(args.names, args.readme)
     info = inventory()
@@ -92,6 +99,20 @@ def run(args: argparse.Namespace) -> int:
             detail += f", held-out SWD {entry['heldout_swd']:.1f}"
         print(f"  {entry['name']}: {detail}")
     return 0
+
+
+def check_files(files: list[str], as_json: bool = False) -> int:
+    """One report line per file (:func:`engine.doctor.describe_file`); exit 2 when any fails to load."""
+    from engine.doctor import describe_file
+
+    reports = [describe_file(name) for name in files]
+    if as_json:
+        rows = [{"path": str(r.path), "kind": r.kind, "ok": r.ok, "detail": r.detail} for r in reports]
+        print(json.dumps(rows, indent=1))
+    else:
+        for report in reports:
+            print(report.line())
+    return 0 if all(r.ok for r in reports) else 2
 
 
 def _report(names: list[str], readme: str | None = None) -> int:
