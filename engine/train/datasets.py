@@ -47,7 +47,8 @@ import torch
 from PIL import Image
 
 from engine.errors import InvalidInput
-from engine.imageio import READ_SUFFIXES, read_image, verify_image
+from engine.budget import check_memory
+from engine.imageio import READ_SUFFIXES, decoded_bytes, read_image, verify_image
 from engine.train.protocol import RealBatch
 
 #: Largest image we agree to decode (1.5 gigapixel = 4.5 GB as RGB uint8).
@@ -268,6 +269,7 @@ def check_folder(files: Sequence[Path], crop: int, scale: float = 1.0) -> tuple[
     for file in files:
         try:
             info = verify_image(file, MAX_PIXELS)
+            check_memory(decoded_bytes(info), f"image {file} ({info.width}x{info.height} {info.mode})")
         except InvalidInput as error:
             skipped.append((file, str(error)))
             continue
