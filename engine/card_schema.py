@@ -9,16 +9,19 @@ a bad card is named and left out.
 The schema is a small declarative tree, not a ``jsonschema`` document (no dependency for ~40
 lines): a dict spec lists keys (``"?key"`` optional, ``"*"`` any key, ``"#"`` any decimal key),
 a one-element list spec is "a list of these", a tuple is "any of these", :data:`NUMBER` is a
-JSON number or null (a metric not measured), and a type is that type.
+finite JSON number or null (a metric not measured), :data:`MEASURED` a finite number, and a type
+is that type. Non-finite numbers (JSON parsers accept ``NaN`` and ``Infinity``) are refused.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 NUMBER = "number"
-_SCORES = {"swd": NUMBER, "inf_swd": NUMBER, "?scaleinv": {"#": NUMBER}}
-_SHARES = {"*": NUMBER}
+MEASURED = "measured number"
+_SCORES = {"swd": NUMBER, "inf_swd": NUMBER, "scaleinv": {"#": NUMBER}}
+_SHARES = {"ice": MEASURED, "ocean": MEASURED, "*": MEASURED}
 
 CARD_SCHEMA: dict[str, Any] = {
     "format": str,
@@ -47,7 +50,7 @@ CARD_SCHEMA: dict[str, Any] = {
     "?landcover": (
         None,
         {
-            "measures": {"*": {"render": NUMBER, "data": NUMBER}},
+            "measures": {"*": {"render": MEASURED, "data": MEASURED}},
             "?gallery_rows": [int],
             "?by_latitude": [{"render": _SHARES, "data": _SHARES}],
         },
@@ -56,7 +59,9 @@ CARD_SCHEMA: dict[str, Any] = {
 
 
 def _is_number(value: Any) -> bool:
-    return value is None or (isinstance(value, int | float) and not isinstance(value, bool))
+    if value is None:
+        return True
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def problem(value: Any, spec: Any = CARD_SCHEMA, where: str = "card") -> str | None:
@@ -66,8 +71,10 @@ def problem(value: Any, spec: Any = CARD_SCHEMA, where: str = "card") -> str | N
         return None if any(p is None for p in found) else next(p for p in found if p)
     if spec is None:
         return None if value is None else f"{where} is not null"
-    if spec == NUMBER:
-        return None if _is_number(value) else f"{where} is {type(value).__name__}, not a number"
+    if spec in (NUMBER, MEASURED):
+        if value is None and spec == MEASURED:
+            return f"{where} is null, not a number"
+        return None if _is_number(value) else f"{where} is {str(value)[:20]!r}, not a finite number"
     if isinstance(spec, list):
         if not isinstance(value, list):
             return f"{where} is {type(value).__name__}, not a list"

@@ -46,8 +46,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from engine.errors import InvalidInput
 from engine.budget import check_memory
+from engine.errors import InvalidInput
 from engine.imageio import READ_SUFFIXES, decoded_bytes, read_image, verify_image
 from engine.train.protocol import RealBatch
 
