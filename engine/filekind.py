@@ -86,7 +86,13 @@ def _is_json(path: Path, size: int, head: bytes) -> bool:
         return False
 
 
-def _is_image(path: Path) -> bool:
+#: Image signatures: a file that starts like an image but that Pillow cannot open is a damaged image.
+_IMAGE_SIGNATURES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+", b"GIF8")
+
+
+def _is_image(path: Path, head: bytes = b"") -> bool:
+    if head.startswith(_IMAGE_SIGNATURES) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP"):
+        return True
     from engine.errors import InvalidInput
     from engine.imageio import probe_image
 
@@ -120,4 +126,4 @@ def sniff(path: str | Path) -> str:
         return UNKNOWN
     if _is_json(path, size, head):
         return JSON
-    return IMAGE if _is_image(path) else UNKNOWN
+    return IMAGE if _is_image(path, head) else UNKNOWN
