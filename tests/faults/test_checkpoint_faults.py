@@ -136,7 +136,7 @@ def _valid_bytes() -> bytes:
     return _VALID
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
 @given(data=st.data())
 def test_fuzzed_checkpoints_load_or_are_refused(tmp_path_factory, data):
     """Any byte mutation of a valid checkpoint loads or raises EverscapeError, never anything else."""
