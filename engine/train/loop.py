@@ -6,7 +6,12 @@ app's training panel both pass callbacks (``progress_fn(dict)`` per logging step
 (with its held-out metric, so a user sees whether the model still improves),
 ``sample_fn(path)`` after each sample grid).
 An abort (or Ctrl-C turned into one by the caller) ends the run *between* steps with a fresh
-snapshot; a crash writes nothing, and since every write is atomic the last snapshot stays intact.
+snapshot. An error between steps (damaged data, a failed sample write) also snapshots before it
+propagates, so the steps since the last snapshot are not lost; an error inside a step writes
+nothing (the trainer is half-updated). A snapshot's weights and training state are written to
+temporary names and renamed together (:func:`engine.atomic.atomic_paths`): a full disk leaves
+the previous pair, never new weights beside an old state. The folder is locked for the run
+(:mod:`engine.train.runlock`).
 
 Files in ``out_dir`` (rank 0 only):
 

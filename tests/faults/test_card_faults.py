@@ -15,6 +15,7 @@ from engine.cli import main
 from engine.errors import InvalidInput
 from engine.models import registry, smoke
 from tests.faults.hostile import card, checkpoint_with, tiny_checkpoint, write_json
+from tests.faults.measure import REFUSAL_RSS_BUDGET, peak_rss_bytes
 
 SHAPE_CASES = [
     ("a list", [1, 2, 3]),
@@ -100,12 +101,15 @@ def test_fuzzed_cards_load_or_are_refused_and_a_loaded_one_always_reports(tmp_pa
         raw[data.draw(st.integers(0, len(raw) - 1))] = data.draw(st.integers(0, 255))
     path = tmp_path_factory.mktemp("card") / "m.json"
     path.write_bytes(bytes(raw))
+    before = peak_rss_bytes()
     try:
         loaded = check_card(path)
     except InvalidInput as error:
         assert "\n" not in str(error)
-        return
-    assert quality_table([loaded]).startswith("|")
+        loaded = None
+    assert peak_rss_bytes() - before < REFUSAL_RSS_BUDGET
+    if loaded is not None:
+        assert quality_table([loaded]).startswith("|")
 
 
 def test_the_shipped_cards_pass_the_schema():

@@ -16,7 +16,7 @@ from engine.checkpoints import load_checkpoint, read_header
 from engine.errors import CheckpointError, EverscapeError
 from engine.models.registry import load_model
 from tests.faults.hostile import checkpoint_with, padded_safetensors, raw_safetensors, tiny_checkpoint
-from tests.faults.measure import assert_refused, run_cli
+from tests.faults.measure import REFUSAL_RSS_BUDGET, assert_refused, peak_rss_bytes, run_cli
 
 
 def _nan(weights):
@@ -149,7 +149,9 @@ def test_fuzzed_checkpoints_load_or_are_refused(tmp_path_factory, data):
         raw = raw[: data.draw(st.integers(0, len(raw)))]
     path = tmp_path_factory.mktemp("fuzz") / "m.safetensors"
     path.write_bytes(bytes(raw))
+    before = peak_rss_bytes()
     try:
         load_model(str(path))
     except EverscapeError as error:
         assert "\n" not in str(error)
+    assert peak_rss_bytes() - before < REFUSAL_RSS_BUDGET
