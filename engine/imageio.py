@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import os
+import struct
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,7 +84,10 @@ def _refusal(path: Path, error: Exception) -> InvalidInput:
     return InvalidInput(f"cannot decode {path} (truncated or damaged: {first_line(error)[:160]})")
 
 
-_DECODE_ERRORS = (OSError, SyntaxError, ValueError, TypeError, IndexError, KeyError, EOFError, ZeroDivisionError)
+#: What Pillow raises on damaged files, across its format plugins (struct.error from EXIF and TIFF tags).
+_DECODE_ERRORS = (
+    OSError, SyntaxError, ValueError, TypeError, IndexError, KeyError, EOFError, ZeroDivisionError, struct.error,
+)  # fmt: skip
 
 
 def probe_image(path: str | Path) -> ImageInfo:

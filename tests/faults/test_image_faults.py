@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from engine import invert
@@ -11,7 +13,7 @@ from engine.errors import InvalidInput
 from engine.imageio import read_image, verify_image
 from engine.train.datasets import load_image
 from tests.faults.hostile import png_declaring
-from tests.faults.measure import assert_refused, run_cli
+from tests.faults.measure import REFUSAL_RSS_BUDGET, assert_refused, peak_rss_bytes, run_cli
 
 
 def _gradient16() -> np.ndarray:
@@ -122,3 +124,41 @@ def test_a_png_bomb_in_training_data_is_refused_within_the_memory_bound(tmp_path
     run = run_cli("train", "reference", "--data", str(tmp_path / "bomb.png"), "--out", str(tmp_path / "run"),
                   "--steps", "1", "--device", "cpu")  # fmt: skip
     assert_refused(run, "bomb.png")
+
+
+def _seed_images() -> dict[str, bytes]:
+    import io
+
+    pixels = np.random.default_rng(1).integers(0, 255, (12, 16, 3), dtype=np.uint8)
+    image = Image.fromarray(pixels)
+    exif = image.getexif()
+    exif[0x0112] = 8
+    found = {}
+    for fmt, options in (("PNG", {}), ("JPEG", {"exif": exif}), ("TIFF", {}), ("WEBP", {})):
+        buffer = io.BytesIO()
+        image.save(buffer, format=fmt, **options)
+        found[fmt] = buffer.getvalue()
+    return found
+
+
+_SEEDS = _seed_images()
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")  # Pillow warns about the damaged tags it skips
+@settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_fuzzed_images_decode_or_are_refused(tmp_path_factory, data):
+    """Any byte mutation of a small PNG, JPEG (with EXIF), TIFF or WebP decodes to RGB or is refused in one line."""
+    raw = bytearray(_SEEDS[data.draw(st.sampled_from(sorted(_SEEDS)))])
+    for _ in range(data.draw(st.integers(1, 4))):
+        raw[data.draw(st.integers(0, len(raw) - 1))] = data.draw(st.integers(0, 255))
+    path = tmp_path_factory.mktemp("image") / "fuzz.img"
+    path.write_bytes(bytes(raw))
+    before = peak_rss_bytes()
+    try:
+        pixels = read_image(path)
+    except InvalidInput as error:
+        assert "\n" not in str(error)
+    else:
+        assert pixels.ndim == 3 and pixels.shape[2] == 3 and pixels.dtype == np.uint8
+    assert peak_rss_bytes() - before < REFUSAL_RSS_BUDGET
