@@ -29,6 +29,7 @@ import struct
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -58,7 +59,18 @@ class ImageInfo:
         return self.width * self.height
 
 
-def _open(path: Path):
+#: A file to read: a path, or an open binary file (a zip member, bytes in a ``BytesIO``).
+ImageSource = str | os.PathLike | BinaryIO
+
+
+def _as_source(source: ImageSource) -> tuple[Path | BinaryIO, Path | str]:
+    """What to open, and how refusals name it (a file object by its ``name``, if it has one)."""
+    if isinstance(source, str | os.PathLike):
+        return Path(source), Path(source)
+    return source, str(getattr(source, "name", None) or "image data")
+
+
+def _open(path: Path | BinaryIO):
     """``Image.open`` (lazy: header only) with our size check in place of Pillow's global one."""
     from PIL import Image
 
@@ -71,7 +83,7 @@ def _open(path: Path):
             Image.MAX_IMAGE_PIXELS = saved
 
 
-def _refusal(path: Path, error: Exception) -> InvalidInput:
+def _refusal(path: Path | str, error: Exception) -> InvalidInput:
     """The one-line refusal for a file Pillow could not open or decode."""
     from PIL import UnidentifiedImageError
 
@@ -90,22 +102,22 @@ _DECODE_ERRORS = (
 )  # fmt: skip
 
 
-def probe_image(path: str | Path) -> ImageInfo:
+def probe_image(path: ImageSource) -> ImageInfo:
     """The size, mode and format an image file declares (header only; nothing is decoded)."""
-    path = Path(path)
+    source, path = _as_source(path)
     try:
-        with _open(path) as image:
+        with _open(source) as image:
             return ImageInfo(int(image.width), int(image.height), str(image.mode), str(image.format))
     except _DECODE_ERRORS as error:
         raise _refusal(path, error) from None
 
 
-def verify_image(path: str | Path, max_pixels: int | None = None) -> ImageInfo:
+def verify_image(path: ImageSource, max_pixels: int | None = None) -> ImageInfo:
     """Check a file is a whole image without decoding it: header, size, and the format's own
     integrity check (PNG chunk CRCs and the end of the stream, where Pillow has one)."""
-    path = Path(path)
+    source, path = _as_source(path)
     try:
-        with _open(path) as image:
+        with _open(source) as image:
             info = ImageInfo(int(image.width), int(image.height), str(image.mode), str(image.format))
             image.verify()
     except _DECODE_ERRORS as error:
@@ -122,7 +134,7 @@ def decoded_bytes(info: ImageInfo) -> int:
     return info.pixels * (2 * _MODE_BYTES.get(info.mode, 4) + 6)
 
 
-def read_image(path: str | Path, *, max_pixels: int | None = None, max_side: int | None = None) -> np.ndarray:
+def read_image(path: ImageSource, *, max_pixels: int | None = None, max_side: int | None = None) -> np.ndarray:
     """Decode an image file to ``(H, W, 3)`` uint8 RGB, upright (see the module docstring).
 
     ``max_pixels`` refuses larger images (the caller's own limit, on top of the memory budget);
@@ -131,9 +143,9 @@ def read_image(path: str | Path, *, max_pixels: int | None = None, max_side: int
     """
     from PIL import Image, ImageOps
 
-    path = Path(path)
+    source, path = _as_source(path)
     try:
-        with _open(path) as image:
+        with _open(source) as image:
             info = ImageInfo(int(image.width), int(image.height), str(image.mode), str(image.format))
             if info.width < 1 or info.height < 1:
                 raise InvalidInput(f"{path} is an empty image ({info.width}x{info.height})")

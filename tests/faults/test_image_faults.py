@@ -162,3 +162,16 @@ def test_fuzzed_images_decode_or_are_refused(tmp_path_factory, data):
     else:
         assert pixels.ndim == 3 and pixels.shape[2] == 3 and pixels.dtype == np.uint8
     assert peak_rss_bytes() - before < REFUSAL_RSS_BUDGET
+
+
+def test_open_files_read_like_paths_and_are_named_in_refusals():
+    """Zip members (project images) are read from file objects, with the same checks."""
+    import io
+
+    data = io.BytesIO()
+    Image.fromarray(_gradient16()).save(data, format="PNG")
+    assert read_image(io.BytesIO(data.getvalue())).shape == (8, 64, 3)
+    bad = io.BytesIO(b"not an image")
+    bad.name = "images/drop.png"
+    with pytest.raises(InvalidInput, match=r"images/drop\.png"):
+        read_image(bad)
