@@ -13,7 +13,6 @@ from engine.cards import (
     check_card,
     heldout_swd,
     quality_table,
-    read_card,
     readme_section,
     replace_readme_section,
 )
@@ -59,10 +58,13 @@ def inventory() -> dict:
             header = read_header(path)
             entry["family"] = header["family"]
             entry["steps"] = header.get("steps")
-            card = read_card(card_path(path))
-            entry["heldout_swd"] = heldout_swd(card) if card else None
+            entry["heldout_swd"] = None
+            if card_path(path).exists():
+                entry["heldout_swd"] = heldout_swd(check_card(card_path(path)))
         except CheckpointError as error:
             entry["error"] = str(error)
+        except InvalidInput as error:  # a malformed card: the checkpoint is listed, the card named
+            entry["card_error"] = str(error)
         checkpoints.append(entry)
     return {"families": families, "checkpoints": checkpoints}
 
@@ -97,6 +99,8 @@ def run(args: argparse.Namespace) -> int:
         detail = entry.get("error") or f"{entry['family']}, {steps} steps"
         if entry.get("heldout_swd") is not None:
             detail += f", held-out SWD {entry['heldout_swd']:.1f}"
+        if entry.get("card_error"):
+            detail += f" (card ignored: {entry['card_error']})"
         print(f"  {entry['name']}: {detail}")
     return 0
 

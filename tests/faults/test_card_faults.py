@@ -72,6 +72,9 @@ def test_models_report_names_the_bad_card_and_reports_the_others(tmp_path, monke
     captured = capsys.readouterr()
     assert "| good |" in captured.out and "bad" not in captured.out
     assert "bad.json" in captured.err and "malformed" in captured.err
+    assert main(["models"]) == 0  # the listing names the ignored card beside its checkpoint
+    listing = capsys.readouterr().out
+    assert "good: reference, 1 steps, held-out SWD 100.0" in listing and "card ignored" in listing
 
 
 def test_a_card_claiming_the_best_score_for_a_broken_model_is_not_the_default(tmp_path, monkeypatch):
