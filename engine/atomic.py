@@ -126,3 +126,49 @@ def write_bytes_atomic(target: str | Path, data: bytes) -> None:
     """Write ``data`` to ``target`` atomically."""
     with atomic_path(target) as temp:
         temp.write_bytes(data)
+
+
+@contextlib.contextmanager
+def atomic_paths(*targets: str | Path) -> Iterator[list[Path]]:
+    """:func:`atomic_path` for files that belong together (a snapshot's weights and its training
+    state): the block fills one temporary per target; all are renamed only after every one was
+    written and synced, so a full disk or an error leaves all the old files, never a mix."""
+    with contextlib.ExitStack() as stack:
+        temps = [stack.enter_context(_deferred(Path(target))) for target in targets]
+        try:
+            yield [temp for temp, _ in temps]
+        except OutputError:
+            raise
+        except OSError as error:
+            raise OutputError(describe_os_error(error, Path(targets[0]))) from None
+        for temp, target in temps:
+            try:
+                with open(temp, "rb+") as handle:
+                    os.fsync(handle.fileno())
+            except OSError as error:
+                raise OutputError(describe_os_error(error, target)) from None
+        for temp, target in temps:
+            with contextlib.suppress(OSError):
+                os.chmod(temp, _result_mode(target))
+            try:
+                os.replace(temp, target)
+            except OSError as error:
+                raise OutputError(describe_os_error(error, target)) from None
+
+
+@contextlib.contextmanager
+def _deferred(target: Path) -> Iterator[tuple[Path, Path]]:
+    """A temporary beside ``target`` that is removed on exit unless it was renamed onto it."""
+    remove_stale_partials(target)
+    try:
+        fd, name = tempfile.mkstemp(
+            prefix=f".{target.stem}.{os.getpid()}.", suffix=f".part{target.suffix}", dir=target.parent
+        )
+    except OSError as error:
+        raise OutputError(describe_os_error(error, target)) from None
+    os.close(fd)
+    temp = Path(name)
+    try:
+        yield temp, target
+    finally:
+        temp.unlink(missing_ok=True)

@@ -14,6 +14,9 @@ import math
 from pathlib import Path
 from typing import Any
 
+from engine.card_schema import problem
+from engine.errors import InvalidInput, first_line
+
 FORMAT = "everscape.model_card/1"
 
 
@@ -33,13 +36,36 @@ def card_path(checkpoint: str | Path) -> Path:
     return Path(checkpoint).with_suffix(".json")
 
 
-def read_card(path: str | Path) -> dict[str, Any] | None:
-    """The card at ``path``, or None if it is missing, unreadable or not ours (never raises)."""
+#: Cards are a few kB; a larger file is not one (and is not read into memory).
+MAX_CARD_BYTES = 4 * 2**20
+
+
+def check_card(path: str | Path) -> dict[str, Any]:
+    """The card at ``path``, validated against :data:`engine.card_schema.CARD_SCHEMA`; anything
+    else (missing, too large, not JSON, not a card, the wrong shape) is a one-line :class:`InvalidInput`."""
+    path = Path(path)
     try:
-        card = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        if path.stat().st_size > MAX_CARD_BYTES:
+            raise InvalidInput(f"model card {path} is over {MAX_CARD_BYTES // 2**20} MiB, not a card")
+        card = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InvalidInput(f"model card {path} does not exist") from None
+    except (OSError, ValueError, RecursionError) as error:
+        raise InvalidInput(f"model card {path} is not readable JSON ({first_line(error)[:120]})") from None
+    if not isinstance(card, dict) or card.get("format") != FORMAT:
+        raise InvalidInput(f"{path} is not a model card (no format {FORMAT!r})")
+    found = problem(card)
+    if found:
+        raise InvalidInput(f"model card {path} is malformed: {found}")
+    return card
+
+
+def read_card(path: str | Path) -> dict[str, Any] | None:
+    """The card at ``path``, or None if it is missing, unreadable, not ours or malformed (never raises)."""
+    try:
+        return check_card(path)
+    except InvalidInput:
         return None
-    return card if isinstance(card, dict) and card.get("format") == FORMAT else None
 
 
 def heldout_swd(card: dict[str, Any]) -> float | None:

@@ -41,6 +41,7 @@ import torch
 from engine.errors import InvalidInput
 from engine.fields import FieldPatch, LatentSource, address_seed
 from engine.geometry import Rect, aligned_cover
+from engine.imageio import read_image
 from engine.models.base import FieldSpec, Generator
 from engine.render import Cancelled
 from engine.style_edits import add_centre
@@ -76,25 +77,7 @@ class InversionResult:
 
 def load_image(path: str | Path) -> np.ndarray:
     """Read an image file as ``(H, W, 3)`` uint8; every failure is a one-line :class:`InvalidInput`."""
-    from PIL import Image, UnidentifiedImageError
-
-    path = Path(path)
-    try:
-        with Image.open(path) as image:  # reads the header only: the size is known before any decoding
-            if image.width * image.height > MAX_FILE_PIXELS:
-                raise Image.DecompressionBombError(f"{image.width}x{image.height}")
-            image.load()
-            rgb = image.convert("RGB")
-    except FileNotFoundError:
-        raise InvalidInput(f"image {path} does not exist") from None
-    except Image.DecompressionBombError:
-        raise InvalidInput(f"image {path} is too large (over {MAX_FILE_PIXELS} pixels)") from None
-    except UnidentifiedImageError:
-        raise InvalidInput(f"{path} is not an image Pillow can read") from None
-    except (OSError, SyntaxError, ValueError) as error:
-        message = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise InvalidInput(f"image {path} is damaged or truncated: {message}") from None
-    return np.asarray(rgb, dtype=np.uint8)
+    return read_image(path, max_pixels=MAX_FILE_PIXELS)
 
 
 def check_image(image: np.ndarray) -> np.ndarray:

@@ -37,7 +37,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from PIL import Image
 
@@ -47,6 +46,7 @@ from engine.checkpoints import file_sha256, load_checkpoint, save_checkpoint
 from engine.errors import InvalidInput
 from engine.export import export
 from engine.geometry import Rect
+from engine.imageio import read_image
 from engine.metrics import landcover
 from engine.metrics.diagnostics import QUICK_DIAGNOSTICS, DiagnosticOptions, diagnose
 from engine.metrics.diagnostics import verdicts as diagnostic_verdicts
@@ -324,8 +324,9 @@ def render_gallery(
     try:
         result = export(Renderer(model, device), world, rect, png)
         assert result is not None  # one process: this process writes
-        with Image.open(png) as image, atomic_path(path) as jpeg:
-            image.convert("RGB").save(jpeg, format="JPEG", quality=GALLERY_JPEG_QUALITY, optimize=True)
+        with atomic_path(path) as jpeg:
+            gallery = Image.fromarray(read_image(png), "RGB")
+            gallery.save(jpeg, format="JPEG", quality=GALLERY_JPEG_QUALITY, optimize=True)
     finally:
         png.unlink(missing_ok=True)
     return {
@@ -358,8 +359,7 @@ def gallery_landcover(gallery: Path, data: RealImages, rows: tuple[int, int] | N
     model's extrapolation, not a part of the map. Measured on InfinityGAN's shipped gallery: ice
     3.2 % beyond its poles, 1.0 % between them, 1.8 % over the whole render.
     """
-    with Image.open(gallery) as image:
-        pixels = np.asarray(image.convert("RGB"))
+    pixels = read_image(gallery)
     if rows is not None:
         pixels = pixels[rows[0] : rows[1]]
     images = data.images(LANDCOVER_DATA_IMAGES)

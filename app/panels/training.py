@@ -33,7 +33,9 @@ from PySide6.QtWidgets import (
 
 from app.panels.loss_plot import LossPlot
 from app.panels.training_job import TrainingJob
+from app.qimage import array_to_qimage
 from engine.errors import EverscapeError, InvalidInput
+from engine.imageio import read_image
 from engine.train.progress import JobSpec
 
 #: The maps ``--data`` knows by name; File…/Folder… fill in a path instead.
@@ -264,14 +266,13 @@ class TrainingPanel(QWidget):
         self.status_label.setText(state.summary())
         self.plot.set_series(plotted(state.metrics))
         if state.last_sample and state.last_sample != self.preview.property("path"):
-            pixmap = QPixmap(state.last_sample)
-            if not pixmap.isNull():
+            try:  # the one image loader: a thumbnail, decoded no larger than shown
+                thumbnail = read_image(state.last_sample, max_side=256)
+            except EverscapeError:
+                thumbnail = None  # a sample being replaced or damaged: keep the last preview
+            if thumbnail is not None:
                 self.preview.setProperty("path", state.last_sample)
-                self.preview.setPixmap(
-                    pixmap.scaled(
-                        256, 256, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.FastTransformation
-                    )
-                )
+                self.preview.setPixmap(QPixmap.fromImage(array_to_qimage(thumbnail)))
         shown_job, shown = self._log_shown
         if shown_job is not job or shown > len(state.log):  # another job, or its log was trimmed
             self.log_view.clear()

@@ -5,10 +5,18 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 from pathlib import Path
 
 from engine.atomic import write_bytes_atomic
-from engine.cards import card_path, heldout_swd, quality_table, read_card, readme_section, replace_readme_section
+from engine.cards import (
+    card_path,
+    check_card,
+    heldout_swd,
+    quality_table,
+    readme_section,
+    replace_readme_section,
+)
 from engine.checkpoints import find_checkpoint, list_checkpoints, read_header
 from engine.commands import models_ship
 from engine.errors import CheckpointError, InvalidInput
@@ -33,6 +41,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     report.add_argument(
         "--markdown", "--readme", dest="readme", help="rewrite the generated quality-report section of a Markdown page"
     )
+    check = sub.add_parser(
+        "check",
+        help="say what each file is (checkpoint, card, project, image, training state), whether it loads, why not",
+    )
+    check.add_argument("files", nargs="+", help="files to check")
 
 
 def inventory() -> dict:
@@ -48,10 +61,13 @@ def inventory() -> dict:
             header = read_header(path)
             entry["family"] = header["family"]
             entry["steps"] = header.get("steps")
-            card = read_card(card_path(path))
-            entry["heldout_swd"] = heldout_swd(card) if card else None
+            entry["heldout_swd"] = None
+            if card_path(path).exists():
+                entry["heldout_swd"] = heldout_swd(check_card(card_path(path)))
         except CheckpointError as error:
             entry["error"] = str(error)
+        except InvalidInput as error:  # a malformed card: the checkpoint is listed, the card named
+            entry["card_error"] = str(error)
         checkpoints.append(entry)
     return {"families": families, "checkpoints": checkpoints}
 
@@ -67,6 +83,8 @@ def run(args: argparse.Namespace) -> int:
         return models_ship.run_rediagnose(args)
     if getattr(args, "models_command", None) == "remeasure":
         return models_ship.run_remeasure(args)
+    if getattr(args, "models_command", None) == "check":
+        return check_files(args.files, args.json)
     if getattr(args, "models_command", None) == "report":
         return _report(args.names, args.readme)
     info = inventory()
@@ -84,8 +102,24 @@ def run(args: argparse.Namespace) -> int:
         detail = entry.get("error") or f"{entry['family']}, {steps} steps"
         if entry.get("heldout_swd") is not None:
             detail += f", held-out SWD {entry['heldout_swd']:.1f}"
+        if entry.get("card_error"):
+            detail += f" (card ignored: {entry['card_error']})"
         print(f"  {entry['name']}: {detail}")
     return 0
+
+
+def check_files(files: list[str], as_json: bool = False) -> int:
+    """One report line per file (:func:`engine.doctor.describe_file`); exit 2 when any fails to load."""
+    from engine.doctor import describe_file
+
+    reports = [describe_file(name) for name in files]
+    if as_json:
+        rows = [{"path": str(r.path), "kind": r.kind, "ok": r.ok, "detail": r.detail} for r in reports]
+        print(json.dumps(rows, indent=1))
+    else:
+        for report in reports:
+            print(report.line())
+    return 0 if all(r.ok for r in reports) else 2
 
 
 def _report(names: list[str], readme: str | None = None) -> int:
@@ -94,12 +128,14 @@ def _report(names: list[str], readme: str | None = None) -> int:
         path = find_checkpoint(name)
         if path is None:
             raise CheckpointError(f"no installed checkpoint called {name!r} (see `everscape models`)")
-        card = read_card(card_path(path))
-        if card is None:
+        if not card_path(path).exists():
             if names:
                 raise CheckpointError(f"{name} has no model card ({card_path(path).name}); ship it with `models ship`")
             continue
-        cards.append(card)
+        try:
+            cards.append(check_card(card_path(path)))
+        except InvalidInput as error:  # one bad card is named and left out; the others are reported
+            print(f"everscape: ignoring a model card: {error}", file=sys.stderr)
     if readme is None:
         print(quality_table(cards))
         return 0

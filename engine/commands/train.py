@@ -490,6 +490,8 @@ def run(args: argparse.Namespace) -> int:
         state = Path(args.out) / FILENAME
         resumed = read_state_meta(state) if args.resume and state.is_file() else None  # one header read
         sampling = _crop_sampling(args.crop_sampling, resumed, args.data)
+        if resumed is not None:
+            _same_data(args.data, resumed.get("data"))
         if resumed is not None:  # the run keeps the trainer options it started with
             train_extra.update(resumed.get("train_extra") or {})
         elif model.row_dependent:  # its fakes have rows: drawn as the reals' are
@@ -589,6 +591,7 @@ def run(args: argparse.Namespace) -> int:
             seed=distributed.rank_seed(args.seed),
             sampling=sampling,
         )
+        _report_skipped(dataset.skipped, info.is_main)
         try:
             trainer = module.make_trainer(model, config, device)
         except ValueError as error:
@@ -598,6 +601,7 @@ def run(args: argparse.Namespace) -> int:
         metric_fn, metric_name = (
             _best_metric(args, holdout, crop, device, model.row_dependent) if info.is_main else (None, None)
         )
+        skipped_before = list(dataset.skipped)
         stop = _StopOnInterrupt()
         with stop:
             result = train(
@@ -635,11 +639,29 @@ def run(args: argparse.Namespace) -> int:
                 snapshot_fn=_print_snapshot,
                 sample_fn=lambda path: _print_json({"event": "sample", "path": str(path)}),
             )
+        _report_skipped(dataset.skipped[len(skipped_before) :], info.is_main)
         if info.is_main:
             print(json.dumps({"event": "done", "step": result.step, "stopped": result.stopped}), flush=True)
         return 130 if result.stopped == "abort" else 0
     finally:
         distributed.shutdown()
+
+
+def _same_data(asked: str | None, own: str | None) -> None:
+    """A resume trains on the data its run started with: another ``--data`` is refused like any
+    other change the run keeps (the header would otherwise claim data the model never saw)."""
+    if own is None or asked is None or asked == own:
+        return
+    if Path(asked).exists() and Path(own).exists() and Path(asked).resolve() == Path(own).resolve():
+        return
+    raise _kept_on_resume(f"its data ({own})", "--data")
+
+
+def _report_skipped(skipped: list[tuple[Path, str]], main: bool) -> None:
+    """Images the data set left out, one stderr line each (the run goes on without them)."""
+    if main:
+        for _, reason in skipped:
+            print(f"everscape: skipped an image: {reason}", file=sys.stderr, flush=True)
 
 
 def _print_json(progress: dict[str, Any]) -> None:

@@ -31,6 +31,7 @@ from engine.render import Cancelled, Renderer
 from engine.world import World
 
 from .distributed import TileExchange
+from .limits import check_export
 from .pipeline import ExportProgress, ProgressCallback, ProgressMeter, run_pipeline
 from .plan import ExportPlan, TileRenderer, output_rect
 from .png import PngStreamWriter
@@ -105,6 +106,8 @@ def plan_export(renderer: Renderer, rect: Rect, path: str | Path, options: Expor
         levels = auto_levels(plan.out.h, plan.out.w, tile) if options.pyramid < 0 else options.pyramid
         if levels and min(pyramid_shapes(plan.out.h, plan.out.w, levels)[-1]) < 1:
             raise InvalidInput(f"{levels} pyramid levels is more than this image has")
+        block = renderer.block_size(plan.render_level)
+        check_export(plan, levels, path, kind, options.compression, block=block, bigtiff=options.bigtiff)
         return plan, levels
     if options.pyramid:
         raise InvalidInput("pyramids are a TIFF feature; export to .tif for one")
@@ -113,7 +116,9 @@ def plan_export(renderer: Renderer, rect: Rect, path: str | Path, options: Expor
         raise InvalidInput("PNG sides are limited to 2^31-1 pixels; export to .tif")
     # Full-width strips; a very wide PNG gets fewer rows per strip, so a strip stays near STRIP_BYTES.
     rows = options.tile or max(1, min(DEFAULT_TILE["png"], STRIP_BYTES // (3 * out.w)))
-    return make(tile_w=out.w, tile_h=rows), 0
+    plan = make(tile_w=out.w, tile_h=rows)
+    check_export(plan, 0, path, kind, options.compression, block=renderer.block_size(plan.render_level))
+    return plan, 0
 
 
 def tiff_tile(options: ExportOptions) -> int:

@@ -23,7 +23,9 @@ import torch
 from engine.cards import card_path, read_card, relative_heldout_swd
 from engine.checkpoints import Checkpoint, find_checkpoint, list_checkpoints, load_checkpoint
 from engine.errors import CheckpointError, InvalidInput, first_line
+from engine.models import smoke
 from engine.models.base import Generator
+from engine.models.preflight import check_before_building
 
 #: family name -> module implementing it.
 FAMILY_MODULES: dict[str, str] = {
@@ -97,6 +99,9 @@ def default_model_ref() -> str:
     crops the model never saw in training) relative to the card's real-vs-real SWD, which makes
     families measured on different frame sizes comparable (:func:`relative_heldout_swd`).
     Without cards: the first installed of :data:`DEFAULT_CHECKPOINTS`, else :data:`FALLBACK_MODEL`.
+    Only models that pass a one-block smoke render (:mod:`engine.models.smoke`, cached by hash)
+    are candidates: a card's claim never makes a model that cannot render the default; malformed
+    cards count as none (:func:`engine.cards.read_card`).
     """
     scored = []
     for name in list_checkpoints():
@@ -105,10 +110,12 @@ def default_model_ref() -> str:
         score = relative_heldout_swd(card) if card is not None else None
         if score is not None:
             scored.append((score, name))
-    if scored:
-        return min(scored)[1]
+    for _, name in sorted(scored):
+        if smoke.renders(find_checkpoint(name)):
+            return name
     for name in DEFAULT_CHECKPOINTS:
-        if find_checkpoint(name) is not None:
+        path = find_checkpoint(name)
+        if path is not None and smoke.renders(path):
             return name
     return FALLBACK_MODEL
 
@@ -141,7 +148,11 @@ def load_model(ref: str) -> LoadedModel:
 
 def model_from_checkpoint(ckpt: Checkpoint, path: str | Path) -> Generator:
     """The eval-mode generator a loaded checkpoint describes; a mismatch is a one-line error."""
-    module = family_module(ckpt.family)
+    try:
+        module = family_module(ckpt.family)
+    except InvalidInput as error:
+        raise CheckpointError(f"checkpoint {path}: {error}") from None
+    check_before_building(module, ckpt.config, ckpt.weights, path)
     try:
         model = module.build(module.config_from_dict(ckpt.config))
         model.load_state_dict(ckpt.weights, strict=True)

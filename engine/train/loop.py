@@ -6,7 +6,12 @@ app's training panel both pass callbacks (``progress_fn(dict)`` per logging step
 (with its held-out metric, so a user sees whether the model still improves),
 ``sample_fn(path)`` after each sample grid).
 An abort (or Ctrl-C turned into one by the caller) ends the run *between* steps with a fresh
-snapshot; a crash writes nothing, and since every write is atomic the last snapshot stays intact.
+snapshot. An error between steps (damaged data, a failed sample write) also snapshots before it
+propagates, so the steps since the last snapshot are not lost; an error inside a step writes
+nothing (the trainer is half-updated). A snapshot's weights and training state are written to
+temporary names and renamed together (:func:`engine.atomic.atomic_paths`): a full disk leaves
+the previous pair, never new weights beside an old state. The folder is locked for the run
+(:mod:`engine.train.runlock`).
 
 Files in ``out_dir`` (rank 0 only):
 
@@ -26,6 +31,7 @@ processes, rank 0 continues its own stream and the others re-seed from ``(seed, 
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections.abc import Callable
@@ -37,13 +43,15 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from engine.checkpoints import save_checkpoint
-from engine.errors import CheckpointError, InvalidInput
+from engine.atomic import atomic_paths
+from engine.checkpoints import write_checkpoint_file
+from engine.errors import CheckpointError, EverscapeError, InvalidInput, first_line
 from engine.imageio import write_image
 from engine.train import distributed
 from engine.train.datasets import CropDataset
 from engine.train.protocol import FamilyTrainer, RealBatch
-from engine.train.state import FILENAME, capture_rng, load_state, restore_rng, save_state, seed_everything
+from engine.train.runlock import run_lock
+from engine.train.state import FILENAME, capture_rng, load_state, restore_rng, seed_everything, write_state_file
 
 
 @dataclass(frozen=True)
@@ -111,7 +119,17 @@ def image_grid(images: torch.Tensor, columns: int | None = None) -> np.ndarray:
     return grid.permute(1, 2, 0).contiguous().numpy()
 
 
-def train(
+def train(trainer: FamilyTrainer, dataset: CropDataset, out_dir: str | Path, **options: Any) -> TrainResult:
+    """Train with the run folder locked (:mod:`engine.train.runlock`): see :func:`train_unlocked`.
+
+    Rank 0 holds the lock (only it writes); a second training into the same folder is refused
+    in one line before it loads anything into the folder."""
+    lock = run_lock(out_dir) if distributed.rank() == 0 else contextlib.nullcontext()
+    with lock:
+        return train_unlocked(trainer, dataset, out_dir, **options)
+
+
+def train_unlocked(
     trainer: FamilyTrainer,
     dataset: CropDataset,
     out_dir: str | Path,
@@ -161,10 +179,14 @@ def train(
             raise CheckpointError(
                 f"{state_path} is a {state.get('family')} run with another config; use a new --out folder"
             )
-        trainer.load_state_dict(state["trainer"])
-        step, wall_before = int(state["step"]), float(state["wall_time_s"])
-        best = state.get("best") if state.get("best_metric") == metric_name else None
-        images = _images_seen(state, batch, world)
+        try:
+            trainer.load_state_dict(state["trainer"])
+            step, wall_before = int(state["step"]), float(state["wall_time_s"])
+            best = state.get("best") if state.get("best_metric") == metric_name else None
+            images = _images_seen(state, batch, world)
+        except (KeyError, ValueError, TypeError, RuntimeError, IndexError, AttributeError) as error:
+            reason = first_line(error)[:160]
+            raise CheckpointError(f"training state {state_path} does not fit this trainer ({reason})") from None
         # The run's provenance outlives the session that wrote it: what this session does not say
         # again (a resume passes no --init) is kept from the state, so the header still counts it.
         meta = {**(state.get("meta") or {}), **meta}
@@ -191,38 +213,42 @@ def train(
         wall = wall_before + time.monotonic() - started
         header = {**meta, "steps": step, "kimg": images / 1000, "wall_time_s": round(wall, 3)}
         ema = trainer.ema
-        save_checkpoint(out / "last.safetensors", ema.family, ema.config_dict(), ema.state_dict(), header)
         value, improved = None, False
         if metric_fn is not None:
             with torch.random.fork_rng(devices=_cuda(device)):  # evaluation must not shift training RNG
                 value = float(metric_fn(trainer))
             improved = best is None or value < best
+        run_best = value if improved else best
+        # Weights and their training state are renamed together, or neither is (a full disk).
+        targets = [out / "last.safetensors", *([out / "best.safetensors"] if improved else []), state_path]
+        with atomic_paths(*targets) as temps:
+            write_checkpoint_file(
+                temps[0], ema.family, ema.config_dict(), ema.state_dict(), header, target=targets[0]
+            )
             if improved:
-                best = value
-                save_checkpoint(
-                    out / "best.safetensors",
-                    ema.family,
-                    ema.config_dict(),
-                    ema.state_dict(),
-                    {**header, "metric": value, "metric_name": metric_name},
+                best_header = {**header, "metric": value, "metric_name": metric_name}
+                write_checkpoint_file(
+                    temps[1], ema.family, ema.config_dict(), ema.state_dict(), best_header, target=targets[1]
                 )
-        save_state(
-            state_path,
-            {
-                "family": ema.family,
-                "config": ema.config_dict(),
-                "step": step,
-                "images": images,
-                "wall_time_s": wall,
-                "best": best,
-                "best_metric": metric_name,
-                "meta": meta,
-                "trainer": trainer.state_dict(),
-                "rng": capture_rng(),
-                "dataset": dataset.state_dict(),
-                "ranks": ranks,
-            },
-        )
+            write_state_file(
+                temps[-1],
+                {
+                    "family": ema.family,
+                    "config": ema.config_dict(),
+                    "step": step,
+                    "images": images,
+                    "wall_time_s": wall,
+                    "best": run_best,
+                    "best_metric": metric_name,
+                    "meta": meta,
+                    "trainer": trainer.state_dict(),
+                    "rng": capture_rng(),
+                    "dataset": dataset.state_dict(),
+                    "ranks": ranks,
+                },
+                target=state_path,
+            )
+        best = run_best
         if snapshot_fn is not None:
             snapshot_fn(Snapshot(out / "last.safetensors", value, improved))
 
@@ -233,46 +259,58 @@ def train(
     window_start, window_steps = started, 0
     logs: dict[str, float] = {}
     stopped = "steps"
-    while True:
-        if steps is not None and step >= steps:
-            break
-        elapsed = time.monotonic() - started
-        if _agree(max_minutes is not None and elapsed >= max_minutes * 60, device):
-            stopped = "time"
-            break
-        if _agree(bool(abort_fn and abort_fn()), device):
-            stopped = "abort"
-            break
+    consistent = True  # the trainer is between steps: a snapshot now is a state a resume can continue
+    try:
+        while True:
+            if steps is not None and step >= steps:
+                break
+            elapsed = time.monotonic() - started
+            if _agree(max_minutes is not None and elapsed >= max_minutes * 60, device):
+                stopped = "time"
+                break
+            if _agree(bool(abort_fn and abort_fn()), device):
+                stopped = "abort"
+                break
 
-        real = dataset.sample(per_step)
-        reals = RealBatch(real.images.to(device, non_blocking=True), real.positions.to(device, non_blocking=True))
-        logs = trainer.step(reals, step, images_seen=behind + images)
-        step += 1
-        images += batch * world
-        window_steps += 1
+            real = dataset.sample(per_step)
+            reals = RealBatch(real.images.to(device, non_blocking=True), real.positions.to(device, non_blocking=True))
+            consistent = False
+            logs = trainer.step(reals, step, images_seen=behind + images)
+            step += 1
+            images += batch * world
+            consistent = True
+            window_steps += 1
 
-        if main and progress_fn is not None and (step % log_every == 0 or step == steps):
-            now = time.monotonic()
-            img_per_s = window_steps * per_step * world / max(now - window_start, 1e-9)
-            window_start, window_steps = now, 0
-            progress_fn(
-                {
-                    "step": step,
-                    "kimg": round(images / 1000, 3),
-                    **{k: round(v, 6) for k, v in logs.items()},
-                    "img_per_s": round(img_per_s, 2),
-                    "eta_s": _eta(step, steps, max_minutes, now - started, img_per_s / max(per_step * world, 1)),
-                }
-            )
-        if main and sample_every and step % sample_every == 0:
-            with torch.random.fork_rng(devices=_cuda(device)):
-                grid = image_grid(trainer.sample(sample_count))
-            sample_path = out / "samples" / f"step-{step:07d}.png"
-            write_image(sample_path, grid)
-            if sample_fn is not None:
-                sample_fn(sample_path)
-        if snapshot_every and step % snapshot_every == 0:
-            snapshot()
+            if main and progress_fn is not None and (step % log_every == 0 or step == steps):
+                now = time.monotonic()
+                img_per_s = window_steps * per_step * world / max(now - window_start, 1e-9)
+                window_start, window_steps = now, 0
+                progress_fn(
+                    {
+                        "step": step,
+                        "kimg": round(images / 1000, 3),
+                        **{k: round(v, 6) for k, v in logs.items()},
+                        "img_per_s": round(img_per_s, 2),
+                        "eta_s": _eta(step, steps, max_minutes, now - started, img_per_s / max(per_step * world, 1)),
+                    }
+                )
+            if main and sample_every and step % sample_every == 0:
+                with torch.random.fork_rng(devices=_cuda(device)):
+                    grid = image_grid(trainer.sample(sample_count))
+                sample_path = out / "samples" / f"step-{step:07d}.png"
+                write_image(sample_path, grid)
+                if sample_fn is not None:
+                    sample_fn(sample_path)
+            if snapshot_every and step % snapshot_every == 0:
+                snapshot()
+    except BaseException:
+        # Whatever stops the run between steps (a data error, a failed sample write, Ctrl-C) must
+        # not lose the steps since the last snapshot. Mid-step the trainer is half-updated, and
+        # under torchrun a snapshot is a collective the other ranks may never join: no rescue then.
+        if consistent and saved_at != step and not distributed.active():
+            with contextlib.suppress(EverscapeError):
+                snapshot()
+        raise
     if saved_at != step:
         snapshot()
     distributed.barrier()

@@ -14,6 +14,7 @@ continues with the very numbers the uninterrupted run would have drawn.
 from __future__ import annotations
 
 import json
+import math
 import random
 from pathlib import Path
 from typing import Any
@@ -21,9 +22,9 @@ from typing import Any
 import numpy as np
 import torch
 from safetensors import SafetensorError, safe_open
-from safetensors.torch import save_file
 
 from engine.atomic import atomic_path
+from engine.checkpoints import write_safetensors
 from engine.errors import CheckpointError, first_line
 
 FORMAT = "everscape.train_state/1"
@@ -70,10 +71,15 @@ def decode(doc: Any, tensors: dict[str, torch.Tensor]) -> Any:
 
 def save_state(path: str | Path, state: dict[str, Any]) -> None:
     """Write ``state`` (a tree) atomically as one safetensors file."""
+    with atomic_path(path) as temp:
+        write_state_file(temp, state, target=Path(path))
+
+
+def write_state_file(temp: Path, state: dict[str, Any], *, target: Path) -> None:
+    """Fill ``temp`` (a temporary from :mod:`engine.atomic`) with ``state``, bound for ``target``."""
     tensors: dict[str, torch.Tensor] = {}
     doc = {"format": FORMAT, "state": encode(state, tensors)}
-    with atomic_path(path) as temp:
-        save_file(tensors, str(temp), metadata={"everscape_train": json.dumps(doc)})
+    write_safetensors(temp, tensors, {"everscape_train": json.dumps(doc)}, target)
 
 
 def load_state(path: str | Path) -> dict[str, Any]:
@@ -87,9 +93,38 @@ def load_state(path: str | Path) -> dict[str, Any]:
     except (SafetensorError, OSError, ValueError, KeyError) as error:
         first = first_line(error)
         raise CheckpointError(f"training state {path} is damaged or not ours ({first})") from None
-    if doc.get("format") != FORMAT:
-        raise CheckpointError(f"training state {path} has unknown format {doc.get('format')!r}")
-    return decode(doc["state"], tensors)
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        found = doc.get("format") if isinstance(doc, dict) else type(doc).__name__
+        raise CheckpointError(f"training state {path} has unknown format {found!r}")
+    try:
+        state = decode(doc["state"], tensors)
+    except KeyError as error:
+        raise CheckpointError(f"training state {path} is damaged: it names tensor {error}, not in the file") from None
+    except (TypeError, ValueError, AttributeError) as error:
+        raise CheckpointError(f"training state {path} is damaged ({first_line(error)[:160]})") from None
+    check_state(state, path)
+    return state
+
+
+#: Keys every training state has, and the types their values must be.
+REQUIRED = {"family": str, "config": dict, "step": int, "wall_time_s": (int, float), "trainer": dict, "rng": dict}
+
+
+def check_state(state: Any, path: str | Path) -> None:
+    """Refuse a state of the wrong shape in one line naming the key, before a trainer reads it."""
+    if not isinstance(state, dict):
+        raise CheckpointError(f"training state {path} is damaged: its state is a {type(state).__name__}, not a table")
+    for key, kind in REQUIRED.items():
+        if key not in state:
+            raise CheckpointError(f"training state {path} is damaged: it has no {key!r}")
+        value = state[key]
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise CheckpointError(
+                f"training state {path} is damaged: {key!r} is {type(value).__name__} {str(value)[:40]!r}"
+            )
+    if state["step"] < 0 or not math.isfinite(state["wall_time_s"]) or state["wall_time_s"] < 0:
+        numbers = f"step {state['step']}, wall time {state['wall_time_s']}"
+        raise CheckpointError(f"training state {path} is damaged: {numbers}")
 
 
 def read_state_meta(path: str | Path) -> dict[str, Any]:
@@ -103,8 +138,12 @@ def read_state_meta(path: str | Path) -> dict[str, Any]:
             doc = json.loads((handle.metadata() or {})["everscape_train"])
     except (SafetensorError, OSError, ValueError, KeyError):
         return {}  # the loop's load_state reports a damaged state in one line
-    meta = (doc.get("state") or {}).get("meta")
-    return decode(meta, {}) if isinstance(meta, dict) else {}
+    inner = doc.get("state") if isinstance(doc, dict) else None
+    meta = inner.get("meta") if isinstance(inner, dict) else None
+    try:
+        return decode(meta, {}) if isinstance(meta, dict) else {}
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return {}  # as above: the loop's load_state names the damage
 
 
 def capture_rng() -> dict[str, Any]:

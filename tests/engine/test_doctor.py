@@ -44,6 +44,19 @@ def test_doctor_text_has_one_line_per_item(capsys):
     assert any(label.startswith("Folder (config") for label in labels)
 
 
+def test_doctor_describes_named_files_and_fails_on_a_bad_one(capsys, tmp_path):
+    good = ROOT / "checkpoints" / "infinitygan-bluemarble.safetensors"
+    bad = tmp_path / "broken.safetensors"
+    bad.write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json at all")
+    assert main(["doctor", str(good)]) == 0
+    out = capsys.readouterr().out
+    assert f"{good}: " in out and "loads" in out.split("Files:")[1]
+    assert main(["doctor", "--json", str(good), str(bad)]) == 2
+    rows = json.loads(capsys.readouterr().out)["files"]
+    assert [row["ok"] for row in rows] == [True, False]
+    assert rows[1]["path"] == str(bad) and rows[1]["detail"]
+
+
 @pytest.mark.parametrize(
     ("cuda", "hip", "libcuda", "mps_built", "expected_build", "expected_reason"),
     [

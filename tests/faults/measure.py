@@ -61,3 +61,11 @@ def assert_refused(run: CliRun, *needles: str) -> None:
         assert needle.lower() in message.lower(), (needle, message)
     if run.max_rss_bytes is not None:
         assert run.max_rss_bytes < REFUSAL_RSS_BUDGET, f"refusal peaked at {run.max_rss_bytes / 2**20:.0f} MiB"
+
+
+def peak_rss_bytes() -> int:
+    """This process's peak resident set size so far (the kernel's high-water mark), for in-process
+    fuzzing: the growth of the mark over a run bounds what any one input made it allocate."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # kB on Linux
