@@ -39,9 +39,9 @@ from engine.world import World
 
 def developer_models() -> list[str]:
     """Every ``FAMILY:CONFIG`` random model of the families in this build (developer option)."""
-    from engine.models.registry import available_families, family_module
+    from engine.models.registry import available_families, get_family
 
-    return [f"{family}:{name}" for family in available_families() for name in family_module(family).CONFIGS]
+    return [f"{family}:{name}" for family in available_families() for name in get_family(family).configs]
 
 
 def parse_position(text: str) -> tuple[int, int]:

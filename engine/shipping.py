@@ -54,7 +54,7 @@ from engine.metrics.evaluate import QUICK, EvalOptions, HeldOutSWD, evaluate
 from engine.metrics.inversion import QUICK_INVERSION, InversionOptions, inversion_psnr
 from engine.metrics.realdata import RealImages
 from engine.models.base import Generator
-from engine.models.registry import build_initial, family_module, model_from_checkpoint
+from engine.models.registry import build_initial, get_family, model_from_checkpoint
 from engine.render import Renderer, choose_device
 from engine.train import critic_weights
 from engine.train.recipes import RECIPES
@@ -443,7 +443,7 @@ def ship(run: str | Path, options: ShipOptions, progress: Callable[[str], None] 
     prep = preparation(meta, name)
     whole = whole_data(prep)
     data = whole.within(tuple(prep["holdout"]))
-    crop = int(meta.get("crop") or family_module(ckpt.family).real_crop_size(model.config))
+    crop = int(meta.get("crop") or get_family(ckpt.family).crop_size(model.config))
     frame = data.fitting_side(crop)
     if frame != crop:
         say(f"frames of {frame} px: the held-out band holds no {crop} px training crop")

@@ -7,7 +7,7 @@ in ``--out`` at the same step with the same next losses.
 
 ``--recipe NAME`` (:mod:`engine.train.recipes`) supplies family, config, data, preprocessing,
 batch and step target of a shipped model; explicit flags win. ``--data bluemarble`` also takes a
-family's own preparation of the map (``BLUEMARBLE_OPTIONS``, e.g. ∞-GAN's) for the flags not
+family's own preparation of the map (``Family.bluemarble``, e.g. ∞-GAN's) for the flags not
 given. The checkpoint header records all of it (``recipe``, ``scale``, ``holdout``, ...), so
 ``everscape models ship`` can measure on the same data, in the held-out band.
 
@@ -33,7 +33,8 @@ from engine.cards import training_totals
 from engine.checkpoints import find_checkpoint, load_checkpoint
 from engine.errors import CheckpointError, InvalidInput
 from engine.models.base import Generator
-from engine.models.registry import build_initial, build_random, family_module
+from engine.models.family import Family, FieldRole
+from engine.models.registry import build_initial, build_random, get_family
 from engine.render import choose_device
 from engine.train import critic_weights, distributed
 from engine.train.augment import parse_policy
@@ -244,20 +245,20 @@ def _best_metric(
     return (lambda trainer: scorer(trainer.ema)), name
 
 
-def _initial_model(args: argparse.Namespace, module):
+def _initial_model(args: argparse.Namespace, family: Family) -> Generator:
     """``FAMILY:CONFIG``'s initial weights, with the recipe's config overrides when it trains that config."""
     recipe = get_recipe(args.recipe) if args.recipe else None
     if recipe is None or not recipe.config_overrides or args.config != recipe.config:
         return build_random(args.family, args.config)
-    config = dataclasses.replace(module.CONFIGS[args.config], **dict(recipe.config_overrides))
+    config = dataclasses.replace(family.configs[args.config], **dict(recipe.config_overrides))
     return build_initial(args.family, config)
 
 
 def warm_start(model: Generator, ref: str) -> dict[str, Any]:
     """Load the generator weights of checkpoint ``ref`` into ``model`` (same family and config, or
-    a config the family can grow them into: ``grow_weights``, e.g. ∞-GAN's one more level, one
-    that feeds the same weights other coordinates: the family's ``COORDINATE_FIELDS``, or one that
-    adds parameters starting as a no-op: its ``EXTENSION_FIELDS``, which keeps the critic too).
+    a config the family can grow them into: ``Family.grow``, e.g. ∞-GAN's one more level, one
+    that feeds the same weights other coordinates: its ``FieldRole.COORDINATE`` fields, or one that
+    adds parameters starting as a no-op: its ``FieldRole.EXTENSION`` fields, which keeps the critic too).
 
     Why: a run's resumable state lives on the machine that trained it (``runs/`` is not
     versioned), but shipped checkpoints travel with the code; starting from one continues a
@@ -273,12 +274,14 @@ def warm_start(model: Generator, ref: str) -> dict[str, Any]:
         raise InvalidInput(f"--init {ref} is a {ckpt.family} model; this run trains {model.family}")
     # Compared as configs, not JSON: a header written before a field existed means its default.
     # Fields the family declares inference-only (they do not shape the weights) may differ.
-    module = family_module(ckpt.family)
-    inference = {name: getattr(model.config, name) for name in getattr(module, "INFERENCE_FIELDS", ())}
-    source_config = dataclasses.replace(module.config_from_dict(ckpt.config), **inference)
+    family = get_family(ckpt.family)
+
+    def own(role: FieldRole) -> dict[str, Any]:
+        return {name: getattr(model.config, name) for name in family.fields_with(role)}
+
+    source_config = dataclasses.replace(family.config_from_dict(ckpt.config), **own(FieldRole.INFERENCE))
     weights, moved, grown = ckpt.weights, {}, {}
-    coordinates = {name: getattr(model.config, name) for name in getattr(module, "COORDINATE_FIELDS", ())}
-    extensions = {name: getattr(model.config, name) for name in getattr(module, "EXTENSION_FIELDS", ())}
+    coordinates, extensions = own(FieldRole.COORDINATE), own(FieldRole.EXTENSION)
     movable = dataclasses.replace(source_config, **coordinates, **extensions)
     if source_config != model.config and movable == model.config:
         # Same weights, new coordinate inputs (e.g. InfinityGAN's latitude made linear) or new
@@ -291,13 +294,13 @@ def warm_start(model: Generator, ref: str) -> dict[str, Any]:
         weights = _extended(model, weights, ref, moved.get("extended_from", {}))
         source_config = model.config
     if source_config != model.config:
-        grow = getattr(module, "grow_weights", None)
-        if grow is None:
+        grown_weights = family.grow_weights(source_config, weights, model.config)  # one-line error if it cannot
+        if grown_weights is None:
             raise InvalidInput(
                 f"--init {ref} has another {model.family} config than this run; "
                 "give the --config (and recipe) it was trained with"
             )
-        weights = grow(source_config, weights, model.config)  # a one-line InvalidInput if it cannot
+        weights = grown_weights
         grown = {"grown_from": ckpt.config}
     model.load_state_dict(weights, strict=True)
     # Totals over the chain of warm starts, so a card reports all the training behind a model.
@@ -433,11 +436,12 @@ def resolve(args: argparse.Namespace) -> list[str]:
     if not args.data:
         raise InvalidInput("give --data (or --recipe NAME)")
     if args.data == "bluemarble":  # e.g. ∞-GAN's paper preparation of the map, unless overridden
-        options = getattr(family_module(args.family), "BLUEMARBLE_OPTIONS", {})
-        for flag, key in (("scale", "scale"), ("drop_bottom", "drop_bottom_fraction")):
-            if getattr(args, flag) is None and key in options:
-                setattr(args, flag, options[key])
-                notes.append(f"{args.family} Blue Marble preparation: --{flag.replace('_', '-')} {options[key]:.4g}")
+        prep = get_family(args.family).bluemarble
+        for flag in ("scale", "drop_bottom") if prep is not None else ():
+            if getattr(args, flag) is None:
+                value = getattr(prep, flag)
+                setattr(args, flag, value)
+                notes.append(f"{args.family} Blue Marble preparation: --{flag.replace('_', '-')} {value:.4g}")
     for key, value in DEFAULTS.items():
         if getattr(args, key) is None:
             setattr(args, key, value)
@@ -466,9 +470,9 @@ def _check(args: argparse.Namespace) -> None:
 def run(args: argparse.Namespace) -> int:
     notes = resolve(args)
     _check(args)
-    module = family_module(args.family)
-    if not hasattr(module, "make_trainer") or not hasattr(module, "real_crop_size"):
-        raise InvalidInput(f"model family {args.family!r} cannot be trained in this build (no make_trainer)")
+    family = get_family(args.family)
+    if not family.trainable:
+        raise InvalidInput(f"model family {args.family!r} cannot be trained in this build")
     info = distributed.from_environment()
     device = _device(args.device, info)
     args.batch = resolve_batch(args, device)
@@ -479,12 +483,12 @@ def run(args: argparse.Namespace) -> int:
         torch.cuda.set_device(device)
     info = distributed.initialise(device)
     try:
-        model = _initial_model(args, module)
+        model = _initial_model(args, family)
         if args.fresh_critic and not args.init:
             raise InvalidInput("--fresh-critic is for --init runs (a new run's critic always starts fresh)")
         init = warm_start(model, args.init) if args.init else None
         critic = _init_critic(init, args.fresh_critic, info.is_main) if init else None
-        crop = args.crop or module.real_crop_size(model.config)
+        crop = args.crop or family.crop_size(model.config)
         recipe = get_recipe(args.recipe) if args.recipe else None
         train_extra = dict(recipe.train_extra) if recipe is not None and recipe.family == args.family else {}
         state = Path(args.out) / FILENAME
@@ -542,9 +546,7 @@ def run(args: argparse.Namespace) -> int:
             if resumed is not None and args.colour_quantile_cells != kept:
                 raise _kept_on_resume("its colour-quantile grid (its pools are saved)", "--colour-quantile-cells")
             train_extra["colour_quantile_cells"] = args.colour_quantile_cells
-        if args.colour_quantiles is not None and not (
-            model.row_dependent or getattr(module, "COLOUR_QUANTILES_ON_COARSEST_LEVEL", False)
-        ):
+        if args.colour_quantiles is not None and not (model.row_dependent or family.name == "infgan"):
             raise InvalidInput(
                 f"--colour-quantiles is for InfinityGAN (per latitude) and ∞-GAN (coarsest level), not {args.family}"
             )
@@ -590,7 +592,7 @@ def run(args: argparse.Namespace) -> int:
             sampling=sampling,
         )
         try:
-            trainer = module.make_trainer(model, config, device)
+            trainer = family.make_trainer(model, config, device)
         except ValueError as error:
             raise InvalidInput(str(error)) from None
         if critic is not None:

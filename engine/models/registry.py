@@ -1,7 +1,8 @@
 """Model names -> generators: random ``FAMILY:CONFIG`` models, shipped and user checkpoints.
 
 Families are listed here once, by module path, and imported lazily, so ``everscape models`` stays
-quick and a family under construction cannot break the others. Name resolution, in order:
+quick and a family under construction cannot break the others; each is described by one
+:class:`~engine.models.family.Family` record (:func:`get_family`). Name resolution, in order:
 
 1. ``FAMILY:CONFIG`` (e.g. ``reference:tiny``): a randomly initialised model with a fixed init
    seed, for tests and benchmarks (identical weights on every machine);
@@ -13,6 +14,7 @@ quick and a family under construction cannot break the others. Name resolution, 
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -24,8 +26,9 @@ from engine.cards import card_path, read_card, relative_heldout_swd
 from engine.checkpoints import Checkpoint, find_checkpoint, list_checkpoints, load_checkpoint
 from engine.errors import CheckpointError, InvalidInput, first_line
 from engine.models.base import Generator
+from engine.models.family import DataPreparation, Family, FieldRole
 
-#: family name -> module implementing it.
+#: family name -> module implementing its model (imported when the family is first asked for).
 FAMILY_MODULES: dict[str, str] = {
     "reference": "engine.models.reference",
     "infinitygan": "engine.models.infinitygan",
@@ -37,17 +40,83 @@ FAMILY_MODULES: dict[str, str] = {
 INIT_SEED = 20260101
 
 
-def family_module(name: str) -> ModuleType:
-    """The module of family ``name``; unknown or not yet built families are a clear error."""
+def _reference(module: ModuleType) -> Family:
+    return _family(
+        module,
+        "reference",
+        trainer="engine.train.reference_trainer:ReferenceTrainer",
+    )
+
+
+def _infinitygan(module: ModuleType) -> Family:
+    roles = {
+        **dict.fromkeys(module.INFERENCE_FIELDS, FieldRole.INFERENCE),
+        **dict.fromkeys(module.COORDINATE_FIELDS, FieldRole.COORDINATE),
+        **dict.fromkeys(module.EXTENSION_FIELDS, FieldRole.EXTENSION),
+    }
+    return _family(
+        module,
+        "infinitygan",
+        trainer="engine.train.infinitygan_trainer:InfinityGANTrainer",
+        field_roles=roles,
+    )
+
+
+def _alis(module: ModuleType) -> Family:
+    return _family(
+        module,
+        "alis",
+        trainer="engine.train.alis_trainer:ALISTrainer",
+        field_roles=dict.fromkeys(module.INFERENCE_FIELDS, FieldRole.INFERENCE),
+    )
+
+
+def _infgan(module: ModuleType) -> Family:
+    prep = module.BLUEMARBLE_OPTIONS
+    return _family(
+        module,
+        "infgan",
+        trainer="engine.train.infgan_trainer:InfGANTrainer",
+        grow="engine.models.infgan_grow:grow_weights",
+        bluemarble=DataPreparation(scale=prep["scale"], drop_bottom=prep["drop_bottom_fraction"]),
+    )
+
+
+def _family(module: ModuleType, name: str, **capabilities: Any) -> Family:
+    """The record of family ``name`` from its model module's protocol (see ``engine.models.base``)."""
+    return Family(
+        name=name,
+        config_class=type(next(iter(module.CONFIGS.values()))),
+        configs=module.CONFIGS,
+        test_configs=tuple(module.TEST_CONFIGS),
+        build=module.build,
+        config_from_dict=module.config_from_dict,
+        crop_size=module.real_crop_size,
+        **capabilities,
+    )
+
+
+#: family name -> the function making its record from its model module.
+_RECORDS: dict[str, Callable[[ModuleType], Family]] = {
+    "reference": _reference,
+    "infinitygan": _infinitygan,
+    "alis": _alis,
+    "infgan": _infgan,
+}
+
+
+def get_family(name: str) -> Family:
+    """The :class:`Family` record of ``name``; unknown or not yet built families are a clear error."""
     path = FAMILY_MODULES.get(name)
     if path is None:
         raise InvalidInput(f"unknown model family {name!r} (known: {', '.join(available_families())})")
     try:
-        return importlib.import_module(path)
+        module = importlib.import_module(path)
     except ModuleNotFoundError as error:
         if error.name == path:
             raise InvalidInput(f"model family {name!r} is not available in this build") from None
         raise
+    return _RECORDS[name](module)
 
 
 def available_families() -> list[str]:
@@ -64,9 +133,14 @@ def available_families() -> list[str]:
     return found
 
 
+def make_trainer(model: Generator, config: Any, device: Any) -> Any:
+    """The trainer of ``model``'s family for it (``config``: a ``TrainConfig``)."""
+    return get_family(model.family).make_trainer(model, config, device)
+
+
 def build_random(family: str, config_name: str) -> Generator:
     """A ``FAMILY:CONFIG`` model with deterministic initial weights, in eval mode."""
-    configs = family_module(family).CONFIGS
+    configs = get_family(family).configs
     if config_name not in configs:
         raise InvalidInput(f"{family} has no config {config_name!r} (known: {', '.join(configs)})")
     return build_initial(family, configs[config_name])
@@ -75,12 +149,12 @@ def build_random(family: str, config_name: str) -> Generator:
 def build_initial(family: str, config: Any) -> Generator:
     """A model of ``config`` (a config object or its dict) with the initial weights every run starts
     from (:data:`INIT_SEED`): the untrained floor a trained checkpoint is measured against."""
-    module = family_module(family)
+    record = get_family(family)
     if isinstance(config, dict):
-        config = module.config_from_dict(config)
+        config = record.config_from_dict(config)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(INIT_SEED)
-        model = module.build(config)
+        model = record.build(config)
     return model.eval().requires_grad_(False)
 
 
@@ -141,9 +215,9 @@ def load_model(ref: str) -> LoadedModel:
 
 def model_from_checkpoint(ckpt: Checkpoint, path: str | Path) -> Generator:
     """The eval-mode generator a loaded checkpoint describes; a mismatch is a one-line error."""
-    module = family_module(ckpt.family)
+    record = get_family(ckpt.family)
     try:
-        model = module.build(module.config_from_dict(ckpt.config))
+        model = record.build(record.config_from_dict(ckpt.config))
         model.load_state_dict(ckpt.weights, strict=True)
     except (RuntimeError, TypeError, KeyError, ValueError) as error:
         first = first_line(error)

@@ -13,7 +13,7 @@ Why these values:
 - **holdout** 0.45–0.55 of the width (540 px of the full map around the prime meridian: West
   Africa, the Gulf of Guinea, Europe, the Sahara): never cropped in training, used for SWD at
   ship time, so quality numbers are on unseen terrain;
-- **scale / drop_bottom**: ∞-GAN's paper preparation (``engine.models.infgan.BLUEMARBLE_OPTIONS``:
+- **scale / drop_bottom**: ∞-GAN's paper preparation (``Family.bluemarble`` of ``infgan``:
   drop the bottom sixth, Antarctica, then halve); the other two train on the map halved
   (2700x1350, about 15 km per pixel), so a 128-133 px crop spans about 2000 km and most crops hold
   a coastline or a biome boundary rather than a patch of open ocean (70 % of the map at full
@@ -112,10 +112,12 @@ class Recipe:
 
 
 def _infgan_bluemarble() -> tuple[float, float]:
-    """∞-GAN's own Blue Marble preparation (scale, drop_bottom), from the family module."""
-    from engine.models.infgan import BLUEMARBLE_OPTIONS
+    """∞-GAN's own Blue Marble preparation (scale, drop_bottom), from its family record."""
+    from engine.models.registry import get_family
 
-    return BLUEMARBLE_OPTIONS["scale"], BLUEMARBLE_OPTIONS["drop_bottom_fraction"]
+    prep = get_family("infgan").bluemarble
+    assert prep is not None
+    return prep.scale, prep.drop_bottom
 
 
 def _recipes() -> dict[str, Recipe]:

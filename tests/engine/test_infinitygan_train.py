@@ -9,7 +9,7 @@ import torch
 
 from engine.errors import InvalidInput
 from engine.models import infinitygan
-from engine.models.registry import build_random
+from engine.models.registry import build_random, make_trainer
 from engine.train.colour_quantiles import LatitudeColourQuantiles
 from engine.train.datasets import CropDataset
 from engine.train.infinitygan_trainer import diversity_loss
@@ -28,7 +28,7 @@ def vertical_ramp(height: int = 160, width: int = 64) -> np.ndarray:
 
 def make(seed: int = 0, **overrides):
     config = TrainConfig(**{"batch": 4, "r1_every": 2, "path_every": 3, "seed": seed, **overrides})
-    trainer = infinitygan.make_trainer(build_random("infinitygan", "tiny"), config, "cpu")
+    trainer = make_trainer(build_random("infinitygan", "tiny"), config, "cpu")
     return trainer, CropDataset([vertical_ramp()], CROP, seed=seed)
 
 

@@ -12,7 +12,7 @@ from engine.cli import build_parser, discover_commands, main
 from engine.commands.train import resolve, resolve_batch
 from engine.errors import InvalidInput
 from engine.models import infgan
-from engine.models.registry import family_module
+from engine.models.registry import get_family
 from engine.train.recipes import HOLDOUT, RECIPES, get_recipe
 
 
@@ -25,12 +25,12 @@ def _args(*argv):
 def test_the_three_shipped_recipes_name_real_configs_and_keep_the_band_out():
     assert set(RECIPES) == {"infinitygan-bluemarble", "alis-bluemarble", "infgan-bluemarble"}
     for recipe in RECIPES.values():
-        assert recipe.config in family_module(recipe.family).CONFIGS
+        assert recipe.config in get_family(recipe.family).configs
         assert recipe.config == ("small4" if recipe.family == "infgan" else "small")
         assert recipe.data == "bluemarble" and recipe.holdout == HOLDOUT == (0.45, 0.55)
         assert recipe.batch_for(torch.device("cuda")) >= recipe.batch_for(torch.device("cpu")) >= 1
         assert recipe.steps > 0
-    assert not family_module("alis").CONFIGS["small"].panorama  # 2-D anchor grid
+    assert not get_family("alis").configs["small"].panorama  # 2-D anchor grid
     ig = RECIPES["infgan-bluemarble"]
     assert (ig.scale, ig.drop_bottom) == (
         infgan.BLUEMARBLE_OPTIONS["scale"],
@@ -149,4 +149,4 @@ def test_recipe_config_overrides_reach_the_checkpoint_and_only_for_the_recipes_c
     }
     assert main(["train", "--recipe", recipe.name, "--config", "tiny", "--out", str(tmp_path / "tiny"), *common]) == 0
     tiny = read_header(tmp_path / "tiny" / "last.safetensors")["config"]
-    assert tiny["train_rows"] == family_module("infinitygan").CONFIGS["tiny"].train_rows  # another config: untouched
+    assert tiny["train_rows"] == get_family("infinitygan").configs["tiny"].train_rows  # another config: untouched

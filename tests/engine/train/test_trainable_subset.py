@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from engine.models import infgan, infinitygan
-from engine.models.registry import build_random
+from engine.models import infgan
+from engine.models.registry import build_random, make_trainer
 from engine.train.datasets import CropDataset
 from engine.train.protocol import RealBatch, TrainableSubset, TrainConfig
 
@@ -41,7 +41,7 @@ def test_a_subset_is_every_parameter_under_its_prefixes_and_an_unknown_name_is_r
 
 def test_infinitygan_trains_only_its_subset_and_skips_the_path_regulariser_its_latents_cannot_feel():
     config = TrainConfig(batch=4, r1_every=2, path_every=1, extra={"g_trainable": ["structure"]})
-    trainer = infinitygan.make_trainer(build_random("infinitygan", "tiny"), config, "cpu")
+    trainer = make_trainer(build_random("infinitygan", "tiny"), config, "cpu")
     data = CropDataset([np.random.default_rng(0).integers(0, 256, (160, 64, 3), dtype=np.uint8)], 37, seed=0)
     generator, ema = _named(trainer.generator), _named(trainer.ema)
     logs = [trainer.step(data.sample(4), step) for step in range(3)]
@@ -51,7 +51,7 @@ def test_infinitygan_trains_only_its_subset_and_skips_the_path_regulariser_its_l
     assert _changed(ema, trainer.ema) <= trained and _changed(ema, trainer.ema)
     assert len(trainer.g_opt.param_groups[0]["params"]) == len(list(trainer.generator.structure.parameters()))
     # Unrestricted, the same schedule runs the regulariser and moves the mapping too.
-    free = infinitygan.make_trainer(build_random("infinitygan", "tiny"), TrainConfig(batch=4, path_every=1), "cpu")
+    free = make_trainer(build_random("infinitygan", "tiny"), TrainConfig(batch=4, path_every=1), "cpu")
     mapping = _named(free.generator)
     assert "path" in free.step(data.sample(4), 0)
     assert any(name.startswith("mapping.") for name in _changed(mapping, free.generator))
@@ -60,7 +60,7 @@ def test_infinitygan_trains_only_its_subset_and_skips_the_path_regulariser_its_l
 def test_infgan_trains_only_its_subset():
     config = TrainConfig(batch=1, seed=3, extra={"d_max_channels": 16, "loss": "logistic", "g_trainable": ["blocks.0"]})
     model = build_random("infgan", "tiny")
-    trainer = infgan.make_trainer(model, config, "cpu")
+    trainer = make_trainer(model, config, "cpu")
     crop = infgan.real_crop_size(model.config)
     generator = _named(trainer.generator)
     torch.manual_seed(0)

@@ -11,6 +11,7 @@ from PIL import Image
 from engine.cards import quality_table
 from engine.checkpoints import load_checkpoint, read_header, save_checkpoint
 from engine.cli import main
+from engine.models.registry import make_trainer
 
 
 @pytest.fixture
@@ -243,7 +244,7 @@ def test_the_multiscale_trainer_honours_the_critic_warmup():
     from engine.train.protocol import TrainConfig
 
     model = build_random("infgan", "tiny")
-    trainer = infgan.make_trainer(model, TrainConfig(batch=1, extra={"critic_warmup": 1}), "cpu")
+    trainer = make_trainer(model, TrainConfig(batch=1, extra={"critic_warmup": 1}), "cpu")
     data = CropDataset(
         [np.random.default_rng(0).integers(0, 256, (160, 200, 3), dtype=np.uint8)],
         infgan.real_crop_size(model.config),
@@ -260,12 +261,12 @@ def test_the_multiscale_trainer_honours_the_critic_warmup():
 
 @pytest.mark.parametrize("family", ["reference", "infgan"])
 def test_g_lr_scale_slows_only_the_generator(family):
-    from engine.models.registry import build_random, family_module
+    from engine.models.registry import build_random, get_family
     from engine.train.protocol import TrainConfig
 
     def rates(extra):
         config = TrainConfig(batch=1, extra=extra)
-        trainer = family_module(family).make_trainer(build_random(family, "tiny"), config, "cpu")
+        trainer = get_family(family).make_trainer(build_random(family, "tiny"), config, "cpu")
         return trainer.g_opt.param_groups[0]["lr"], trainer.d_opt.param_groups[0]["lr"]
 
     (g, d), (slow_g, slow_d) = rates({}), rates({"g_lr_scale": 0.25})
@@ -314,16 +315,16 @@ def test_new_runs_wrap_crops_on_world_maps_and_centre_them_elsewhere():
 
 @pytest.mark.parametrize("family", ["reference", "infgan"])
 def test_g_lr_warmup_ramps_the_generator_rate_after_the_critic_warmup(family):
-    from engine.models.registry import build_random, family_module
+    from engine.models.registry import build_random, get_family
     from engine.train.datasets import CropDataset
     from engine.train.protocol import TrainConfig
 
-    module = family_module(family)
+    module = get_family(family)
     model = build_random(family, "tiny")
     config = TrainConfig(batch=1, extra={"critic_warmup": 1, "g_lr_warmup": 4})
     trainer = module.make_trainer(model, config, "cpu")
     full = [group["lr"] for group in trainer.g_opt.param_groups]
-    crop = module.real_crop_size(model.config)
+    crop = module.crop_size(model.config)
     data = CropDataset([np.random.default_rng(0).integers(0, 256, (160, 200, 3), dtype=np.uint8)], crop, seed=1)
     seen = []
     for step in range(6):

@@ -113,7 +113,3 @@ class ALISTrainer(AdversarialTrainer):
         fields = random_fields(self.device)
         images = model.synthesize(ws, [(r.x, r.y) for r in cells], origins, self.frame, fields)
         return Fakes(images, ws if need_latent_grad else None, {"origins": origins})
-
-
-def make_trainer(model: ALISGenerator, config: TrainConfig, device: Any) -> ALISTrainer:
-    return ALISTrainer(model, config, device)
