@@ -25,6 +25,7 @@ from engine.bench import BenchContext, Row, benchmark
 from engine.bench.render_speed import configs_to_measure
 from engine.models.family import Family
 from engine.models.registry import build_random, get_family
+from engine.train.options import TrainOptions
 from engine.train.protocol import RealBatch, TrainConfig
 from engine.train.state import load_state, save_state
 
@@ -80,8 +81,8 @@ def _throughput(
     fresh model, with ``TrainConfig.amp`` (CUDA autocast) and ``--cpu-bf16`` as given."""
     model = build_random(family, config)
     crop = record.crop_size(model.config)
-    extra = {"cpu_bf16": True} if cpu_bf16 else {}
-    trainer = record.make_trainer(model, TrainConfig(batch=BATCH, crop=crop, amp=amp, extra=extra), ctx.device)
+    options = TrainOptions(cpu_bf16=cpu_bf16)
+    trainer = record.make_trainer(model, TrainConfig(batch=BATCH, crop=crop, amp=amp, options=options), ctx.device)
     per_step = BATCH * getattr(trainer, "real_batches_per_step", 1)
     reals = RealBatch(
         torch.rand(per_step, 3, crop, crop, device=ctx.device) * 2 - 1,

@@ -45,6 +45,7 @@ def _reference(module: ModuleType) -> Family:
         module,
         "reference",
         trainer="engine.train.reference_trainer:ReferenceTrainer",
+        options="engine.train.options:TrainOptions",
     )
 
 
@@ -58,6 +59,7 @@ def _infinitygan(module: ModuleType) -> Family:
         module,
         "infinitygan",
         trainer="engine.train.infinitygan_trainer:InfinityGANTrainer",
+        options="engine.train.infinitygan_trainer:InfinityGANOptions",
         field_roles=roles,
     )
 
@@ -67,6 +69,7 @@ def _alis(module: ModuleType) -> Family:
         module,
         "alis",
         trainer="engine.train.alis_trainer:ALISTrainer",
+        options="engine.train.alis_trainer:ALISOptions",
         field_roles=dict.fromkeys(module.INFERENCE_FIELDS, FieldRole.INFERENCE),
     )
 
@@ -77,6 +80,7 @@ def _infgan(module: ModuleType) -> Family:
         module,
         "infgan",
         trainer="engine.train.infgan_trainer:InfGANTrainer",
+        options="engine.train.infgan_trainer:InfGANOptions",
         grow="engine.models.infgan_grow:grow_weights",
         bluemarble=DataPreparation(scale=prep["scale"], drop_bottom=prep["drop_bottom_fraction"]),
     )

@@ -43,6 +43,7 @@ from engine.imageio import write_image
 from engine.train import distributed
 from engine.train.datasets import CropDataset
 from engine.train.protocol import FamilyTrainer, RealBatch
+from engine.train.resume import refuse_old_run
 from engine.train.state import FILENAME, capture_rng, load_state, restore_rng, save_state, seed_everything
 
 
@@ -63,13 +64,11 @@ class TrainResult:
     last_logs: dict[str, float] = field(default_factory=dict)
 
 
-def _images_seen(state: dict[str, Any], batch: int, world: int) -> int:
-    """The images a saved run had seen. States written before the count was kept: its steps at the
-    batch of this session and the process count the state was saved with (its meta says)."""
-    if "images" in state:
-        return int(state["images"])
-    saved_world = (state.get("meta") or {}).get("world_size") or world
-    return int(state["step"]) * batch * int(saved_world)
+def _images_seen(state: dict[str, Any], path: Path) -> int:
+    """The images a saved run had seen (runs from before the count was kept are refused)."""
+    if "images" not in state:
+        raise refuse_old_run(path, "its images seen not counted")
+    return int(state["images"])
 
 
 def images_behind(meta: dict[str, Any]) -> int:
@@ -164,7 +163,7 @@ def train(
         trainer.load_state_dict(state["trainer"])
         step, wall_before = int(state["step"]), float(state["wall_time_s"])
         best = state.get("best") if state.get("best_metric") == metric_name else None
-        images = _images_seen(state, batch, world)
+        images = _images_seen(state, state_path)
         # The run's provenance outlives the session that wrote it: what this session does not say
         # again (a resume passes no --init) is kept from the state, so the header still counts it.
         meta = {**(state.get("meta") or {}), **meta}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import grimp
 import pytest
 
 from engine.errors import InvalidInput
@@ -41,11 +40,3 @@ def test_make_trainer_dispatches_on_the_models_family():
 def test_unknown_family_is_one_line():
     with pytest.raises(InvalidInput, match="unknown model family 'nope'"):
         get_family("nope")
-
-
-def test_models_never_import_the_training_stack():
-    graph = grimp.build_graph("engine")
-    models = {m for m in graph.modules if m.startswith("engine.models")}
-    for module in models:
-        imported = graph.find_modules_directly_imported_by(module)
-        assert not {m for m in imported if m.startswith("engine.train")}, module

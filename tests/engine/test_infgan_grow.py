@@ -7,13 +7,13 @@ import torch
 import torch.nn.functional as F
 
 from engine.checkpoints import save_checkpoint
-from engine.commands.train import warm_start
 from engine.errors import InvalidInput
 from engine.fields import LatentSource
 from engine.models import infgan
 from engine.models.infgan_grow import can_grow, grow_weights
 from engine.models.registry import build_initial, build_random
 from engine.styles import StyleLayout
+from engine.train.warm_start import warm_start
 
 
 def _grown_config(config: infgan.InfGANConfig) -> infgan.InfGANConfig:

@@ -12,7 +12,7 @@ from engine.cards import card_path, read_card
 from engine.checkpoints import SHIPPED_DIR, file_sha256, read_header
 from engine.cli import main
 from engine.errors import CheckpointError, InvalidInput
-from engine.shipping import ship_critic
+from engine.release.critics import ship_critic
 from engine.train import critic_weights
 from engine.train.state import FILENAME, load_state
 

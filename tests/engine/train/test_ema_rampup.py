@@ -12,6 +12,7 @@ import torch
 from engine.models.registry import build_random, get_family
 from engine.train import ema
 from engine.train.datasets import CropDataset
+from engine.train.options import family_options
 from engine.train.protocol import TrainConfig
 from tests.engine.train.runs import run_steps
 
@@ -26,7 +27,7 @@ def test_ema_is_nearer_the_trained_weights_than_the_initial_ones(family, tmp_pat
     model = build_random(family, "tiny")
     initial = build_random(family, "tiny")
     extra = {"d_max_channels": 16} if family == "infgan" else {}
-    trainer = module.make_trainer(model, TrainConfig(batch=2, seed=1, extra=extra), "cpu")
+    trainer = module.make_trainer(model, TrainConfig(batch=2, seed=1, options=family_options(family, extra)), "cpu")
     crop = module.crop_size(model.config)
     image = np.random.default_rng(0).integers(0, 256, (crop * 3, crop * 4, 3), dtype=np.uint8)
     run_steps(trainer, CropDataset([image], crop, seed=1), tmp_path, 3, batch=2)
@@ -45,7 +46,7 @@ def test_the_ramp_counts_the_images_seen_across_a_resume_with_another_batch(fami
     image = np.random.default_rng(0).integers(0, 256, (crop * 3, crop * 4, 3), dtype=np.uint8)
 
     def run(steps: int, batch: int, resume: bool) -> None:
-        config = TrainConfig(batch=batch, crop=crop, seed=1, extra=extra)
+        config = TrainConfig(batch=batch, crop=crop, seed=1, options=family_options(family, extra))
         trainer = module.make_trainer(build_random(family, "tiny"), config, "cpu")
         run_steps(trainer, CropDataset([image], crop, seed=1), tmp_path, steps, batch=batch, resume=resume)
 

@@ -13,10 +13,12 @@ from engine.models import infgan
 from engine.models.registry import build_random, load_model, make_trainer
 from engine.styles import StyleLayout
 from engine.train.datasets import CropDataset, load_image
+from engine.train.infgan_trainer import InfGANOptions
+from engine.train.options import TrainOptions
 from engine.train.protocol import TrainConfig
 from tests.engine.train.runs import run_steps
 
-CONFIG = TrainConfig(batch=1, seed=3, extra={"d_max_channels": 16})
+CONFIG = TrainConfig(batch=1, seed=3, options=TrainOptions(d_max_channels=16))
 
 
 def _image():
@@ -52,7 +54,7 @@ def test_multiscale_training_resumes_exactly_with_finite_losses(tmp_path):
         assert torch.isfinite(block).all()
 
 
-LOGISTIC = TrainConfig(batch=1, seed=3, r1_every=2, extra={"d_max_channels": 16, "loss": "logistic"})
+LOGISTIC = TrainConfig(batch=1, seed=3, r1_every=2, options=InfGANOptions(d_max_channels=16, loss="logistic"))
 
 
 def test_the_logistic_option_takes_one_critic_step_with_lazy_r1_and_resumes_exactly(tmp_path):
@@ -72,8 +74,8 @@ def test_the_logistic_option_takes_one_critic_step_with_lazy_r1_and_resumes_exac
         assert torch.equal(a, b)
     wgan = make_trainer(build_random("infgan", "tiny"), CONFIG, "cpu")
     assert wgan.real_batches_per_step == 5 and wgan.loss == "wgan-gp"  # the paper's, by default
-    with pytest.raises(ValueError, match="infgan loss must be one of"):
-        make_trainer(build_random("infgan", "tiny"), TrainConfig(batch=1, extra={"loss": "hinge"}), "cpu")
+    with pytest.raises(ValueError, match="loss must be one of wgan-gp, logistic, not 'hinge'"):
+        InfGANOptions(loss="hinge")
 
 
 @pytest.mark.parametrize("config", ["tiny", "tiny4"])
@@ -127,7 +129,7 @@ def test_bluemarble_preparation_drops_antarctica_and_halves(tmp_path):
 
 
 QUANTILES = TrainConfig(
-    batch=1, seed=3, r1_every=2, extra={"d_max_channels": 16, "loss": "logistic", "colour_quantiles": 1.0}
+    batch=1, seed=3, r1_every=2, options=InfGANOptions(d_max_channels=16, loss="logistic", colour_quantiles=1.0)
 )
 
 
@@ -147,5 +149,4 @@ def test_colour_quantiles_compare_the_coarsest_level_with_its_reals_and_resume_e
         assert torch.equal(getattr(quantiles.fakes, name), getattr(resumed.quantiles.fakes, name))
     assert "g_quantiles" not in _run(tmp_path / "c", 1, config=LOGISTIC)[2][0]
     with pytest.raises(ValueError, match="colour_quantiles must be in"):
-        bad = TrainConfig(batch=1, extra={"colour_quantiles": -1.0})
-        make_trainer(build_random("infgan", "tiny"), bad, "cpu")
+        InfGANOptions(colour_quantiles=-1.0)

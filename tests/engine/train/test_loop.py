@@ -12,6 +12,7 @@ from safetensors.torch import load_file
 
 from engine.checkpoints import load_checkpoint
 from engine.cli import main
+from engine.errors import CheckpointError
 from engine.models import registry
 from engine.models.registry import build_random, load_model, make_trainer
 from engine.train.datasets import CropDataset
@@ -67,8 +68,9 @@ def test_kimg_counts_the_images_seen_when_a_resume_changes_the_batch(tmp_path):
     assert result.step == 3 and logs[-1]["kimg"] == 0.005
     assert load_checkpoint(tmp_path / "last.safetensors").meta["kimg"] == 0.005
     assert load_state(tmp_path / FILENAME)["images"] == 5
-    # A state saved before the count was kept: its steps at the process count it was saved with.
-    assert _images_seen({"step": 10, "meta": {"world_size": 1}}, batch=4, world=2) == 40
+    # A state saved before the count was kept is refused in one line naming the run format.
+    with pytest.raises(CheckpointError, match=r"is a run of format 1 \(its images seen not counted\)"):
+        _images_seen({"step": 10, "meta": {"world_size": 1}}, tmp_path / FILENAME)
 
 
 def test_a_resume_keeps_the_run_provenance_it_does_not_restate(tmp_path):
@@ -241,9 +243,9 @@ distributed.shutdown()
 def test_ctrl_c_turns_into_an_abort_request():
     import signal
 
-    from engine.commands.train import _StopOnInterrupt
+    from engine.train.interrupt import StopOnInterrupt
 
-    stop = _StopOnInterrupt()
+    stop = StopOnInterrupt()
     with stop:
         assert not stop.requested()
         os.kill(os.getpid(), signal.SIGINT)
@@ -258,15 +260,15 @@ def test_sigterm_asks_for_the_graceful_stop_and_never_forces_it():
     stop by the same Ctrl-C, must still finish its step and write the snapshot."""
     import signal
 
-    from engine.commands.train import _StopOnInterrupt
+    from engine.train.interrupt import StopOnInterrupt
 
     previous = signal.getsignal(signal.SIGTERM)
-    stop = _StopOnInterrupt()
+    stop = StopOnInterrupt()
     with stop:
         os.kill(os.getpid(), signal.SIGTERM)
         assert stop.requested()
         os.kill(os.getpid(), signal.SIGTERM)  # again: still the graceful stop
-    with _StopOnInterrupt() as stop:
+    with StopOnInterrupt() as stop:
         os.kill(os.getpid(), signal.SIGINT)
         os.kill(os.getpid(), signal.SIGTERM)  # the agent's SIGTERM after the Ctrl-C
         assert stop.requested()
@@ -305,17 +307,18 @@ DDP_RESUME_SCRIPT = """
 import sys, torch
 from safetensors.torch import save_file
 from engine.models import infgan
-from engine.models.registry import build_random
+from engine.models.registry import build_random, make_trainer
 from engine.train import distributed
 from engine.train.datasets import CropDataset, load_image
 from engine.train.loop import train
+from engine.train.options import TrainOptions
 from engine.train.protocol import TrainConfig
 from engine.train.reference_trainer import ReferenceTrainer
 
 image, out, name, steps, resume = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5] == "1"
 info = distributed.initialise(torch.device("cpu"))
 model = build_random("infgan", "tiny")
-trainer = make_trainer(model, TrainConfig(batch=1, seed=3, extra={"d_max_channels": 16}), "cpu")
+trainer = make_trainer(model, TrainConfig(batch=1, seed=3, options=TrainOptions(d_max_channels=16)), "cpu")
 data = CropDataset([load_image(image)], infgan.real_crop_size(model.config), seed=distributed.rank_seed(1))
 train(trainer, data, f"{out}/{name}", batch=1, steps=steps, sample_every=0, snapshot_every=100, resume=resume)
 weights = {**{"g." + k: v for k, v in trainer.generator.state_dict().items()},

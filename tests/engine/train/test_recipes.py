@@ -9,10 +9,11 @@ from PIL import Image
 
 from engine.checkpoints import read_header
 from engine.cli import build_parser, discover_commands, main
-from engine.commands.train import resolve, resolve_batch
 from engine.errors import InvalidInput
 from engine.models import infgan
 from engine.models.registry import get_family
+from engine.train.launch import resolve, resolve_batch
+from engine.train.options import options_from_record
 from engine.train.recipes import HOLDOUT, RECIPES, get_recipe
 
 
@@ -150,3 +151,22 @@ def test_recipe_config_overrides_reach_the_checkpoint_and_only_for_the_recipes_c
     assert main(["train", "--recipe", recipe.name, "--config", "tiny", "--out", str(tmp_path / "tiny"), *common]) == 0
     tiny = read_header(tmp_path / "tiny" / "last.safetensors")["config"]
     assert tiny["train_rows"] == get_family("infinitygan").configs["tiny"].train_rows  # another config: untouched
+
+
+@pytest.mark.parametrize("name", list(RECIPES))
+def test_every_recipe_builds_its_options_and_trainer_and_trains_a_step(name, tmp_path, capsys):
+    """Each shipped recipe's options are valid for its family and its trainer takes a step (at the
+    family's test config, on a small image: the recipe's options and data preparation, not its size)."""
+    recipe = RECIPES[name]
+    family = get_family(recipe.family)
+    options = options_from_record(family.options_class(), dict(recipe.train_extra))
+    assert options.record() == dict(recipe.train_extra)  # what a run header records
+    image = tmp_path / "map.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (420, 1200, 3), dtype=np.uint8)).save(image)
+    config = family.test_configs[-1]
+    argv = ["train", "--recipe", name, "--config", config, "--data", str(image), "--scale", "1", "--out"]
+    argv += [str(tmp_path / "run"), "--steps", "1", "--batch", "2", "--best-metric", "none", "--device", "cpu"]
+    argv += ["--sample-every", "0", "--d-max-channels", "16"]
+    assert main(argv) == 0, capsys.readouterr().err
+    header = read_header(tmp_path / "run" / "last.safetensors")
+    assert header["steps"] == 1 and header["train_extra"] == {**dict(recipe.train_extra), "d_max_channels": 16}
