@@ -183,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pan-px", type=int, default=None, help="distance of the memory run (default 10^6)")
     parser.add_argument("--json", type=Path, default=None, help="also write the rows here")
     args = parser.parse_args(argv)
-    from engine.models.registry import default_model_ref
+    from engine.default_model import default_model_ref
 
     model = args.model or default_model_ref()
     _app = QApplication.instance() or QApplication(sys.argv[:1])

@@ -66,7 +66,7 @@ def take_screenshot(
     """Open a window on the given world (or ``project``) and view, wait for its tiles, save a PNG.
 
     With a project and no explicit ``view`` the project's own saved view is kept."""
-    from engine.models.registry import default_model_ref
+    from engine.default_model import default_model_ref
 
     explicit_view, view = view is not None, view or (0, 0, 0)
     path = Path(path)

@@ -41,9 +41,9 @@ from engine.world import World
 
 def developer_models() -> list[str]:
     """Every ``FAMILY:CONFIG`` random model of the families in this build (developer option)."""
-    from engine.models.registry import available_families, family_module
+    from engine.models.registry import available_families, get_family
 
-    return [f"{family}:{name}" for family in available_families() for name in family_module(family).CONFIGS]
+    return [f"{family}:{name}" for family in available_families() for name in get_family(family).configs]
 
 
 def parse_position(text: str) -> tuple[int, int]:
@@ -120,7 +120,7 @@ class MainWindow(QMainWindow):
         if view is not None:
             self.canvas.centre_on(*view)
         if model_ref is None:
-            from engine.models.registry import default_model_ref
+            from engine.default_model import default_model_ref
 
             model_ref = restored.model if restored is not None else default_model_ref()
         same = restored is not None and restored.model == model_ref and seed in (None, restored.seed)

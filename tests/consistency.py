@@ -18,7 +18,7 @@ import numpy as np
 
 from engine.geometry import Rect
 from engine.models.base import Generator
-from engine.models.registry import available_families, build_random, family_module
+from engine.models.registry import available_families, build_random, get_family
 from engine.render import Renderer
 from engine.world import World
 
@@ -33,8 +33,7 @@ PROBE_RECTS = (
 
 def cases() -> Iterator[tuple[str, str, int]]:
     for family in available_families():
-        module = family_module(family)
-        for config in module.TEST_CONFIGS:
+        for config in get_family(family).test_configs:
             model = build_random(family, config)
             for level in range(model.num_levels()):
                 yield family, config, level

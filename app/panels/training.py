@@ -43,9 +43,9 @@ DATA_SOURCES = ("bluemarble", "shadedrelief", "etopo")
 
 
 def _families() -> list[str]:
-    from engine.models.registry import available_families, family_module
+    from engine.models.registry import available_families, get_family
 
-    return [f for f in available_families() if hasattr(family_module(f), "make_trainer")]
+    return [f for f in available_families() if get_family(f).trainable]
 
 
 def _recipes() -> list[str]:

@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from engine.bench import BenchContext, Row, benchmark, timed
 from engine.geometry import Rect
 from engine.layers.spans import NearestUpsample, Span, ValidConv
-from engine.models.registry import build_random, family_module
+from engine.models.registry import build_random, get_family
 from engine.render import Renderer
 from engine.world import World
 
@@ -162,8 +162,8 @@ def level_speed(ctx: BenchContext) -> list[Row]:
     """px/s at every level (one block per forward on CPU, as the exact renderer runs), and the
     time to fill a 1280×720 view at each level."""
     rows = []
-    module = family_module("infgan")
-    for config in module.TEST_CONFIGS if ctx.quick else tuple(module.CONFIGS):
+    record = get_family("infgan")
+    for config in record.test_configs if ctx.quick else tuple(record.configs):
         model = build_random("infgan", config)
         renderer = Renderer(model, ctx.device)
         world = World(model=f"infgan:{config}", seed=1)

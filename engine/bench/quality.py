@@ -19,7 +19,7 @@ from engine.errors import EverscapeError
 from engine.metrics.evaluate import EvalOptions, evaluate
 from engine.metrics.realdata import RealImages
 from engine.metrics.swd import SWDConfig, describe, swd_descriptors
-from engine.models.registry import available_families, family_module, load_model
+from engine.models.registry import available_families, get_family, load_model
 from engine.render import Renderer
 from engine.world import World
 
@@ -50,8 +50,8 @@ def swd_cost(ctx: BenchContext) -> list[Row]:
 def models_to_measure(ctx: BenchContext) -> list[str]:
     refs = []
     for family in available_families():
-        module = family_module(family)
-        names = module.TEST_CONFIGS if ctx.quick else tuple(module.CONFIGS)
+        record = get_family(family)
+        names = record.test_configs if ctx.quick else tuple(record.configs)
         refs += [f"{family}:{name}" for name in names]
     return refs if ctx.quick else refs + list(list_checkpoints())
 

@@ -18,7 +18,7 @@ from engine.bench import BenchContext, Row, benchmark, timed
 from engine.bench.peaks import peak_bf16_tflops, peak_fraction
 from engine.geometry import Rect, aligned_cover
 from engine.metrics import diagnostics
-from engine.models.registry import available_families, build_random, family_module
+from engine.models.registry import available_families, build_random, get_family
 from engine.render import Renderer
 from engine.world import World
 
@@ -30,11 +30,11 @@ def configs_to_measure(ctx: BenchContext) -> list[tuple[str, str]]:
     or all of them, narrowed to ``ctx.configs`` where given (a family without one is skipped)."""
     pairs = []
     for family in available_families():
-        module = family_module(family)
+        record = get_family(family)
         if ctx.configs:
-            names = tuple(name for name in module.CONFIGS if name in ctx.configs)
+            names = tuple(name for name in record.configs if name in ctx.configs)
         else:
-            names = module.TEST_CONFIGS if ctx.quick else tuple(module.CONFIGS)
+            names = record.test_configs if ctx.quick else tuple(record.configs)
         pairs += [(family, name) for name in names]
     return pairs
 

@@ -1,6 +1,6 @@
 """Training throughput and the cost of an exact-resume round trip, for every trainable family.
 
-Generic: any family module with ``make_trainer`` is measured on its test configs (``--quick``)
+Generic: any trainable family (``Family.trainable``) is measured on its test configs (``--quick``)
 or all configs, with random crops standing in for data (speed does not depend on content).
 Rows: images per second of full ``trainer.step`` iterations (lazy regularisers included at their
 real frequency) at the device's default precision and at the other one (bf16 main passes against
@@ -18,15 +18,16 @@ from __future__ import annotations
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 import torch
 
 from engine.bench import BenchContext, Row, benchmark
 from engine.bench.render_speed import configs_to_measure
-from engine.models.registry import build_random, family_module
+from engine.models.family import Family
+from engine.models.registry import build_random, get_family
+from engine.train.options import TrainOptions
 from engine.train.protocol import RealBatch, TrainConfig
-from engine.train.state import load_state, save_state
+from engine.train.state import capture_rng, load_state, save_state
 
 BATCH = 8
 CYCLE = 16  # a multiple of every family's r1_every and path_every
@@ -38,18 +39,20 @@ ROW_SECONDS = 60.0  # a row stops after the cycle that passes this (the full run
 def train_throughput(ctx: BenchContext) -> list[Row]:
     rows = []
     for family, config in configs_to_measure(ctx):
-        module = family_module(family)
-        if not hasattr(module, "make_trainer"):
+        record = get_family(family)
+        if not record.trainable:
             continue
-        default, steps, trainer, crop = _throughput(ctx, module, family, config)
+        default, steps, trainer, crop = _throughput(ctx, record, family, config)
         # The other precision: bf16 on the CPU (opt-in there, --cpu-bf16), fp32 on a GPU (--no-amp).
         on_cpu = torch.device(ctx.device).type == "cpu"
-        mixed, mixed_steps, _, _ = _throughput(ctx, module, family, config, amp=on_cpu, cpu_bf16=on_cpu)
+        mixed, mixed_steps, _, _ = _throughput(ctx, record, family, config, amp=on_cpu, cpu_bf16=on_cpu)
         bf16, fp32 = (mixed, default) if on_cpu else (default, mixed)
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / "state.safetensors"
             start = time.perf_counter()
-            save_state(path, {"trainer": trainer.state_dict()})
+            # a whole snapshot's shape, so the load pays for the same checks a resume does
+            state = {"family": family, "config": {}, "step": steps, "wall_time_s": 0.0, "rng": capture_rng()}
+            save_state(path, {**state, "trainer": trainer.state_dict()})
             saved = time.perf_counter()
             trainer.load_state_dict(load_state(path)["trainer"])
             loaded = time.perf_counter()
@@ -74,14 +77,14 @@ def train_throughput(ctx: BenchContext) -> list[Row]:
 
 
 def _throughput(
-    ctx: BenchContext, module: Any, family: str, config: str, *, amp: bool = True, cpu_bf16: bool = False
+    ctx: BenchContext, record: Family, family: str, config: str, *, amp: bool = True, cpu_bf16: bool = False
 ) -> tuple:
     """``(images per second, steps timed, trainer, crop)`` of full ``trainer.step`` iterations of a
     fresh model, with ``TrainConfig.amp`` (CUDA autocast) and ``--cpu-bf16`` as given."""
     model = build_random(family, config)
-    crop = module.real_crop_size(model.config)
-    extra = {"cpu_bf16": True} if cpu_bf16 else {}
-    trainer = module.make_trainer(model, TrainConfig(batch=BATCH, crop=crop, amp=amp, extra=extra), ctx.device)
+    crop = record.crop_size(model.config)
+    options = TrainOptions(cpu_bf16=cpu_bf16)
+    trainer = record.make_trainer(model, TrainConfig(batch=BATCH, crop=crop, amp=amp, options=options), ctx.device)
     per_step = BATCH * getattr(trainer, "real_batches_per_step", 1)
     reals = RealBatch(
         torch.rand(per_step, 3, crop, crop, device=ctx.device) * 2 - 1,

@@ -15,7 +15,7 @@ from engine.metrics.evaluate import QUICK, EvalOptions, evaluate, summary
 from engine.metrics.latitudes import LatitudeOptions, latitude_cover
 from engine.metrics.latitudes import summary as latitudes_summary
 from engine.metrics.realdata import BASEMAPS, RealImages
-from engine.models.registry import family_module, load_model
+from engine.models.registry import get_family, load_model
 
 HELP = "measure a model's quality (SWD, ∞-SWD, ScaleInv-SWD) against real images, and its diagnostics"
 
@@ -96,8 +96,7 @@ def parse_band(text: str | None) -> tuple[float, float] | None:
 
 def training_frame(model) -> int | None:
     """The family's real crop size for this config, when the family says (the size it was trained at)."""
-    module = family_module(model.family)
-    crop = getattr(module, "real_crop_size", None)
+    crop = get_family(model.family).crop_size
     return int(crop(model.config)) if crop else None
 
 

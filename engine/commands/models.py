@@ -20,7 +20,7 @@ from engine.cards import (
 from engine.checkpoints import find_checkpoint, list_checkpoints, read_header
 from engine.commands import models_ship
 from engine.errors import CheckpointError, InvalidInput
-from engine.models.registry import available_families, family_module
+from engine.models.registry import available_families, get_family
 
 HELP = "list model families, configs and installed checkpoints; import or ship checkpoints"
 
@@ -51,8 +51,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def inventory() -> dict:
     families = {}
     for name in available_families():
-        module = family_module(name)
-        families[name] = sorted(module.CONFIGS)
+        families[name] = sorted(get_family(name).configs)
     checkpoints = []
     for name in list_checkpoints():
         path = find_checkpoint(name)

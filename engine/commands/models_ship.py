@@ -1,6 +1,6 @@
 """``everscape models ship RUN_DIR --name NAME``: measure a run's checkpoint and ship it with a card.
 
-The work is :func:`engine.shipping.ship`; this module only parses and prints (progress on stderr,
+The work is :func:`engine.release.ship.ship`; this module only parses and prints (progress on stderr,
 the summary on stdout).
 """
 
@@ -42,7 +42,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from engine.shipping import ShipOptions, card_summary, ship
+    from engine.release.ship import ShipOptions, card_summary, ship
 
     options = ShipOptions(
         name=args.name,
@@ -70,7 +70,7 @@ def _installed(name: str) -> Path:
 
 
 def run_pair_critic(args: argparse.Namespace) -> int:
-    from engine.shipping import pair_critic
+    from engine.release.critics import pair_critic
 
     path = _installed(args.name)
     entry = pair_critic(args.run_dir, path, say=lambda m: print(m, file=sys.stderr, flush=True))
@@ -79,7 +79,7 @@ def run_pair_critic(args: argparse.Namespace) -> int:
 
 
 def run_rediagnose(args: argparse.Namespace) -> int:
-    from engine.shipping import rediagnose
+    from engine.release.ship import rediagnose
 
     for name in args.names:
         path = _installed(name)
@@ -94,7 +94,7 @@ def run_rediagnose(args: argparse.Namespace) -> int:
 
 
 def run_remeasure(args: argparse.Namespace) -> int:
-    from engine.shipping import remeasure
+    from engine.release.ship import remeasure
 
     for name in args.names:
         path = _installed(name)

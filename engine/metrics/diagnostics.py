@@ -322,7 +322,7 @@ def diagnose(
 
 
 def verdicts(report: dict) -> dict:
-    """The model-card goals of a :func:`diagnose` report: value, limit, pass (``engine.shipping``)."""
+    """The model-card goals of a :func:`diagnose` report: value, limit, pass (``engine.release``)."""
     drift, rep, lattice, seams = report["drift"], report["repetition"], report["lattice"], report["seams"]
     return {
         "no_colour_drift_swd": {  # a p-value: passes at or *above* its limit

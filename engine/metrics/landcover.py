@@ -146,7 +146,7 @@ def compare(render: dict[str, float], data: dict[str, float], min_share: float =
 
 
 def verdicts(comparison: dict[str, Any]) -> dict[str, Any]:
-    """Model-card goals (``engine.shipping``) of a :func:`compare` result: one per measure with a
+    """Model-card goals (``engine.release``) of a :func:`compare` result: one per measure with a
     verdict, and ``ocean_by_latitude`` where the result has bands (:func:`band_comparison`)."""
     limit = comparison["min_share"]
     goals = {

@@ -87,7 +87,7 @@ Differences from the released code, on purpose:
 
 Stages (``n = len(channels)``, coarsest scale ``S = 2^(n-1)`` world pixels per stage pixel):
 stage 0 = [input field +] coordinates -> conv3 -> conv3; stage k = up -> +coordinates -> conv3 ->
-conv3 (+noise after each stage); then a styled 1x1 ToRGB. Training (``alis_train``) renders its frames through
+conv3 (+noise after each stage); then a styled 1x1 ToRGB. Training (``alis_trainer``) renders its frames through
 the same :meth:`ALISGenerator.synthesize`, so training and inference cannot drift apart.
 """
 
@@ -198,12 +198,6 @@ def config_from_dict(doc: dict[str, Any]) -> ALISConfig:
 
 def build(config: ALISConfig) -> ALISGenerator:
     return ALISGenerator(config)
-
-
-def make_trainer(model: ALISGenerator, config: Any, device: Any) -> Any:
-    from engine.models.alis_train import make_trainer as make
-
-    return make(model, config, device)
 
 
 def real_crop_size(model_config: ALISConfig | dict[str, Any]) -> int:

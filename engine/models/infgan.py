@@ -141,24 +141,6 @@ def real_crop_size(config: InfGANConfig) -> int:
     return config.train_patch * 2 ** (config.levels - 1)
 
 
-def grow_weights(old: InfGANConfig, weights: dict[str, torch.Tensor], new: InfGANConfig) -> dict[str, torch.Tensor]:
-    """Warm-start weights of a model with one more level (``--init`` across configs)."""
-    from engine.models.infgan_grow import grow_weights as grow
-
-    return grow(old, weights, new)
-
-
-#: ``everscape train --colour-quantiles`` works here, on the coarsest level (engine.train.infgan_trainer).
-COLOUR_QUANTILES_ON_COARSEST_LEVEL = True
-
-
-def make_trainer(model: InfGANGenerator, config: Any, device: Any) -> Any:
-    """The multi-scale WGAN-GP trainer (imported lazily: rendering never loads the training stack)."""
-    from engine.train.infgan_trainer import InfGANTrainer
-
-    return InfGANTrainer(model, config, device)
-
-
 class NAPNBlock(nn.Module):
     """``[bilinear ×2 + crop] -> conv k×k (valid) -> NAPN -> lrelu``; the caller crops between."""
 

@@ -17,7 +17,7 @@ G1, the one place where every later stage keeps its input width and its relative
 - ``to_rgb`` of the new top and of the inserted level both start from the old top's.
 
 Only the generator is mapped; a warm start gives the critics and optimisers fresh states anyway
-(:func:`engine.commands.train.warm_start`).
+(:func:`engine.train.warm_start.warm_start`).
 """
 
 from __future__ import annotations

@@ -378,10 +378,3 @@ def real_crop_size(config: InfinityGANConfig) -> int:
     """Side of the real crops D sees: one training patch (paper: 101)."""
     with torch.device("meta"):  # the window arithmetic only: no weights are allocated
         return InfinityGANGenerator(config).patch_size
-
-
-def make_trainer(model: InfinityGANGenerator, config: Any, device: Any) -> Any:
-    """The InfinityGAN trainer (imported lazily: rendering never loads the training stack)."""
-    from engine.train.infinitygan_trainer import InfinityGANTrainer
-
-    return InfinityGANTrainer(model, config, device)

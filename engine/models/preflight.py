@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import torch
@@ -28,7 +27,7 @@ CONFIG_ERRORS = (
 )  # fmt: skip
 
 
-def planned_state(module: ModuleType, config: Mapping[str, Any], path: str | Path) -> dict[str, torch.Size]:
+def planned_state(module: Any, config: Mapping[str, Any], path: str | Path) -> dict[str, torch.Size]:
     """Names and shapes of the state a model of ``config`` has, computed without memory;
     a config the family cannot build is a one-line :class:`CheckpointError`."""
     try:
@@ -42,7 +41,7 @@ def planned_state(module: ModuleType, config: Mapping[str, Any], path: str | Pat
 
 
 def check_before_building(
-    module: ModuleType, config: Mapping[str, Any], weights: Mapping[str, torch.Tensor], path: str | Path
+    module: Any, config: Mapping[str, Any], weights: Mapping[str, torch.Tensor], path: str | Path
 ) -> None:
     """Refuse a checkpoint whose model would exceed the memory budget or whose weights do not fit it."""
     shapes = planned_state(module, config, path)

@@ -136,10 +136,3 @@ def _gives(layer: CropUpsample, have: tuple[Span, Span]) -> tuple[Span, Span]:
 def real_crop_size(config: ReferenceConfig) -> int:
     """Side of the crops the discriminator sees: one block."""
     return config.block
-
-
-def make_trainer(model: ReferenceGenerator, config: Any, device: Any) -> Any:
-    """The training stack's reference trainer (imported lazily: rendering never loads it)."""
-    from engine.train.reference_trainer import ReferenceTrainer
-
-    return ReferenceTrainer(model, config, device)

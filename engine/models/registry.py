@@ -1,7 +1,8 @@
 """Model names -> generators: random ``FAMILY:CONFIG`` models, shipped and user checkpoints.
 
 Families are listed here once, by module path, and imported lazily, so ``everscape models`` stays
-quick and a family under construction cannot break the others. Name resolution, in order:
+quick and a family under construction cannot break the others; each is described by one
+:class:`~engine.models.family.Family` record (:func:`get_family`). Name resolution, in order:
 
 1. ``FAMILY:CONFIG`` (e.g. ``reference:tiny``): a randomly initialised model with a fixed init
    seed, for tests and benchmarks (identical weights on every machine);
@@ -13,6 +14,7 @@ quick and a family under construction cannot break the others. Name resolution, 
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -20,14 +22,13 @@ from typing import Any
 
 import torch
 
-from engine.cards import card_path, read_card, relative_heldout_swd
 from engine.checkpoints import Checkpoint, find_checkpoint, list_checkpoints, load_checkpoint
 from engine.errors import CheckpointError, InvalidInput, first_line
-from engine.models import smoke
 from engine.models.base import Generator
+from engine.models.family import DataPreparation, Family, FieldRole
 from engine.models.preflight import check_before_building
 
-#: family name -> module implementing it.
+#: family name -> module implementing its model (imported when the family is first asked for).
 FAMILY_MODULES: dict[str, str] = {
     "reference": "engine.models.reference",
     "infinitygan": "engine.models.infinitygan",
@@ -39,17 +40,87 @@ FAMILY_MODULES: dict[str, str] = {
 INIT_SEED = 20260101
 
 
-def family_module(name: str) -> ModuleType:
-    """The module of family ``name``; unknown or not yet built families are a clear error."""
+def _reference(module: ModuleType) -> Family:
+    return _family(
+        module,
+        "reference",
+        trainer="engine.train.reference_trainer:ReferenceTrainer",
+        options="engine.train.options:TrainOptions",
+    )
+
+
+def _infinitygan(module: ModuleType) -> Family:
+    roles = {
+        **dict.fromkeys(module.INFERENCE_FIELDS, FieldRole.INFERENCE),
+        **dict.fromkeys(module.COORDINATE_FIELDS, FieldRole.COORDINATE),
+        **dict.fromkeys(module.EXTENSION_FIELDS, FieldRole.EXTENSION),
+    }
+    return _family(
+        module,
+        "infinitygan",
+        trainer="engine.train.infinitygan_trainer:InfinityGANTrainer",
+        options="engine.train.infinitygan_trainer:InfinityGANOptions",
+        field_roles=roles,
+    )
+
+
+def _alis(module: ModuleType) -> Family:
+    return _family(
+        module,
+        "alis",
+        trainer="engine.train.alis_trainer:ALISTrainer",
+        options="engine.train.alis_trainer:ALISOptions",
+        field_roles=dict.fromkeys(module.INFERENCE_FIELDS, FieldRole.INFERENCE),
+    )
+
+
+def _infgan(module: ModuleType) -> Family:
+    prep = module.BLUEMARBLE_OPTIONS
+    return _family(
+        module,
+        "infgan",
+        trainer="engine.train.infgan_trainer:InfGANTrainer",
+        options="engine.train.infgan_trainer:InfGANOptions",
+        grow="engine.models.infgan_grow:grow_weights",
+        bluemarble=DataPreparation(scale=prep["scale"], drop_bottom=prep["drop_bottom_fraction"]),
+    )
+
+
+def _family(module: ModuleType, name: str, **capabilities: Any) -> Family:
+    """The record of family ``name`` from its model module's protocol (see ``engine.models.base``)."""
+    return Family(
+        name=name,
+        config_class=type(next(iter(module.CONFIGS.values()))),
+        configs=module.CONFIGS,
+        test_configs=tuple(module.TEST_CONFIGS),
+        build=module.build,
+        config_from_dict=module.config_from_dict,
+        crop_size=module.real_crop_size,
+        **capabilities,
+    )
+
+
+#: family name -> the function making its record from its model module.
+_RECORDS: dict[str, Callable[[ModuleType], Family]] = {
+    "reference": _reference,
+    "infinitygan": _infinitygan,
+    "alis": _alis,
+    "infgan": _infgan,
+}
+
+
+def get_family(name: str) -> Family:
+    """The :class:`Family` record of ``name``; unknown or not yet built families are a clear error."""
     path = FAMILY_MODULES.get(name)
     if path is None:
         raise InvalidInput(f"unknown model family {name!r} (known: {', '.join(available_families())})")
     try:
-        return importlib.import_module(path)
+        module = importlib.import_module(path)
     except ModuleNotFoundError as error:
         if error.name == path:
             raise InvalidInput(f"model family {name!r} is not available in this build") from None
         raise
+    return _RECORDS[name](module)
 
 
 def available_families() -> list[str]:
@@ -66,9 +137,14 @@ def available_families() -> list[str]:
     return found
 
 
+def make_trainer(model: Generator, config: Any, device: Any) -> Any:
+    """The trainer of ``model``'s family for it (``config``: a ``TrainConfig``)."""
+    return get_family(model.family).make_trainer(model, config, device)
+
+
 def build_random(family: str, config_name: str) -> Generator:
     """A ``FAMILY:CONFIG`` model with deterministic initial weights, in eval mode."""
-    configs = family_module(family).CONFIGS
+    configs = get_family(family).configs
     if config_name not in configs:
         raise InvalidInput(f"{family} has no config {config_name!r} (known: {', '.join(configs)})")
     return build_initial(family, configs[config_name])
@@ -77,12 +153,12 @@ def build_random(family: str, config_name: str) -> Generator:
 def build_initial(family: str, config: Any) -> Generator:
     """A model of ``config`` (a config object or its dict) with the initial weights every run starts
     from (:data:`INIT_SEED`): the untrained floor a trained checkpoint is measured against."""
-    module = family_module(family)
+    record = get_family(family)
     if isinstance(config, dict):
-        config = module.config_from_dict(config)
+        config = record.config_from_dict(config)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(INIT_SEED)
-        model = module.build(config)
+        model = record.build(config)
     return model.eval().requires_grad_(False)
 
 
@@ -90,34 +166,6 @@ def build_initial(family: str, config: Any) -> Generator:
 DEFAULT_CHECKPOINTS = ("infinitygan-bluemarble", "alis-bluemarble", "infgan-bluemarble")
 #: Used only while no trained checkpoint is installed (renders untrained texture, not landscape).
 FALLBACK_MODEL = "reference:tiny"
-
-
-def default_model_ref() -> str:
-    """The model the app opens: the best installed checkpoint with a model card.
-
-    "Best" is the lowest held-out SWD on its card (``everscape models ship`` measures it on real
-    crops the model never saw in training) relative to the card's real-vs-real SWD, which makes
-    families measured on different frame sizes comparable (:func:`relative_heldout_swd`).
-    Without cards: the first installed of :data:`DEFAULT_CHECKPOINTS`, else :data:`FALLBACK_MODEL`.
-    Only models that pass a one-block smoke render (:mod:`engine.models.smoke`, cached by hash)
-    are candidates: a card's claim never makes a model that cannot render the default; malformed
-    cards count as none (:func:`engine.cards.read_card`).
-    """
-    scored = []
-    for name in list_checkpoints():
-        path = find_checkpoint(name)
-        card = read_card(card_path(path)) if path is not None else None
-        score = relative_heldout_swd(card) if card is not None else None
-        if score is not None:
-            scored.append((score, name))
-    for _, name in sorted(scored):
-        if smoke.renders(find_checkpoint(name)):
-            return name
-    for name in DEFAULT_CHECKPOINTS:
-        path = find_checkpoint(name)
-        if path is not None and smoke.renders(path):
-            return name
-    return FALLBACK_MODEL
 
 
 @dataclass(frozen=True)
@@ -149,12 +197,12 @@ def load_model(ref: str) -> LoadedModel:
 def model_from_checkpoint(ckpt: Checkpoint, path: str | Path) -> Generator:
     """The eval-mode generator a loaded checkpoint describes; a mismatch is a one-line error."""
     try:
-        module = family_module(ckpt.family)
+        record = get_family(ckpt.family)
     except InvalidInput as error:
         raise CheckpointError(f"checkpoint {path}: {error}") from None
-    check_before_building(module, ckpt.config, ckpt.weights, path)
+    check_before_building(record, ckpt.config, ckpt.weights, path)
     try:
-        model = module.build(module.config_from_dict(ckpt.config))
+        model = record.build(record.config_from_dict(ckpt.config))
         model.load_state_dict(ckpt.weights, strict=True)
     except (RuntimeError, TypeError, KeyError, ValueError) as error:
         first = first_line(error)

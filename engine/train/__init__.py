@@ -1,12 +1,16 @@
 """The shared training stack: data, the generic loop, losses, checkpoints, resume, DDP.
 
 The contract between the generic loop and a generator family is :class:`FamilyTrainer` (in
-``engine.train.protocol``): a family module that can be trained exposes
-``make_trainer(model, config: TrainConfig, device) -> FamilyTrainer`` and
-``real_crop_size(model_config) -> int`` (the side of the real crops its discriminator sees).
+``engine.train.protocol``): a trainable family's record (``engine.models.family.Family``) names
+its trainer, ``(model, config: TrainConfig, device) -> FamilyTrainer``, and its ``crop_size``
+(the side of the real crops its discriminator sees).
 
 Modules: ``losses`` (GAN losses, R1, path length, WGAN-GP), ``discriminator`` (StyleGAN2 residual
 D for any size, aux head), ``adversarial`` (:class:`AdversarialTrainer`, the StyleGAN2-style base
 families subclass), ``ema``, ``distributed`` (torchrun/DDP), ``datasets`` (real crops),
-``state`` (exact-resume files), ``loop`` (the generic loop), ``reference_trainer``.
+``state`` (exact-resume files), ``loop`` (the generic loop), the family trainers
+(``reference_trainer``, ``infinitygan_trainer``, ``alis_trainer``, ``infgan_trainer``).
+From the command line to a run: ``options`` (typed training options) and ``option_flags`` (the
+flags generated from them), ``launch`` (defaults, recipe, model, data), ``warm_start`` (``--init``),
+``resume`` (which saved runs can be resumed), ``interrupt`` (Ctrl-C).
 """

@@ -16,7 +16,7 @@ Adam uses β = (0, 0.99) by default, with the lazy-regularisation correction
 (``lr · c``, ``β ** c``, ``c = k / (k + 1)``) so regularising every k steps has the same
 effective step size. Mixed precision: bf16 autocast on CUDA when ``config.amp`` (no scaler
 needed for bf16); regularisers always run in float32. On the CPU only when asked
-(``extra["cpu_bf16"]``, :func:`~engine.train.protocol.main_pass_autocast`).
+(``options.cpu_bf16``, :func:`~engine.train.protocol.main_pass_autocast`).
 
 Hooks a family overrides (only :meth:`generate` is required):
 
@@ -32,9 +32,9 @@ Hooks a family overrides (only :meth:`generate` is required):
 - ``extra_g_losses(fakes, fake_aux) -> {name: tensor}``: added to G's loss (InfinityGAN:
   vertical aux loss on fakes, diversity loss).
 - ``discriminate(images, rows=None) -> (logits, aux)``: defaults to ``self.discriminator(images, rows)``
-  after the critic-input augmentation of ``TrainConfig.extra["augment"]`` (none by default).
+  after the critic-input augmentation of ``options.augment`` (none by default).
 - ``critic_rows(batch) -> tensor or None``: the rows a conditional critic scores a batch of reals or
-  fakes at (InfinityGAN's vertical positions, ``extra["critic_rows"]``); None (the default): an
+  fakes at (InfinityGAN's vertical positions, ``options.critic_rows``); None (the default): an
   unconditional critic.
 - ``sample(count)``: preview frames; the default calls ``generate(self.ema, ...)`` under a
   fixed forked RNG, so previews at different steps use the same latents.
@@ -75,7 +75,6 @@ from engine.train.losses import (
 from engine.train.optim import lazy_adam
 from engine.train.protocol import (
     RealBatch,
-    TrainableSubset,
     TrainConfig,
     generator_lr,
     in_critic_warmup,
@@ -128,16 +127,17 @@ class AdversarialTrainer:
         self.r1_active = self.loss == "logistic" and config.r1_gamma > 0 and config.r1_every > 0
         self.path_active = config.path_weight > 0 and config.path_every > 0
         g_lr = generator_lr(config, config.g_lr)
-        self.g_subset = TrainableSubset(self.generator, config)
-        self.g_opt = lazy_adam(self.g_subset.parameters, g_lr, self.betas, config.path_every if self.path_active else 0)
+        self.g_opt = lazy_adam(
+            list(self.generator.parameters()), g_lr, self.betas, config.path_every if self.path_active else 0
+        )
         self.d_opt = lazy_adam(
             self.discriminator.parameters(), config.d_lr, self.betas, config.r1_every if self.r1_active else 0
         )
         self.current_step = 0
-        # ``extra["augment"]``: every critic input (reals, fakes, R1 and GP points) is augmented
+        # ``options.augment``: every critic input (reals, fakes, R1 and GP points) is augmented
         # inside :meth:`discriminate`, from the global RNG the loop saves (exact resume). Aux heads
         # see it too: InfinityGAN's vertical-position target is off by at most the 1/8 shift.
-        self.augment = CriticAugment(parse_policy(config.extra.get("augment")))
+        self.augment = CriticAugment(parse_policy(config.options.augment))
 
     # ------------------------------------------------------------------ hooks
 
@@ -202,7 +202,7 @@ class AdversarialTrainer:
             RealBatch(reals.images[k * batch : (k + 1) * batch], reals.positions[k * batch : (k + 1) * batch])
             for k in range(self.d_steps)
         ]
-        self.g_subset.train(self.generator, False)
+        self.generator.requires_grad_(False)
         self._train(self.discriminator, True)
         for chunk in chunks:
             self._d_main(chunk, logs)
@@ -211,12 +211,12 @@ class AdversarialTrainer:
         if in_critic_warmup(self.config, step):
             return logs  # G untouched, so its EMA too
         ramp_generator_lr(self.config, self.g_opt, step)
-        self.g_subset.train(self.generator, True)
+        self.generator.requires_grad_(True)
         self._train(self.discriminator, False)
         self._g_main(batch, logs)
         if self.path_active and step % self.config.path_every == 0:
             self._g_reg(max(1, batch // self.path_batch_shrink), logs)
-        self.g_subset.train(self.generator, False)
+        self.generator.requires_grad_(False)
         total_batch = batch * distributed.world_size()
         decay = step_decay(total_batch, self.config.ema_half_life_kimg, step, images_seen, self.ema_rampup)
         update_ema(self.ema, self.generator, decay)
@@ -264,8 +264,7 @@ class AdversarialTrainer:
 
     def _g_reg(self, batch: int, logs: dict[str, float]) -> None:
         """Lazy path length in float32, skipped when ``generate`` gives no latents or they carry no
-        gradient: a run that freezes the style mapping (``extra["g_trainable"]`` without it) gets
-        latents that are constants, so there is no path length to take through them."""
+        gradient (then there is no path length to take through them)."""
         cfg = self.config
         fakes = self.generate(self.generator, batch, True)
         latents = [fakes.latents] if isinstance(fakes.latents, torch.Tensor) else fakes.latents or []

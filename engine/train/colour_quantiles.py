@@ -47,10 +47,7 @@ REAL_CROPS = 64
 FAKE_CROPS = 16
 #: A band is compared once its real pool holds this many crops.
 MIN_REAL_CROPS = 4
-#: Sides of the grids of averaged colours a run may compare (:meth:`ColourQuantiles.of_cells`): 8,
-#: the default, cells of about 17 px on InfinityGAN's patch; 1, whole crops' mean colours.
-GRIDS = (1, 2, 4, 8)
-#: The same in cells of the default 8 x 8 grid.
+#: The same in cells of the 8 x 8 grid (cells of about 17 px on InfinityGAN's patch).
 REAL_POOL, FAKE_POOL, MIN_REAL = (crops * CELLS * CELLS for crops in (REAL_CROPS, FAKE_CROPS, MIN_REAL_CROPS))
 
 
@@ -108,15 +105,6 @@ class ColourQuantiles:
         self.reals = RingPools(bands, real_pool)
         self.fakes = RingPools(bands, fake_pool)
         self.directions = half_sphere(directions)
-
-    @classmethod
-    def of_cells(cls, cells: int, bands: int = BANDS) -> ColourQuantiles:
-        """Pools of the default number of *crops* whatever the grid: ``cells`` = 1 compares whole
-        crops' mean colours, so a band short of land asks its greenest crops to become land whole,
-        where the 8 x 8 grid asks its greenest cells: specks in the ocean. (Measured, README run ig39:
-        it drew the tropics' land as a belt along the equator; opt-in.)"""
-        per_crop = cells * cells
-        return cls(bands, cells, REAL_CROPS * per_crop, FAKE_CROPS * per_crop, min_real=MIN_REAL_CROPS * per_crop)
 
     def _observe(self, pools: RingPools, images: torch.Tensor, index: torch.Tensor) -> None:
         """Push every process's crops (cells ``(N, 3, K)``) into their bands' pools, in rank order,

@@ -148,7 +148,7 @@ def install(trainer: Any, critic: Critic) -> None:
         raise InvalidInput(f"{critic.source}: this trainer has no {critic.key} to load the critic into")
     own = module.state_dict()
     # Parts the run's critic has and the trained one lacks keep their fresh init (a zero row
-    # projection, a separate colour critic: the grown critic scores as it did): all else must match.
+    # projection: the grown critic scores as it did): all else must match.
     grown = {k: v for k, v in own.items() if k not in critic.weights and k.startswith(GROWN_PARTS)}
     missing = sorted(set(own) - set(critic.weights) - set(grown))
     unexpected = sorted(set(critic.weights) - set(own))

@@ -18,21 +18,10 @@ position in [-1, 1], a map's latitude): a projection term (Miyato and Koyama, 20
 Fourier features of the row. Why: an unconditional critic compares fakes and reals as wholes, so a
 generator that draws ocean at the pole where the map has ice is fake only if the ocean looks
 fake; an auxiliary position regressor only pulls fakes towards content that *says* a latitude,
-and its gradient cannot lead a generator from ocean to a distant mode like ice (the shipped
-InfinityGAN, 16 250 steps with one, draws no Antarctica). Conditioned, ocean at the pole is
+and its gradient cannot lead a generator from ocean to a distant mode like ice. Conditioned, ocean at the pole is
 improbable among reals there, so it is fake. The logistic loss only: WGAN-GP's penalty scores
 mixtures of reals and fakes, which have no one row. The embedding starts at zero, so a trained critic
 without it loads unchanged and scores as before until it learns the rows (:data:`GROWN_PARTS`).
-
-A critic built with ``colour_cells > 0`` also holds a *colour critic* (:class:`ColourCritic`,
-``colour_logits``): a small MLP on the input averaged down to ``cells × cells`` colours,
-conditional on the row when the critic is, trained with its own loss. Why: the residual critic
-separates a generator's southern fakes from Antarctica by texture; its input gradient there asks
-for almost no change of brightness (measured on run ig24: a mean luminance component of 5e-5,
-and pixel ascent on its logit from -5.4 to 1.5 moved the mean luminance only from -0.83 to -0.72),
-so a generator that has dropped the bright mode (ice, snow) is never led back to it. A critic that
-sees only the layout of colours can only tell them apart by colour. It is a separate module, not a
-term of the main logit, so a trained critic without it scores exactly as before.
 """
 
 from __future__ import annotations
@@ -135,9 +124,9 @@ def block_sizes(size: int) -> list[int]:
 
 
 #: Parameter prefixes a critic may lack when loaded into one that has them: the row projection
-#: (zero-initialised) and the colour critic (a separate head with its own loss), so the loaded
-#: critic's scores are unchanged and a trained critic can grow into a conditional or coloured one.
-GROWN_PARTS = ("row_embed.", "colour.")
+#: (zero-initialised), so the loaded critic's scores are unchanged and a trained critic can grow
+#: into a conditional one.
+GROWN_PARTS = ("row_embed.",)
 
 
 def row_features(rows: torch.Tensor, frequencies: int) -> torch.Tensor:
@@ -145,34 +134,6 @@ def row_features(rows: torch.Tensor, frequencies: int) -> torch.Tensor:
     y = rows.float()[:, None]
     k = torch.arange(1, frequencies + 1, device=rows.device, dtype=torch.float32)[None] * math.pi
     return torch.cat([y, torch.cos(k * y), torch.sin(k * y)], dim=1)
-
-
-class ColourCritic(nn.Module):
-    """Scores the input's colours averaged over ``cells × cells`` regions, at its row (see the
-    module docstring): ``(N, 3, S, S)`` -> logits ``(N,)``."""
-
-    def __init__(self, cells: int, width: int = 256, row_frequencies: int = 0) -> None:
-        super().__init__()
-        self.cells = cells
-        self.hidden = nn.Sequential(Dense(3 * cells * cells, width, activation=True), Dense(width, width, True))
-        self.out = Dense(width, 1)
-        self.row_frequencies = row_frequencies
-        self.row_embed = Dense(1 + 2 * row_frequencies, width) if row_frequencies else None
-
-    def pool(self, x: torch.Tensor) -> torch.Tensor:
-        """The colours it sees: ``(N, 3, S, S) -> (N, 3, cells, cells)``, float32."""
-        return F.adaptive_avg_pool2d(x.float(), self.cells)
-
-    def score(self, colours: torch.Tensor, rows: torch.Tensor | None) -> torch.Tensor:
-        """Logits of pooled ``colours`` (:meth:`pool`), so R1 can take gradients on them."""
-        hidden = self.hidden(colours.flatten(1))
-        logits = self.out(hidden).squeeze(1)
-        if self.row_embed is not None and rows is not None:
-            logits = logits + (self.row_embed(row_features(rows, self.row_frequencies)) * hidden).sum(1)
-        return logits
-
-    def forward(self, x: torch.Tensor, rows: torch.Tensor | None = None) -> torch.Tensor:
-        return self.score(self.pool(x), rows)
 
 
 class Discriminator(nn.Module):
@@ -186,7 +147,6 @@ class Discriminator(nn.Module):
         mbstd_group: int = 4,  # samples per minibatch-stddev group
         aux_outputs: int = 0,  # k > 0 adds an auxiliary regression head with k outputs
         row_frequencies: int = 0,  # F > 0: conditional on each input's row (see the module docstring)
-        colour_cells: int = 0,  # k > 0 adds a colour critic on k × k averaged colours (ditto)
     ) -> None:
         super().__init__()
         self.size = size
@@ -206,7 +166,6 @@ class Discriminator(nn.Module):
         self.row_embed = Dense(1 + 2 * row_frequencies, c) if row_frequencies else None
         if self.row_embed is not None:
             nn.init.zeros_(self.row_embed.weight)  # starts unconditional: see GROWN_PARTS
-        self.colour = ColourCritic(colour_cells, row_frequencies=row_frequencies) if colour_cells else None
 
     def forward(self, x: torch.Tensor, rows: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
         if x.shape[1:] != (3, self.size, self.size):
@@ -224,13 +183,6 @@ class Discriminator(nn.Module):
             logits = logits + (embed * hidden).sum(1)
         aux = self.aux_head(out) if self.aux_head is not None else None  # [N, k]
         return logits, aux
-
-    def colour_logits(self, x: torch.Tensor, rows: torch.Tensor | None = None) -> torch.Tensor:
-        """The colour critic's logits ``(N,)`` (rows as :meth:`forward` takes them)."""
-        if self.colour is None:
-            raise ValueError("this critic has no colour critic (build it with colour_cells > 0)")
-        self._check_rows(rows)
-        return self.colour(x, rows)
 
     def _check_rows(self, rows: torch.Tensor | None) -> None:
         if (rows is None) != (self.row_embed is None):

@@ -22,7 +22,7 @@ One :meth:`InfGANTrainer.step`:
 
 Choices where the paper is silent: λ_gp = 10, λ_cons = λ_cross = 10 (MSE on [-1, 1] pixels),
 Adam lr 1e-4 with β = (0, 0.9) (the WGAN-GP paper's), levels trained jointly, float32 (no AMP).
-Override with ``TrainConfig.extra``: ``lr``, ``gp_weight``, ``cons_weight``, ``cross_weight``,
+Options (:class:`InfGANOptions`): ``lr``, ``gp_weight``, ``cons_weight``, ``cross_weight``,
 ``d_channel_base``, ``d_max_channels`` (default: twice the generator's widest layer, and 16×
 that: 16 channels at 32 px for ``tiny``, 48..192 for ``small``), ``loss``, and ``augment`` (a
 :mod:`engine.train.augment` policy applied to every critic input, reals and fakes, in every
@@ -34,21 +34,16 @@ of that level's real patches, by sliced optimal transport between pools of recen
 paper cuts it (Antarctica dropped) ice is 3.3 % of the map, Greenland and the Arctic, and the
 shipped model drew 0.3 %: a rare mode its critics let go. Why the coarsest level only: it alone
 lays out the world (the finer levels are held to it by the consistency terms, and their critics
-judge texture). Asked at every level, a warm start answered at the finest ones, the cheapest
-way: white speckles and whitened desert cores, while its quick SWD went 106 -> 134 in 250 steps.
-On the coarsest level only (weight 4) the training generator drew the same kind of white, and the
-averaged weights, which ship, drew 0.5 % ice at every snapshot (README, "∞-GAN's ice"): the
-shipped recipe does not use it.
+judge texture); asked at every level, the finest levels answered the cheapest way (white
+speckles). The shipped recipe does not use it (``docs/experiments/notes.md``).
 
 ``loss="logistic"`` swaps the paper's WGAN-GP for StyleGAN2's non-saturating logistic loss with
 lazy R1 on the reals (γ = ``r1_gamma``, a separate critic update every ``r1_every`` steps weighted
 ``γ/2 · r1_every``, with the Adam correction of :mod:`engine.train.optim`), one critic update per
 generator update, Adam lr 2e-3, β = (0, 0.99): the loss and schedule the other two families train
-with. Lazy R1 matters on a CPU: R1's double backward through all three critics made a step 1.45×
-slower when it ran every step (2.38 s against 1.64 s for a batch of 4 on one core). Why offer it: on two CPU cores
-WGAN-GP's five critic updates made a generator step cost about 3 s, and 600 generator steps
-(2.4 kimg) still drew per-pixel noise with the critics' Wasserstein estimates growing (-3 -> -119),
-so the shipped ∞-GAN recipe uses it. Everything else (levels, consistency terms) is unchanged.
+with. Lazy R1 matters on a CPU: R1's double backward through all three critics is costly every
+step. Why offer it: WGAN-GP's five critic updates a generator step learnt too slowly on a CPU, so
+the shipped ∞-GAN recipe uses it. Everything else (levels, consistency terms) is unchanged.
 
 Randomness: noise, crop positions and GP mixing weights come from the trainer's own generators,
 whose states are part of :meth:`state_dict`, so a resumed run repeats the uninterrupted one.
@@ -58,6 +53,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -76,13 +72,12 @@ from engine.train.discriminator import Discriminator
 from engine.train.ema import step_decay, update_ema
 from engine.train.losses import d_logistic, g_nonsaturating, gradient_penalty, r1_penalty, wgan_d_loss, wgan_g_loss
 from engine.train.optim import lazy_adam
+from engine.train.options import TrainOptions, colour_quantiles_option, option, options_for
 from engine.train.protocol import (
     RealBatch,
-    TrainableSubset,
     TrainConfig,
     generator_lr,
     in_critic_warmup,
-    loss_weight,
     main_pass_autocast,
     ramp_generator_lr,
 )
@@ -90,8 +85,26 @@ from engine.train.protocol import (
 Patches = dict[int, tuple[torch.Tensor, tuple[int, int]]]
 
 
-#: ``TrainConfig.extra["loss"]`` values: (critic updates per generator update, default lr, Adam betas).
+#: ``InfGANOptions.loss`` values: (critic updates per generator update, default lr, Adam betas).
 LOSSES = {"wgan-gp": (5, 1e-4, (0.0, 0.9)), "logistic": (1, 2e-3, (0.0, 0.99))}
+
+
+@dataclass(frozen=True)
+class InfGANOptions(TrainOptions):
+    """∞-GAN's own training options."""
+
+    loss: str = option(
+        "wgan-gp",
+        "the adversarial loss: wgan-gp (the paper's: 5 critic updates a step) or logistic (+ R1, one update)",
+        choices=tuple(LOSSES),
+    )
+    lr: float | None = option(
+        None, "learning rate of generator and critics (default: the loss's)", low=0, low_open=True, metavar="LR"
+    )
+    gp_weight: float = option(10.0, "weight of WGAN-GP's gradient penalty", low=0, metavar="W")
+    cons_weight: float = option(10.0, "weight of the scale-consistency loss between levels", low=0, metavar="W")
+    cross_weight: float = option(10.0, "weight of the cross-level consistency term", low=0, metavar="W")
+    colour_quantiles: float = colour_quantiles_option()
 
 
 class InfGANTrainer:
@@ -105,18 +118,15 @@ class InfGANTrainer:
             raise ValueError(
                 f"infgan trains on {self.crop}-px real crops (train_patch · 2^(levels-1)), not {config.crop}"
             )
-        extra = config.extra
-        self.loss = str(extra.get("loss", "wgan-gp"))
-        if self.loss not in LOSSES:
-            raise ValueError(f"infgan loss must be one of {', '.join(LOSSES)}, not {self.loss!r}")
+        options = options_for(config.options, InfGANOptions)
+        self.loss = options.loss
         self.d_steps, default_lr, self.betas = LOSSES[self.loss]
-        self.gp_weight = float(extra.get("gp_weight", 10.0))
-        self.cons_weight = float(extra.get("cons_weight", 10.0))
-        self.cross_weight = float(extra.get("cross_weight", 10.0))
-        lr = float(extra.get("lr", default_lr))
+        self.gp_weight, self.cons_weight = options.gp_weight, options.cons_weight
+        self.cross_weight = options.cross_weight
+        lr = options.lr or default_lr
         # Critics scale with the generator: at most twice its widest layer, width 16·max/size.
-        max_channels = int(extra.get("d_max_channels", 2 * max(cfg.const_channels, *cfg.g1_channels)))
-        channel_base = int(extra.get("d_channel_base", 16 * max_channels))
+        max_channels = options.d_max_channels or 2 * max(cfg.const_channels, *cfg.g1_channels)
+        channel_base = options.d_channel_base or 16 * max_channels
         with seeded_init(config.seed):
             critics = [Discriminator(self.patch, channel_base, max_channels) for _ in range(self.levels)]
         self.discriminators = nn.ModuleList(critics).to(self.device).train()
@@ -125,16 +135,15 @@ class InfGANTrainer:
         distributed.broadcast_module(self.discriminators)
         self.ema = copy.deepcopy(self.generator).eval().requires_grad_(False)
         self.r1_every = config.r1_every if self.loss == "logistic" and config.r1_gamma > 0 else 0
-        self.g_subset = TrainableSubset(self.generator, config)
-        self.g_opt = lazy_adam(self.g_subset.parameters, generator_lr(config, lr), self.betas, 0)
+        self.g_opt = lazy_adam(list(self.generator.parameters()), generator_lr(config, lr), self.betas, 0)
         self.d_opt = lazy_adam(self.discriminators.parameters(), lr, self.betas, self.r1_every)
         seed = distributed.rank_seed(config.seed, "infgan")
         self.rng = torch.Generator(device=self.device).manual_seed(seed)  # noise, GP mixing
         self.crop_rng = torch.Generator().manual_seed(seed + 1)  # crop positions (CPU ints)
-        # Critic-input augmentation (``extra["augment"]``), from its own stream: switching it on
+        # Critic-input augmentation (``options.augment``), from its own stream: switching it on
         # does not move the noise or the crops.
-        self.augment = CriticAugment(parse_policy(extra.get("augment")), torch.Generator().manual_seed(seed + 2))
-        self.quantiles_weight = loss_weight(config, "colour_quantiles")
+        self.augment = CriticAugment(parse_policy(options.augment), torch.Generator().manual_seed(seed + 2))
+        self.quantiles_weight = options.colour_quantiles
         self.quantiles = ColourQuantiles(bands=1) if self.quantiles_weight else None
         self.store = FieldStore(max_bytes=8 * 2**20)  # previews only
         with torch.no_grad():
@@ -205,7 +214,7 @@ class InfGANTrainer:
         logs: dict[str, float] = {}
 
         # D: d_steps critic updates, one chunk of reals each, every level's critic at once.
-        self.g_subset.train(self.generator, False)
+        self.generator.requires_grad_(False)
         self.discriminators.requires_grad_(True)
         for k in range(self.d_steps):
             real_levels = self._real_pyramid(reals.images[k * batch : (k + 1) * batch])
@@ -237,7 +246,7 @@ class InfGANTrainer:
         ramp_generator_lr(self.config, self.g_opt, step)
 
         # G: adversarial terms at every level plus the cross-level consistency terms.
-        self.g_subset.train(self.generator, True)
+        self.generator.requires_grad_(True)
         self.discriminators.requires_grad_(False)
         with self.autocast():
             fakes = self._fakes(self.generator, batch)
@@ -251,7 +260,7 @@ class InfGANTrainer:
             total = total + self.quantiles_weight * quantiles
             logs["g_quantiles"] = quantiles.item()
         self._update(self.generator, self.g_opt, total)
-        self.g_subset.train(self.generator, False)
+        self.generator.requires_grad_(False)
         logs.update(g_loss=adversarial.item(), cons=adjacent.item(), cross=cross.item())
 
         # EMA.

@@ -50,6 +50,7 @@ from engine.imageio import write_image
 from engine.train import distributed
 from engine.train.datasets import CropDataset
 from engine.train.protocol import FamilyTrainer, RealBatch
+from engine.train.resume import refuse_old_run
 from engine.train.runlock import run_lock
 from engine.train.state import FILENAME, capture_rng, load_state, restore_rng, seed_everything, write_state_file
 
@@ -71,13 +72,11 @@ class TrainResult:
     last_logs: dict[str, float] = field(default_factory=dict)
 
 
-def _images_seen(state: dict[str, Any], batch: int, world: int) -> int:
-    """The images a saved run had seen. States written before the count was kept: its steps at the
-    batch of this session and the process count the state was saved with (its meta says)."""
-    if "images" in state:
-        return int(state["images"])
-    saved_world = (state.get("meta") or {}).get("world_size") or world
-    return int(state["step"]) * batch * int(saved_world)
+def _images_seen(state: dict[str, Any], path: Path) -> int:
+    """The images a saved run had seen (runs from before the count was kept are refused)."""
+    if "images" not in state:
+        raise refuse_old_run(path, "its images seen not counted")
+    return int(state["images"])
 
 
 def images_behind(meta: dict[str, Any]) -> int:
@@ -183,7 +182,7 @@ def train_unlocked(
             trainer.load_state_dict(state["trainer"])
             step, wall_before = int(state["step"]), float(state["wall_time_s"])
             best = state.get("best") if state.get("best_metric") == metric_name else None
-            images = _images_seen(state, batch, world)
+            images = _images_seen(state, state_path)
         except (KeyError, ValueError, TypeError, RuntimeError, IndexError, AttributeError) as error:
             reason = first_line(error)[:160]
             raise CheckpointError(f"training state {state_path} does not fit this trainer ({reason})") from None

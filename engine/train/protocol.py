@@ -16,6 +16,7 @@ from typing import Any, Protocol
 import torch
 
 from engine.models.base import Generator
+from engine.train.options import TrainOptions
 
 
 @dataclass
@@ -43,96 +44,48 @@ class TrainConfig:
     path_weight: float = 2.0
     path_every: int = 4
     ema_half_life_kimg: float = 10.0
-    amp: bool = True  # bf16 autocast on CUDA (the CPU's is opt-in: ``extra["cpu_bf16"]``)
+    amp: bool = True  # bf16 autocast on CUDA (the CPU's is opt-in: ``options.cpu_bf16``)
     seed: int = 0
-    crop: int | None = None  # side of real/fake crops; None = the family's ``real_crop_size``
-    extra: dict[str, Any] = field(default_factory=dict)  # family-specific overrides from the CLI
+    crop: int | None = None  # side of real/fake crops; None = the family's ``crop_size``
+    #: The run's options: :class:`TrainOptions` or the family's subclass of it.
+    options: TrainOptions = field(default_factory=TrainOptions)
 
 
 def main_pass_autocast(config: TrainConfig, device: torch.device) -> contextlib.AbstractContextManager:
     """bf16 autocast for a trainer's main passes (fakes, critic scores), never its regularisers: on
-    CUDA unless ``config.amp`` is off; on the CPU only when ``extra["cpu_bf16"]`` asks
-    (``--cpu-bf16``). CPUs with bf16 units (AMX) run a step 1.35x (InfinityGAN ``small``), 1.54x
-    (ALIS ``small``) and about 1.5x (∞-GAN ``small4``) faster, one thread, measured; CPUs without
-    emulate bf16 slowly, so it is never the CPU's default."""
+    CUDA unless ``config.amp`` is off; on the CPU only when ``options.cpu_bf16`` asks
+    (``--cpu-bf16``): CPUs with bf16 units (AMX) run a step faster, CPUs without emulate bf16
+    slowly, so it is never the CPU's default."""
     if config.amp and device.type == "cuda":
         return torch.autocast("cuda", dtype=torch.bfloat16)
-    if device.type == "cpu" and config.extra.get("cpu_bf16"):
+    if device.type == "cpu" and config.options.cpu_bf16:
         return torch.autocast("cpu", dtype=torch.bfloat16)
     return contextlib.nullcontext()
 
 
 def in_critic_warmup(config: TrainConfig, step: int) -> bool:
-    """Whether ``step`` only trains the critic (``extra["critic_warmup"]``: the first that many steps).
+    """Whether ``step`` only trains the critic (``options.critic_warmup``: the first that many steps).
 
     A warm start (``everscape train --init``) pairs a trained generator with a fresh critic. Until
     the critic has learnt anything its gradients are noise, and they push the generator off what
-    it had learnt: InfinityGAN warm-started from its shipped weights drifted to all-ocean frames
-    within 2000 steps (quick held-out SWD 212 -> 350). Training the critic alone first, on the
-    generator's own output, lets its first gradients to the generator mean something. Measured: it
-    did not stop that drift (300 warm-up steps: 372 at step 500; with the EMA fix too: 282-297).
+    it had learnt. Training the critic alone first, on the generator's own output, lets its first
+    gradients to the generator mean something.
     """
-    return step < int(config.extra.get("critic_warmup", 0))
-
-
-def loss_weight(config: TrainConfig, key: str, default: float = 0.0) -> float:
-    """``extra[key]`` (else ``default``) as a loss weight in [0, 100]; a bad one is a ``ValueError``
-    naming the key, so every trainer refuses its optional losses' weights alike."""
-    weight = float(config.extra.get(key, default))
-    if not 0 <= weight <= 100:
-        raise ValueError(f"{key} must be in [0, 100], not {weight:g}")
-    return weight
-
-
-class TrainableSubset:
-    """The generator's parameters a run trains (``extra["g_trainable"]``: name prefixes; none: all).
-
-    Why: a trained generator's average (what ships) washes out modes that its latest weights draw
-    only now and then. InfinityGAN's training generator put land in the tropics under the colour
-    loss within 250 steps, but the shipped average never kept it, as the rest of the network moved
-    with it and moved back (README, runs ig33-ig36). Training only a small part that can make the
-    change (its latitude table) leaves nothing else to drift. Frozen parameters stay bit-exact, so
-    their average is the trained weights; the optimiser holds the subset alone. Measured (ig37,
-    ig38): with only the table, or only G_S, trainable, the quick score rose as it does with every
-    weight and the tropics stayed ocean; the subset is kept for fine-tuning one part of a model.
-    """
-
-    def __init__(self, generator: torch.nn.Module, config: TrainConfig) -> None:
-        prefixes = [str(q) for q in config.extra.get("g_trainable") or ()]
-        named = list(generator.named_parameters())
-        if not prefixes:
-            self.parameters = [p for _, p in named]
-            return
-
-        def under(name: str, prefix: str) -> bool:
-            return name == prefix or name.startswith(prefix + ".")
-
-        missing = [q for q in prefixes if not any(under(name, q) for name, _ in named)]
-        if missing:
-            raise ValueError(f"g_trainable: the generator has no parameters under {', '.join(missing)}")
-        self.parameters = [p for name, p in named if any(under(name, q) for q in prefixes)]
-
-    def train(self, generator: torch.nn.Module, flag: bool) -> None:
-        """Let gradients reach the subset (``flag``) or nothing."""
-        generator.requires_grad_(False)
-        for parameter in self.parameters if flag else ():
-            parameter.requires_grad_(True)
+    return step < config.options.critic_warmup
 
 
 def generator_lr(config: TrainConfig, lr: float) -> float:
-    """The generator's learning rate: a family's ``lr`` times ``extra["g_lr_scale"]`` (default 1).
+    """The generator's learning rate: a family's ``lr`` times ``options.g_lr_scale`` (default 1).
 
     For warm starts (``everscape train --init``): the generator is already trained and its critic
     is not, so a slower generator lets the critic catch up before the generator follows it far.
-    The critic keeps its own rate: it has everything to learn. Measured on InfinityGAN's shipped
-    weights (with 200 critic-only steps): 0.2 held the quick held-out SWD at 209-270 over 2439
-    steps (full rate: 263-297), less drift but no gain over the 212 it started from.
+    The critic keeps its own rate: it has everything to learn.
     """
-    return lr * float(config.extra.get("g_lr_scale", 1.0))
+    return lr * config.options.g_lr_scale
 
 
 def ramp_generator_lr(config: TrainConfig, optimiser: Any, step: int) -> None:
-    """Set the generator optimiser's rate for ``step``: ``extra["g_lr_warmup"]`` ramps it linearly
+    """Set the generator optimiser's rate for ``step``: ``options.g_lr_warmup`` ramps it linearly
     from 1/N of its full value to all of it over the N generator steps after the critic warm-up.
 
     Why: a warm start's optimiser starts with empty Adam moments, and Adam's first updates move
@@ -142,10 +95,10 @@ def ramp_generator_lr(config: TrainConfig, optimiser: Any, step: int) -> None:
     configured leaves the rate alone (runs from before it resume unchanged). The full rate is
     kept in each group as ``full_lr`` (saved with the optimiser, so a resume ramps the same).
     """
-    ramp = int(config.extra.get("g_lr_warmup", 0))
+    ramp = config.options.g_lr_warmup
     if ramp <= 0:
         return
-    done = step - int(config.extra.get("critic_warmup", 0)) + 1  # generator steps including this one
+    done = step - config.options.critic_warmup + 1  # generator steps including this one
     factor = min(1.0, max(done, 1) / ramp)
     for group in optimiser.param_groups:
         group.setdefault("full_lr", group["lr"])

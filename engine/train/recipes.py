@@ -13,7 +13,7 @@ Why these values:
 - **holdout** 0.45–0.55 of the width (540 px of the full map around the prime meridian: West
   Africa, the Gulf of Guinea, Europe, the Sahara): never cropped in training, used for SWD at
   ship time, so quality numbers are on unseen terrain;
-- **scale / drop_bottom**: ∞-GAN's paper preparation (``engine.models.infgan.BLUEMARBLE_OPTIONS``:
+- **scale / drop_bottom**: ∞-GAN's paper preparation (``Family.bluemarble`` of ``infgan``:
   drop the bottom sixth, Antarctica, then halve); the other two train on the map halved
   (2700x1350, about 15 km per pixel), so a 128-133 px crop spans about 2000 km and most crops hold
   a coastline or a biome boundary rather than a patch of open ocean (70 % of the map at full
@@ -43,27 +43,23 @@ HOLDOUT = (0.45, 0.55)
 #: every row beyond, most of a 4096x2048 render, at the saturated polar coordinate). The
 #: coordinate is linear in the row (``vertical = "linear"``), -1 at one pole and 1 at the other,
 #: and holds its pole's value beyond. The shipped model still has the paper's tanh (0.071 per row,
-#: tanh(±3) at the poles), which gives Antarctica's rows 0.01 of the coordinate's range; it draws no
-#: ice there. A warm start from it re-learns where the latitudes lie (``init.recoordinated_from``;
-#: its quick score fed linear rows: 197, against 177-182 with its own).
+#: tanh(±3) at the poles), which gives Antarctica's rows 0.01 of the coordinate's range. A warm start
+#: from it re-learns where the latitudes lie (``init.recoordinated_from``).
 IG_TRAIN_ROWS = 84
 IG_V_PER_CELL = 1 / (IG_TRAIN_ROWS // 2)
 IG_VERTICAL = "linear"
 #: Knots of G_S's learnt per-latitude offset (``engine.models.infinitygan_structure.LatitudeEmbedding``):
 #: 25 over pole to pole, one every 7.5 degrees, so Antarctica's rows (the southern 20-25 degrees)
-#: hold three knots of their own. Added after warm starts with the direct per-band colour loss
-#: (``--colour-moments``) moved the southern ice only by moving the ocean beside it (stop 34).
+#: hold three knots of their own: a coarser table moved the southern ice only by moving the ocean beside it.
 IG_LATITUDE_BANDS = 25
 #: How far G_S may shift the latitude the table reads (``LatitudeWander``): 0.2 of the coordinate,
-#: about 18 degrees. The model shipped from the table alone (ig29) drew its ice edge and coasts as
-#: straight lines along a latitude; the map's wander by 5-15 degrees. Added after that ship: the
-#: next warm start (``--init infinitygan-bluemarble``) extends the shipped model with it.
+#: about 18 degrees: with the table alone, ice edges and coasts came out as straight lines along a
+#: latitude, where the map's wander by 5-15 degrees. A warm start extends a model without it.
 IG_LATITUDE_WANDER = 0.2
-#: The trainer options of the shipped model's last runs (README "Deserts"): a critic that knows each
-#: crop's latitude and learns it from reals only, the per-latitude colour losses that brought back
-#: Antarctica's ice (moments) and the deserts (quantiles), and StyleGAN2-ADA's average for a global
-#: batch of 8 (a 10 kimg one washed the deserts out). Its shipped critic has the latitude input, so
-#: a warm start from it (``--init infinitygan-bluemarble``) needs ``critic_rows``.
+#: The trainer options of the shipped model's last runs: a critic that knows each crop's latitude
+#: and learns it from reals only, the per-latitude colour losses (moments for the ice, quantiles
+#: for the deserts), and StyleGAN2-ADA's average for a global batch of 8. Its shipped critic has
+#: the latitude input, so a warm start from it (``--init infinitygan-bluemarble``) needs ``critic_rows``.
 IG_TRAIN_EXTRA = (
     ("augment", "translation,cutout"),
     ("critic_rows", True),
@@ -93,7 +89,8 @@ class Recipe:
     note: str = ""
     #: Config fields set for this data (same architecture; the checkpoint records the result).
     config_overrides: tuple[tuple[str, Any], ...] = ()
-    #: Family trainer options (``TrainConfig.extra``), recorded in the run header as ``train_extra``.
+    #: The family's training options (``engine.train.options``) that differ from their defaults,
+    #: recorded in the run header as ``train_extra``.
     train_extra: tuple[tuple[str, Any], ...] = ()
 
     def batch_for(self, device: torch.device) -> int:
@@ -112,10 +109,12 @@ class Recipe:
 
 
 def _infgan_bluemarble() -> tuple[float, float]:
-    """∞-GAN's own Blue Marble preparation (scale, drop_bottom), from the family module."""
-    from engine.models.infgan import BLUEMARBLE_OPTIONS
+    """∞-GAN's own Blue Marble preparation (scale, drop_bottom), from its family record."""
+    from engine.models.registry import get_family
 
-    return BLUEMARBLE_OPTIONS["scale"], BLUEMARBLE_OPTIONS["drop_bottom_fraction"]
+    prep = get_family("infgan").bluemarble
+    assert prep is not None
+    return prep.scale, prep.drop_bottom
 
 
 def _recipes() -> dict[str, Recipe]:

@@ -54,8 +54,8 @@ class ReferenceTrainer(AdversarialTrainer):
         with seeded_init(config.seed):
             d = Discriminator(
                 self.crop,
-                channel_base=int(config.extra.get("d_channel_base", 1024)),
-                max_channels=int(config.extra.get("d_max_channels", 64)),
+                channel_base=config.options.d_channel_base or 1024,
+                max_channels=config.options.d_max_channels or 64,
             )
         super().__init__(model, d, config, device)
         # A private, small cache: training fields are used once, they must not evict the app's.

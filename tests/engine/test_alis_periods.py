@@ -19,10 +19,11 @@ from engine.checkpoints import find_checkpoint, save_checkpoint
 from engine.errors import InvalidInput
 from engine.fields import LatentSource, gaussian
 from engine.geometry import Rect
-from engine.models import alis, alis_train
+from engine.models import alis
 from engine.models.alis_blocks import _is_prime, fourier_periods
-from engine.models.registry import build_initial, build_random, load_model
+from engine.models.registry import build_initial, build_random, load_model, make_trainer
 from engine.render import Renderer
+from engine.train import alis_trainer
 from engine.train.protocol import TrainConfig
 from engine.world import World
 from tests.consistency import PROBE_RECTS, check_rect
@@ -299,9 +300,9 @@ def test_without_coordinates_the_image_moves_with_its_input_field(changes):
 def test_training_frames_draw_the_input_over_their_stage_0_windows(monkeypatch):
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
-        trainer = alis.make_trainer(tiny(), TrainConfig(batch=2, seed=0), "cpu")
+        trainer = make_trainer(tiny(), TrainConfig(batch=2, seed=0), "cpu")
         seen = []
-        original = alis_train.random_fields
+        original = alis_trainer.random_fields
 
         def recording(device):
             draw = original(device)
@@ -312,7 +313,7 @@ def test_training_frames_draw_the_input_over_their_stage_0_windows(monkeypatch):
 
             return read
 
-        monkeypatch.setattr(alis_train, "random_fields", recording)
+        monkeypatch.setattr(alis_trainer, "random_fields", recording)
         fakes = trainer.generate(trainer.generator, 2, False)
     assert fakes.images.shape == (2, 3, 32, 32)
     inputs = [(channels, rects) for name, channels, rects in seen if name == alis.INPUT_FIELD]

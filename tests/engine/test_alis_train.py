@@ -8,7 +8,7 @@ import torch
 
 from engine.geometry import Rect
 from engine.models import alis
-from engine.models.registry import build_random, load_model
+from engine.models.registry import build_random, load_model, make_trainer
 from engine.render import Renderer
 from engine.train.datasets import CropDataset
 from engine.train.protocol import TrainConfig
@@ -22,7 +22,7 @@ def _trainer(init_seed=0, panorama=False):
     config = dataclasses.replace(alis.CONFIGS["tiny"], panorama=panorama)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(init_seed)  # G and D initial weights
-        return alis.make_trainer(alis.build(config), CONFIG, "cpu")
+        return make_trainer(alis.build(config), CONFIG, "cpu")
 
 
 def test_offsets_cover_the_whole_span_including_the_last_position():

@@ -133,10 +133,10 @@ def test_unknown_config_is_one_line_error(capsys):
 @pytest.mark.parametrize(("row_seconds", "cycles"), [(0.0, 1), (float("inf"), 2)])
 def test_full_train_bench_times_whole_cycles_until_its_row_budget_is_spent(monkeypatch, row_seconds, cycles):
     from engine.bench import train_speed
-    from engine.models.registry import family_module
+    from engine.models.registry import get_family
 
     monkeypatch.setattr(train_speed, "ROW_SECONDS", row_seconds)
     monkeypatch.setattr(train_speed, "MAX_CYCLES", 2)
     ctx = BenchContext(quick=False)
-    per_s, steps, _, _ = train_speed._throughput(ctx, family_module("reference"), "reference", "tiny")
+    per_s, steps, _, _ = train_speed._throughput(ctx, get_family("reference"), "reference", "tiny")
     assert steps == cycles * train_speed.CYCLE and per_s > 0

@@ -7,13 +7,13 @@ import torch
 import torch.nn.functional as F
 
 from engine.checkpoints import save_checkpoint
-from engine.commands.train import warm_start
 from engine.errors import InvalidInput
 from engine.fields import LatentSource
 from engine.models import infgan
-from engine.models.infgan_grow import can_grow
+from engine.models.infgan_grow import can_grow, grow_weights
 from engine.models.registry import build_initial, build_random
 from engine.styles import StyleLayout
+from engine.train.warm_start import warm_start
 
 
 def _grown_config(config: infgan.InfGANConfig) -> infgan.InfGANConfig:
@@ -34,7 +34,7 @@ def trained():
 def _grown(trained):
     config = _grown_config(trained.config)
     model = build_initial("infgan", config)
-    model.load_state_dict(infgan.grow_weights(trained.config, trained.state_dict(), config), strict=True)
+    model.load_state_dict(grow_weights(trained.config, trained.state_dict(), config), strict=True)
     return model
 
 
@@ -94,7 +94,7 @@ def test_configs_that_do_not_grow_are_one_line_errors(trained, change, reason):
     else:
         config = dataclasses.replace(config, **change)
     with pytest.raises(InvalidInput, match=reason) as error:
-        infgan.grow_weights(trained.config, trained.state_dict(), config)
+        grow_weights(trained.config, trained.state_dict(), config)
     assert len(str(error.value).splitlines()) == 1
 
 

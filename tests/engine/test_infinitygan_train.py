@@ -9,11 +9,12 @@ import torch
 
 from engine.errors import InvalidInput
 from engine.models import infinitygan
-from engine.models.registry import build_random
+from engine.models.registry import build_random, make_trainer
 from engine.train.colour_quantiles import LatitudeColourQuantiles
 from engine.train.datasets import CropDataset
 from engine.train.infinitygan_trainer import diversity_loss
 from engine.train.loop import train
+from engine.train.options import family_options
 from engine.train.protocol import TrainConfig
 
 CROP = infinitygan.real_crop_size(infinitygan.CONFIGS["tiny"])
@@ -26,9 +27,10 @@ def vertical_ramp(height: int = 160, width: int = 64) -> np.ndarray:
     return np.concatenate([*channels, np.full((height, width, 1), 128.0)], axis=2).astype(np.uint8)
 
 
-def make(seed: int = 0, **overrides):
-    config = TrainConfig(**{"batch": 4, "r1_every": 2, "path_every": 3, "seed": seed, **overrides})
-    trainer = infinitygan.make_trainer(build_random("infinitygan", "tiny"), config, "cpu")
+def make(seed: int = 0, extra=None, **overrides):
+    options = family_options("infinitygan", extra or {})
+    config = TrainConfig(**{"batch": 4, "r1_every": 2, "path_every": 3, "seed": seed, "options": options, **overrides})
+    trainer = make_trainer(build_random("infinitygan", "tiny"), config, "cpu")
     return trainer, CropDataset([vertical_ramp()], CROP, seed=seed)
 
 
@@ -100,11 +102,11 @@ def test_vertical_head_learns_real_crop_positions():
     assert error() < 0.75 * before
 
 
-def test_a_reals_only_vertical_head_never_learns_fakes_positions_and_the_weight_scales_both_sides():
+def test_a_reals_only_vertical_head_never_learns_fakes_positions():
     """``vpos_critic = "reals"``: the critic's position loss has no fake term, so its head can only
-    learn where real content lies; ``vpos_weight`` scales the critic's and the generator's loss."""
+    learn where real content lies."""
     paper, data = make()
-    reals_only, _ = make(extra={"vpos_critic": "reals", "vpos_weight": 3.0})
+    reals_only, _ = make(extra={"vpos_critic": "reals"})
     torch.manual_seed(0)
     reals = data.sample(4)
     fakes = paper.generate(paper.generator, 4, False)
@@ -112,17 +114,15 @@ def test_a_reals_only_vertical_head_never_learns_fakes_positions_and_the_weight_
     d_paper = paper.extra_d_losses(reals, real_aux, fakes, fake_aux)
     d_reals = reals_only.extra_d_losses(reals, real_aux, fakes, fake_aux)
     assert set(d_paper) == {"vpos_real", "vpos_fake"} and set(d_reals) == {"vpos_real"}
-    assert d_reals["vpos_real"].item() == pytest.approx(3 * d_paper["vpos_real"].item())
+    assert d_reals["vpos_real"].item() == pytest.approx(d_paper["vpos_real"].item())
     assert sum(d_paper.values()).requires_grad and not sum(d_reals.values()).requires_grad  # no path to fakes
     g_paper = paper.extra_g_losses(fakes, fake_aux)["vpos"]
-    assert reals_only.extra_g_losses(fakes, fake_aux)["vpos"].item() == pytest.approx(3 * g_paper.item())
+    assert reals_only.extra_g_losses(fakes, fake_aux)["vpos"].item() == pytest.approx(g_paper.item())
 
     log = reals_only.step(data.sample(4), 0)
     assert "d_vpos_real" in log and "d_vpos_fake" not in log and math.isfinite(log["g_vpos"])
     with pytest.raises(ValueError, match="vpos_critic must be one of both, reals"):
         make(extra={"vpos_critic": "fakes"})
-    with pytest.raises(ValueError, match="vpos_weight must be in"):
-        make(extra={"vpos_weight": -1})
 
 
 def _edge_shares(starts: list[float], low: float, high: float) -> tuple[float, float]:
@@ -132,13 +132,13 @@ def _edge_shares(starts: list[float], low: float, high: float) -> tuple[float, f
 
 def test_centre_placed_windows_show_the_band_edges_as_often_as_centre_sampled_crops():
     """Reals sampled with clamped centres start at the image's top or bottom edge about
-    ``crop / 2 / height`` of the time; fakes placed by offsets almost never do (1 row in the band's
-    starts), so their windows at the poles would be rarer than the reals' polar crops."""
+    ``crop / 2 / height`` of the time; fakes' windows are placed alike (uniform starts would reach
+    an edge 1 row in the band's starts, so windows at the poles would be rarer than polar crops)."""
     from engine.train.infinitygan_trainer import window_start
 
     lo, hi, window = -50, 40, 10  # 91 starts: a band of 100 rows seen through 10-row windows
     grid = [(r, dy) for r in range(lo, hi + 1) for dy in np.linspace(-0.5, 0.5, 200, endpoint=False)]
-    placed = [window_start(r, float(dy), lo, hi, window, "centre") for r, dy in grid]
+    placed = [window_start(r, float(dy), lo, hi, window) for r, dy in grid]
     starts = [r + dy for r, dy in placed]
     assert all(lo <= r <= hi and -0.5 <= dy <= 0.5 for r, dy in placed)
     top, bottom = _edge_shares(starts, lo - 0.5, hi + 0.5)
@@ -148,33 +148,20 @@ def test_centre_placed_windows_show_the_band_edges_as_often_as_centre_sampled_cr
     real_top, real_bottom = (y == -1).float().mean().item(), (y == 1).float().mean().item()
     assert abs(top - real_top) < 0.015 and abs(bottom - real_bottom) < 0.015
     assert 0.04 < top < 0.06 and 0.04 < bottom < 0.06
-
-    # Offsets: the draw unchanged, the edges reached no more than any other start.
-    assert all(window_start(r, float(dy), lo, hi, window, "offset") == (r, float(dy)) for r, dy in grid[:500])
-    assert _edge_shares([r + dy for r, dy in grid], lo - 0.5, hi + 0.5)[0] <= 1 / 200
+    assert _edge_shares([r + dy for r, dy in grid], lo - 0.5, hi + 0.5)[0] <= 1 / 200  # the raw draw: rarely
 
 
-def test_fakes_rows_follow_the_configured_placement_and_runs_from_before_it_keep_offsets():
-    offset, _ = make()
-    assert offset.fake_rows == "offset"  # no option in the header: a run from before it
-    centre, _ = make(extra={"fake_rows": "centre"})
-    positions = []
+def test_fakes_positions_reach_both_edges_of_the_band():
+    trainer, _ = make()
     torch.manual_seed(1)
-    for _ in range(40):
-        positions.append(centre.generate(centre.generator, 8, False).extras["positions"])
-    y = torch.cat(positions)
+    y = torch.cat([trainer.generate(trainer.generator, 8, False).extras["positions"] for _ in range(40)])
     assert y.abs().max() <= 1 and (y == -1).any() and (y == 1).any()
-    torch.manual_seed(1)
-    y_offset = torch.cat([offset.generate(offset.generator, 8, False).extras["positions"] for _ in range(40)])
-    assert not (y_offset.abs() == 1).any()
-    with pytest.raises(ValueError, match="fake_rows must be one of"):
-        make(extra={"fake_rows": "poles"})
 
 
-def test_frame_placed_fakes_lie_where_the_metrics_frames_do_and_keep_the_random_stream():
-    """``"frame"``: a fake at position p is the patch the metrics render at ``frame_top(p, patch)``
-    (up to the sub-row jitter's rounding); the band's first and last patches touch its edges, which
-    ``"centre"`` never reaches; the draws and the positions are ``"centre"``'s, so only rows move."""
+def test_fakes_lie_where_the_metrics_frames_do():
+    """A fake at position p is the patch the metrics render at ``frame_top(p, patch)`` (up to the
+    sub-row jitter's rounding); the band's first and last patches touch its edges, which windows
+    placed by their starts alone never reach."""
     from engine.train.infinitygan_trainer import frame_window
 
     model = build_random("infinitygan", "tiny")
@@ -191,16 +178,6 @@ def test_frame_placed_fakes_lie_where_the_metrics_frames_do_and_keep_the_random_
     assert (lo - 0.5) * model.scale + model.patch_offset > -height / 2 + 1  # "centre"'s highest patch
     row, jitter = frame_window(model, 1.0)
     assert (row + jitter) * model.scale + model.patch_offset + patch == pytest.approx(height / 2)
-
-    centre, _ = make(extra={"fake_rows": "centre"})
-    frame, _ = make(extra={"fake_rows": "frame"})
-    torch.manual_seed(5)
-    a = centre.generate(centre.generator, 4, False)
-    torch.manual_seed(5)
-    b = frame.generate(frame.generator, 4, False)
-    assert torch.equal(a.extras["positions"], b.extras["positions"])
-    assert torch.equal(a.extras["z_l"], b.extras["z_l"])
-    assert not torch.equal(a.images, b.images)  # same latents, other rows
 
 
 def test_a_row_conditional_critic_grows_from_a_trained_one_scoring_as_it_did_then_learns_rows():
@@ -243,58 +220,6 @@ def test_a_row_conditional_critic_grows_from_a_trained_one_scoring_as_it_did_the
     lacking = dataclasses.replace(trained, weights={k: v for k, v in trained.weights.items() if "from_rgb" not in k})
     with pytest.raises(InvalidInput, match="does not fit this run's critic"):
         critic_weights.install(conditional, lacking)
-
-
-def test_a_colour_critic_sees_only_averaged_colours_and_asks_fakes_for_the_reals_colours():
-    """``colour_critic``: a second critic on 8x8 averaged colours. Texture inside a cell is invisible
-    to it, brightness is not; trained on white reals against dark fakes, its gradient asks the fakes
-    to brighten (what the residual critic did not ask of the generator's southern fakes)."""
-    from engine.train.discriminator import ColourCritic, Discriminator
-
-    critic = Discriminator(32, colour_cells=4)
-    torch.manual_seed(0)
-    x = torch.rand(2, 3, 32, 32) * 2 - 1
-    checker = (torch.arange(32)[:, None] + torch.arange(32)[None]) % 2 * 0.2 - 0.1  # zero mean per 8x8 cell
-    with torch.no_grad():
-        base = critic.colour_logits(x)
-        assert torch.allclose(critic.colour_logits(x + checker), base, atol=1e-5)
-        assert not torch.allclose(critic.colour_logits(x + 0.3), base, atol=1e-3)
-    with pytest.raises(ValueError, match="no colour critic"):
-        Discriminator(32).colour_logits(x)
-
-    colour = ColourCritic(4, width=32)
-    optimiser = torch.optim.Adam(colour.parameters(), lr=1e-2)
-    for _ in range(60):
-        reals = 0.9 + 0.05 * torch.randn(8, 3, 16, 16)
-        fakes = -0.8 + 0.05 * torch.randn(8, 3, 16, 16)
-        loss = torch.nn.functional.softplus(-colour(reals)).mean() + torch.nn.functional.softplus(colour(fakes)).mean()
-        optimiser.zero_grad()
-        loss.backward()
-        optimiser.step()
-    fakes = (-0.8 + 0.05 * torch.randn(8, 3, 16, 16)).requires_grad_(True)
-    torch.nn.functional.softplus(-colour(fakes)).mean().backward()
-    assert (-fakes.grad).mean() > 0  # the generator's descent direction: brighter
-
-
-def test_a_colour_critic_grows_from_a_trained_critic_and_trains_with_its_own_losses():
-    from engine.train import critic_weights
-
-    plain, data = make(extra={"critic_rows": True})
-    coloured, _ = make(extra={"critic_rows": True, "colour_critic": True})
-    trained = critic_weights.Critic("infinitygan", {}, "discriminator", plain.discriminator.state_dict(), 7, None, None)
-    critic_weights.install(coloured, trained)
-    reals = data.sample(4)
-    rows = coloured.critic_rows(reals)
-    with torch.no_grad():
-        before, _ = plain.discriminator(reals.images, rows)
-        grown, _ = coloured.discriminator(reals.images, rows)
-    assert torch.equal(before, grown)  # the main critic is untouched by the colour critic
-    start = {k: v.clone() for k, v in coloured.discriminator.colour.state_dict().items()}
-    log = coloured.step(data.sample(4), 0)
-    assert all(math.isfinite(log[k]) for k in ("d_colour", "d_colour_r1", "g_colour"))
-    moved = [k for k, v in coloured.discriminator.colour.state_dict().items() if not torch.equal(v, start[k])]
-    assert "out.weight" in moved and "row_embed.weight" in moved
-    assert "d_colour" not in plain.step(data.sample(4), 0)
 
 
 def test_colour_moments_train_the_generator_and_resume_exactly(tmp_path):

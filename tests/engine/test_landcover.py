@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from engine import shipping
 from engine.checkpoints import SHIPPED_DIR
 from engine.metrics import landcover
 from engine.metrics.realdata import RealImages
+from engine.release import gallery as art
 from engine.train.datasets import basemap_path, load_image
 
 NAVY, ICE, TAN, GREEN, BLACK = (10, 30, 90), (235, 240, 245), (200, 170, 120), (40, 70, 30), (0, 0, 0)
@@ -84,19 +84,19 @@ def test_a_row_dependent_models_gallery_is_measured_over_its_data_rows_only(tmp_
     top, bottom = model.data_rows()
     assert model.frame_top(-1.0, 16) == top and model.frame_top(1.0, 16) == bottom - 16  # frames fill the rows
     size = (64, (bottom - top) + 40)
-    rows = shipping.gallery_rows(model, size)
+    rows = art.gallery_rows(model, size)
     assert rows == (20, 20 + bottom - top)  # the render is centred on the origin
-    assert shipping.gallery_rows(model, (64, 16)) == (0, 16)  # clipped to a gallery shorter than the rows
-    assert shipping.gallery_rows(build_random("reference", "tiny"), size) is None
+    assert art.gallery_rows(model, (64, 16)) == (0, 16)  # clipped to a gallery shorter than the rows
+    assert art.gallery_rows(build_random("reference", "tiny"), size) is None
     gallery = np.zeros((size[1], size[0], 3), np.uint8)
     gallery[:] = NAVY
     gallery[: rows[0]] = ICE
     path = tmp_path / "gallery.png"
     Image.fromarray(gallery).save(path)
     data = RealImages([solid(NAVY, ICE)], "map")
-    assert shipping.gallery_landcover(path, data, rows)["measures"]["ice"]["render"] == 0
-    assert shipping.gallery_landcover(path, data, rows)["gallery_rows"] == list(rows)
-    assert shipping.gallery_landcover(path, data)["measures"]["ice"]["render"] == pytest.approx(20 / size[1], abs=0.02)
+    assert art.gallery_landcover(path, data, rows)["measures"]["ice"]["render"] == 0
+    assert art.gallery_landcover(path, data, rows)["gallery_rows"] == list(rows)
+    assert art.gallery_landcover(path, data)["measures"]["ice"]["render"] == pytest.approx(20 / size[1], abs=0.02)
 
 
 def test_a_row_dependent_gallery_is_compared_band_by_band_so_a_missing_pole_shows(tmp_path):
@@ -122,14 +122,14 @@ def test_a_row_dependent_gallery_is_compared_band_by_band_so_a_missing_pole_show
     gallery[20:120] = poles(20, 0)  # data rows 20..120 of a gallery 140 tall
     path = tmp_path / "gallery.png"
     Image.fromarray(gallery).save(path)
-    result = shipping.gallery_landcover(path, RealImages([poles(10, 10)], "map"), (20, 120))
+    result = art.gallery_landcover(path, RealImages([poles(10, 10)], "map"), (20, 120))
     assert result["measures"]["ice"]["render"] == pytest.approx(result["measures"]["ice"]["data"])  # totals agree
     north, *_, south = result["by_latitude"]
     assert north["render"]["ice"] == 1.0 and north["data"]["ice"] == 0.5
     assert south["render"]["ice"] == 0.0 and south["data"]["ice"] == 0.5
     assert "ice by fifth of the rows, north to south: 100.0/50.0, 0.0/0.0, 0.0/0.0, 0.0/0.0, 0.0/50.0" in _cover(result)
     assert "ocean by fifth of the rows, north to south: 0.0/50.0, 100.0/100.0," in _cover(result)
-    assert "by_latitude" not in shipping.gallery_landcover(path, RealImages([poles(10, 10)], "map"))
+    assert "by_latitude" not in art.gallery_landcover(path, RealImages([poles(10, 10)], "map"))
     # Ocean per band: the north is ice where the map is half ocean, so the worst gap is 0.5.
     assert landcover.verdicts(result)["ocean_by_latitude"] == {
         "value": pytest.approx(0.5),
@@ -175,7 +175,7 @@ def test_shipped_cards_land_cover_is_their_gallerys(card_file):
     prep = card["data"]
     data = RealImages.load(prep["data"], None, prep["scale"], prep["drop_bottom"])
     rows = card["landcover"].get("gallery_rows")
-    measured = shipping.gallery_landcover(SHIPPED_DIR.parent / card["gallery"]["path"], data, rows and tuple(rows))
+    measured = art.gallery_landcover(SHIPPED_DIR.parent / card["gallery"]["path"], data, rows and tuple(rows))
     # Not bit-exact: JPEG decoders (libjpeg builds, SIMD or not) may differ by a level here and there.
     for key, row in card["landcover"]["measures"].items():
         assert measured["measures"][key]["render"] == pytest.approx(row["render"], abs=2e-3)

@@ -10,14 +10,17 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from engine import checkpoints, shipping
+from engine import checkpoints
 from engine.cards import FORMAT, card_path, quality_table, read_card
 from engine.checkpoints import read_header
 from engine.cli import main
+from engine.default_model import default_model_ref
 from engine.errors import InvalidInput
 from engine.metrics import landcover
 from engine.metrics.realdata import RealImages
-from engine.models.registry import FALLBACK_MODEL, default_model_ref, load_model
+from engine.models.registry import FALLBACK_MODEL, load_model
+from engine.release import measure
+from engine.release import ship as shipping
 from engine.train import critic_weights
 
 
@@ -144,10 +147,10 @@ def test_ship_prefers_best_and_refuses_large_or_unmeasurable_checkpoints(run_dir
     assert main(["models", "ship", str(run), "--name", "../x", "--dest", str(dest)]) == 2
 
     with pytest.raises(InvalidInput, match="held-out band"):
-        shipping.preparation({"data": "map.png"}, "x")
+        measure.preparation({"data": "map.png"}, "x")
     with pytest.raises(InvalidInput, match="what data"):
-        shipping.preparation({}, "x")
-    prep = shipping.preparation({"steps": 5}, "infgan-bluemarble")  # an old header: the recipe of that name
+        measure.preparation({}, "x")
+    prep = measure.preparation({"steps": 5}, "infgan-bluemarble")  # an old header: the recipe of that name
     assert (prep["data"], prep["scale"], prep["holdout"]) == ("bluemarble", 0.5, [0.45, 0.55])
 
 
@@ -172,8 +175,8 @@ def test_ship_refuses_to_replace_a_model_that_measured_better_on_the_same_sets(s
     assert {p.name: p.read_bytes() for p in dest.rglob("*") if p.is_file()} == before and not gallery.exists()
 
     # measured another way (another seed), the numbers do not compare, and it ships
-    assert not shipping.comparable(card, {**card["metrics"], "options": {**card["metrics"]["options"], "seed": 1}})
-    assert shipping.comparable(card, card["metrics"])
+    assert not measure.comparable(card, {**card["metrics"], "options": {**card["metrics"]["options"], "seed": 1}})
+    assert measure.comparable(card, card["metrics"])
     assert main([*argv, "--replace-worse"]) == 0
     assert read_card(dest / "tiny-ref.json")["metrics"]["trained"]["swd"] == pytest.approx(measured)
     card["metrics"]["trained"]["swd"] = measured * 2  # a worse shipped model is replaced without asking
@@ -200,11 +203,11 @@ def test_a_card_measured_another_way_is_remeasured_before_the_guard(shipped, run
     assert "was measured another way" in err and "shipped: held-out SWD" in err
     ((old, new),) = seen
     assert old["metrics"]["trained"]["swd"] == new["trained"]["swd"]  # the very measurement, not a near one
-    assert shipping.comparable(old, new)
+    assert measure.comparable(old, new)
 
     card["metrics"]["trained"]["swd"] = 1e-6
     (dest / "tiny-ref.json").write_text(json.dumps(card))
-    monkeypatch.setattr(shipping.HeldOutSWD, "__call__", lambda self, model: 1e-6)  # the shipped one measures better
+    monkeypatch.setattr(measure.HeldOutSWD, "__call__", lambda self, model: 1e-6)  # the shipped one measures better
     assert main(argv) == 2
     assert "not shipped" in capsys.readouterr().err.strip().splitlines()[-1]
 
@@ -256,7 +259,7 @@ def test_remeasure_rewrites_a_cards_metrics_the_current_way_and_nothing_else(shi
     assert main(["models", "remeasure", str(path), "--device", "cpu"]) == 0
     assert f"tiny-ref: held-out SWD 0.0 -> {fresh['metrics']['trained']['swd']:.1f}" in capsys.readouterr().out
     again = read_card(card_path(path))
-    assert shipping.comparable(again, fresh["metrics"]) and path.read_bytes() == weights
+    assert measure.comparable(again, fresh["metrics"]) and path.read_bytes() == weights
     assert again["metrics"]["trained"] == fresh["metrics"]["trained"]  # the measurement, repeated exactly
     assert again["metrics"]["untrained"] == fresh["metrics"]["untrained"]
     assert again["goals"] == fresh["goals"]
@@ -283,7 +286,7 @@ def test_ship_frames_are_the_training_crop_halved_until_the_held_out_band_holds_
 
 def test_goals_compare_with_the_issue_limits():
     trained = {"inf_swd_ratio": 1.05, "swd": 10.0, "scaleinv": {"1": 10.0, "8": 25.0}}
-    goals = shipping.goals(trained, {"swd": 30.0})
+    goals = measure.goals(trained, {"swd": 30.0})
     assert goals["inf_swd_over_frame_swd"]["pass"] and not goals["scaleinv_8x_over_1x"]["pass"]
     assert goals["scaleinv_8x_over_1x"]["value"] == 2.5 and goals["beats_untrained_swd"]["pass"]
     assert "data" not in goals["scaleinv_8x_over_1x"]
@@ -294,7 +297,7 @@ def test_the_scaleinv_goal_carries_the_datas_own_ratio_at_the_largest_zoom_it_al
     beside the goal. 8× crops do not fit in the whole image here, so 4× is the largest."""
     trained = {"inf_swd_ratio": 1.0, "swd": 10.0, "inf_swd": 10.0, "scaleinv": {"1": 10.0, "8": 50.0}}
     real = {"swd": 4.0, "whole_scaleinv": {"1": 20.0, "2": 40.0, "4": 76.0, "8": None}}
-    goal = shipping.goals(trained, {"swd": 30.0}, real)["scaleinv_8x_over_1x"]
+    goal = measure.goals(trained, {"swd": 30.0}, real)["scaleinv_8x_over_1x"]
     assert goal["data"] == {"zoom": 4, "ratio": 3.8} and not goal["pass"]
     card = {"name": "m", "metrics": {"trained": trained, "untrained": trained, "real_vs_real": real}}
     card["goals"] = {"scaleinv_8x_over_1x": goal}

@@ -9,11 +9,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine import checkpoints
+from engine import checkpoints, default_model
 from engine.cards import check_card, quality_table, read_card
 from engine.cli import main
 from engine.errors import InvalidInput
-from engine.models import registry, smoke
+from engine.models import registry
 from tests.faults.hostile import card, checkpoint_with, tiny_checkpoint, write_json
 from tests.faults.measure import REFUSAL_RSS_BUDGET, peak_rss_bytes
 
@@ -80,18 +80,18 @@ def test_models_report_names_the_bad_card_and_reports_the_others(tmp_path, monke
 def test_a_card_claiming_the_best_score_for_a_broken_model_is_not_the_default(tmp_path, monkeypatch):
     _installed(tmp_path, monkeypatch, {"liar": card("liar", swd=1.0), "honest": card("honest", swd=90.0)},
                broken=("liar",))  # fmt: skip
-    smoke._MEMORY.clear()
-    assert registry.default_model_ref() == "honest"
+    default_model._MEMORY.clear()
+    assert default_model.default_model_ref() == "honest"
     liar = tmp_path / "checkpoints" / "liar.safetensors"
-    assert smoke.renders(liar) is False
-    assert json.loads(smoke.cache_file().read_text())  # the verdicts are cached by hash
+    assert default_model.renders(liar) is False
+    assert json.loads(default_model.cache_file().read_text())  # the verdicts are cached by hash
 
 
 def test_an_all_nan_model_never_becomes_the_default(tmp_path, monkeypatch):
     folder = _installed(tmp_path, monkeypatch, {"nan": card("nan", swd=1.0)})
     checkpoint_with(folder / "nan.safetensors", lambda w: [t.fill_(float("nan")) for t in w.values()])
-    smoke._MEMORY.clear()
-    assert registry.default_model_ref() == registry.FALLBACK_MODEL
+    default_model._MEMORY.clear()
+    assert default_model.default_model_ref() == registry.FALLBACK_MODEL
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))

@@ -12,9 +12,10 @@ from engine.checkpoints import load_checkpoint, read_header
 from engine.cli import main
 from engine.errors import InvalidInput
 from engine.models import infgan
-from engine.models.registry import build_random
+from engine.models.registry import build_random, make_trainer
 from engine.train.augment import CriticAugment, parse_policy
 from engine.train.datasets import CropDataset
+from engine.train.infgan_trainer import InfGANOptions
 from engine.train.protocol import TrainConfig
 from tests.engine.train.runs import run_steps
 
@@ -78,10 +79,10 @@ def _image():
 
 
 def _trainer_run(out, steps, augment, resume=False):
-    extra = {"d_max_channels": 16, "loss": "logistic", "augment": augment}
-    config = TrainConfig(batch=1, seed=3, r1_every=2, extra=extra)
+    options = InfGANOptions(d_max_channels=16, loss="logistic", augment=augment)
+    config = TrainConfig(batch=1, seed=3, r1_every=2, options=options)
     model = build_random("infgan", "tiny")
-    trainer = infgan.make_trainer(model, config, "cpu")
+    trainer = make_trainer(model, config, "cpu")
     dataset = CropDataset([_image()], infgan.real_crop_size(model.config), seed=1)
     _, logs = run_steps(trainer, dataset, out, steps, batch=1, resume=resume)
     return trainer, logs

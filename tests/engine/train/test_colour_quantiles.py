@@ -112,28 +112,3 @@ def test_bands_given_by_index_fill_only_their_own_pools_and_out_of_range_ones_ar
     for bad in (3, torch.tensor([-1]), torch.tensor([0, 1])):
         with pytest.raises(ValueError, match="band indices in"):
             quantiles.observe_reals(flat([OCEAN]), bad)
-
-
-def test_whole_crop_quantiles_ask_the_landiest_crop_to_become_land_where_the_cell_grid_asks_no_ocean_for_land():
-    """Reals: crops of ocean and a crop of land. Fakes: land spread over every crop, in strips of
-    1-4 of 8 columns. Compared as whole crops (``of_cells(1)``), the crop with the most land is
-    asked to turn its ocean into land and the others their land into ocean: crops of land. On the
-    8 x 8 grid no ocean cell is asked for land (the fakes have too much land already), so land
-    can stay specks in every crop."""
-    land = (-0.5, -0.2, -0.6)
-    reals = flat([land] + [OCEAN] * 3)
-    fakes = flat([OCEAN] * 4)
-    for i in range(4):
-        fakes[i, :, :, : i + 1] = torch.tensor(land)[:, None, None]
-    towards_land = torch.tensor(land) - torch.tensor(OCEAN)
-    asked = {}
-    for cells in (1, 8):
-        quantiles = LatitudeColourQuantiles.of_cells(cells, bands=1)
-        quantiles.observe_reals(reals, torch.zeros(4))
-        grown = fakes.clone().requires_grad_(True)
-        quantiles.loss(grown, torch.zeros(4)).backward()
-        asked[cells] = -torch.einsum("nchw,c->nhw", grown.grad, towards_land)  # > 0: asked to become land
-    whole = asked[1]
-    assert (whole[3, :, 4:] > 0).all()  # the landiest crop's ocean columns: become land
-    assert (whole[0, :, :1] < 0).all()  # the least landy crop's strip: become ocean
-    assert asked[8][:, :, 4:].max() <= 0  # the grid asks no ocean cell for land

@@ -9,7 +9,8 @@ from torch.overrides import TorchFunctionMode
 
 from engine.checkpoints import read_header
 from engine.cli import main
-from engine.models.registry import build_random, family_module
+from engine.models.registry import build_random, get_family
+from engine.train.options import family_options
 from engine.train.protocol import RealBatch, TrainConfig
 
 
@@ -38,12 +39,12 @@ class _RecordConvOutputs(TorchFunctionMode):
 
 def _conv_dtypes_of_one_step(family: str, step: int = 1, **extra) -> tuple[set[torch.dtype], dict[str, float]]:
     """Output dtypes of every convolution over ``step`` (1: no lazy regulariser runs then)."""
-    module = family_module(family)
+    module = get_family(family)
     model = build_random(family, "tiny")
-    crop = module.real_crop_size(model.config)
+    crop = module.crop_size(model.config)
     if family == "infgan":
         extra = {"loss": "logistic", **extra}  # the recipe's; WGAN-GP's penalty runs (in fp32) every step
-    trainer = module.make_trainer(model, TrainConfig(batch=2, crop=crop, extra=extra), "cpu")
+    trainer = module.make_trainer(model, TrainConfig(batch=2, crop=crop, options=family_options(family, extra)), "cpu")
     per_step = 2 * getattr(trainer, "real_batches_per_step", 1)
     torch.manual_seed(0)
     reals = RealBatch(torch.rand(per_step, 3, crop, crop) * 2 - 1, torch.zeros(per_step, 2))

@@ -12,7 +12,7 @@ from engine.cards import card_path, read_card
 from engine.checkpoints import SHIPPED_DIR, file_sha256, read_header
 from engine.cli import main
 from engine.errors import CheckpointError, InvalidInput
-from engine.shipping import ship_critic
+from engine.release.critics import ship_critic
 from engine.train import critic_weights
 from engine.train.state import FILENAME, load_state
 
@@ -131,12 +131,13 @@ def test_a_critic_trained_against_a_frozen_shipped_generator_pairs_with_it(train
     """``train --init NAME --critic-warmup N`` past the run's end, then ``models pair-critic``."""
     import json
 
-    from engine.cards import FORMAT, card_path
+    from engine.cards import card_path
+    from tests.faults.hostile import card
 
     image, first = trained_run
     shipped = tmp_path / "m.safetensors"
     shutil.copyfile(first / "last.safetensors", shipped)
-    card_path(shipped).write_text(json.dumps({"format": FORMAT, "name": "m"}))
+    card_path(shipped).write_text(json.dumps(card("m")))  # a valid card: a malformed one is never rewritten
     run = tmp_path / "critic-only"
     assert _train(image, run, "--steps", "2", "--init", str(shipped), "--critic-warmup", "100") == 0
     capsys.readouterr()

@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 import torch
 
-from engine.models.registry import build_random, family_module
+from engine.models.registry import build_random, get_family
 from engine.train import ema
 from engine.train.datasets import CropDataset
+from engine.train.options import family_options
 from engine.train.protocol import TrainConfig
 from tests.engine.train.runs import run_steps
 
@@ -22,12 +23,12 @@ def _distance(a: torch.nn.Module, b: torch.nn.Module) -> float:
 
 @pytest.mark.parametrize("family", ["reference", "infinitygan", "alis", "infgan"])
 def test_ema_is_nearer_the_trained_weights_than_the_initial_ones(family, tmp_path):
-    module = family_module(family)
+    module = get_family(family)
     model = build_random(family, "tiny")
     initial = build_random(family, "tiny")
     extra = {"d_max_channels": 16} if family == "infgan" else {}
-    trainer = module.make_trainer(model, TrainConfig(batch=2, seed=1, extra=extra), "cpu")
-    crop = module.real_crop_size(model.config) if hasattr(module, "real_crop_size") else 32
+    trainer = module.make_trainer(model, TrainConfig(batch=2, seed=1, options=family_options(family, extra)), "cpu")
+    crop = module.crop_size(model.config)
     image = np.random.default_rng(0).integers(0, 256, (crop * 3, crop * 4, 3), dtype=np.uint8)
     run_steps(trainer, CropDataset([image], crop, seed=1), tmp_path, 3, batch=2)
     moved = _distance(trainer.generator, initial)
@@ -39,13 +40,13 @@ def test_ema_is_nearer_the_trained_weights_than_the_initial_ones(family, tmp_pat
 def test_the_ramp_counts_the_images_seen_across_a_resume_with_another_batch(family, tmp_path, monkeypatch):
     """After 2 steps of 2 images, a resumed step of 1 image has seen 5 images, not (step+1) x 1 = 3:
     the loop's count reaches the EMA, so a resume under torchrun or a new ``--batch`` keeps the ramp."""
-    module = family_module(family)
+    module = get_family(family)
     extra = {"d_max_channels": 16} if family == "infgan" else {}
-    crop = module.real_crop_size(build_random(family, "tiny").config) if family == "infgan" else 32
+    crop = module.crop_size(build_random(family, "tiny").config) if family == "infgan" else 32
     image = np.random.default_rng(0).integers(0, 256, (crop * 3, crop * 4, 3), dtype=np.uint8)
 
     def run(steps: int, batch: int, resume: bool) -> None:
-        config = TrainConfig(batch=batch, crop=crop, seed=1, extra=extra)
+        config = TrainConfig(batch=batch, crop=crop, seed=1, options=family_options(family, extra))
         trainer = module.make_trainer(build_random(family, "tiny"), config, "cpu")
         run_steps(trainer, CropDataset([image], crop, seed=1), tmp_path, steps, batch=batch, resume=resume)
 

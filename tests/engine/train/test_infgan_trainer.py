@@ -10,13 +10,15 @@ import torch.nn.functional as F
 from engine.checkpoints import load_checkpoint
 from engine.fields import LatentSource
 from engine.models import infgan
-from engine.models.registry import build_random, load_model
+from engine.models.registry import build_random, load_model, make_trainer
 from engine.styles import StyleLayout
 from engine.train.datasets import CropDataset, load_image
+from engine.train.infgan_trainer import InfGANOptions
+from engine.train.options import TrainOptions
 from engine.train.protocol import TrainConfig
 from tests.engine.train.runs import run_steps
 
-CONFIG = TrainConfig(batch=1, seed=3, extra={"d_max_channels": 16})
+CONFIG = TrainConfig(batch=1, seed=3, options=TrainOptions(d_max_channels=16))
 
 
 def _image():
@@ -25,7 +27,7 @@ def _image():
 
 def _run(out, steps, resume=False, config=CONFIG):
     model = build_random("infgan", "tiny")
-    trainer = infgan.make_trainer(model, config, "cpu")
+    trainer = make_trainer(model, config, "cpu")
     dataset = CropDataset([_image()], infgan.real_crop_size(model.config), seed=1)
     result, logs = run_steps(trainer, dataset, out, steps, batch=1, resume=resume)
     return trainer, result, logs
@@ -52,7 +54,7 @@ def test_multiscale_training_resumes_exactly_with_finite_losses(tmp_path):
         assert torch.isfinite(block).all()
 
 
-LOGISTIC = TrainConfig(batch=1, seed=3, r1_every=2, extra={"d_max_channels": 16, "loss": "logistic"})
+LOGISTIC = TrainConfig(batch=1, seed=3, r1_every=2, options=InfGANOptions(d_max_channels=16, loss="logistic"))
 
 
 def test_the_logistic_option_takes_one_critic_step_with_lazy_r1_and_resumes_exactly(tmp_path):
@@ -70,10 +72,10 @@ def test_the_logistic_option_takes_one_critic_step_with_lazy_r1_and_resumes_exac
     assert straight.d_opt.param_groups[0]["betas"][1] == pytest.approx(0.99 ** (2 / 3))
     for a, b in zip(straight.generator.parameters(), resumed.generator.parameters(), strict=True):
         assert torch.equal(a, b)
-    wgan = infgan.make_trainer(build_random("infgan", "tiny"), CONFIG, "cpu")
+    wgan = make_trainer(build_random("infgan", "tiny"), CONFIG, "cpu")
     assert wgan.real_batches_per_step == 5 and wgan.loss == "wgan-gp"  # the paper's, by default
-    with pytest.raises(ValueError, match="infgan loss must be one of"):
-        infgan.make_trainer(build_random("infgan", "tiny"), TrainConfig(batch=1, extra={"loss": "hinge"}), "cpu")
+    with pytest.raises(ValueError, match="loss must be one of wgan-gp, logistic, not 'hinge'"):
+        InfGANOptions(loss="hinge")
 
 
 @pytest.mark.parametrize("config", ["tiny", "tiny4"])
@@ -83,7 +85,7 @@ def test_training_patches_align_across_levels(config):
     check the geometry itself: the same noise, a finer patch's pooled window lies inside the
     coarser patch and on whole coarse pixels (with 4 levels too: the cross term pools by 8)."""
     model = build_random("infgan", config)
-    trainer = infgan.make_trainer(model, CONFIG, "cpu")
+    trainer = make_trainer(model, CONFIG, "cpu")
     m, top = model.config.train_patch, model.config.levels - 1
     for _ in range(5):
         fakes = trainer._fakes(model, 2)
@@ -98,7 +100,7 @@ def test_training_patches_align_across_levels(config):
 
 
 def test_consistency_loss_is_zero_for_agreeing_levels_and_positive_otherwise():
-    trainer = infgan.make_trainer(build_random("infgan", "tiny"), CONFIG, "cpu")
+    trainer = make_trainer(build_random("infgan", "tiny"), CONFIG, "cpu")
     coarse = torch.rand(1, 3, 32, 32)
     fine = F.interpolate(coarse, scale_factor=2, mode="nearest")  # pools back to coarse exactly
     finest = F.interpolate(coarse, scale_factor=4, mode="nearest")
@@ -111,7 +113,7 @@ def test_consistency_loss_is_zero_for_agreeing_levels_and_positive_otherwise():
 
 def test_wrong_crop_is_refused():
     with pytest.raises(ValueError, match="128-px real crops"):
-        infgan.make_trainer(build_random("infgan", "tiny"), TrainConfig(batch=2, crop=64), "cpu")
+        make_trainer(build_random("infgan", "tiny"), TrainConfig(batch=2, crop=64), "cpu")
 
 
 def test_bluemarble_preparation_drops_antarctica_and_halves(tmp_path):
@@ -127,7 +129,7 @@ def test_bluemarble_preparation_drops_antarctica_and_halves(tmp_path):
 
 
 QUANTILES = TrainConfig(
-    batch=1, seed=3, r1_every=2, extra={"d_max_channels": 16, "loss": "logistic", "colour_quantiles": 1.0}
+    batch=1, seed=3, r1_every=2, options=InfGANOptions(d_max_channels=16, loss="logistic", colour_quantiles=1.0)
 )
 
 
@@ -147,5 +149,4 @@ def test_colour_quantiles_compare_the_coarsest_level_with_its_reals_and_resume_e
         assert torch.equal(getattr(quantiles.fakes, name), getattr(resumed.quantiles.fakes, name))
     assert "g_quantiles" not in _run(tmp_path / "c", 1, config=LOGISTIC)[2][0]
     with pytest.raises(ValueError, match="colour_quantiles must be in"):
-        bad = TrainConfig(batch=1, extra={"colour_quantiles": -1.0})
-        infgan.make_trainer(build_random("infgan", "tiny"), bad, "cpu")
+        InfGANOptions(colour_quantiles=-1.0)

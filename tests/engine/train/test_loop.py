@@ -1,5 +1,6 @@
 """The generic loop on reference:tiny: exact resume, abort, best checkpoints, the CLI's JSON lines."""
 
+import dataclasses
 import json
 import os
 from pathlib import Path
@@ -11,8 +12,9 @@ from safetensors.torch import load_file
 
 from engine.checkpoints import load_checkpoint
 from engine.cli import main
-from engine.models import reference
-from engine.models.registry import build_random, load_model
+from engine.errors import CheckpointError
+from engine.models import registry
+from engine.models.registry import build_random, load_model, make_trainer
 from engine.train.datasets import CropDataset
 from engine.train.loop import Snapshot, _images_seen, images_behind
 from engine.train.protocol import TrainConfig
@@ -30,7 +32,7 @@ def _image():
 
 def _setup(seed=0):
     config = TrainConfig(batch=2, crop=32, r1_every=2, path_every=2, seed=seed)
-    trainer = reference.make_trainer(build_random("reference", "tiny"), config, "cpu")
+    trainer = make_trainer(build_random("reference", "tiny"), config, "cpu")
     return trainer, CropDataset([_image()], 32, seed=seed)
 
 
@@ -66,8 +68,9 @@ def test_kimg_counts_the_images_seen_when_a_resume_changes_the_batch(tmp_path):
     assert result.step == 3 and logs[-1]["kimg"] == 0.005
     assert load_checkpoint(tmp_path / "last.safetensors").meta["kimg"] == 0.005
     assert load_state(tmp_path / FILENAME)["images"] == 5
-    # A state saved before the count was kept: its steps at the process count it was saved with.
-    assert _images_seen({"step": 10, "meta": {"world_size": 1}}, batch=4, world=2) == 40
+    # A state saved before the count was kept is refused in one line naming the run format.
+    with pytest.raises(CheckpointError, match=r"is a run of format 1 \(its images seen not counted\)"):
+        _images_seen({"step": 10, "meta": {"world_size": 1}}, tmp_path / FILENAME)
 
 
 def test_a_resume_keeps_the_run_provenance_it_does_not_restate(tmp_path):
@@ -179,7 +182,8 @@ def test_cli_prints_json_lines_and_refuses_untrainable_family(tmp_path, capsys, 
     assert (out / "samples" / "step-0000002.png").is_file()
     assert main(["train", "reference", "--data", str(image), "--out", str(out), "--steps", "1"]) == 2
     assert "already holds a training run" in capsys.readouterr().err
-    monkeypatch.delattr(reference, "make_trainer")
+    untrainable = lambda module: dataclasses.replace(registry._reference(module), trainer=None)  # noqa: E731
+    monkeypatch.setitem(registry._RECORDS, "reference", untrainable)
     out = tmp_path / "other"
     assert main(["train", "reference", "--data", str(image), "--out", str(out), "--steps", "1"]) == 2
     err = capsys.readouterr().err
@@ -208,7 +212,9 @@ def test_torchrun_two_processes_end_with_identical_weights(tmp_path):
 DDP_SCRIPT = """
 import sys, torch
 from safetensors.torch import save_file
-from engine.models import reference
+import dataclasses
+
+from engine.models import registry
 from engine.models.registry import build_random
 from engine.train import distributed
 from engine.train.datasets import open_dataset
@@ -219,7 +225,7 @@ from engine.train.reference_trainer import ReferenceTrainer
 image, out = sys.argv[1], sys.argv[2]
 info = distributed.initialise(torch.device("cpu"))
 config = TrainConfig(batch=2, crop=32, r1_every=2, path_every=2)
-trainer = reference.make_trainer(build_random("reference", "tiny"), config, "cpu")
+trainer = make_trainer(build_random("reference", "tiny"), config, "cpu")
 data = open_dataset(image, 32, seed=distributed.rank_seed(0))
 first = data.sample(1).images
 gathered = [torch.zeros_like(first) for _ in range(2)]
@@ -237,9 +243,9 @@ distributed.shutdown()
 def test_ctrl_c_turns_into_an_abort_request():
     import signal
 
-    from engine.commands.train import _StopOnInterrupt
+    from engine.train.interrupt import StopOnInterrupt
 
-    stop = _StopOnInterrupt()
+    stop = StopOnInterrupt()
     with stop:
         assert not stop.requested()
         os.kill(os.getpid(), signal.SIGINT)
@@ -254,15 +260,15 @@ def test_sigterm_asks_for_the_graceful_stop_and_never_forces_it():
     stop by the same Ctrl-C, must still finish its step and write the snapshot."""
     import signal
 
-    from engine.commands.train import _StopOnInterrupt
+    from engine.train.interrupt import StopOnInterrupt
 
     previous = signal.getsignal(signal.SIGTERM)
-    stop = _StopOnInterrupt()
+    stop = StopOnInterrupt()
     with stop:
         os.kill(os.getpid(), signal.SIGTERM)
         assert stop.requested()
         os.kill(os.getpid(), signal.SIGTERM)  # again: still the graceful stop
-    with _StopOnInterrupt() as stop:
+    with StopOnInterrupt() as stop:
         os.kill(os.getpid(), signal.SIGINT)
         os.kill(os.getpid(), signal.SIGTERM)  # the agent's SIGTERM after the Ctrl-C
         assert stop.requested()
@@ -301,17 +307,18 @@ DDP_RESUME_SCRIPT = """
 import sys, torch
 from safetensors.torch import save_file
 from engine.models import infgan
-from engine.models.registry import build_random
+from engine.models.registry import build_random, make_trainer
 from engine.train import distributed
 from engine.train.datasets import CropDataset, load_image
 from engine.train.loop import train
+from engine.train.options import TrainOptions
 from engine.train.protocol import TrainConfig
 from engine.train.reference_trainer import ReferenceTrainer
 
 image, out, name, steps, resume = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5] == "1"
 info = distributed.initialise(torch.device("cpu"))
 model = build_random("infgan", "tiny")
-trainer = infgan.make_trainer(model, TrainConfig(batch=1, seed=3, extra={"d_max_channels": 16}), "cpu")
+trainer = make_trainer(model, TrainConfig(batch=1, seed=3, options=TrainOptions(d_max_channels=16)), "cpu")
 data = CropDataset([load_image(image)], infgan.real_crop_size(model.config), seed=distributed.rank_seed(1))
 train(trainer, data, f"{out}/{name}", batch=1, steps=steps, sample_every=0, snapshot_every=100, resume=resume)
 weights = {**{"g." + k: v for k, v in trainer.generator.state_dict().items()},

@@ -9,10 +9,11 @@ from PIL import Image
 
 from engine.checkpoints import read_header
 from engine.cli import build_parser, discover_commands, main
-from engine.commands.train import resolve, resolve_batch
 from engine.errors import InvalidInput
 from engine.models import infgan
-from engine.models.registry import family_module
+from engine.models.registry import get_family
+from engine.train.launch import resolve, resolve_batch
+from engine.train.options import options_from_record
 from engine.train.recipes import HOLDOUT, RECIPES, get_recipe
 
 
@@ -25,12 +26,12 @@ def _args(*argv):
 def test_the_three_shipped_recipes_name_real_configs_and_keep_the_band_out():
     assert set(RECIPES) == {"infinitygan-bluemarble", "alis-bluemarble", "infgan-bluemarble"}
     for recipe in RECIPES.values():
-        assert recipe.config in family_module(recipe.family).CONFIGS
+        assert recipe.config in get_family(recipe.family).configs
         assert recipe.config == ("small4" if recipe.family == "infgan" else "small")
         assert recipe.data == "bluemarble" and recipe.holdout == HOLDOUT == (0.45, 0.55)
         assert recipe.batch_for(torch.device("cuda")) >= recipe.batch_for(torch.device("cpu")) >= 1
         assert recipe.steps > 0
-    assert not family_module("alis").CONFIGS["small"].panorama  # 2-D anchor grid
+    assert not get_family("alis").configs["small"].panorama  # 2-D anchor grid
     ig = RECIPES["infgan-bluemarble"]
     assert (ig.scale, ig.drop_bottom) == (
         infgan.BLUEMARBLE_OPTIONS["scale"],
@@ -149,4 +150,23 @@ def test_recipe_config_overrides_reach_the_checkpoint_and_only_for_the_recipes_c
     }
     assert main(["train", "--recipe", recipe.name, "--config", "tiny", "--out", str(tmp_path / "tiny"), *common]) == 0
     tiny = read_header(tmp_path / "tiny" / "last.safetensors")["config"]
-    assert tiny["train_rows"] == family_module("infinitygan").CONFIGS["tiny"].train_rows  # another config: untouched
+    assert tiny["train_rows"] == get_family("infinitygan").configs["tiny"].train_rows  # another config: untouched
+
+
+@pytest.mark.parametrize("name", list(RECIPES))
+def test_every_recipe_builds_its_options_and_trainer_and_trains_a_step(name, tmp_path, capsys):
+    """Each shipped recipe's options are valid for its family and its trainer takes a step (at the
+    family's test config, on a small image: the recipe's options and data preparation, not its size)."""
+    recipe = RECIPES[name]
+    family = get_family(recipe.family)
+    options = options_from_record(family.options_class(), dict(recipe.train_extra))
+    assert options.record() == dict(recipe.train_extra)  # what a run header records
+    image = tmp_path / "map.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (420, 1200, 3), dtype=np.uint8)).save(image)
+    config = family.test_configs[-1]
+    argv = ["train", "--recipe", name, "--config", config, "--data", str(image), "--scale", "1", "--out"]
+    argv += [str(tmp_path / "run"), "--steps", "1", "--batch", "2", "--best-metric", "none", "--device", "cpu"]
+    argv += ["--sample-every", "0", "--d-max-channels", "16"]
+    assert main(argv) == 0, capsys.readouterr().err
+    header = read_header(tmp_path / "run" / "last.safetensors")
+    assert header["steps"] == 1 and header["train_extra"] == {**dict(recipe.train_extra), "d_max_channels": 16}

@@ -6,8 +6,7 @@ import math
 import pytest
 import torch
 
-from engine.models import reference
-from engine.models.registry import build_random
+from engine.models.registry import build_random, make_trainer
 from engine.train import distributed
 from engine.train.adversarial import AdversarialTrainer, Fakes
 from engine.train.discriminator import Discriminator
@@ -21,7 +20,7 @@ def _reals(n=4, size=32, seed=0):
 
 
 def test_reference_trainer_steps_are_finite_and_regularisers_run_lazily():
-    trainer = reference.make_trainer(
+    trainer = make_trainer(
         build_random("reference", "tiny"), TrainConfig(batch=4, crop=32, r1_every=2, path_every=3), "cpu"
     )
     before = [p.clone() for p in trainer.generator.parameters()]
@@ -37,7 +36,7 @@ def test_reference_trainer_steps_are_finite_and_regularisers_run_lazily():
 
 
 def test_lazy_regularisation_corrects_adam():
-    trainer = reference.make_trainer(build_random("reference", "tiny"), TrainConfig(batch=2, crop=32), "cpu")
+    trainer = make_trainer(build_random("reference", "tiny"), TrainConfig(batch=2, crop=32), "cpu")
     group = trainer.d_opt.param_groups[0]
     assert group["lr"] == pytest.approx(0.002 * 16 / 17)
     assert group["betas"][1] == pytest.approx(0.99 ** (16 / 17))

@@ -11,6 +11,8 @@ from PIL import Image
 from engine.cards import quality_table
 from engine.checkpoints import load_checkpoint, read_header, save_checkpoint
 from engine.cli import main
+from engine.models.registry import make_trainer
+from engine.train.options import TrainOptions
 
 
 @pytest.fixture
@@ -104,10 +106,10 @@ def test_init_may_change_inference_only_fields_but_not_the_architecture(tmp_path
     """InfinityGAN's style lattice does not shape the weights, so a trained model can take it up."""
     import dataclasses
 
-    from engine.commands.train import warm_start
     from engine.errors import InvalidInput
     from engine.models import infinitygan
     from engine.models.registry import build_initial, build_random
+    from engine.train.warm_start import warm_start
 
     trained = build_random("infinitygan", "tiny")
     path = tmp_path / "ig.safetensors"
@@ -127,10 +129,10 @@ def test_init_may_give_infinitygan_new_latitude_coordinates_and_records_the_old(
     the run's ``init`` says what the coordinates were; any other change is still refused."""
     import dataclasses
 
-    from engine.commands.train import warm_start
     from engine.errors import InvalidInput
     from engine.models import infinitygan
     from engine.models.registry import build_initial, build_random
+    from engine.train.warm_start import warm_start
 
     trained = build_random("infinitygan", "tiny")
     path = tmp_path / "ig.safetensors"
@@ -154,12 +156,12 @@ def test_init_may_extend_infinitygan_with_a_latitude_table_that_starts_as_a_no_o
     another size cannot be squeezed into this one: refused in one line."""
     import dataclasses
 
-    from engine.commands.train import warm_start
     from engine.errors import InvalidInput
     from engine.fields import LatentSource
     from engine.models import infinitygan
     from engine.models.registry import build_initial, build_random
     from engine.styles import StyleLayout
+    from engine.train.warm_start import warm_start
 
     trained = build_random("infinitygan", "tiny")
     path = tmp_path / "ig.safetensors"
@@ -199,10 +201,10 @@ def test_init_may_respace_and_reblend_alis_anchors_keeping_every_weight(tmp_path
     with them one frame apart and the variance-preserving blend (the shipped changes)."""
     import dataclasses
 
-    from engine.commands.train import warm_start
     from engine.errors import InvalidInput
     from engine.models import alis
     from engine.models.registry import build_initial
+    from engine.train.warm_start import warm_start
 
     trained = build_initial("alis", dataclasses.replace(alis.CONFIGS["tiny"], blend="linear"))
     assert trained.config.anchor_frames == 2
@@ -243,7 +245,7 @@ def test_the_multiscale_trainer_honours_the_critic_warmup():
     from engine.train.protocol import TrainConfig
 
     model = build_random("infgan", "tiny")
-    trainer = infgan.make_trainer(model, TrainConfig(batch=1, extra={"critic_warmup": 1}), "cpu")
+    trainer = make_trainer(model, TrainConfig(batch=1, options=TrainOptions(critic_warmup=1)), "cpu")
     data = CropDataset(
         [np.random.default_rng(0).integers(0, 256, (160, 200, 3), dtype=np.uint8)],
         infgan.real_crop_size(model.config),
@@ -260,12 +262,12 @@ def test_the_multiscale_trainer_honours_the_critic_warmup():
 
 @pytest.mark.parametrize("family", ["reference", "infgan"])
 def test_g_lr_scale_slows_only_the_generator(family):
-    from engine.models.registry import build_random, family_module
+    from engine.models.registry import build_random, get_family
     from engine.train.protocol import TrainConfig
 
     def rates(extra):
-        config = TrainConfig(batch=1, extra=extra)
-        trainer = family_module(family).make_trainer(build_random(family, "tiny"), config, "cpu")
+        config = TrainConfig(batch=1, options=TrainOptions(**extra))
+        trainer = get_family(family).make_trainer(build_random(family, "tiny"), config, "cpu")
         return trainer.g_opt.param_groups[0]["lr"], trainer.d_opt.param_groups[0]["lr"]
 
     (g, d), (slow_g, slow_d) = rates({}), rates({"g_lr_scale": 0.25})
@@ -302,28 +304,27 @@ def test_crop_sampling_is_centre_recorded_kept_on_resume_and_checked(image, tmp_
 
 
 def test_new_runs_wrap_crops_on_world_maps_and_centre_them_elsewhere():
-    from engine.commands.train import _crop_sampling
+    from engine.train.launch import crop_sampling
 
-    assert _crop_sampling(None, None, "bluemarble") == "wrap"
-    assert _crop_sampling(None, None, "shadedrelief") == "wrap"
-    assert _crop_sampling(None, None, "photos/") == "centre"
-    assert _crop_sampling("offset", None, "bluemarble") == "offset"
-    assert _crop_sampling(None, {"crop_sampling": "centre"}, "bluemarble") == "centre"  # a resume keeps its own
-    assert _crop_sampling(None, {}, "bluemarble") == "offset"  # a run from before the option
+    assert crop_sampling(None, None, "bluemarble") == "wrap"
+    assert crop_sampling(None, None, "shadedrelief") == "wrap"
+    assert crop_sampling(None, None, "photos/") == "centre"
+    assert crop_sampling("offset", None, "bluemarble") == "offset"
+    assert crop_sampling(None, {"crop_sampling": "centre"}, "bluemarble") == "centre"  # a resume keeps its own
 
 
 @pytest.mark.parametrize("family", ["reference", "infgan"])
 def test_g_lr_warmup_ramps_the_generator_rate_after_the_critic_warmup(family):
-    from engine.models.registry import build_random, family_module
+    from engine.models.registry import build_random, get_family
     from engine.train.datasets import CropDataset
     from engine.train.protocol import TrainConfig
 
-    module = family_module(family)
+    module = get_family(family)
     model = build_random(family, "tiny")
-    config = TrainConfig(batch=1, extra={"critic_warmup": 1, "g_lr_warmup": 4})
+    config = TrainConfig(batch=1, options=TrainOptions(critic_warmup=1, g_lr_warmup=4))
     trainer = module.make_trainer(model, config, "cpu")
     full = [group["lr"] for group in trainer.g_opt.param_groups]
-    crop = module.real_crop_size(model.config)
+    crop = module.crop_size(model.config)
     data = CropDataset([np.random.default_rng(0).integers(0, 256, (160, 200, 3), dtype=np.uint8)], crop, seed=1)
     seen = []
     for step in range(6):
@@ -339,7 +340,7 @@ def test_g_lr_warmup_is_recorded_and_checked(image, tmp_path, capsys):
     assert read_header(tmp_path / "run" / "last.safetensors")["train_extra"]["g_lr_warmup"] == 300
     capsys.readouterr()
     assert _train(image, tmp_path / "bad", "--steps", "1", "--g-lr-warmup", "-5") == 2
-    assert "--g-lr-warmup must be 0 or more steps" in capsys.readouterr().err
+    assert "--g-lr-warmup must be 0 or more" in capsys.readouterr().err
 
 
 def test_ema_kimg_sets_the_averages_half_life_is_recorded_and_kept_on_resume(image, tmp_path, capsys):
@@ -383,21 +384,36 @@ def test_r1_gamma_weights_the_critic_penalty_is_recorded_and_kept_on_resume(imag
     assert "--r1-gamma must be in [0, 1000]" in capsys.readouterr().err
 
 
-def test_new_infinitygan_runs_place_their_fakes_rows_as_their_crops_and_resumes_keep_it(image, tmp_path):
-    def train(out, *extra):
-        return _train(image, out, "--steps", "1", *extra, family="infinitygan")
+def test_runs_of_format_1_with_dropped_options_or_modes_are_refused_in_one_line(image, tmp_path, capsys):
+    from engine.errors import CheckpointError
+    from engine.train.resume import RUN_FORMAT, check_resumable
+    from engine.train.state import load_state, save_state
 
-    def fake_rows(run):
-        return (read_header(run / "last.safetensors").get("train_extra") or {}).get("fake_rows")
+    shipped = {"crop_sampling": "wrap", "train_extra": {"fake_rows": "frame", "critic_rows": True}}
+    assert check_resumable(shipped, "runs/ig") == {"critic_rows": True}  # the recipes' runs resume
+    assert check_resumable({"run_format": RUN_FORMAT, "train_extra": {"augment": "cutout"}}, "r") == {
+        "augment": "cutout"
+    }
+    old = (
+        ({"train_extra": {"colour_critic": True}, "crop_sampling": "wrap"}, "trained with colour_critic"),
+        ({"train_extra": {"fake_rows": "offset"}, "crop_sampling": "offset"}, "fakes placed by offset"),
+        ({}, "crops drawn before the crop sampling was recorded"),
+    )
+    for meta, why in old:
+        with pytest.raises(CheckpointError, match=f"runs/x is a run of format 1 \\({why}\\), which Everscape"):
+            check_resumable(meta, "runs/x")
 
-    assert train(tmp_path / "centre") == 0
-    assert fake_rows(tmp_path / "centre") == "frame"  # an image: centre crops, fakes placed as the frames
-    assert train(tmp_path / "centre", "--steps", "2", "--resume") == 0
-    assert fake_rows(tmp_path / "centre") == "frame"
-    assert train(tmp_path / "offset", "--crop-sampling", "offset") == 0
-    assert fake_rows(tmp_path / "offset") == "offset"
-    assert _train(image, tmp_path / "reference", "--steps", "1") == 0  # no rows to place: nothing recorded
-    assert fake_rows(tmp_path / "reference") is None
+    run = tmp_path / "old"
+    assert _train(image, run, "--steps", "1") == 0
+    state = load_state(run / "train_state.safetensors")
+    state["meta"] = {**state["meta"], "train_extra": {"vpos_weight": 2.0}}
+    del state["meta"]["run_format"]
+    save_state(run / "train_state.safetensors", state)
+    capsys.readouterr()
+    assert _train(image, run, "--steps", "2", "--resume") == 2
+    err = capsys.readouterr().err.strip()
+    assert "is a run of format 1 (trained with vpos_weight)" in err and "run format 2" in err
+    assert len(err.splitlines()) == 1
 
 
 def test_vertical_position_options_are_recorded_for_infinitygan_kept_on_resume_and_refused_elsewhere(
@@ -406,12 +422,10 @@ def test_vertical_position_options_are_recorded_for_infinitygan_kept_on_resume_a
     train = functools.partial(_train, image, family="infinitygan")
 
     run = tmp_path / "latitudes"
-    assert train(run, "--steps", "1", "--vpos-critic", "reals", "--vpos-weight", "2") == 0
-    extra = read_header(run / "last.safetensors")["train_extra"]
-    assert extra["vpos_critic"] == "reals" and extra["vpos_weight"] == 2
+    assert train(run, "--steps", "1", "--vpos-critic", "reals") == 0
+    assert read_header(run / "last.safetensors")["train_extra"]["vpos_critic"] == "reals"
     assert train(run, "--steps", "2", "--resume") == 0
-    extra = read_header(run / "last.safetensors")["train_extra"]
-    assert extra["vpos_critic"] == "reals" and extra["vpos_weight"] == 2
+    assert read_header(run / "last.safetensors")["train_extra"]["vpos_critic"] == "reals"
     capsys.readouterr()
     assert train(run, "--steps", "3", "--resume", "--critic-rows") == 2  # its critic has no rows
     assert "start a new run from its checkpoint with --init" in capsys.readouterr().err
@@ -420,30 +434,16 @@ def test_vertical_position_options_are_recorded_for_infinitygan_kept_on_resume_a
     assert train(rows, "--steps", "2", "--resume") == 0  # the state's conditional critic fits
     assert read_header(rows / "last.safetensors")["train_extra"]["critic_rows"] is True
     capsys.readouterr()
-    assert train(rows, "--steps", "3", "--resume", "--colour-critic") == 2  # its critic has no colour critic
-    assert "with --init to add --colour-critic" in capsys.readouterr().err
-    colour = tmp_path / "colour"
-    assert train(colour, "--steps", "1", "--critic-rows", "--colour-critic") == 0
-    assert train(colour, "--steps", "2", "--resume") == 0
-    assert read_header(colour / "last.safetensors")["train_extra"]["colour_critic"] is True
-    grown = tmp_path / "grown"  # a warm start grows the run's colour critic around its trained critic
-    assert train(grown, "--steps", "3", "--init", str(rows / "last.safetensors"), "--colour-critic") == 2
-    assert "(unexpected row_embed.bias, row_embed.weight)" in capsys.readouterr().err  # it needs --critic-rows
-    init = ["--init", str(rows / "last.safetensors"), "--critic-rows", "--colour-critic"]
-    assert train(grown, "--steps", "3", *init) == 0
-    capsys.readouterr()
     row_flags = (
         ["--vpos-critic", "reals"],
         ["--critic-rows"],
-        ["--colour-critic"],
         ["--colour-moments", "1"],
-        ["--colour-quantile-cells", "1"],
     )
     for i, flags in enumerate(row_flags):
         assert _train(image, tmp_path / f"flat{i}", "--steps", "1", *flags) == 2
-        assert "are for row-dependent models, not reference" in capsys.readouterr().err
+        assert f"{flags[0]} is for infinitygan, not reference" in capsys.readouterr().err
     assert _train(image, tmp_path / "flat-quantiles", "--steps", "1", "--colour-quantiles", "1") == 2
-    assert "is for InfinityGAN (per latitude) and ∞-GAN (coarsest level), not reference" in capsys.readouterr().err
+    assert "--colour-quantiles is for infinitygan, infgan, not reference" in capsys.readouterr().err
     for flag, key in (("--colour-moments", "colour_moments"), ("--colour-quantiles", "colour_quantiles")):
         run = tmp_path / key
         assert train(run, "--steps", "1", flag, "0.5") == 0
@@ -451,31 +451,3 @@ def test_vertical_position_options_are_recorded_for_infinitygan_kept_on_resume_a
         assert read_header(run / "last.safetensors")["train_extra"][key] == 0.5
         assert train(tmp_path / f"{key}-bad", "--steps", "1", flag, "200") == 2
         assert f"{flag} must be in [0, 100]" in capsys.readouterr().err
-    assert train(tmp_path / "bad", "--steps", "1", "--vpos-weight", "-1") == 2
-    assert "--vpos-weight must be in [0, 100]" in capsys.readouterr().err
-
-
-def test_the_subset_a_run_trains_is_recorded_kept_on_resume_and_a_change_or_a_bad_name_refused(image, tmp_path, capsys):
-    train = functools.partial(_train, image, family="infinitygan")
-    run, subset = tmp_path / "subset", ["structure", "texture.to_rgbs"]
-    assert train(run, "--steps", "1", "--g-trainable", "structure, texture.to_rgbs") == 0
-    assert read_header(run / "last.safetensors")["train_extra"]["g_trainable"] == subset
-    assert train(run, "--steps", "2", "--resume") == 0
-    assert read_header(run / "last.safetensors")["train_extra"]["g_trainable"] == subset
-    capsys.readouterr()
-    assert train(run, "--steps", "3", "--resume", "--g-trainable", "structure") == 2
-    assert "start a new run from its checkpoint with --init to change --g-trainable" in capsys.readouterr().err
-    assert train(tmp_path / "bad", "--steps", "1", "--g-trainable", "structure.nothing") == 2
-    assert "no parameters under structure.nothing" in capsys.readouterr().err
-
-
-def test_the_colour_quantiles_grid_is_recorded_kept_on_resume_and_a_change_refused(image, tmp_path, capsys):
-    train = functools.partial(_train, image, family="infinitygan")
-    run = tmp_path / "whole"
-    assert train(run, "--steps", "1", "--colour-quantiles", "1", "--colour-quantile-cells", "1") == 0
-    assert read_header(run / "last.safetensors")["train_extra"]["colour_quantile_cells"] == 1
-    assert train(run, "--steps", "2", "--resume") == 0  # its pools (one cell a crop) load
-    assert read_header(run / "last.safetensors")["train_extra"]["colour_quantile_cells"] == 1
-    capsys.readouterr()
-    assert train(run, "--steps", "3", "--resume", "--colour-quantile-cells", "8") == 2
-    assert "to change --colour-quantile-cells" in capsys.readouterr().err

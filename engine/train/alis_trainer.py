@@ -19,11 +19,12 @@ offset, which is all a frame at an arbitrary position would read at inference.
 
 Losses, lazy R1, path length (against all anchor ``w``s a frame reads; the released code uses
 ``w_c`` only) and the EMA with ALIS's ramp-up come from :class:`AdversarialTrainer`. Style mixing
-(p = 0.9, ``extra["style_mixing"]``) is drawn per anchor.
+(p = 0.9, ``ALISOptions.style_mixing``) is drawn per anchor.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -33,10 +34,26 @@ from engine.geometry import Rect
 from engine.models.alis import ALISGenerator, FieldReader, frame_cells
 from engine.train.adversarial import AdversarialTrainer, Fakes
 from engine.train.discriminator import Discriminator
+from engine.train.options import TrainOptions, option, options_for
 from engine.train.protocol import TrainConfig
 
 #: Frames sit between anchors drawn from ±this many anchor cells around the origin.
 ANCHOR_RANGE = 1 << 20
+
+
+@dataclass(frozen=True)
+class ALISOptions(TrainOptions):
+    """ALIS's own training options."""
+
+    style_mixing: float = option(
+        0.9,
+        "probability that an anchor's style switches to a second one (StyleGAN2's and ALIS's 0.9)",
+        low=0,
+        high=1,
+        metavar="P",
+    )
+
+
 #: Decay of the tracked mean ``w`` (truncation centre), as in StyleGAN2.
 W_AVG_BETA = 0.995
 
@@ -60,11 +77,11 @@ class ALISTrainer(AdversarialTrainer):
             raise InvalidInput(f"ALIS frames must be 16..{2 * c.spacing} px (two anchor spacings), not {self.frame}")
         d = Discriminator(
             self.frame,
-            channel_base=int(config.extra.get("d_channel_base", 64 * c.frame)),
-            max_channels=int(config.extra.get("d_max_channels", max(c.channels))),
+            channel_base=config.options.d_channel_base or 64 * c.frame,
+            max_channels=config.options.d_max_channels or max(c.channels),
         )
         super().__init__(model, d, config, device)
-        self.mixing = float(config.extra.get("style_mixing", 0.9))  # StyleGAN2 / ALIS default
+        self.mixing = options_for(config.options, ALISOptions).style_mixing
 
     def mix(self, model: ALISGenerator, ws: torch.Tensor) -> torch.Tensor:
         """Style mixing, per anchor (as released): with probability ``mixing`` an anchor switches to
@@ -113,7 +130,3 @@ class ALISTrainer(AdversarialTrainer):
         fields = random_fields(self.device)
         images = model.synthesize(ws, [(r.x, r.y) for r in cells], origins, self.frame, fields)
         return Fakes(images, ws if need_latent_grad else None, {"origins": origins})
-
-
-def make_trainer(model: ALISGenerator, config: TrainConfig, device: Any) -> ALISTrainer:
-    return ALISTrainer(model, config, device)

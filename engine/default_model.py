@@ -1,4 +1,6 @@
-"""Does a checkpoint render at all? One block, before it may become the app's default.
+"""The model the app opens, chosen among checkpoints that render at all.
+
+Does a checkpoint render? One block, before it may become the app's default.
 
 A model card is a claim; the default model is what every new user sees first, so a card that
 claims a better score than its model has (or a damaged checkpoint behind a good card) must not
@@ -18,8 +20,12 @@ from pathlib import Path
 import numpy as np
 
 from engine.atomic import write_bytes_atomic
-from engine.checkpoints import file_sha256
+from engine.cards import card_path, read_card, relative_heldout_swd
+from engine.checkpoints import file_sha256, find_checkpoint, list_checkpoints
 from engine.errors import EverscapeError
+from engine.models.registry import DEFAULT_CHECKPOINTS, FALLBACK_MODEL, load_model
+from engine.render import Renderer
+from engine.world import World
 
 #: Smallest standard deviation (in 8-bit levels) of a block that shows anything.
 MIN_BLOCK_STD = 0.5
@@ -75,10 +81,6 @@ def renders(path: str | Path) -> bool:
 
 
 def _render_one_block(path: Path) -> bool:
-    from engine.models.registry import load_model
-    from engine.render import Renderer
-    from engine.world import World
-
     try:
         loaded = load_model(str(path))
         renderer = Renderer(loaded.model, "cpu")
@@ -86,3 +88,31 @@ def _render_one_block(path: Path) -> bool:
     except (EverscapeError, RuntimeError, ValueError):  # cannot render: not a default candidate
         return False
     return bool(np.asarray(block, dtype=np.float32).std() >= MIN_BLOCK_STD)
+
+
+def default_model_ref() -> str:
+    """The model the app opens: the best installed checkpoint with a model card.
+
+    "Best" is the lowest held-out SWD on its card (``everscape models ship`` measures it on real
+    crops the model never saw in training) relative to the card's real-vs-real SWD, which makes
+    families measured on different frame sizes comparable (:func:`relative_heldout_swd`).
+    Without cards: the first installed of :data:`DEFAULT_CHECKPOINTS`, else :data:`FALLBACK_MODEL`.
+    Only models that pass a one-block smoke render (:func:`renders`, cached by hash)
+    are candidates: a card's claim never makes a model that cannot render the default; malformed
+    cards count as none (:func:`engine.cards.read_card`).
+    """
+    scored = []
+    for name in list_checkpoints():
+        path = find_checkpoint(name)
+        card = read_card(card_path(path)) if path is not None else None
+        score = relative_heldout_swd(card) if card is not None else None
+        if score is not None:
+            scored.append((score, name))
+    for _, name in sorted(scored):
+        if renders(find_checkpoint(name)):
+            return name
+    for name in DEFAULT_CHECKPOINTS:
+        path = find_checkpoint(name)
+        if path is not None and renders(path):
+            return name
+    return FALLBACK_MODEL
