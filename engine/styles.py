@@ -52,6 +52,9 @@ from engine.errors import InvalidInput
 from engine.geometry import Rect, ceil_div, floor_div
 
 
+MAX_NAME = 200  # characters of a style centre's name
+
+
 @dataclass(frozen=True)
 class StyleCentre:
     """One style centre at world pixel ``(x, y)``."""
@@ -61,6 +64,7 @@ class StyleCentre:
     seed: int
     width: float | None = None  # blend width in world pixels; None = the model's default
     latent: tuple[float, ...] | None = None  # explicit global latent (inversion), overrides seed
+    name: str | None = None  # the user's label (styles palette); never affects pixels
 
     def to_json(self) -> dict[str, Any]:
         doc: dict[str, Any] = {"x": self.x, "y": self.y, "seed": self.seed}
@@ -68,6 +72,8 @@ class StyleCentre:
             doc["width"] = self.width
         if self.latent is not None:
             doc["latent"] = list(self.latent)
+        if self.name is not None:
+            doc["name"] = self.name
         return doc
 
     @classmethod
@@ -89,7 +95,10 @@ class StyleCentre:
             if not isinstance(latent, list) or not all(isinstance(v, int | float) for v in latent):
                 raise InvalidInput("style centre latent must be a list of numbers")
             latent = tuple(float(v) for v in latent)
-        return cls(x, y, seed, None if width is None else float(width), latent)
+        name = doc.get("name")
+        if name is not None and (not isinstance(name, str) or len(name) > MAX_NAME):
+            raise InvalidInput(f"style centre name must be text of at most {MAX_NAME} characters")
+        return cls(x, y, seed, None if width is None else float(width), latent, name)
 
 
 @dataclass(frozen=True)
