@@ -51,7 +51,6 @@ import torch
 from engine.errors import InvalidInput
 from engine.geometry import Rect, ceil_div, floor_div
 
-
 MAX_NAME = 200  # characters of a style centre's name
 
 

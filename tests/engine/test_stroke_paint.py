@@ -25,8 +25,13 @@ def two_styles(x0: int = 0) -> StyleLayout:
 def test_hard_brush_is_a_disc_and_the_cell_under_a_tiny_dab_is_painted():
     cells = set(stroke_cells([Dab(100, 100, 64.0)], 32, 1.0))
     disc = StrokeRaster(32).painted_disc(100, 100, 64, 0)
-    assert cells == {(i, j) for (ci, cj), ids in disc.chunks for k, v in enumerate(ids) if v == 0
-                     for i, j in [(ci * 16 + k % 16, cj * 16 + k // 16)]}
+    assert cells == {
+        (i, j)
+        for (ci, cj), ids in disc.chunks
+        for k, v in enumerate(ids)
+        if v == 0
+        for i, j in [(ci * 16 + k % 16, cj * 16 + k // 16)]
+    }
     assert stroke_cells([Dab(FAR + 5, -FAR + 7, 0.5)], 32, 1.0) == [(FAR // 32, -FAR // 32)]
 
 
