@@ -192,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     _app = QApplication.instance() or QApplication(sys.argv[:1])
     from app.bench_paint import paint_stroke
 
-    rows = paint_stroke(model, _wait, SIZE)
+    rows = paint_stroke(model, _wait, (640, 360) if args.quick else SIZE)
     if args.only is None:
         rows += time_to_fill(model)
         rows += paint_while_panning(model, 200 if args.quick else 1000)

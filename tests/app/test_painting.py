@@ -182,6 +182,12 @@ def test_palette_adds_names_duplicates_resamples_deletes_and_follows_the_selecti
     assert palette.tree.topLevelItemCount() == 2 and palette.tree.currentItem() is palette.tree.topLevelItem(1)
     palette.tree.setCurrentItem(palette.tree.topLevelItem(0))
     assert tool.selected == 0
+    x, y = win.canvas.view.world_to_screen(200, 0)  # a click on centre 1 with the style-centre tool
+    select_tool(win, "Style centres")
+    mouse(win.canvas, PRESS, QPoint(round(x), round(y)))
+    mouse(win.canvas, RELEASE, QPoint(round(x), round(y)))
+    assert tool.selected == 1 and palette.tree.currentItem() is palette.tree.topLevelItem(1)
+    assert len(win.world.styles.centres) == 2, "a click on a centre selects it, adds nothing"
     palette.seed_field.setText("4242")
     palette.add_seed_button.click()
     assert win.world.styles.centres[-1].seed == 4242 and tool.selected == 2
@@ -220,13 +226,21 @@ def test_fusion_overlay_is_computed_in_the_worker_from_the_models_weights(qtbot,
     options.opacity.setValue(100)
     qtbot.waitUntil(lambda: overlay.computed > 0 and not overlay._asked, timeout=30000)
     assert threads and all(t is not threading.main_thread() for t in threads)
-    centres = win.world.styles.centres
-    level, tx, ty = next(iter(overlay.images))
-    image = overlay.images[(level, tx, ty)][1]
-    colours = {fusion_overlay.style_rgb(c.seed) for c in centres}
-    pixel = image.pixelColor(0, image.height() // 2)
-    near = min(sum(abs(a - b) for a, b in zip((pixel.red(), pixel.green(), pixel.blue()), c)) for c in colours)
-    assert near <= 6 or 0 < pixel.alpha() <= 255
+    image = overlay.images[(0, -1, 0)][1]  # world x -256..0: samples every 4 px from x = -254
+    left, right = image.pixelColor(14, 0), image.pixelColor(63, 0)  # x = -198 (centre 0), x = -2 (midway)
+    assert (left.red(), left.green(), left.blue(), left.alpha()) == (*fusion_overlay.style_rgb(11), 255)
+    mixed = fusion_overlay.style_rgb(11), fusion_overlay.style_rgb(22)
+    for channel, got in enumerate((right.red(), right.green(), right.blue())):  # the blend zone: a mix
+        assert min(mixed[0][channel], mixed[1][channel]) - 1 <= got <= max(mixed[0][channel], mixed[1][channel]) + 1
+    assert (right.red(), right.green(), right.blue()) not in mixed
+    before = overlay.computed
+    select_tool(win, "Brush")
+    win.tools.painting.settings.size, win.tools.painting.settings.hardness = 200, 1.0
+    stroke(win, [(win.canvas.width() // 2 - 100, win.canvas.height() // 2)])
+    qtbot.waitUntil(lambda: overlay.computed > before and not overlay._asked, timeout=30000)
+    x, y = win.canvas.view.screen_to_world(win.canvas.width() // 2 - 100, win.canvas.height() // 2)
+    painted = overlay.images[(0, x // 256, y // 256)][1].pixelColor((x % 256) // 4, (y % 256) // 4)
+    assert (painted.red(), painted.green(), painted.blue()) == fusion_overlay.style_rgb(22), "the stroke shows"
 
 
 def test_strokes_far_away_and_zoomed_out_cover_what_the_user_saw(qtbot, painter):
