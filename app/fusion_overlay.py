@@ -69,7 +69,8 @@ class FusionOverlay(QObject):
         self.enabled = False
         self.opacity = 0.5
         # (level, tx, ty) -> (the world it shows, image); worlds by identity (branches reuse versions)
-        self.images: dict[tuple[int, int, int], tuple[World, QImage]] = {}
+        # (None for a family without style layouts: asked once per world, drawn as nothing)
+        self.images: dict[tuple[int, int, int], tuple[World, QImage | None]] = {}
         self.computed = 0  # overlay tiles received (tests, benchmarks)
         self._asked: tuple[int, frozenset] | None = None  # the request in flight (not asked twice)
         self._timer = QTimer(self, singleShot=True, interval=0)
@@ -115,10 +116,11 @@ class FusionOverlay(QObject):
         if world is not self.canvas.world:
             return  # an older world's tint: the request for the current one is on its way
         for key, array in tiles:
+            image = None
             if array is not None:
                 image = QImage(array.data, array.shape[1], array.shape[0], QImage.Format.Format_RGBA8888).copy()
-                self.images[key] = (world, image)
                 self.computed += 1
+            self.images[key] = (world, image)
         if len(self.images) > MAX_IMAGES:
             keep = set(self._visible(self.canvas.view, self.canvas.plan))
             self.images = {k: v for k, v in self.images.items() if k in keep}
@@ -134,7 +136,7 @@ class FusionOverlay(QObject):
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
         for key in self._visible(view, self.canvas.plan):
             entry = self.images.get(key)
-            if entry is not None:
+            if entry is not None and entry[1] is not None:
                 x, y, side = view.tile_screen_rect(*key)
                 painter.drawImage(QRectF(x, y, side, side), entry[1])
         painter.restore()

@@ -131,6 +131,12 @@ def test_painting_a_family_without_style_layouts_says_so(qtbot, open_window):
     select_tool(win, "Fill")
     stroke(win, [(100, 100)])
     assert "no style layouts" in win.last_error
+    overlay = win.tools.painting.overlay
+    win.tools.painting.options.overlay_box.setChecked(True)  # nothing to tint, asked once, not in a loop
+    qtbot.waitUntil(lambda: bool(overlay.images) and not overlay._asked, timeout=10000)
+    asked = dict(overlay.images)
+    qtbot.wait(200)
+    assert overlay.images == asked and all(image is None for _, image in asked.values())
 
 
 def test_tiles_outside_the_predicted_support_keep_their_cached_images(qtbot, painter, tiny):
