@@ -12,7 +12,6 @@ from app.refcount_guard import PIN
 
 def test_void_qt_calls_can_no_longer_free_none_or_true(qtbot):
     assert sys.version_info >= (3, 12) or min(sys.getrefcount(s) for s in (None, True, False)) > PIN // 2
-    before = sys.getrefcount(None)
-    for _ in range(2000):
+    for _ in range(2000):  # each may drop a reference; far fewer than the pin
         QApplication.processEvents()
-    assert sys.getrefcount(None) >= before - 2000  # the binding's leak, now harmless
+    assert sys.version_info >= (3, 12) or sys.getrefcount(None) > PIN // 2
