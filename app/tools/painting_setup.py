@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDockWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDockWidget, QScrollArea, QVBoxLayout, QWidget
 
 from app.fusion_overlay import FusionOverlay
 from app.panels.paint_options import PaintOptions
@@ -57,10 +57,17 @@ def install_painting(controller) -> Painting:
     layout.setContentsMargins(0, 0, 0, 0)
     layout.addWidget(palette)
     layout.addWidget(options)
+    scroll = QScrollArea()  # the window may be small (screenshots): the dock scrolls instead of growing it
+    scroll.setWidgetResizable(True)
+    scroll.setWidget(holder)
     dock = QDockWidget("Styles", window)
     dock.setObjectName("styles")
-    dock.setWidget(holder)
+    dock.setWidget(scroll)
     window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+    navigator = window.navigator.parentWidget()
+    if isinstance(navigator, QDockWidget):  # one tab group: the window's minimum size stays as it was
+        window.tabifyDockWidget(navigator, dock)
+        navigator.raise_()
     for action in window.menuBar().actions():
         if action.text() == "&View" and action.menu() is not None:
             action.menu().addAction(dock.toggleViewAction())
