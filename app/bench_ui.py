@@ -13,6 +13,8 @@ see them. Each returns result rows (flat dicts) and never asserts: goals are sta
   rendering all along (goal: flat, within the cache budget + 300 MiB of the start). Most growth is
   the engine's latent-chunk store (``field_store_mib``, itself bounded at 256 MiB), which fills
   with the chunks of every place rendered; ``--pan-px 4000000`` renders long enough to fill it.
+- ``paint_stroke``: a 20-dab brush stroke: release to tiles invalidated, tiles invalidated vs
+  changed, paint p95 while painting (:mod:`app.bench_paint`). ``--only paint_stroke`` runs it alone.
 """
 
 from __future__ import annotations
@@ -182,15 +184,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache-mib", type=int, default=128, help="cache budget for the memory run")
     parser.add_argument("--pan-px", type=int, default=None, help="distance of the memory run (default 10^6)")
     parser.add_argument("--json", type=Path, default=None, help="also write the rows here")
+    parser.add_argument("--only", choices=["paint_stroke"], default=None, help="run just this benchmark")
     args = parser.parse_args(argv)
     from engine.default_model import default_model_ref
 
     model = args.model or default_model_ref()
     _app = QApplication.instance() or QApplication(sys.argv[:1])
-    rows = time_to_fill(model)
-    rows += paint_while_panning(model, 200 if args.quick else 1000)
-    distance = args.pan_px or (100_000 if args.quick else 1_000_000)
-    rows += memory_after_pan(model, distance, args.cache_mib)
+    from app.bench_paint import paint_stroke
+
+    rows = paint_stroke(model, _wait, (640, 360) if args.quick else SIZE)
+    if args.only is None:
+        rows += time_to_fill(model)
+        rows += paint_while_panning(model, 200 if args.quick else 1000)
+        distance = args.pan_px or (100_000 if args.quick else 1_000_000)
+        rows += memory_after_pan(model, distance, args.cache_mib)
     import torch
 
     machine = {

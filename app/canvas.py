@@ -85,6 +85,7 @@ class Canvas(QWidget):
         self._glide = QTimer(self, interval=16)
         self._glide.timeout.connect(self._on_glide_tick)
         self.tool: CanvasTool | None = None  # sees input first, paints overlays last
+        self.overlays: list = []  # objects with paint(painter, view), drawn over the tiles (fusion overlay)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setMouseTracking(True)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
@@ -236,6 +237,8 @@ class Canvas(QWidget):
         painter = QPainter(self)
         version = None if self.world is None or self.plan is None else self.world.version
         paint_view(painter, self._view, self.plan or LevelPlan(), version, self.cache, self.failed)
+        for overlay in self.overlays:
+            overlay.paint(painter, self._view)
         if self.tool is not None and self.world is not None:
             self.tool.paint(painter, self._view)
         painter.end()

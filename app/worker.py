@@ -24,6 +24,9 @@ sig_failed(list[TileKey], str)
     A one-line error; the keys (maybe empty) are the tiles it concerned.
 sig_pending_changed(int)
     Tiles queued or being rendered.
+sig_call_done(str, object)
+    A :meth:`TileWorker.call` of that group returned this result (small model-side work such as
+    the fusion overlay and style swatches, run here because this thread owns the model).
 """
 
 from __future__ import annotations
@@ -76,6 +79,7 @@ class TileWorker(QThread):
     sig_tile_ready = Signal(object, object)
     sig_failed = Signal(object, str)
     sig_pending_changed = Signal(int)
+    sig_call_done = Signal(str, object)
 
     def __init__(self, device: str | None = None, batch_tiles: int = 4, max_batch: int = 8, parent=None) -> None:
         super().__init__(parent)
@@ -93,6 +97,7 @@ class TileWorker(QThread):
         self._renderer: Renderer | None = None
         self._model_ref: str | None = None
         self._last_pending = -1
+        self._calls: dict[str, Callable[[Renderer], Any]] = {}  # group -> latest call, run before tiles
         self.tiles_rendered = 0  # statistics for tests and benchmarks
         self.busy_seconds = 0.0
 
@@ -103,6 +108,7 @@ class TileWorker(QThread):
         with self._cond:
             self._load = (ref, loader or default_loader)
             self._queue.clear()
+            self._calls.clear()  # model-side calls were made for the previous model
             self._world = None
             self._epoch += 1
             self._cond.notify_all()
@@ -118,6 +124,14 @@ class TileWorker(QThread):
             epoch = self._epoch
         self._report_pending()
         return epoch
+
+    def call(self, group: str, fn: Callable[[Renderer], Any]) -> None:
+        """Run ``fn(renderer)`` in the worker before further tiles; a newer call of the same group
+        replaces one not yet started. Its result arrives as ``sig_call_done(group, result)``;
+        an :class:`EverscapeError` it raises arrives as :attr:`sig_failed` with no keys."""
+        with self._cond:
+            self._calls[group] = fn
+            self._cond.notify_all()
 
     def pending(self) -> int:
         with self._cond:
@@ -137,18 +151,26 @@ class TileWorker(QThread):
     def run(self) -> None:
         while True:
             with self._cond:
-                while not self._stopping and self._load is None and not (self._queue and self._renderer):
+                work = self._queue or self._calls
+                while not self._stopping and self._load is None and not (work and self._renderer):
                     self._cond.wait()
+                    work = self._queue or self._calls
                 if self._stopping:
                     return
                 load, self._load = self._load, None
                 batch: list[TileKey] = []
-                if load is None:
+                calls: dict[str, Callable[[Renderer], Any]] = {}
+                if load is None and self._calls:
+                    calls, self._calls = self._calls, {}
+                elif load is None:
                     batch = self._take_batch()
                     world, plan = self._world, self._plan
                     self._in_flight = set(batch)
             if load is not None:
                 self._open(*load)
+                continue
+            if calls:
+                self._run_calls(calls)
                 continue
             self._report_pending()
             try:
@@ -225,6 +247,18 @@ class TileWorker(QThread):
                 return  # the world changed while we rendered: drop, never show old pixels
             self.tiles_rendered += 1
             self.sig_tile_ready.emit(key, tile)
+
+    def _run_calls(self, calls: dict[str, Callable[[Renderer], Any]]) -> None:
+        for group, fn in calls.items():
+            try:
+                result = fn(self._renderer)
+            except EverscapeError as error:
+                self.sig_failed.emit([], str(error))
+                continue
+            except Exception as error:  # noqa: BLE001 - a failing overlay must not kill the worker
+                self.sig_failed.emit([], f"{group} failed: {type(error).__name__}: {_first_line(error)}")
+                continue
+            self.sig_call_done.emit(group, result)
 
     def _report_pending(self) -> None:
         with self._cond:

@@ -15,11 +15,14 @@ ALIS has its own meaning of a region (the anchors inside it, :mod:`engine.models
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 
 from engine.errors import InvalidInput
 from engine.fields import FieldPatch, gaussian
 from engine.geometry import Rect, ceil_div, floor_div
 from engine.models.base import FieldSpec, Generator
+from engine.stroke_paint import stroke_changes, weight_support
+from engine.styles import StyleLayout
 from engine.world import World
 
 
@@ -91,12 +94,13 @@ def patch_support(model: Generator, patch: FieldPatch, level: int) -> list[Rect]
 def changed_regions(model: Generator, before: World, after: World, level: int) -> list[Rect] | None:
     """Rectangles (pixels of ``level``) outside which ``before`` and ``after`` render identically.
 
-    ``None`` means "anywhere": the worlds differ in more than added or removed overrides (seed,
-    styles, model), or their overrides do not share a history. An empty list means no pixel of
-    that level changes.
+    ``None`` means "anywhere": the worlds differ in more than added or removed overrides, painted
+    strokes and centre names (seed, centres, model), or their overrides do not share a history.
+    An empty list means no pixel of that level changes.
     """
     same = (before.model, before.model_hash, before.seed) == (after.model, after.model_hash, after.seed)
-    if not same or before.styles != after.styles:
+    strokes = stroke_regions(model, before.styles, after.styles, level) if same else None
+    if strokes is None:
         return None
     a, b = before.overrides, after.overrides
     if _is_prefix(a, b):
@@ -105,4 +109,21 @@ def changed_regions(model: Generator, before: World, after: World, level: int) -
         extra = a[len(b) :]
     else:
         return None
-    return [rect for patch in extra for rect in patch_support(model, patch, level)]
+    return [rect for patch in extra for rect in patch_support(model, patch, level)] + strokes
+
+
+def stroke_regions(model: Generator, before: StyleLayout, after: StyleLayout, level: int) -> list[Rect] | None:
+    """Pixels of ``level`` where two layouts that differ at most in painted strokes (and centre
+    names, which are labels) can render differently: the B-spline support of every raster cell
+    whose id changed, widened by what the model reads around each pixel. ``None``: they differ in
+    more (centres, options), which may change any pixel."""
+    if before == after:
+        return []
+    unnamed = [tuple(replace(c, name=None) for c in layout.centres) for layout in (before, after)]
+    if unnamed[0] != unnamed[1] or before.extra != after.extra:
+        return None
+    runs = stroke_changes(before.strokes, after.strokes)
+    if runs is None:
+        return None
+    cell = (before.strokes or after.strokes).cell if runs else 0  # type: ignore[union-attr]
+    return [rect for run in runs for rect in model.style_support(weight_support(run, cell), level)]

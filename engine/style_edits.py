@@ -74,3 +74,20 @@ def nearest_centre(layout: StyleLayout, x: int, y: int, radius: int) -> int | No
         if d2 <= radius * radius and (best is None or d2 < best[0]):
             best = (d2, index)
     return None if best is None else best[1]
+
+
+def set_centre_name(layout: StyleLayout, index: int, name: str | None) -> StyleLayout:
+    """Rename a centre (a label only: pixels stay as they are); blank text clears the name."""
+    _check(layout, index)
+    text = (name or "").strip() or None
+    centres = list(layout.centres)
+    centres[index] = replace(centres[index], name=text)
+    return _with_centres(layout, tuple(centres), layout.strokes)
+
+
+def set_centre_seed(layout: StyleLayout, index: int, seed: int) -> StyleLayout:
+    """Resample a centre: a new style (seed) at the same place, keeping its strokes and width."""
+    _check(layout, index)
+    centres = list(layout.centres)
+    centres[index] = replace(centres[index], seed=int(seed), latent=None)
+    return _with_centres(layout, tuple(centres), layout.strokes)

@@ -51,6 +51,9 @@ class ToolController:
         self.style_tool.on_select = self._show_width
         self.width_box.setFixedWidth(72)  # the vertical toolbar stays as narrow as its buttons
         window.tools_bar.addWidget(self.width_box)
+        from app.tools.painting_setup import install_painting  # imports the controller's tools: late
+
+        self.painting = install_painting(self)
 
     def _build_edit_menu(self) -> None:
         bar = self.window.menuBar()

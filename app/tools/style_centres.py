@@ -61,10 +61,24 @@ class StyleCentreTool(CanvasTool):
         self.seed_source = seed_source
         self.model = model  # the shown world's model, if loaded: whether an empty layout has an implicit centre
         self.new_width: float | None = None  # blend width of centres placed from now on (None: default)
-        self.selected: int | None = None
+        self._selected: int | None = None
+        self.selection_listeners: list[Callable[[int | None], None]] = []  # the styles palette follows
         self.on_select: Callable[[float | None], None] = lambda width: None  # shows the picked centre's width
         self._drag: int | None = None
         self._drag_to: tuple[int, int] | None = None
+
+    @property
+    def selected(self) -> int | None:
+        """Index of the selected centre (the brush paints its style), shared with the styles palette."""
+        return self._selected
+
+    @selected.setter
+    def selected(self, index: int | None) -> None:
+        if index != self._selected:
+            self._selected = index
+            for listener in self.selection_listeners:
+                listener(index)
+            self.canvas.update()
 
     # -- helpers ------------------------------------------------------------------------------------
 

@@ -31,7 +31,7 @@ from torch import nn
 from engine.errors import InvalidInput
 from engine.fields import LatentSource
 from engine.geometry import Lattice, Rect
-from engine.styles import StyleLayout
+from engine.styles import StyleFusion, StyleLayout
 
 
 @dataclass(frozen=True)
@@ -145,6 +145,17 @@ class Generator(nn.Module):
         first centre a user adds then joins it); False where the background style comes from
         elsewhere (InfinityGAN's style lattice), so added centres stay local."""
         return True
+
+    def style_fusion(self, styles: StyleLayout, world_seed: int) -> StyleFusion | None:
+        """The per-position style weights this model renders ``styles`` with, or None for families
+        that ignore style centres and painted strokes (the styles palette and brush say so)."""
+        return None
+
+    def style_support(self, region: Rect, level: int = 0) -> list[Rect]:
+        """Pixels of ``level`` that may read style weights at any world pixel of ``region`` (level-0
+        pixels): outside them a change of the weights inside ``region`` changes nothing. Empty for
+        families without :meth:`style_fusion`."""
+        return []
 
     def config_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self.config)

@@ -50,7 +50,7 @@ from engine.geometry import Lattice, Rect
 from engine.layers.spans import Span, plan_spans
 from engine.models.base import FieldSpec, Generator, config_from_document, place_in_rows
 from engine.models.infinitygan_structure import VERTICAL_SHAPES, StructureSynthesizer, coordinate_grid
-from engine.models.infinitygan_styles import FusedStyles, PerSampleStyles, StyleSource, Window
+from engine.models.infinitygan_styles import FusedStyles, PerSampleStyles, StyleSource, Window, sampled_support
 from engine.models.infinitygan_texture import MappingNetwork, TextureSynthesizer, output_size
 from engine.styles import StyleCentre, StyleFusion, StyleLayout
 
@@ -312,7 +312,7 @@ class InfinityGANGenerator(Generator):
     ) -> StyleSource:
         """Per-sample styles for one-style worlds, per-pixel fused styles otherwise."""
         c = self.config
-        fusion = StyleFusion(styles, source.seed, c.fusion_width, c.style_cell)
+        fusion = self.style_fusion(styles, source.seed)
         latents = [self.centre_latent(k, source) for k in fusion.centres]  # none: a lattice world without centres
         z_g = torch.stack(latents) if latents else torch.empty(0, c.z_global, device=source.device, dtype=source.dtype)
         w = self.mapping(z_g)  # (K, W)
@@ -320,6 +320,18 @@ class InfinityGANGenerator(Generator):
             n = len(origins)
             return PerSampleStyles(z_g.expand(n, -1), w[:, None, :].expand(n, self.texture.num_styles, -1))
         return FusedStyles(fusion, origins, z_g, w, self.lattice_latents(source) if c.style_cell else None)
+
+    def style_fusion(self, styles: StyleLayout, world_seed: int) -> StyleFusion:
+        return StyleFusion(styles, world_seed, self.config.fusion_width, self.config.style_cell)
+
+    @functools.cached_property
+    def _style_lattices(self) -> tuple[tuple[int, int], ...]:
+        """``(scale, margin)`` of every stage: each stage's window samples style weights."""
+        return tuple(sorted({(self.stage_scale(k), self._margin(k)) for k in range(len(self.plan))}))
+
+    def style_support(self, region: Rect, level: int = 0) -> list[Rect]:
+        self.check_level(level)
+        return sampled_support(self._style_lattices, region)
 
     def lattice_latents(self, source: LatentSource) -> Callable[[Rect], tuple[torch.Tensor, torch.Tensor]]:
         """The style lattice's ``(z_g, w)`` for a rectangle of its cells (row-major), from the field.

@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 import torch
 
-from engine.geometry import Rect
+from engine.geometry import Lattice, Rect, ceil_div, floor_div
 from engine.layers import EqualLinear
 from engine.layers.spans import Span
 from engine.layers.style_maps import blend_separable, blend_styles
@@ -161,3 +161,16 @@ class FusedStyles:
 
 
 StyleSource = PerSampleStyles | FusedStyles
+
+
+def sampled_support(lattices: Sequence[tuple[int, int]], region: Rect) -> list[Rect]:
+    """Pixels that may read style weights sampled inside ``region``, for stage lattices of
+    ``(scale, margin)``: stage cell ``i`` samples world pixel ``i * scale + scale - 1`` (module
+    docstring), and a pixel reads the cells within ``margin`` of its own on that lattice."""
+    out = []
+    for scale, margin in lattices:
+        i0, i1 = ceil_div(region.x + 1 - scale, scale), floor_div(region.right - scale, scale) + 1
+        j0, j1 = ceil_div(region.y + 1 - scale, scale), floor_div(region.bottom - scale, scale) + 1
+        if i1 > i0 and j1 > j0:
+            out.append(Lattice(scale, margin).support(Rect(i0, j0, i1 - i0, j1 - j0)))
+    return out

@@ -93,7 +93,14 @@ def test_edit_menu_and_shortcuts(window):
     assert win.tools.undo_action.shortcut() == QKeySequence("Ctrl+Z")
     assert win.tools.redo_action.shortcut() == QKeySequence("Ctrl+Shift+Z")
     assert not win.tools.undo_action.isEnabled()
-    assert [a.text() for a in win.tool_group.actions()] == ["Pan", "Style centres", "Resample region"]
+    assert [a.text() for a in win.tool_group.actions()] == [
+        "Pan",
+        "Style centres",
+        "Resample region",
+        "Brush",
+        "Eraser",
+        "Fill",
+    ]
 
 
 def test_seed_changes_go_through_history(qtbot, window):
