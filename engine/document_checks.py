@@ -159,7 +159,10 @@ def _check_styles(styles: dict) -> None:
             bound = MAX_COORD // 2**9
             if max(abs(ci), abs(cj)) > bound:
                 raise InvalidInput(f"key styles.strokes.chunks[{name!r}] lies beyond ±{bound} chunks")
-            for row in need_list(rows, f"styles.strokes.chunks[{name!r}]", 16):
+            rows = need_list(rows, f"styles.strokes.chunks[{name!r}]", 16)
+            if len(rows) != 16 or not all(isinstance(row, list) and len(row) == 16 for row in rows):
+                raise InvalidInput(f"key styles.strokes.chunks[{name!r}] must be 16 rows of 16 integers")
+            for row in rows:
                 for value in need_list(row, f"styles.strokes.chunks[{name!r}][]", 16):
                     need_int(value, f"styles.strokes.chunks[{name!r}][][]", -1, len(centres) - 1)
 

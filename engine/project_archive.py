@@ -76,7 +76,10 @@ def checked_members(archive: zipfile.ZipFile, check_image_name) -> dict[str, zip
         if name in members:
             raise InvalidInput(f"the member {name!r} appears twice")
         if name.startswith(IMAGES_FOLDER):
-            check_image_name(name[len(IMAGES_FOLDER) :])
+            try:
+                check_image_name(name[len(IMAGES_FOLDER) :])
+            except InvalidInput as error:
+                raise InvalidInput(f"the member {name[:120]}: {error}") from None
         elif name not in MEMBER_LIMITS:
             raise InvalidInput(f"the member {name[:80]!r} is not part of a project")
         _check_sizes(info, member_limit(name))
@@ -135,6 +138,5 @@ def check_image(name: str, data: bytes) -> None:
         raise InvalidInput(f"the member {member} is not a readable image ({type(error).__name__})") from None
     if width * height > MAX_IMAGE_PIXELS or width <= 0 or height <= 0:
         raise InvalidInput(
-            f"the member {member} declares {width}x{height} pixels ({kind}), "
-            f"over the {MAX_IMAGE_PIXELS} pixel limit"
+            f"the member {member} declares {width}x{height} pixels ({kind}), over the {MAX_IMAGE_PIXELS} pixel limit"
         )
