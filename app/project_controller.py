@@ -32,9 +32,8 @@ from PySide6.QtCore import QObject, QTimer
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox, QWidget
 
-from app.startup_safety import set_aside
+from app.startup_safety import read_autosave
 from engine.atomic import write_bytes_atomic
-from engine.document_checks import loads_strict
 from engine.errors import EverscapeError, first_line
 from engine.project import SUFFIX, Project, ProjectView, load_project, project_path, save_project
 from engine.world import World
@@ -375,25 +374,10 @@ class ProjectController(QObject):
 
     def _read_autosave(self, autosave: Path) -> tuple[Project | None, Path | None]:
         """The autosaved project and the project file it belongs to; a damaged autosave is set aside."""
-        note_path = self._autosave_note()
-        try:
-            project = load_project(autosave)
-        except Exception as error:  # noqa: BLE001 - start-up must survive any content (EverscapeError expected)
-            kept = set_aside(autosave)
-            set_aside(note_path)
-            reason = first_line(error)
-            message = f"the autosave could not be read and was set aside as {kept}: {reason}"
-            self.startup_notices.append(message)  # a message box now
-            self._notices.append(message)  # and the status line once the world is up
-            return None, None
-        source = None
-        try:
-            if note_path.stat().st_size <= 64 * 1024:
-                note = loads_strict(note_path.read_bytes(), str(note_path))
-                value = note.get("project") if isinstance(note, dict) else None
-                source = Path(value) if isinstance(value, str) and value and "\0" not in value else None
-        except (OSError, EverscapeError):
-            source = None  # the note is lost: the autosave still holds the work
+        project, source, problem = read_autosave(autosave, self._autosave_note())
+        if problem is not None:
+            self.startup_notices.append(problem)  # a message box now
+            self._notices.append(problem)  # and the status line once the world is up
         return project, source
 
     def take_startup_notices(self) -> list[str]:

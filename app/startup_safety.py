@@ -17,7 +17,9 @@ from PySide6.QtCore import QByteArray, QPoint, QRect, QSize, Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QMessageBox, QWidget
 
+from engine.document_checks import loads_strict
 from engine.errors import EverscapeError, first_line
+from engine.project import Project, load_project
 
 HEADLESS_PLATFORMS = ("offscreen", "minimal")
 
@@ -91,3 +93,23 @@ def startup_default_model(notices: list[str]) -> str:
         except EverscapeError:
             continue
     return FALLBACK_MODEL
+
+
+def read_autosave(autosave: Path, note_path: Path) -> tuple[Project | None, Path | None, str | None]:
+    """``(project, the project file it belongs to, problem)``: a damaged autosave (and its note) is set
+    aside and ``problem`` says so; a damaged note only loses which file the autosave belonged to."""
+    try:
+        project = load_project(autosave)
+    except Exception as error:  # noqa: BLE001 - start-up must survive any content (EverscapeError expected)
+        kept = set_aside(autosave)
+        set_aside(note_path)
+        return None, None, f"the autosave could not be read and was set aside as {kept}: {first_line(error)}"
+    source = None
+    try:
+        if note_path.stat().st_size <= 64 * 1024:
+            note = loads_strict(note_path.read_bytes(), str(note_path))
+            value = note.get("project") if isinstance(note, dict) else None
+            source = Path(value) if isinstance(value, str) and value and "\0" not in value else None
+    except (OSError, EverscapeError):
+        source = None  # the note is lost: the autosave still holds the work
+    return project, source, None

@@ -237,19 +237,5 @@ def _read(archive: zipfile.ZipFile) -> Project:
     )
 
 
-def _bytes(archive: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo], name: str, limit: int) -> bytes:
-    """A member's bytes, refusing (before and while inflating) more than ``limit`` bytes."""
-    info = members.get(name)
-    if info is None:
-        raise InvalidInput(f"the member {name} is missing")
-    if info.file_size > limit:
-        raise InvalidInput(f"the member {name} inflates to {info.file_size} bytes, over the {limit} byte limit")
-    with archive.open(info) as handle:
-        data = handle.read(limit + 1)  # the declared size may lie: never inflate past the limit
-    if len(data) > limit:
-        raise InvalidInput(f"the member {name} inflates past the {limit} byte limit")
-    return data
-
-
 def _json(archive: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo], name: str) -> Any:
     return loads_strict(read_member(archive, members, name), f"the member {name}")

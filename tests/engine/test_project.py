@@ -22,6 +22,7 @@ from engine.project import (
     project_path,
     save_project,
 )
+from engine.project_archive import read_member
 from engine.styles import StrokeRaster, StyleCentre, StyleLayout
 from engine.world import World
 
@@ -179,7 +180,7 @@ def test_zip_bomb_members_are_refused_before_inflating(tmp_path, monkeypatch):
         info = archive.getinfo("world.json")
         info.file_size = 10  # forged header: zipfile stops at the declared size, and the CRC then fails
         with pytest.raises((InvalidInput, zipfile.BadZipFile)):
-            project_module._bytes(archive, {"world.json": info}, "world.json", 1000)
+            read_member(archive, {"world.json": info}, "world.json")
 
 
 def test_save_is_atomic_and_failures_are_one_line(tmp_path, monkeypatch):
