@@ -31,6 +31,7 @@ from app.icon import application_icon
 from app.navigator import Navigator
 from app.project_controller import ProjectController, ProjectPrompts
 from app.settings import Preferences, Settings
+from app.startup_safety import restore_window_geometry, startup_default_model, tell_user
 from app.worker import ModelInfo, TileWorker, default_loader
 from engine.checkpoints import list_checkpoints
 from engine.errors import EverscapeError, InvalidInput
@@ -78,6 +79,8 @@ class MainWindow(QMainWindow):
         self.model_info: ModelInfo | None = None
         self.last_error: str | None = None
         self._pending: tuple[int, World | None] | None = None
+        self._opening: str | None = None  # the model last asked of the worker
+        self._fallback_model: str | None = None  # opened instead if the start-up model cannot open
         self.setWindowTitle("Everscape")
         self.setWindowIcon(application_icon())
         self.resize(1280, 800)
@@ -113,20 +116,22 @@ class MainWindow(QMainWindow):
 
         restored = settings.last_world() if persist else None
         if persist and (geometry := settings.geometry()) is not None:
-            self.restoreGeometry(geometry)
+            restore_window_geometry(self, geometry, settings.notices)
         if view is None and persist:
             view = settings.view()
         restored, view = self.project.recover(restored, view)  # unsaved autosave or last project
         if view is not None:
             self.canvas.centre_on(*view)
         if model_ref is None:
-            from engine.default_model import default_model_ref
-
-            model_ref = restored.model if restored is not None else default_model_ref()
+            self._fallback_model = startup_default_model(settings.notices)
+            model_ref = restored.model if restored is not None else self._fallback_model
         same = restored is not None and restored.model == model_ref and seed in (None, restored.seed)
         keep = restored if same else None
         self.open_world(model_ref, seed if seed is not None else (keep.seed if keep else 0), keep)
         self.canvas.setFocus()
+        notices = settings.take_notices() + self.project.take_startup_notices()
+        if notices:
+            tell_user(self, "; ".join(notices))
 
     # -- construction -------------------------------------------------------------------------------
 
@@ -232,6 +237,7 @@ class MainWindow(QMainWindow):
     def open_world(self, model_ref: str, seed: int, world: World | None = None) -> None:
         """Load ``model_ref`` in the worker; the world (``world`` or a fresh one) opens when it is ready."""
         self._pending = (seed, world)
+        self._opening = model_ref
         self.device_label.setText(f"loading {model_ref}…")
         self.worker.open_model(model_ref, self.loader)
 
@@ -328,7 +334,7 @@ class MainWindow(QMainWindow):
 
     def _on_worker_model_ready(self, info: ModelInfo) -> None:
         seed, world = self._pending or (0, None)
-        self._pending = None
+        self._pending, self._fallback_model = None, None
         if world is None or world.model_hash != info.sha256:
             world = World(info.ref, seed, model_hash=info.sha256)
         self.model_info = info
@@ -344,6 +350,13 @@ class MainWindow(QMainWindow):
         self._show_error(message)
         if not keys and self._pending is not None:  # a model failed to open: keep showing the old one
             self._pending = None
+            fallback, self._fallback_model = self._fallback_model, None
+            if self.world is None and fallback is not None and fallback != self._opening:
+                # At start-up nothing is shown yet: a remembered model that no longer opens (renamed,
+                # damaged, unknown) must not leave the user on an empty canvas.
+                tell_user(self, f"{message}; opening {fallback} instead")
+                self.open_world(fallback, 0)
+                return
             self._fill_picker()
             self.canvas.schedule_requests()  # opening dropped the worker's queue
             self._update_device_label()

@@ -32,8 +32,9 @@ from PySide6.QtCore import QObject, QTimer
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox, QWidget
 
+from app.startup_safety import read_autosave
 from engine.atomic import write_bytes_atomic
-from engine.errors import EverscapeError
+from engine.errors import EverscapeError, first_line
 from engine.project import SUFFIX, Project, ProjectView, load_project, project_path, save_project
 from engine.world import World
 
@@ -113,6 +114,7 @@ class ProjectController(QObject):
         self._expected: World | None = None
         self._discarded = False
         self._notices: list[str] = []  # errors to show once the awaited world is up
+        self.startup_notices: list[str] = []  # files set aside at start (the window tells the user)
         self.autosave_timer = QTimer(self, singleShot=True, interval=AUTOSAVE_MS)
         self.autosave_timer.timeout.connect(self.write_autosave)
         self._before_open: tuple[Path | None, Project] | None = None  # restored if the model fails to load
@@ -349,16 +351,7 @@ class ProjectController(QObject):
         settings = self.window.settings
         autosave = settings.autosave_path()
         if autosave.exists():
-            try:
-                project = load_project(autosave)
-                note = json.loads(self._autosave_note().read_text(encoding="utf-8"))
-                source = Path(note["project"]) if note.get("project") else None
-            except EverscapeError as error:
-                self._notices.append(f"the autosave could not be read and was set aside: {error}")
-                autosave.replace(autosave.with_name(autosave.name + ".damaged"))
-                project = None
-            except (OSError, ValueError, TypeError, AttributeError, KeyError):
-                source = None  # the note is lost: the autosave still holds the work
+            project, source = self._read_autosave(autosave)
             if project is not None:
                 stale = source is not None and source.exists() and source.stat().st_mtime >= autosave.stat().st_mtime
                 when = time.strftime("%Y-%m-%d %H:%M", time.localtime(autosave.stat().st_mtime))
@@ -374,8 +367,22 @@ class ProjectController(QObject):
             try:
                 return self._start_with(load_project(path), path, "clean")
             except EverscapeError as error:
-                self._notices.append(str(error))
+                # The user's own file is never renamed: start-up forgets it (Open shows why again).
+                settings.save_session_project(None)
+                self.startup_notices.append(f"{first_line(error)}; opening the default world instead")
         return world, view
+
+    def _read_autosave(self, autosave: Path) -> tuple[Project | None, Path | None]:
+        """The autosaved project and the project file it belongs to; a damaged autosave is set aside."""
+        project, source, problem = read_autosave(autosave, self._autosave_note())
+        if problem is not None:
+            self.startup_notices.append(problem)  # a message box now
+            self._notices.append(problem)  # and the status line once the world is up
+        return project, source
+
+    def take_startup_notices(self) -> list[str]:
+        notices, self.startup_notices = self.startup_notices, []
+        return notices
 
     def _start_with(self, project: Project, path: Path | None, baseline: str) -> tuple[World, tuple[int, int, int]]:
         self.path, self.project = path, project

@@ -20,6 +20,7 @@ makes every pan and every zoom step exact at any distance from the origin.
 
 from __future__ import annotations
 
+import math
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
@@ -27,11 +28,14 @@ from typing import Any
 
 import numpy as np
 
-from engine.geometry import Rect
+from engine.geometry import MAX_COORD, Rect
 
 TILE = 256  # display tile side in pixels
 SUB = 16  # the view centre is stored in 1/SUB world pixels
 MAX_ZOOM_IN = 4  # 2**4 = 16 screen pixels per world pixel; must keep SUB >> zoom an integer
+MAX_ZOOM_OUT = 40  # a view's own bound; the canvas limits it further to its level plan
+MAX_VIEW_SIDE = 2**15  # widget pixels
+MAX_VIEW_CENTRE = (MAX_COORD // 2) * SUB  # the centre stays within ±2^61 px (what Go to accepts)
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -103,6 +107,24 @@ class View:
     zoom: int = 0
     width: int = 640
     height: int = 480
+
+    def __post_init__(self) -> None:
+        # Every view is one the canvas can paint: a project or setting may say zoom 10^30 or
+        # x = 10^30 (``SUB >> zoom`` would be 0, a division by it would raise in every paintEvent).
+        # Positions are clamped to the world the geometry supports, zoom to MAX_ZOOM_OUT..MAX_ZOOM_IN,
+        # sizes to 1..MAX_VIEW_SIDE; anything not an int (NaN from a float) falls back to the origin.
+        for name, low, high in (
+            ("cx", -MAX_VIEW_CENTRE, MAX_VIEW_CENTRE),
+            ("cy", -MAX_VIEW_CENTRE, MAX_VIEW_CENTRE),
+            ("zoom", -MAX_ZOOM_OUT, MAX_ZOOM_IN),
+            ("width", 1, MAX_VIEW_SIDE),
+            ("height", 1, MAX_VIEW_SIDE),
+        ):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool):
+                finite = isinstance(value, float) and math.isfinite(value)
+                value = round(value) if finite else max(low, 0)
+            object.__setattr__(self, name, max(low, min(high, value)))
 
     @property
     def unit(self) -> int:

@@ -13,6 +13,14 @@ class InvalidInput(EverscapeError, ValueError):
     """An argument or a file's content is malformed (a rect, a layout, an image)."""
 
 
+class ProjectError(InvalidInput):
+    """A project file (or the autosave) is damaged, hostile or of a format this version does not read.
+
+    Its message is one line naming the file, the member and the key, so a user (or a bug report)
+    can tell which part of the file is wrong; the app sets such a file aside instead of opening it.
+    """
+
+
 class CheckpointError(EverscapeError):
     """A checkpoint is missing, truncated, of the wrong family, or an unsafe pickle."""
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+import struct
 import time
 import zipfile
 import zlib
@@ -33,26 +34,29 @@ from safetensors.torch import save as save_tensors
 
 from engine import __version__
 from engine.atomic import atomic_path
-from engine.errors import EverscapeError, InvalidInput
+from engine.document_checks import loads_strict, need_int
+from engine.errors import EverscapeError, InvalidInput, ProjectError, first_line
+from engine.geometry import MAX_COORD
+from engine.project_archive import (
+    IMAGES_FOLDER,
+    MAX_IMAGES,
+    MEMBER_LIMITS,
+    PROJECT_MEMBER,
+    TENSORS_MEMBER,
+    WORLD_MEMBER,
+    check_image,
+    checked_members,
+    read_member,
+)
 from engine.world import World
+
+__all__ = ["IMAGES_FOLDER", "MAX_IMAGES", "MEMBER_LIMITS", "PROJECT_MEMBER", "TENSORS_MEMBER", "WORLD_MEMBER"]
 
 FORMAT = "everscape.project/1"
 SUFFIX = ".everscape"
-PROJECT_MEMBER = "project.json"
-WORLD_MEMBER = "world.json"
-TENSORS_MEMBER = "tensors.safetensors"
-IMAGES_FOLDER = "images/"
-
-#: Largest uncompressed size accepted per member (bytes). A zip can declare and inflate to far more
-#: than its own size; these bounds keep a hostile or damaged file from exhausting memory.
-MEMBER_LIMITS: dict[str, int] = {
-    PROJECT_MEMBER: 1 * 2**20,
-    WORLD_MEMBER: 64 * 2**20,
-    TENSORS_MEMBER: 2 * 2**30,
-    IMAGES_FOLDER: 512 * 2**20,  # each image
-}
-#: At most this many images (a zip's member count is part of what a bomb can inflate).
-MAX_IMAGES = 1024
+#: Views are clamped to positions the canvas can show and to zoom exponents it can compute with.
+MAX_VIEW_COORD = MAX_COORD // 2
+MAX_VIEW_ZOOM = 62
 
 _IMAGE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._ -]{0,127}$")
 
@@ -70,12 +74,16 @@ class ProjectView:
 
     @classmethod
     def from_json(cls, doc: Any) -> ProjectView:
+        """Integers only (a float or NaN is a damaged file); far positions and zooms are clamped, not refused,
+        so a project saved at the edge of the world still opens."""
         if not isinstance(doc, dict):
-            raise InvalidInput(f"the project view must be an object, got {doc!r}")
-        values = [doc.get(k, 0) for k in ("x", "y", "zoom")]
-        if not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
-            raise InvalidInput(f"the project view must hold integers x, y, zoom, got {doc!r}")
-        return cls(*values)
+            raise InvalidInput(f"key view must be an object, got {doc!r:.40}")
+        x, y, zoom = (need_int(doc.get(k, 0), f"view.{k}", -(2**4096), 2**4096) for k in ("x", "y", "zoom"))
+        return cls(*(_clamp(v, MAX_VIEW_COORD) for v in (x, y)), _clamp(zoom, MAX_VIEW_ZOOM))
+
+
+def _clamp(value: int, bound: int) -> int:
+    return max(-bound, min(bound, value))
 
 
 @dataclass(frozen=True)
@@ -109,6 +117,7 @@ class Project:
         check_image_name(name)
         if len(data) > MEMBER_LIMITS[IMAGES_FOLDER]:
             raise InvalidInput(f"image {name!r} is {len(data)} bytes, over the {MEMBER_LIMITS[IMAGES_FOLDER]} limit")
+        check_image(name, data)  # what loading would refuse is refused when added, not after saving
         rest = tuple((k, v) for k, v in self.images if k != name)
         if len(rest) >= MAX_IMAGES:
             raise InvalidInput(f"a project holds at most {MAX_IMAGES} images")
@@ -161,82 +170,72 @@ def save_project(path: str | Path, project: Project) -> Project:
 
 
 def load_project(path: str | Path) -> Project:
-    """Read a project file; any problem is one :class:`InvalidInput` line naming ``path``."""
+    """Read a project file; any problem is one :class:`ProjectError` line naming ``path`` and the member."""
     path = Path(path)
     if not path.exists():
-        raise InvalidInput(f"project {path} does not exist")
+        raise ProjectError(f"project {path} does not exist")
     if path.is_dir():
-        raise InvalidInput(f"project {path} is a folder, not a project file")
+        raise ProjectError(f"project {path} is a folder, not a project file")
     try:
         with zipfile.ZipFile(path) as archive:
             return _read(archive)
     except EverscapeError as error:
-        raise InvalidInput(f"project {path}: {error}") from None
+        raise ProjectError(f"project {path}: {first_line(error)}") from None
     except zipfile.BadZipFile as error:
-        raise InvalidInput(f"project {path} is not a readable Everscape project (damaged zip: {error})") from None
+        raise ProjectError(f"project {path} is not a readable Everscape project (damaged zip: {error})") from None
     except (EOFError, zlib.error) as error:
-        raise InvalidInput(f"project {path} is truncated or damaged ({error})") from None
+        raise ProjectError(f"project {path} is truncated or damaged ({error})") from None
     except NotImplementedError as error:  # an unsupported zip compression method
-        raise InvalidInput(f"project {path} uses an unsupported zip feature: {error}") from None
+        raise ProjectError(f"project {path} uses an unsupported zip feature: {error}") from None
     except OSError as error:
-        raise InvalidInput(f"project {path} cannot be read: {error.strerror or error}") from None
+        raise ProjectError(f"project {path} cannot be read: {error.strerror or error}") from None
+    except (ValueError, RuntimeError, OverflowError, struct.error) as error:  # zipfile on a forged directory
+        raise ProjectError(f"project {path} is a damaged zip ({type(error).__name__}: {first_line(error)})") from None
 
 
 def _read(archive: zipfile.ZipFile) -> Project:
-    members = {info.filename: info for info in archive.infolist()}
+    """Directory checks first (sizes, names, counts), then each member parsed and validated in turn."""
+    members = checked_members(archive, check_image_name)
     meta = _json(archive, members, PROJECT_MEMBER)
     if not isinstance(meta, dict) or not isinstance(meta.get("format"), str):
-        raise InvalidInput(f"{PROJECT_MEMBER} does not name a project format")
+        raise InvalidInput(f"{PROJECT_MEMBER} does not name a project format (key format)")
     if meta["format"] != FORMAT:
         raise InvalidInput(
-            f"format {meta['format']!r} is not one this version reads ({FORMAT!r}); "
-            f"it was written by Everscape {meta.get('app_version', '?')}"
+            f"{PROJECT_MEMBER}: format {meta['format'][:80]!r} is not one this version reads ({FORMAT!r}); "
+            f"it was written by Everscape {str(meta.get('app_version', '?'))[:40]}"
         )
+    try:
+        view = ProjectView.from_json(meta.get("view", {}))
+        times = [meta.get(k, 0.0) for k in ("created", "modified")]
+        if not all(isinstance(t, int | float) and not isinstance(t, bool) and abs(t) < 1e12 for t in times):
+            raise InvalidInput(f"keys created/modified must be times in seconds, got {times!r:.60}")
+    except InvalidInput as error:
+        raise InvalidInput(f"{PROJECT_MEMBER}: {error}") from None
     doc = _json(archive, members, WORLD_MEMBER)
-    raw = _bytes(archive, members, TENSORS_MEMBER, MEMBER_LIMITS[TENSORS_MEMBER])
+    raw = read_member(archive, members, TENSORS_MEMBER)
     try:
         tensors = load_tensors(raw)
-    except (SafetensorError, ValueError, RuntimeError) as error:
-        raise InvalidInput(f"{TENSORS_MEMBER} is damaged: {str(error).splitlines()[0]}") from None
-    world = World.from_document(doc, tensors)
-    image_members = [n for n in members if n.startswith(IMAGES_FOLDER) and n != IMAGES_FOLDER]
-    if len(image_members) > MAX_IMAGES:
-        raise InvalidInput(f"it holds {len(image_members)} images, more than the {MAX_IMAGES} allowed")
+    except (SafetensorError, ValueError, RuntimeError, OverflowError, TypeError) as error:
+        raise InvalidInput(f"{TENSORS_MEMBER} is damaged: {first_line(error)}") from None
+    try:
+        world = World.from_document(doc, tensors)
+    except InvalidInput as error:
+        raise InvalidInput(f"{WORLD_MEMBER}: {error}") from None
     images = []
-    for member in image_members:
+    for member in (n for n in members if n.startswith(IMAGES_FOLDER)):
         name = member[len(IMAGES_FOLDER) :]
-        check_image_name(name)
-        images.append((name, _bytes(archive, members, member, MEMBER_LIMITS[IMAGES_FOLDER])))
-    times = [meta.get(k, 0.0) for k in ("created", "modified")]
-    if not all(isinstance(t, int | float) and not isinstance(t, bool) for t in times):
-        raise InvalidInput(f"{PROJECT_MEMBER} has malformed times {times!r}")
+        data = read_member(archive, members, member)
+        check_image(name, data)
+        images.append((name, data))
     return Project(
         world=world,
-        view=ProjectView.from_json(meta.get("view", {})),
+        view=view,
         images=tuple(images),
         created=float(times[0]),
         modified=float(times[1]),
-        app_version=str(meta.get("app_version", "?")),
+        app_version=str(meta.get("app_version", "?"))[:80],
     )
 
 
-def _bytes(archive: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo], name: str, limit: int) -> bytes:
-    """A member's bytes, refusing (before and while inflating) more than ``limit`` bytes."""
-    info = members.get(name)
-    if info is None:
-        raise InvalidInput(f"the member {name} is missing")
-    if info.file_size > limit:
-        raise InvalidInput(f"the member {name} inflates to {info.file_size} bytes, over the {limit} byte limit")
-    with archive.open(info) as handle:
-        data = handle.read(limit + 1)  # the declared size may lie: never inflate past the limit
-    if len(data) > limit:
-        raise InvalidInput(f"the member {name} inflates past the {limit} byte limit")
-    return data
-
-
 def _json(archive: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo], name: str) -> Any:
-    raw = _bytes(archive, members, name, MEMBER_LIMITS[name])
-    try:
-        return json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise InvalidInput(f"the member {name} is not valid JSON ({error})") from None
+    return loads_strict(read_member(archive, members, name), f"the member {name}")

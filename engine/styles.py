@@ -39,6 +39,7 @@ the lattice alone, and dropping a centre restyles its neighbourhood, not the who
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -86,12 +87,12 @@ class StyleCentre:
             if not isinstance(value, int) or isinstance(value, bool):
                 raise InvalidInput(f"style centre {name} must be an integer, got {value!r}")
         width = doc.get("width")
-        if width is not None and (not isinstance(width, int | float) or width <= 0):
-            raise InvalidInput(f"style centre width must be a positive number, got {width!r}")
+        if width is not None and (not isinstance(width, int | float) or not 0 < width < math.inf):
+            raise InvalidInput(f"style centre width must be a finite positive number, got {width!r}")
         latent = doc.get("latent")
         if latent is not None:
-            if not isinstance(latent, list) or not all(isinstance(v, int | float) for v in latent):
-                raise InvalidInput("style centre latent must be a list of numbers")
+            if not isinstance(latent, list) or not all(isinstance(v, int | float) and math.isfinite(v) for v in latent):
+                raise InvalidInput("style centre latent must be a list of finite numbers")
             latent = tuple(float(v) for v in latent)
         name = doc.get("name")
         if name is not None and (not isinstance(name, str) or len(name) > MAX_NAME):

@@ -20,12 +20,15 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from engine.atomic import atomic_path
-from engine.errors import InvalidInput
+from engine.document_checks import WORLD_FORMAT, check_world_document, loads_strict
+from engine.errors import InvalidInput, first_line
 from engine.fields import FieldPatch
 from engine.geometry import Rect
 from engine.styles import StyleLayout
 
-FORMAT = "everscape.world/1"
+FORMAT = WORLD_FORMAT
+#: A world file is a small JSON document (the tensors live beside it); larger is not one of ours.
+MAX_DOCUMENT_BYTES = 64 * 2**20
 
 
 @dataclass(frozen=True)
@@ -82,12 +85,12 @@ class World:
 
     @classmethod
     def from_document(cls, doc: Any, tensors: dict[str, torch.Tensor]) -> World:
-        if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-            raise InvalidInput(f"not an Everscape world document (expected format {FORMAT!r})")
+        """Build a world from a document read from a file; every key is checked first (one line per refusal)."""
+        check_world_document(doc, tensors)
         try:
             overrides = []
             for entry in doc.get("overrides", []):
-                values = tensors[entry["tensor"]]
+                values = tensors[entry["tensor"]].to(torch.float32)
                 overrides.append(FieldPatch(entry["field"], Rect(*entry["cells"]), values))
             return cls(
                 model=str(doc["model"]),
@@ -114,16 +117,25 @@ class World:
     def load(cls, path: str | Path) -> World:
         path = Path(path)
         try:
-            doc = json.loads(path.read_text(encoding="utf-8"))
+            if path.stat().st_size > MAX_DOCUMENT_BYTES:
+                raise InvalidInput(f"world file {path} is over the {MAX_DOCUMENT_BYTES} byte limit")
+            raw = path.read_bytes()
         except FileNotFoundError:
             raise InvalidInput(f"world file {path} does not exist") from None
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        except OSError as error:
+            raise InvalidInput(f"world file {path} is not readable: {error.strerror or error}") from None
+        try:
+            doc = loads_strict(raw, "its text")
+        except InvalidInput as error:
             raise InvalidInput(f"world file {path} is not readable JSON: {error}") from None
         side = path.with_name(path.name + ".safetensors")
         tensors: dict[str, torch.Tensor] = {}
         if doc.get("overrides") if isinstance(doc, dict) else False:
             try:
                 tensors = load_file(str(side))
-            except (OSError, SafetensorError) as error:
-                raise InvalidInput(f"world tensors {side} are missing or damaged: {error}") from None
-        return cls.from_document(doc, tensors)
+            except (OSError, SafetensorError, ValueError, RuntimeError) as error:
+                raise InvalidInput(f"world tensors {side} are missing or damaged: {first_line(error)}") from None
+        try:
+            return cls.from_document(doc, tensors)
+        except InvalidInput as error:
+            raise InvalidInput(f"world file {path}: {error}") from None

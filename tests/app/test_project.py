@@ -276,7 +276,8 @@ def test_a_damaged_autosave_is_set_aside(qtbot, open_window, private_config):
     qtbot.waitUntil(lambda: window.last_error is not None, timeout=5000)  # shown once the world is up
     assert "autosave could not be read" in window.last_error and "\n" not in window.last_error
     assert not (private_config / "autosave.everscape").exists()
-    assert (private_config / "autosave.everscape.damaged").exists()  # kept for the user, never deleted
+    kept = list(private_config.glob("autosave.everscape.damaged-*"))  # kept for the user, never deleted
+    assert len(kept) == 1 and kept[0].read_bytes() == b"PK\x03\x04 half a file"
 
 
 def test_open_action_and_a_project_whose_model_cannot_load(qtbot, open_window, scripted_prompts, tmp_path):

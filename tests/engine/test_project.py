@@ -22,6 +22,7 @@ from engine.project import (
     project_path,
     save_project,
 )
+from engine.project_archive import read_member
 from engine.styles import StrokeRaster, StyleCentre, StyleLayout
 from engine.world import World
 
@@ -38,6 +39,17 @@ def edited_world() -> World:
     return World("reference:tiny", seed=123456789, model_hash="ab" * 32).with_styles(styles).with_overrides(patches)
 
 
+def tiny_image(colour: int, fmt: str = "PNG") -> bytes:
+    """A real 2x2 image file: project images are checked by their header when loaded and added."""
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (2, 2), (colour, 0, 0)).save(out, format=fmt)
+    return out.getvalue()
+
+
 def assert_same_world(a: World, b: World) -> None:
     assert (a.model, a.seed, a.model_hash, a.version, a.styles) == (b.model, b.seed, b.model_hash, b.version, b.styles)
     assert len(a.overrides) == len(b.overrides)
@@ -48,14 +60,14 @@ def assert_same_world(a: World, b: World) -> None:
 
 def test_round_trip_keeps_world_edits_view_images_and_times(tmp_path):
     world = edited_world()
-    original = Project(world, ProjectView(-(2**50), 77, -3), created=1000.0).with_image("cliff.png", b"\x89PNG..")
+    original = Project(world, ProjectView(-(2**50), 77, -3), created=1000.0).with_image("cliff.png", tiny_image(9))
     path = tmp_path / "trip.everscape"
     saved = save_project(path, original)
     assert saved.modified > saved.created == 1000.0
     loaded = load_project(path)
     assert_same_world(loaded.world, world)
     assert loaded.view == ProjectView(-(2**50), 77, -3)
-    assert loaded.image_names() == ["cliff.png"] and loaded.image("cliff.png") == b"\x89PNG.."
+    assert loaded.image_names() == ["cliff.png"] and loaded.image("cliff.png") == tiny_image(9)
     assert (loaded.created, loaded.modified) == (1000.0, saved.modified)
     with zipfile.ZipFile(path) as archive:  # an ordinary zip a user can inspect
         assert set(archive.namelist()) == {"project.json", "world.json", "tensors.safetensors", "images/cliff.png"}
@@ -64,8 +76,9 @@ def test_round_trip_keeps_world_edits_view_images_and_times(tmp_path):
 
 def test_plain_world_and_image_api(tmp_path):
     project = Project(World("fake:test", seed=3))
-    project = project.with_image("a.png", b"1").with_image("b.jpg", b"2").with_image("a.png", b"3")
-    assert project.image_names() == ["b.jpg", "a.png"] and project.image("a.png") == b"3"
+    one, two, three = tiny_image(1), tiny_image(2, "JPEG"), tiny_image(3)
+    project = project.with_image("a.png", one).with_image("b.jpg", two).with_image("a.png", three)
+    assert project.image_names() == ["b.jpg", "a.png"] and project.image("a.png") == three
     assert project.without_image("b.jpg").image_names() == ["a.png"]
     for bad in ("../x.png", "dir/x.png", "", ".hidden"):
         with pytest.raises(InvalidInput):
@@ -167,7 +180,7 @@ def test_zip_bomb_members_are_refused_before_inflating(tmp_path, monkeypatch):
         info = archive.getinfo("world.json")
         info.file_size = 10  # forged header: zipfile stops at the declared size, and the CRC then fails
         with pytest.raises((InvalidInput, zipfile.BadZipFile)):
-            project_module._bytes(archive, {"world.json": info}, "world.json", 1000)
+            read_member(archive, {"world.json": info}, "world.json")
 
 
 def test_save_is_atomic_and_failures_are_one_line(tmp_path, monkeypatch):
