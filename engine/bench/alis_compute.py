@@ -5,8 +5,9 @@ FLOPs are counted with ``torch.utils.flop_counter.FlopCounterMode`` on the meta 
 is computed), over a render of a strip of four blocks (``paper``: 1024x256, divided by 4 frames),
 so margins shared by neighbouring blocks count once; ``block`` rows render the strip as four
 blocks, ``region`` rows as one window. The official generator costs 31.9 GFLOP per frame;
-``discarded_fraction`` is the share of a mode's FLOPs spent on margins, against a 16384² region
-(whose margins are under 0.2 %).
+``discarded_fraction`` is the share of a mode's FLOPs spent on margins: against the cost of a
+margin-free pixel, extrapolated from square regions of 4 and 8 blocks (margins cost ~1/side, so
+``2 F(8) - F(4)``; a region big enough to make them vanish would need gigabytes of noise fields).
 
 CPU time per frame is measured in the same run for both (``cpu_time_ratio``); the paper config
 takes seconds per frame on a CPU, so ``--quick`` counts its FLOPs and times ``tiny`` only (the
@@ -29,13 +30,16 @@ from engine.styles import StyleLayout
 
 FRAME = 256
 OFFICIAL_GFLOP = 31.9
-IDEAL_SIDE = 16384
 
 
 def variants(name: str) -> dict[str, alis.ALISConfig]:
-    """``before``: bilinear up-sampling; ``after``: the config as it ships (paper: transposed)."""
+    """``before``: bilinear up-sampling (every config until now); ``after``: transposed (what
+    ``paper`` uses now; for the others a what-if, since their trained weights need bilinear)."""
     config = alis.CONFIGS[name]
-    return {"before": dataclasses.replace(config, upsample="bilinear"), "after": config}
+    return {
+        label: dataclasses.replace(config, upsample=up)
+        for label, up in (("before", "bilinear"), ("after", "transposed"))
+    }
 
 
 def render_strip(model: alis.ALISGenerator, source: LatentSource, width: int, height: int, blocks: bool) -> None:
@@ -79,14 +83,18 @@ def alis_compute(ctx: BenchContext) -> list[Row]:
     rows = []
     for name in ("paper", "tiny") if ctx.quick else ("paper", "small"):
         for label, config in variants(name).items():
-            ideal = flops_per_px(config, IDEAL_SIDE, IDEAL_SIDE, blocks=False)
-            strip = (4 * config.block, config.block)
+            b = config.block
+            ideal = 2 * flops_per_px(config, 8 * b, 8 * b, blocks=False) - flops_per_px(
+                config, 4 * b, 4 * b, blocks=False
+            )
+            strip = (4 * b, b)
             for mode in ("block", "region"):
                 blocks = mode == "block"
                 per_px = flops_per_px(config, *strip, blocks=blocks)
                 row: Row = {
                     "model": f"alis:{name}",
                     "variant": f"{label}:{config.upsample}",
+                    "config_default": config.upsample == alis.CONFIGS[name].upsample,
                     "mode": mode,
                     "gflop_per_256_frame": per_px * FRAME**2 / 1e9,
                     "official_gflop": OFFICIAL_GFLOP,
