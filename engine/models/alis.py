@@ -84,15 +84,17 @@ Differences from the released code, on purpose:
 - Up-sampling is bilinear x2 with a one-pixel crop (consistent by construction), and the image
   comes from one ToRGB at the end (no skip branch). The ``paper`` config up-samples as released
   instead (``upsample="transposed"``, ``alis_blocks``): the modulated 3x3 conv runs transposed
-  at stride 2 on the coarse grid, then a blur. Convolving after a bilinear up-sample costs 4x
+  at stride 2 on the coarse grid, then a 2x2 box filter (``box2``). Convolving after a bilinear up-sample costs 4x
   the FLOPs of that conv, and at the released widths that made a 256^2 frame cost 61 GFLOP even
   without margins, against the released generator's 32.
 - Noise is read from fields (``alis.noise{k}``), so it is consistent and stays on at inference.
 
 Stages (``n = len(channels)``, coarsest scale ``S = 2^(n-1)`` world pixels per stage pixel):
 stage 0 = [input field +] coordinates -> conv3 -> conv3; stage k = up -> +coordinates -> conv3 ->
-conv3 (+noise after each stage); then a styled 1x1 ToRGB. Training (``alis_train``) renders its frames through
-the same :meth:`ALISGenerator.synthesize`, so training and inference cannot drift apart.
+conv3 (+noise after each stage), or with ``upsample="transposed"`` stage k = +coordinates (on the
+coarse grid) -> transposed conv3 -> 2x2 box -> conv3; then a styled 1x1 ToRGB. Training
+(``alis_train``) renders its frames through the same :meth:`ALISGenerator.synthesize`, so
+training and inference cannot drift apart.
 """
 
 from __future__ import annotations
@@ -111,7 +113,7 @@ from engine.geometry import Lattice, Rect, ceil_div, floor_div
 from engine.layers import CropUpsample, EqualLinear, NoiseInjection, Span, ValidConv, crop_upsample, pixel_norm
 from engine.layers.anchor_grid import AnchorWindow
 from engine.layers.spans import crop_to, plan_spans
-from engine.layers.transposed import TransposedUp, blur121
+from engine.layers.transposed import PairBox, TransposedUp, box2
 from engine.models.alis_blocks import UP_BLUR_GAIN, UPSAMPLES, AnchorStyledConv, coordinate_channels, fourier_periods
 from engine.models.base import FieldSpec, Generator, config_from_document
 from engine.styles import StyleLayout
@@ -191,7 +193,7 @@ CONFIGS = {
         anchor_frames=1,
         blend="variance",
     ),
-    # The released 256^2 widths (g_fmaps 0.5), for GPU training and benchmarks.
+    # The released 256^2 widths (g_fmaps 0.5) and up-sampling, for GPU training and benchmarks.
     "paper": ALISConfig(frame=256, block=256, upsample="transposed"),
 }
 TEST_CONFIGS = ("tiny",)
@@ -222,8 +224,9 @@ def real_crop_size(model_config: ALISConfig | dict[str, Any]) -> int:
 
 def _chain(stages: int, upsample: str = "bilinear") -> tuple:
     """Window maps of the synthesis network, in forward order (see ``ALISGenerator.plan``)."""
-    up = TransposedUp() if upsample == "transposed" else CropUpsample()
-    return (ValidConv(3), ValidConv(3)) + (up, ValidConv(3), ValidConv(3)) * (stages - 1)
+    if upsample == "transposed":  # up-conv, 2x2 box, conv (see alis_blocks)
+        return (ValidConv(3), ValidConv(3)) + (TransposedUp(), PairBox(), ValidConv(3)) * (stages - 1)
+    return (ValidConv(3), ValidConv(3)) + (CropUpsample(), ValidConv(3), ValidConv(3)) * (stages - 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -484,9 +487,9 @@ class ALISGenerator(Generator):
             if k and self.reads_stage_input(k):
                 x = torch.cat([x, fields(input_field(k), c.input_channels, rects(read, c.coarse_scale >> grid))], dim=1)
             x = self.convs[2 * k](x, layer(2 * k), here, self.w_avg)
-            if k > 0 and transposed:  # (N, C, 2h - 1, 2w - 1): crop to the blur's window, blur
+            if k > 0 and transposed:  # (N, C, 2h - 1, 2w - 1): crop to the box filter's window, filter
                 have = window(start - 1)
-                x = blur121(crop_to(x, (up_map.gives(have[0]), up_map.gives(have[1])), window(start)), UP_BLUR_GAIN)
+                x = box2(crop_to(x, (up_map.gives(have[0]), up_map.gives(have[1])), window(start)), UP_BLUR_GAIN)
             x = self.convs[2 * k + 1](x, layer(2 * k + 1), windows(start + 1, scale), self.w_avg)
             if self.noises is not None:
                 x = self.noises[k](x, fields(noise_field(k), 1, rects(start + 2, scale)))

@@ -45,10 +45,11 @@ from engine.layers.transposed import ModulatedConvTranspose2d
 BLENDS = ("linear", "variance")
 #: How a stage k > 0 reaches its finer grid (``ALISConfig.upsample``).
 UPSAMPLES = ("bilinear", "transposed")
-#: Gain of the [1,2,1] blur after a transposed up-convolution. Each output pixel of a stride-2
-#: transposed 3x3 conv sums about a quarter of the taps a 3x3 conv does (one to four of nine), so
-#: its activations' spread halves; the gain restores it, as StyleGAN2's up-sampling FIR gain of 4
-#: does for variance.
+#: Gain of the 2x2 box filter after a transposed up-convolution (``box2``: the mean of four
+#: pixels, times this). The filtered up-convolution sums four of its 3x3 taps per output pixel
+#: where a 3x3 conv sums nine, so its activations' spread is about two thirds, and averaging four
+#: correlated neighbours shrinks it further; a gain of 2 brings it back near a conv's, as
+#: StyleGAN2's up-sampling filter gain does.
 UP_BLUR_GAIN = 2.0
 
 

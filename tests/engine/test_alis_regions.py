@@ -10,6 +10,8 @@ from torch.utils.flop_counter import FlopCounterMode
 from engine.errors import EverscapeError, InvalidInput
 from engine.fields import LatentSource
 from engine.geometry import Rect
+from engine.layers.spans import Span
+from engine.layers.transposed import PairBox, box2
 from engine.models import alis
 from engine.models.registry import INIT_SEED, build_random
 from engine.render import LARGE_REGION, REGIONS_PER_SIDE, Renderer, region_for
@@ -105,3 +107,11 @@ def test_exports_of_many_blocks_use_regions_and_small_ones_blocks():
     assert region_for(model, Rect(-5, 7, REGIONS_PER_SIDE * side, REGIONS_PER_SIDE * side + 3)) == LARGE_REGION
     assert region_for(model, Rect(0, 0, 10**6, REGIONS_PER_SIDE * side - 1)) == 1
     assert region_for(build_random("reference", "tiny"), Rect(0, 0, 10**6, 10**6)) == 1
+
+
+def test_box_filter_of_a_crop_is_the_crop_of_the_box_filter():
+    x = torch.randn(1, 5, 23, 31, generator=torch.Generator().manual_seed(0))
+    whole = box2(x, 2.0)
+    assert whole.shape[-2:] == (22, 30)
+    assert torch.equal(box2(x[..., 4:15, 7:20], 2.0), whole[..., 4:14, 7:19])
+    assert PairBox().gives(Span(3, 10)) == Span(3, 9) and PairBox().needs(Span(3, 9)) == Span(3, 10)
