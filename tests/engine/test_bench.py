@@ -28,7 +28,7 @@ def test_bench_schema_on_a_small_selection(tmp_path, capsys):
     """The report's schema, from a selection that runs in seconds (the whole ``--quick`` suite is for
     people and GPUs: it took most of the test suite's time when this test ran it)."""
     out = tmp_path / "bench.json"
-    only = ["render", "seams", "metrics.swd_cost", "alis_flops"]
+    only = ["render", "seams", "metrics.swd_cost"]
     assert main(["bench", "--quick", "--device", "cpu", "--only", *only, "--json", str(out)]) == 0
     report = strict_json(out.read_text())
     assert {"machine", "device", "quick", "results", "bench_seconds", "wall_seconds", "notes"} <= set(report)
