@@ -19,10 +19,11 @@ from engine.bench.peaks import peak_bf16_tflops, peak_fraction
 from engine.geometry import Rect, aligned_cover
 from engine.metrics import diagnostics
 from engine.models.registry import available_families, build_random, family_module
-from engine.render import Renderer
+from engine.render import Renderer, region_for
 from engine.world import World
 
 VIEW = Rect(-640, -360, 1280, 720)  # a typical window, straddling the origin
+EXPORT = Rect(-12345, 678, 65536, 16384)  # the export benchmark's gigapixel, off the block grid
 
 
 def configs_to_measure(ctx: BenchContext) -> list[tuple[str, str]]:
@@ -94,6 +95,9 @@ def render_throughput(ctx: BenchContext) -> list[Row]:
             "flops_per_px": flops,
             "view_1280x720_s": view_seconds,
             "discarded_fraction_view": discarded_fraction(VIEW, block),
+            # An export renders regions where the model can (margins once per region, see alis_flops):
+            "export_block_px": block * region_for(model, EXPORT),
+            "discarded_fraction_export": discarded_fraction(EXPORT, block * region_for(model, EXPORT)),
         }
         if renderer.device.type == "cuda":  # GPUs only: a CPU has no bf16 tensor-core peak to compare with
             row.update(cuda_peak_fractions(ctx, renderer, world, origins, flops, per_batch[best]))

@@ -40,9 +40,10 @@ def test_bench_schema_on_a_small_selection(tmp_path, capsys):
         by_name.setdefault(row["benchmark"], []).append(row)
     assert set(by_name) == set(only) == set(report["bench_seconds"])
     render = next(r for r in by_name["render"] if r["model"] == "reference:tiny")
-    assert {"px_per_s_batch1", "px_per_s_best", "batch_speedup", "flops_per_px", "discarded_fraction_view"} <= set(
-        render
-    )
+    assert {"px_per_s_batch1", "px_per_s_best", "batch_speedup", "flops_per_px"} <= set(render)
+    assert {"discarded_fraction_view", "discarded_fraction_export", "export_block_px"} <= set(render)
+    alis_tiny = next(r for r in by_name["render"] if r["model"] == "alis:tiny")
+    assert alis_tiny["export_block_px"] == 4 * alis_tiny["block_px"]  # exports render regions
     assert "bf16_peak_fraction" not in render  # a CUDA-only figure
     assert {r["model"] for r in by_name["seams"]} >= {"reference:tiny", "alis:tiny"}
     printed = capsys.readouterr().out
