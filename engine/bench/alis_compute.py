@@ -6,8 +6,8 @@ is computed), over a render of a strip of four blocks (``paper``: 1024x256, divi
 so margins shared by neighbouring blocks count once; ``block`` rows render the strip as four
 blocks, ``region`` rows as one window. The official generator costs 31.9 GFLOP per frame;
 ``discarded_fraction`` is the share of a mode's FLOPs spent on margins: against the cost of a
-margin-free pixel, extrapolated from square regions of 4 and 8 blocks (margins cost ~1/side, so
-``2 F(8) - F(4)``; a region big enough to make them vanish would need gigabytes of noise fields).
+margin-free pixel, extrapolated from square regions (:func:`margin_free_flops_per_px`; a region
+big enough to make margins vanish would need gigabytes of noise fields).
 
 CPU time per frame is measured in the same run for both (``cpu_time_ratio``); the paper config
 takes seconds per frame on a CPU, so ``--quick`` counts its FLOPs and times ``tiny`` only (the
@@ -83,29 +83,39 @@ def alis_compute(ctx: BenchContext) -> list[Row]:
     rows = []
     for name in ("paper", "tiny") if ctx.quick else ("paper", "small"):
         for label, config in variants(name).items():
-            b = config.block
-            ideal = 2 * flops_per_px(config, 8 * b, 8 * b, blocks=False) - flops_per_px(
-                config, 4 * b, 4 * b, blocks=False
-            )
-            strip = (4 * b, b)
+            ideal = margin_free_flops_per_px(config, 2 if ctx.quick else 4)
             for mode in ("block", "region"):
-                blocks = mode == "block"
-                per_px = flops_per_px(config, *strip, blocks=blocks)
-                row: Row = {
-                    "model": f"alis:{name}",
-                    "variant": f"{label}:{config.upsample}",
-                    "config_default": config.upsample == alis.CONFIGS[name].upsample,
-                    "mode": mode,
-                    "gflop_per_256_frame": per_px * FRAME**2 / 1e9,
-                    "official_gflop": OFFICIAL_GFLOP,
-                    "discarded_fraction": 1.0 - ideal / per_px,
-                }
-                if name != "paper" or not ctx.quick:
-                    wall, cpu = frame_seconds(config, *strip, blocks=blocks, device=ctx.device)
-                    row.update({"s_per_frame": wall, "cpu_s_per_frame": cpu})
+                row = _row(ctx, name, label, config, mode, ideal)
                 rows.append(row)
     _ratios(rows)
     return rows
+
+
+def margin_free_flops_per_px(config: alis.ALISConfig, blocks: int) -> float:
+    """FLOPs per pixel without margins, ``2 F(2n) - F(n)`` over square regions of ``n`` blocks
+    (margins cost about 1/side; ``--quick`` extrapolates from smaller regions)."""
+    side = blocks * config.block
+    return 2 * flops_per_px(config, 2 * side, 2 * side, blocks=False) - flops_per_px(config, side, side, blocks=False)
+
+
+def _row(ctx: BenchContext, name: str, label: str, config: alis.ALISConfig, mode: str, ideal: float) -> Row:
+    blocks = mode == "block"
+    strip = (4 * config.block, config.block)
+    per_px = flops_per_px(config, *strip, blocks=blocks)
+    row: Row = {
+        "model": f"alis:{name}",
+        "variant": f"{label}:{config.upsample}",
+        "config_default": config.upsample == alis.CONFIGS[name].upsample,
+        "mode": mode,
+        "gflop_per_256_frame": per_px * FRAME**2 / 1e9,
+        "discarded_fraction": 1.0 - ideal / per_px,
+    }
+    if name == "paper":
+        row["official_gflop"] = OFFICIAL_GFLOP
+    if name != "paper" or not ctx.quick:
+        wall, cpu = frame_seconds(config, *strip, blocks=blocks, device=ctx.device)
+        row.update({"s_per_frame": wall, "cpu_s_per_frame": cpu})
+    return row
 
 
 def _ratios(rows: list[Row]) -> None:
