@@ -16,6 +16,14 @@ channels, 0.83x at 64). So on CPU a forward pass holds exactly one block: bit-ex
 construction. On GPUs forward passes hold ``max_batch`` blocks, partial batches padded to that
 size, so a block never depends on which blocks it was batched with. ``exact=False`` lets
 benchmarks measure CPU batching anyway.
+
+Regions. Every block of a padding-free generator is computed with margins its neighbours compute
+again. ``region=k`` renders world-aligned squares of ``k x k`` blocks instead, each as one window
+(a model that can, ``Generator.renders_regions``; others keep their blocks), so margins are paid
+once per region: for callers that want many pixels (export). A region's pixels equal its blocks'
+up to float rounding (<= 1 LSB), not bit for bit (convolution kernels sum in an order that
+depends on the window's shape), so one renderer's renders stitch exactly with each other, and a
+``region=k`` render is compared with a ``region=1`` render to within 1 LSB.
 """
 
 from __future__ import annotations
@@ -52,6 +60,20 @@ def choose_device(preference: str | None = None) -> torch.device:
     return torch.device("cpu")
 
 
+#: Blocks per region side for large renders, and how many regions the shorter side must span.
+LARGE_REGION, REGIONS_PER_SIDE = 4, 4
+
+
+def region_for(model: Generator, rect: Rect, level: int = 0) -> int:
+    """Blocks per region side for rendering ``rect`` in one go (an export): ``LARGE_REGION`` when the
+    model renders regions and ``rect`` spans at least ``REGIONS_PER_SIDE`` of them on its shorter
+    side (so the cover's waste stays small), else 1 (plain blocks)."""
+    if not getattr(model, "renders_regions", False):
+        return 1
+    side = model.block_size(level) * LARGE_REGION
+    return LARGE_REGION if min(rect.w, rect.h) >= REGIONS_PER_SIDE * side else 1
+
+
 def is_out_of_memory(error: BaseException) -> bool:
     if isinstance(error, torch.OutOfMemoryError):
         return True
@@ -76,8 +98,12 @@ class Renderer:
         dtype: torch.dtype = torch.float32,
         store: FieldStore | None = None,
         exact: bool = True,
+        region: int = 1,
     ) -> None:
         self.device = choose_device(None if device is None else str(device))
+        if not isinstance(region, int) or region < 1:
+            raise EverscapeError(f"region must be a whole number of blocks >= 1, got {region!r}")
+        self.region = region if getattr(model, "renders_regions", False) else 1
         self.exact = exact
         self.model = model.to(self.device).eval().requires_grad_(False)
         self.max_batch = max(1, int(max_batch))
@@ -90,7 +116,8 @@ class Renderer:
         return LatentSource(world.seed, world.overrides, device=self.device, dtype=self.dtype, store=self.store)
 
     def block_size(self, level: int = 0) -> int:
-        return self.model.block_size(level)
+        """Side of the squares this renderer computes: the model's block, times ``region``."""
+        return self.model.block_size(level) * self.region
 
     def render(
         self,
@@ -104,7 +131,7 @@ class Renderer:
         ``cancelled`` is polled between batches; when it returns True the call raises
         :class:`Cancelled` and renders nothing more.
         """
-        block = self.model.block_size(level)
+        block = self.block_size(level)
         covers = [aligned_cover(r, block) for r in rects]
         origins: list[tuple[int, int]] = []
         seen: set[tuple[int, int]] = set()
@@ -138,9 +165,12 @@ class Renderer:
         level: int = 0,
         cancelled: Callable[[], bool] | None = None,
     ) -> dict[tuple[int, int], np.ndarray]:
-        """Render world-aligned blocks by origin, batching up to ``max_batch`` and halving on OOM."""
+        """Render world-aligned blocks (of :meth:`block_size`) by origin, batching up to ``max_batch``
+        and halving on OOM."""
         results: dict[tuple[int, int], np.ndarray] = {}
         source = self.source(world)
+        side = self.block_size(level)
+        region = {"size": (side, side)} if self.region > 1 else {}
         start = 0
         with self._lock, torch.inference_mode():
             while start < len(origins):
@@ -148,7 +178,7 @@ class Renderer:
                     raise Cancelled("rendering was cancelled")
                 batch, padded = self._next_batch(origins, start)
                 try:
-                    images = self.model.render_blocks(padded, source, world.styles, level)[: len(batch)]
+                    images = self.model.render_blocks(padded, source, world.styles, level, **region)[: len(batch)]
                 except Exception as error:
                     if not is_out_of_memory(error):
                         raise

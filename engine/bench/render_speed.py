@@ -19,10 +19,11 @@ from engine.bench.peaks import peak_bf16_tflops, peak_fraction
 from engine.geometry import Rect, aligned_cover
 from engine.metrics import diagnostics
 from engine.models.registry import available_families, build_random, get_family
-from engine.render import Renderer
+from engine.render import Renderer, region_for
 from engine.world import World
 
 VIEW = Rect(-640, -360, 1280, 720)  # a typical window, straddling the origin
+EXPORT = Rect(-12345, 678, 65536, 16384)  # the export benchmark's gigapixel, off the block grid
 
 
 def configs_to_measure(ctx: BenchContext) -> list[tuple[str, str]]:
@@ -94,13 +95,31 @@ def render_throughput(ctx: BenchContext) -> list[Row]:
             "flops_per_px": flops,
             "view_1280x720_s": view_seconds,
             "discarded_fraction_view": discarded_fraction(VIEW, block),
+            # An export renders regions where the model can (margins once per region, see alis_flops):
+            "export_block_px": block * region_for(model, EXPORT),
+            "discarded_fraction_export": discarded_fraction(EXPORT, block * region_for(model, EXPORT)),
         }
-        if renderer.device.type == "cuda":
-            peak = peak_bf16_tflops(torch.cuda.get_device_name(renderer.device), ctx.peak_tflops)
-            row["bf16_peak_tflops"] = peak
-            row["bf16_peak_fraction"] = peak_fraction(flops, per_batch[best], peak)
+        if renderer.device.type == "cuda":  # GPUs only: a CPU has no bf16 tensor-core peak to compare with
+            row.update(cuda_peak_fractions(ctx, renderer, world, origins, flops, per_batch[best]))
         rows.append(row)
     return rows
+
+
+def cuda_peak_fractions(
+    ctx: BenchContext, renderer: Renderer, world: World, origins: list, flops: float, fp32_px_per_s: float
+) -> Row:
+    """The render path's achieved FLOP/s as a fraction of the GPU's dense bf16 peak: at fp32 (what
+    renders use) and under bf16 autocast (what the tensor cores are rated for), same blocks, same batch."""
+    peak = peak_bf16_tflops(torch.cuda.get_device_name(renderer.device), ctx.peak_tflops)
+    with torch.autocast("cuda", dtype=torch.bfloat16):
+        seconds = timed(functools.partial(renderer.render_blocks, world, origins), repeat=1 if ctx.quick else 3)
+    bf16_px_per_s = len(origins) * renderer.block_size() ** 2 / seconds
+    return {
+        "bf16_peak_tflops": peak,
+        "fp32_render_peak_fraction": peak_fraction(flops, fp32_px_per_s, peak),
+        "px_per_s_bf16_autocast": round(bf16_px_per_s),
+        "bf16_peak_fraction": peak_fraction(flops, bf16_px_per_s, peak),
+    }
 
 
 @benchmark("seams")

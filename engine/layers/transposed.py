@@ -34,6 +34,31 @@ class TransposedUp:
         return Span((out.start - 1) // 2, -((-out.stop) // 2))
 
 
+@dataclass(frozen=True)
+class PairBox:
+    """Window map of :func:`box2`: ``[a, b) -> [a, b - 1)`` (output ``i`` averages ``i`` and ``i + 1``)."""
+
+    def gives(self, inp: Span) -> Span:
+        return Span(inp.start, inp.stop - 1)
+
+    def needs(self, out: Span) -> Span:
+        return Span(out.start, out.stop + 1)
+
+
+def box2(x: torch.Tensor, gain: float = 1.0) -> torch.Tensor:
+    """Valid 2x2 box filter times ``gain``: (N, C, H, W) -> (N, C, H - 1, W - 1).
+
+    After a stride-2 transposed 3-tap conv (taps ``w0 w1 w2``) it makes the composite kernel
+    ``w0, w0+w1, w1+w2, w2``: four taps at stride 2, so every output pixel sums exactly two inputs
+    per axis (no checkerboard), as StyleGAN2's 4-tap up-sampling filter does, at one pixel of
+    margin per stage instead of the 3-tap blur's two. Written as element-wise adds in a fixed
+    order (as ``crop_upsample``), so any window gives the same bits.
+    """
+    x = x[..., :, :-1] + x[..., :, 1:]
+    x = x[..., :-1, :] + x[..., 1:, :]
+    return x * (gain / 4.0)
+
+
 def _kernel_121(channels: int, gain: float, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
     """Depthwise ``[1,2,1] x [1,2,1] / 16 * gain`` kernel, shape (C, 1, 3, 3)."""
     k = torch.tensor([1.0, 2.0, 1.0], device=device, dtype=dtype)

@@ -81,14 +81,20 @@ Differences from the released code, on purpose:
   same in training and inference, with each anchor's (variance blend: each pixel's) styles scaled
   to unit RMS so activations stay bounded (the released fp16 path does a max-abs version of this; see ``alis_blocks``).
   ToRGB is not demodulated, as released.
-- Up-sampling is bilinear x2 with a one-pixel crop (consistent by construction) instead of
-  transposed convolution + FIR, and the image comes from one ToRGB at the end (no skip branch).
+- Up-sampling is bilinear x2 with a one-pixel crop (consistent by construction), and the image
+  comes from one ToRGB at the end (no skip branch). The ``paper`` config up-samples as released
+  instead (``upsample="transposed"``, ``alis_blocks``): the modulated 3x3 conv runs transposed
+  at stride 2 on the coarse grid, then a 2x2 box filter (``box2``). Convolving after a bilinear up-sample costs 4x
+  the FLOPs of that conv, and at the released widths that made a 256^2 frame cost 61 GFLOP even
+  without margins, against the released generator's 32.
 - Noise is read from fields (``alis.noise{k}``), so it is consistent and stays on at inference.
 
 Stages (``n = len(channels)``, coarsest scale ``S = 2^(n-1)`` world pixels per stage pixel):
 stage 0 = [input field +] coordinates -> conv3 -> conv3; stage k = up -> +coordinates -> conv3 ->
-conv3 (+noise after each stage); then a styled 1x1 ToRGB. Training (``alis_trainer``) renders its frames through
-the same :meth:`ALISGenerator.synthesize`, so training and inference cannot drift apart.
+conv3 (+noise after each stage), or with ``upsample="transposed"`` stage k = +coordinates (on the
+coarse grid) -> transposed conv3 -> 2x2 box -> conv3; then a styled 1x1 ToRGB. Training
+(``alis_trainer``) renders its frames through the same :meth:`ALISGenerator.synthesize`, so
+training and inference cannot drift apart.
 """
 
 from __future__ import annotations
@@ -107,7 +113,8 @@ from engine.geometry import Lattice, Rect, ceil_div, floor_div
 from engine.layers import CropUpsample, EqualLinear, NoiseInjection, Span, ValidConv, crop_upsample, pixel_norm
 from engine.layers.anchor_grid import AnchorWindow
 from engine.layers.spans import crop_to, plan_spans
-from engine.models.alis_blocks import AnchorStyledConv, coordinate_channels, fourier_periods
+from engine.layers.transposed import PairBox, TransposedUp, box2
+from engine.models.alis_blocks import UP_BLUR_GAIN, UPSAMPLES, AnchorStyledConv, coordinate_channels, fourier_periods
 from engine.models.base import FieldSpec, Generator, config_from_document
 from engine.styles import StyleLayout
 
@@ -141,6 +148,9 @@ class ALISConfig:
     stage_inputs: bool = False
     # How anchors' styles meet between anchors: "linear" (the paper) or "variance" (see the module doc).
     blend: str = "linear"
+    # How stage k > 0 enters its grid: "bilinear" (x2 then a 3x3 conv) or "transposed" (the released
+    # up-sampling: a stride-2 transposed 3x3 conv on the coarse grid, then a blur; see alis_blocks).
+    upsample: str = "bilinear"
 
     @property
     def spacing(self) -> int:
@@ -183,8 +193,8 @@ CONFIGS = {
         anchor_frames=1,
         blend="variance",
     ),
-    # The released 256^2 widths (g_fmaps 0.5), for GPU training and benchmarks.
-    "paper": ALISConfig(frame=256, block=256),
+    # The released 256^2 widths (g_fmaps 0.5) and up-sampling, for GPU training and benchmarks.
+    "paper": ALISConfig(frame=256, block=256, upsample="transposed"),
 }
 TEST_CONFIGS = ("tiny",)
 #: Config fields that change how a trained model renders, not its weights (``train --init`` may change
@@ -206,8 +216,10 @@ def real_crop_size(model_config: ALISConfig | dict[str, Any]) -> int:
     return model_config.frame
 
 
-def _chain(stages: int) -> tuple:
+def _chain(stages: int, upsample: str = "bilinear") -> tuple:
     """Window maps of the synthesis network, in forward order (see ``ALISGenerator.plan``)."""
+    if upsample == "transposed":  # up-conv, 2x2 box, conv (see alis_blocks)
+        return (ValidConv(3), ValidConv(3)) + (TransposedUp(), PairBox(), ValidConv(3)) * (stages - 1)
     return (ValidConv(3), ValidConv(3)) + (CropUpsample(), ValidConv(3), ValidConv(3)) * (stages - 1)
 
 
@@ -244,6 +256,7 @@ class Mapping(nn.Module):
 
 class ALISGenerator(Generator):
     family = "alis"
+    renders_regions = True
 
     def __init__(self, config: ALISConfig) -> None:
         super().__init__(config)
@@ -254,8 +267,12 @@ class ALISGenerator(Generator):
                 f"ALIS needs spacing ({c.spacing}) and block ({c.block}) to be multiples of the coarsest "
                 f"scale ({s}), and spacing a multiple of block"
             )
+        if c.upsample not in UPSAMPLES:
+            raise InvalidInput(f"ALIS upsample must be one of {', '.join(UPSAMPLES)}, got {c.upsample!r}")
+        self._chain = _chain(len(c.channels), c.upsample)
+        # Each stage's coordinates are read on the grid its first convolution reads (stage_read).
         self.periods = [
-            fourier_periods(c.spacing, s >> k, c.period_cap) if self.reads_coordinates(k) else ()
+            fourier_periods(c.spacing, s >> self.stage_read(k)[1], c.period_cap) if self.reads_coordinates(k) else ()
             for k in range(len(c.channels))
         ]
         if c.input_channels < 0 or not (c.input_channels or self.periods[0]):
@@ -271,20 +288,29 @@ class ALISGenerator(Generator):
         previous = c.input_channels  # stage 0 reads the input field (if any) before its coordinates
         for k, width in enumerate(c.channels):
             coords = 4 * len(self.periods[k]) + (c.input_channels if k and self.reads_stage_input(k) else 0)
-            convs.append(AnchorStyledConv(previous + coords, width, 3, c.w_dim, c.spacing, rows, True, blend=c.blend))
+            up = k > 0 and c.upsample == "transposed"
+            convs.append(
+                AnchorStyledConv(previous + coords, width, 3, c.w_dim, c.spacing, rows, True, blend=c.blend, up=up)
+            )
             convs.append(AnchorStyledConv(width, width, 3, c.w_dim, c.spacing, rows, True, blend=c.blend))
             previous = width
         self.convs = nn.ModuleList(convs)
         self.noises = nn.ModuleList(NoiseInjection() for _ in c.channels) if c.noise else None
         self.to_rgb = AnchorStyledConv(previous, 3, 1, c.w_dim, c.spacing, rows, False, demodulate=False, blend=c.blend)
         self.styled_layers = len(self.convs) + 1  # each conv and the ToRGB have their own affine
-        self._chain = _chain(len(c.channels))
         self.anchor_margin = self._anchor_margin()
 
     def reads_coordinates(self, stage: int) -> bool:
         """Whether ``stage`` (0 = coarsest) concatenates Fourier coordinates to its input."""
         limit = self.config.coordinate_stages
         return limit is None or stage < limit
+
+    def stage_read(self, stage: int) -> tuple[int, int]:
+        """``(window index, grid)`` where ``stage``'s first convolution reads its input: its own grid
+        after a bilinear up-sample, the previous stage's grid for a transposed up-convolution."""
+        if stage and self.config.upsample == "transposed":
+            return 3 * stage - 1, stage - 1
+        return 3 * stage, stage
 
     def reads_stage_input(self, stage: int) -> bool:
         """Whether ``stage`` reads an aperiodic input field (stage 0: ``input_channels`` > 0; later
@@ -350,7 +376,7 @@ class ALISGenerator(Generator):
         return lattice(self.config.spacing, self.anchor_margin)
 
     def window_lattice(self, k: int, index: int) -> Lattice:
-        """Lattice of a field with one cell per stage-``k`` pixel that a block reads over window
+        """Lattice of a field with one cell per grid-``k`` pixel that a block reads over window
         ``index`` (see :meth:`plan`): the margin covers that window, so the declared footprint holds
         exactly the cells :meth:`synthesize` asks for (blocks are aligned, their windows congruent)."""
         c = self.config
@@ -364,7 +390,8 @@ class ALISGenerator(Generator):
         specs = [FieldSpec(ANCHOR_FIELD, c.z_dim, self.anchor_lattice())]
         for k in range(len(c.channels)):
             if self.reads_stage_input(k):
-                specs.append(FieldSpec(input_field(k), c.input_channels, self.window_lattice(k, 3 * k)))
+                index, grid = self.stage_read(k)
+                specs.append(FieldSpec(input_field(k), c.input_channels, self.window_lattice(grid, index)))
         if c.noise:
             specs += [FieldSpec(noise_field(k), 1, self.window_lattice(k, 3 * k + 2)) for k in range(len(c.channels))]
         return tuple(specs)
@@ -404,10 +431,10 @@ class ALISGenerator(Generator):
         ws: torch.Tensor,
         first_cells: Sequence[tuple[int, int]],
         origins: Sequence[tuple[int, int]],
-        size: int,
+        size: int | tuple[int, int],
         fields: FieldReader,
     ) -> torch.Tensor:
-        """Frames ``size`` pixels square at world ``origins``: (N, 3, size, size), unclamped.
+        """Frames ``size`` pixels square (or ``(width, height)``) at world ``origins``: (N, 3, h, w), unclamped.
 
         ``ws`` (N, J, I, w_dim) are the anchors of cells ``first_cells[n] + (i, j)``, or
         (N, J, I, L, w_dim) with one latent per styled layer (style mixing in training); all origins
@@ -417,7 +444,10 @@ class ALISGenerator(Generator):
         world's fields at inference, fresh Gaussians in training.
         """
         c = self.config
-        plans = [(self.plan(ox, size), self.plan(oy, size)) for ox, oy in origins]
+        width, height = (size, size) if isinstance(size, int) else size
+        plans = [(self.plan(ox, width), self.plan(oy, height)) for ox, oy in origins]
+        transposed = c.upsample == "transposed"
+        up_map = TransposedUp() if transposed else CropUpsample()
 
         def windows(index: int, scale: int) -> list[AnchorWindow]:
             return [
@@ -437,19 +467,23 @@ class ALISGenerator(Generator):
         x = None
         for k in range(len(c.channels)):
             scale = c.coarse_scale >> k
-            start = 0 if k == 0 else 3 * k
-            if k > 0:
+            start = 3 * k
+            read, grid = self.stage_read(k)
+            if k > 0 and not transposed:
                 x = crop_upsample(x)  # (N, C, 2h - 2, 2w - 2)
                 have = window(start - 1)
-                x = crop_to(x, (CropUpsample().gives(have[0]), CropUpsample().gives(have[1])), window(start))
-            elif self.reads_stage_input(0):
+                x = crop_to(x, (up_map.gives(have[0]), up_map.gives(have[1])), window(start))
+            elif k == 0 and self.reads_stage_input(0):
                 x = fields(input_field(0), c.input_channels, rects(0, scale))
-            here = windows(start, scale)
+            here = windows(read, c.coarse_scale >> grid)
             coords = coordinate_channels(here, self.periods[k], ws.device, ws.dtype)
             x = coords if x is None else torch.cat([x, coords], dim=1)
             if k and self.reads_stage_input(k):
-                x = torch.cat([x, fields(input_field(k), c.input_channels, rects(start, scale))], dim=1)
+                x = torch.cat([x, fields(input_field(k), c.input_channels, rects(read, c.coarse_scale >> grid))], dim=1)
             x = self.convs[2 * k](x, layer(2 * k), here, self.w_avg)
+            if k > 0 and transposed:  # (N, C, 2h - 1, 2w - 1): crop to the box filter's window, filter
+                have = window(start - 1)
+                x = box2(crop_to(x, (up_map.gives(have[0]), up_map.gives(have[1])), window(start)), UP_BLUR_GAIN)
             x = self.convs[2 * k + 1](x, layer(2 * k + 1), windows(start + 1, scale), self.w_avg)
             if self.noises is not None:
                 x = self.noises[k](x, fields(noise_field(k), 1, rects(start + 2, scale)))
@@ -461,13 +495,22 @@ class ALISGenerator(Generator):
         source: LatentSource,
         styles: StyleLayout,
         level: int = 0,
+        size: tuple[int, int] | None = None,
     ) -> torch.Tensor:
+        """Blocks at ``origins``, or regions of ``size = (width, height)`` (whole blocks on a side):
+        one padding-free window per region, so its margins are computed once, not once per block.
+        A region's pixels equal its blocks' up to float rounding (convolution kernels sum in an
+        order that depends on the window's shape), so the regions must be world-aligned and of one
+        size wherever their pixels should stitch (``Renderer(region=...)``)."""
         self.check_level(level)
         block = self.config.block
-        cells = [self.anchor_cells(Rect(ox, oy, block, block)) for ox, oy in origins]
+        width, height = size or (block, block)
+        if width % block or height % block or width <= 0 or height <= 0:
+            raise InvalidInput(f"ALIS regions must be whole blocks of {block} px, got {width}x{height}")
+        cells = [self.anchor_cells(Rect(ox, oy, width, height)) for ox, oy in origins]
         z = source.read(ANCHOR_FIELD, self.config.z_dim, cells)  # (N, z_dim, J, I)
         ws = self.anchor_ws(z, world_psi(styles, self.config.psi))
-        images = self.synthesize(ws, [(r.x, r.y) for r in cells], origins, block, source.read)
+        images = self.synthesize(ws, [(r.x, r.y) for r in cells], origins, (width, height), source.read)
         return images.clamp(-1.0, 1.0)
 
 

@@ -39,9 +39,18 @@ from torch import nn
 
 from engine.layers import EqualLinear, ModulatedConv2d, fused_leaky_relu, periodic_features, pixel_norm
 from engine.layers.anchor_grid import AnchorWindow, interpolate_anchors, interpolate_deviations
+from engine.layers.transposed import ModulatedConvTranspose2d
 
 #: How anchors' styles are blended onto pixels (``ALISConfig.blend``, ``AnchorStyledConv``).
 BLENDS = ("linear", "variance")
+#: How a stage k > 0 reaches its finer grid (``ALISConfig.upsample``).
+UPSAMPLES = ("bilinear", "transposed")
+#: Gain of the 2x2 box filter after a transposed up-convolution (``box2``: the mean of four
+#: pixels, times this). The filtered up-convolution sums four of its 3x3 taps per output pixel
+#: where a 3x3 conv sums nine, so its activations' spread is about two thirds, and averaging four
+#: correlated neighbours shrinks it further; a gain of 2 brings it back near a conv's, as
+#: StyleGAN2's up-sampling filter gain does.
+UP_BLUR_GAIN = 2.0
 
 
 class AnchorStyledConv(nn.Module):
@@ -49,6 +58,10 @@ class AnchorStyledConv(nn.Module):
 
     Shapes: ``x`` (N, C_in, H, W), ``ws`` (N, J, I, w_dim) anchor latents -> (N, C_out, H - k + 1,
     W - k + 1). ``windows`` locate each sample's input window among its anchors.
+
+    ``up=True``: a stride-2 transposed convolution instead, the released up-sampling layer, styled on
+    its (coarse) input grid: (N, C_in, H, W) -> (N, C_out, 2H - 1, 2W - 1) (``TransposedUp``). Its
+    FLOPs are those of a conv on the coarse grid, a quarter of convolving the up-sampled map.
 
     ``blend``: ``"linear"`` is the paper's bilinear blend of the anchors' styles; ``"variance"``
     blends their deviations from the style of ``w_centre`` (the mean latent) and rescales them,
@@ -67,12 +80,17 @@ class AnchorStyledConv(nn.Module):
         activate: bool,  # bias + lrelu (convs) or bias only (ToRGB)
         demodulate: bool = True,  # style-independent weight demodulation (off for ToRGB, as released)
         blend: str = "linear",
+        up: bool = False,
     ) -> None:
         super().__init__()
         if blend not in BLENDS:
             raise ValueError(f"unknown anchor blend {blend!r} (known: {', '.join(BLENDS)})")
         self.affine = EqualLinear(w_dim, in_channels, bias_init=1.0)
-        self.conv = ModulatedConv2d(in_channels, out_channels, kernel, demodulate=False)
+        if up:
+            self.conv: nn.Module = ModulatedConvTranspose2d(in_channels, out_channels, demodulate=False)
+        else:
+            self.conv = ModulatedConv2d(in_channels, out_channels, kernel, demodulate=False)
+        self.up = up
         self.bias = nn.Parameter(torch.zeros(out_channels))
         self.spacing = spacing
         self.rows = rows
@@ -112,7 +130,8 @@ class AnchorStyledConv(nn.Module):
         out = self.conv(x, self.style_map(ws, windows, w_centre))
         if self.demodulate:
             weight = self.conv.weight * self.conv.scale
-            demod = torch.rsqrt(weight.pow(2).sum(dim=(1, 2, 3)) + 1e-8)  # (C_out,): style-independent
+            summed = (0, 2, 3) if self.up else (1, 2, 3)  # transposed weights are (C_in, C_out, k, k)
+            demod = torch.rsqrt(weight.pow(2).sum(dim=summed) + 1e-8)  # (C_out,): style-independent
             out = out * demod.view(1, -1, 1, 1)
         if self.activate:
             return fused_leaky_relu(out, self.bias)

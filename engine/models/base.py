@@ -75,6 +75,9 @@ class Generator(nn.Module):
     """Base class of every consistent generator; subclasses fill in the four methods below."""
 
     family: ClassVar[str] = "?"
+    #: Whether ``render_blocks`` takes ``size=(width, height)`` (whole blocks) and renders each origin's
+    #: region as one window, computing its margins once (``Renderer(region=...)``).
+    renders_regions: ClassVar[bool] = False
 
     def __init__(self, config: Any) -> None:
         super().__init__()
