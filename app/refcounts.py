@@ -21,8 +21,12 @@ effect. Remove this module once the binding is fixed (a newer PySide6, or CPytho
 from __future__ import annotations
 
 import ctypes
+import importlib.abc
+import importlib.machinery
+import importlib.util
 import os
 import sys
+import types
 
 #: References added to each singleton: 2^60 decrements is ~36 000 years at a million per second.
 RESERVE = 2**60
@@ -60,6 +64,37 @@ def protect() -> bool:
         count.value += RESERVE
     _protected = True
     return True
+
+
+class _ProtectOnQtImport(importlib.abc.MetaPathFinder):
+    """Runs :func:`protect` right after ``PySide6.QtCore`` loads, before anything can call into it.
+
+    ``import app`` must not load Qt itself: the command line imports ``app.commands`` to list the
+    ``gui`` command, and ``everscape doctor`` or ``render`` must work where Qt's libraries cannot load.
+    """
+
+    def find_spec(self, name: str, path: object, target: object = None) -> importlib.machinery.ModuleSpec | None:
+        if name != "PySide6.QtCore":
+            return None
+        sys.meta_path.remove(self)  # find the real spec without finding ourselves
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.loader is not None:
+            load = spec.loader.exec_module
+
+            def exec_and_protect(module: types.ModuleType) -> None:
+                load(module)
+                protect()
+
+            spec.loader.exec_module = exec_and_protect
+        return spec
+
+
+def protect_when_qt_loads() -> None:
+    """:func:`protect` now if Qt is already loaded, else as soon as ``PySide6.QtCore`` is imported."""
+    if "PySide6.QtCore" in sys.modules:
+        protect()
+    elif not any(isinstance(finder, _ProtectOnQtImport) for finder in sys.meta_path):
+        sys.meta_path.insert(0, _ProtectOnQtImport())
 
 
 def is_protected() -> bool:

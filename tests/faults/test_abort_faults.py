@@ -79,3 +79,17 @@ def test_a_minute_of_panning_and_editing_under_the_real_worker_does_not_abort():
     assert done.returncode == 0 and done.stdout.startswith("soak ok"), (done.returncode, done.stderr[-3000:])
     frames, tiles, guarded = done.stdout.split()[2:5]
     assert int(frames) > 100 and int(tiles) > 0 and guarded == "True"
+
+
+def test_importing_the_app_loads_no_qt_and_loading_qt_later_protects():
+    """The command line imports ``app.commands``; Qt may be unloadable there, so the guard waits for it."""
+    code = (
+        "import sys, app\n"
+        "from app.refcounts import is_protected, binding_leaks\n"
+        "assert 'PySide6.QtCore' not in sys.modules\n"
+        "from PySide6.QtWidgets import QWidget\n"
+        "print(is_protected() or not binding_leaks())\n"
+    )
+    done = run_child(code)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "True"

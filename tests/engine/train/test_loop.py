@@ -215,7 +215,7 @@ from safetensors.torch import save_file
 import dataclasses
 
 from engine.models import registry
-from engine.models.registry import build_random
+from engine.models.registry import build_random, make_trainer
 from engine.train import distributed
 from engine.train.datasets import open_dataset
 from engine.train.loop import train
