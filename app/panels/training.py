@@ -262,7 +262,7 @@ class TrainingPanel(QWidget):
             return
         state = job.state
         self.status_label.setText(state.summary())
-        self.plot.set_series(plotted(state.metrics))
+        self.plot.set_series(plotted(state.metrics), job.step_times)
         if state.last_sample and state.last_sample != self.preview.property("path"):
             pixmap = QPixmap(state.last_sample)
             if not pixmap.isNull():

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import time
 
 from PySide6.QtCore import QObject, QProcess, QTimer, Signal
 
@@ -32,6 +33,8 @@ class TrainingJob(QObject):
         self.grace_ms = grace_ms
         self.state = JobState()
         self.stderr_tail = ""
+        self.step_times: dict[int, float] = {}  # step -> seconds since start, when its line arrived
+        self.started = time.monotonic()
         self._stdout = LineBuffer()
         self._stderr = LineBuffer()
         self.process = QProcess(self)
@@ -45,6 +48,7 @@ class TrainingJob(QObject):
         self._kill_timer.timeout.connect(self.kill)
 
     def start(self) -> None:
+        self.started = time.monotonic()
         self.process.start()
 
     @property
@@ -85,6 +89,8 @@ class TrainingJob(QObject):
         for line in lines:
             if (event := parse_line(line)) is not None:
                 self.state.apply(event)
+                if event.kind == "progress":
+                    self.step_times.setdefault(self.state.step, time.monotonic() - self.started)
         if lines:
             self.sig_changed.emit()
 

@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from app.canvas import Canvas
 from app.worker import TileWorker
 from engine.world import World
 from tests.app.fakes import FakeModel, loader_for
+
+
+@pytest.fixture(scope="session", autouse=True)
+def qasync_loop(qapp):
+    """The app's jobs are coroutines on a qasync loop over Qt's. pytest-qt spins Qt's loop in its
+    waits, so the loop is installed as already running (qasync's mode for a running application);
+    it is stopped and closed once the session ends."""
+    from app.jobs import install_loop
+
+    loop = install_loop(qapp, already_running=True)
+    yield loop
+    loop.stop()
+    asyncio.events._set_running_loop(None)  # what qasync's run_forever does on leaving
+    loop.close()
 
 
 @pytest.fixture(autouse=True)

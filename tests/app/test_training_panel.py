@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.panels.loss_plot import LossPlot, downsample
+from app.panels.loss_plot import LossPlot
 from app.panels.training import TrainingPanel
 from engine.errors import InvalidInput
 from engine.imageio import write_image
@@ -58,6 +58,8 @@ def test_short_job_plots_previews_and_finishes(panel, qtbot, tmp_path, image):
     assert job.state.step == 3
     assert panel.plot.point_count() >= 6  # d_loss and g_loss at steps 1..3
     assert set(panel.plot.series) == {"d_loss", "g_loss"}
+    assert set(panel.plot.curves) == {"d_loss", "g_loss"} and len(panel.plot.curves["g_loss"].getData()[0]) == 3
+    assert sorted(job.step_times) == [1, 2, 3]  # every point is timed: the wall-time axis has them all
     assert panel.preview.pixmap() is not None and not panel.preview.pixmap().isNull()
     assert panel.job_list.item(0).text().startswith("[finished]")
     assert "step 3" in panel.status_label.text()
@@ -118,15 +120,28 @@ def test_form_builds_the_spec(panel, tmp_path, monkeypatch):
     assert panel.spec_from_form().family is None and panel.spec_from_form().recipe
 
 
-def test_downsample_keeps_extremes(qtbot):
-    points = [(i, float(i % 7)) for i in range(10000)]
-    points[5000] = (5000, 99.0)
-    shown = downsample(points, 50)
-    assert len(shown) <= 100 and (5000, 99.0) in shown and shown == sorted(shown)
+def test_plot_smooths_switches_axes_and_reads_out(qtbot):
+    points = [(i, float(i % 7)) for i in range(1, 20001)]
+    points[5000] = (points[5000][0], 99.0)
     plot = LossPlot()
     qtbot.addWidget(plot)
-    plot.resize(200, 120)
-    plot.set_series({"g_loss": points})
+    plot.resize(300, 200)
+    plot.show()
+    plot.set_series({"g_loss": points}, wall_times={s: s / 10 for s in range(1, 10001)})
+    curve = plot.curves["g_loss"]
+    assert curve.opts["clipToView"] and curve.opts["autoDownsample"] and curve.opts["downsampleMethod"] == "peak"
+    x, y = plot.arrays("g_loss")
+    assert len(x) == 20000 and y.max() == 99.0
+    assert plot.show_readout_at(5001.2) == "g_loss 99 @ 5001"
+    plot.smoothing.setValue(90)
+    x, smoothed = plot.arrays("g_loss")
+    assert smoothed.max() < 99.0 and smoothed[0] == points[0][1]  # bias-corrected: no pull towards 0
+    assert plot.raw_curves["g_loss"].getData()[1].max() == 99.0  # the raw curve stays behind, faint
+    plot.x_axis.setCurrentIndex(1)  # wall time: only the timed steps, in seconds
+    x, _ = plot.arrays("g_loss")
+    assert len(x) == 10000 and x[-1] == 1000.0
+    plot.log_y.setChecked(True)
+    assert plot.item.ctrl.logYCheck.isChecked()
     assert not plot.grab().isNull()
 
 
