@@ -165,15 +165,29 @@ class Job(QObject):
         return self.cancel_event.is_set()
 
     async def in_thread(self, function: Callable[..., Any], *args: Any) -> Any:
-        """Run ``function(*args)`` on a thread of the loop's pool and await it. Cancelling the
-        job waits for the function to see :attr:`cancel_event` and return, so no work outlives it."""
-        future = asyncio.get_running_loop().run_in_executor(None, function, *args)
+        """Run ``function(*args)`` on a thread of the loop's pool and await it."""
+        return await self.finish(asyncio.get_running_loop().run_in_executor(None, function, *args))
+
+    async def finish(self, future: asyncio.Future | concurrent.futures.Future) -> Any:
+        """Await work running elsewhere (a thread, the tile worker). Cancelling the job waits for
+        that work to see :attr:`cancel_event` and end, so no work outlives its job."""
+        if isinstance(future, concurrent.futures.Future):
+            future = asyncio.wrap_future(future, loop=current_loop())
         try:
             return await asyncio.shield(future)
         except asyncio.CancelledError:
             self.cancel_event.set()
             await asyncio.wait([future])
             raise
+
+    def wait(self, timeout: float = 30.0) -> bool:
+        """Spin Qt's loop until the job ends (closing the window, tests); True if it has."""
+        deadline = time.monotonic() + timeout
+        app = QApplication.instance()
+        while self.running and time.monotonic() < deadline:
+            app.processEvents()
+            time.sleep(0.002)
+        return not self.running
 
     def show_result(self) -> bool:
         """Open what the job made (the export, the edit, the run); False if there is nothing to show."""
@@ -253,16 +267,8 @@ class JobManager(QObject):
 
     def cancel_all(self, timeout: float = 30.0) -> bool:
         """Cancel every running job and spin the loop until they end; True if all did in time."""
-        for job in self.running():
+        running = self.running()
+        for job in running:
             job.cancel()
         deadline = time.monotonic() + timeout
-        app = QApplication.instance()
-        while self.running() and time.monotonic() < deadline:
-            app.processEvents()
-            time.sleep(0.005)
-        return not self.running()
-
-
-def wrap_future(future: concurrent.futures.Future) -> asyncio.Future:
-    """A future completed by another thread (the tile worker), awaitable on the qasync loop."""
-    return asyncio.wrap_future(future, loop=current_loop())
+        return all(job.wait(max(0.0, deadline - time.monotonic())) for job in running)

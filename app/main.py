@@ -10,6 +10,7 @@ from pathlib import Path
 from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication
 
+from app.jobs import install_loop
 from app.main_window import MainWindow
 from app.qimage import array_to_qimage  # noqa: F401 - re-exported for older callers
 from app.settings import Settings
@@ -97,8 +98,10 @@ def open_project_or_raise(window: MainWindow, path: str | Path) -> None:
 
 
 def run_app(args: argparse.Namespace) -> int:
+    """The GUI: Qt's event loop, run as asyncio's (qasync), so jobs are coroutines on it."""
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Everscape")
+    loop = install_loop(app)
     view = parse_view(args.view) if getattr(args, "view", None) else None
     if getattr(args, "screenshot", None):
         size = parse_size(args.size) if args.size else (1280, 800)
@@ -114,4 +117,5 @@ def run_app(args: argparse.Namespace) -> int:
         except InvalidInput:
             window.close()
             raise
-    return app.exec()
+    with loop:  # closed on the way out
+        return loop.run_forever()

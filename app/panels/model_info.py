@@ -15,7 +15,7 @@ from typing import Any
 
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDialog, QLabel, QVBoxLayout, QWidget
 
 from engine.cards import card_path, read_card
 from engine.checkpoints import find_checkpoint
@@ -134,3 +134,17 @@ def _pen(index: int, name: str):
         style = Qt.PenStyle.DashLine if side == "data" else Qt.PenStyle.SolidLine
         return pg.mkPen(pg.intColor(index // 2, hues=6), width=2, style=style)
     return pg.mkPen(STYLES.get(name, pg.intColor(index, hues=6)), width=2)
+
+
+def show_model_info(parent: QWidget, model_ref: str) -> QDialog:
+    """View ▸ Model info: a window with the open model's card plotted (or why there is none)."""
+    dialog = QDialog(parent)
+    dialog.setWindowTitle(f"Model info — {model_ref}")
+    dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    view = ModelInfoView(dialog)
+    view.show_card(card_for(model_ref))
+    QVBoxLayout(dialog).addWidget(view)
+    dialog.view = view
+    dialog.resize(900, 700)
+    dialog.show()
+    return dialog

@@ -110,7 +110,8 @@ def open_window(qtbot):
     """Main windows on a fake model, shown and with a world open; closed and joined afterwards.
 
     ``autosave_ms`` shortens the project autosave debounce (project tests); teardown answers
-    "discard" to the unsaved-changes question whatever a test scripted, so closing never blocks.
+    "discard" to the unsaved-changes question and "yes" to cancelling running jobs whatever a test
+    scripted, so closing never blocks.
     """
     from app.main_window import MainWindow
     from app.project_controller import SaveChoice
@@ -133,5 +134,6 @@ def open_window(qtbot):
     yield make
     for window in windows:
         window.project.prompts.unsaved = lambda parent, name: SaveChoice.DISCARD
+        window.jobs_dock.ask = lambda parent, count: True  # cancel what still runs: no modal question
         window.close()
         assert not window.worker.isRunning()

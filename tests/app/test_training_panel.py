@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from app.jobs import JobManager, JobState
 from app.panels.loss_plot import LossPlot
 from app.panels.training import TrainingPanel
 from engine.errors import InvalidInput
@@ -20,7 +21,7 @@ FAST = ("--batch", "2", "--log-every", "1")
 @pytest.fixture
 def panel(qtbot):
     opened: list[str] = []
-    widget = TrainingPanel(open_model=opened.append, grace_ms=15000)
+    widget = TrainingPanel(open_model=opened.append, grace_ms=15000, jobs=JobManager())
     widget.opened = opened
     qtbot.addWidget(widget)
     widget.resize(480, 800)
@@ -66,6 +67,10 @@ def test_short_job_plots_previews_and_finishes(panel, qtbot, tmp_path, image):
     assert not panel.stop_button.isEnabled() and panel.resume_button.isEnabled()
     panel.open_button.click()
     assert panel.opened == [str(tmp_path / "run" / "last.safetensors")]
+    (listed,) = panel.job_manager.jobs  # the same run as a job of the Jobs dock
+    qtbot.waitUntil(lambda: not listed.running, timeout=5000)
+    assert listed.state is JobState.DONE and listed.fraction == 1.0 and listed.result == str(tmp_path / "run")
+    assert listed.show_result() and panel.opened[-1] == panel.opened[0]  # "show result" opens the run
 
 
 def test_stop_is_graceful_and_writes_a_snapshot(panel, qtbot, tmp_path, image):
@@ -87,6 +92,9 @@ def test_bad_arguments_fail_with_one_line_reason(panel, qtbot, tmp_path):
     assert job.state.status == "failed"
     assert "--data" in job.state.reason and "\n" not in job.state.reason
     assert job.state.reason in panel.status_label.text()
+    (listed,) = panel.job_manager.jobs
+    qtbot.waitUntil(lambda: not listed.running, timeout=5000)
+    assert listed.state is JobState.FAILED and listed.error == job.state.reason
     assert panel.job_list.item(0).text().startswith("[failed]")
 
 
