@@ -205,7 +205,7 @@ class Job(QObject):
             self.error = one_line(error)
             self._end(JobState.FAILED, self.error)
         else:
-            self._end(JobState.DONE, self.status if self.fraction == 1.0 else "done")
+            self._end(JobState.DONE, f"done in {time.monotonic() - self.started:.1f} s")
 
     def _on_task_done(self, _task: asyncio.Task) -> None:
         if self.running:  # cancelled before its first step: ``_main`` never ran
@@ -215,7 +215,7 @@ class Job(QObject):
         self.state, self.status, self.ended = state, status, time.monotonic()
         if state is JobState.DONE:
             self.fraction = 1.0
-        self.add_log(f"{state.value}: {status}" if state is not JobState.DONE else "done")
+        self.add_log(status if state is JobState.DONE else f"{state.value}: {status}")
         self.sig_finished.emit()
 
 

@@ -36,3 +36,14 @@ def test_model_without_bands_or_card(qtbot):
     qtbot.addWidget(view)
     view.show_card(None)
     assert "no quality card" in view.title.text() and not view.shown
+
+
+def test_view_menu_opens_model_info_for_the_open_model(qtbot, open_window):
+    from PySide6.QtWidgets import QDialog
+
+    window = open_window()
+    view_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&View")
+    next(a for a in view_menu.actions() if a.text() == "&Model info…").trigger()
+    dialog = next(d for d in window.findChildren(QDialog) if d.windowTitle() == "Model info — fake:test")
+    assert "no quality card" in dialog.view.title.text()
+    dialog.close()
