@@ -216,6 +216,9 @@ def main(argv: list[str] | None = None) -> int:
 
     model = args.model or default_model_ref()
     _app = QApplication.instance() or QApplication(sys.argv[:1])
+    from app import refcount_guard
+
+    refcount_guard.install(_app)
     rows = time_to_fill(model)
     rows += paint_while_panning(model, 200 if args.quick else 1000)
     rows += paint_while_panning(model, 200 if args.quick else 1000, inverting=True)

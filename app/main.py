@@ -10,6 +10,7 @@ from pathlib import Path
 from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication
 
+from app import refcount_guard
 from app.jobs import install_loop
 from app.main_window import MainWindow
 from app.qimage import array_to_qimage  # noqa: F401 - re-exported for older callers
@@ -101,6 +102,7 @@ def run_app(args: argparse.Namespace) -> int:
     """The GUI: Qt's event loop, run as asyncio's (qasync), so jobs are coroutines on it."""
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Everscape")
+    refcount_guard.install(app)
     loop = install_loop(app)
     view = parse_view(args.view) if getattr(args, "view", None) else None
     if getattr(args, "screenshot", None):

@@ -17,8 +17,10 @@ def qasync_loop(qapp):
     """The app's jobs are coroutines on a qasync loop over Qt's. pytest-qt spins Qt's loop in its
     waits, so the loop is installed as already running (qasync's mode for a running application);
     it is stopped and closed once the session ends."""
+    from app import refcount_guard
     from app.jobs import install_loop
 
+    refcount_guard.install(qapp)  # a long session of signals and plots must not abort CPython 3.11
     loop = install_loop(qapp, already_running=True)
     yield loop
     loop.stop()
