@@ -1,10 +1,9 @@
 """File ▸ Export: choose a region, scale, format and file; export in the background with progress.
 
-The dialog only collects choices and shows progress; the work is :func:`engine.export.export`,
-run by an :class:`ExportJob` in its own ``QThread`` with its own ``Renderer`` (from the factory it
-is given), so the canvas keeps painting while a huge export streams to disk. Cancel sets a flag
-the exporter polls between blocks; the exporter's atomic write guarantees that a cancelled or
-failed export leaves no file under the chosen name.
+The dialog only collects choices and shows progress; the work is a job (:mod:`app.export_job`)
+of the window's :class:`~app.jobs.JobManager`, so it is also listed, cancellable and retriable in
+the Jobs dock, and keeps running there if the dialog is closed. A dialog given no manager makes
+its own and cancels its job when closed.
 
 Signals
 -------
@@ -17,11 +16,9 @@ export_failed(str)
 from __future__ import annotations
 
 import shutil
-import threading
-from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QRegularExpression, QThread, Signal, Slot
+from PySide6.QtCore import QRegularExpression, Signal, Slot
 from PySide6.QtGui import QRegularExpressionValidator
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -43,13 +40,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.export_job import RendererFactory, export_coroutine, show_export
+from app.jobs import Job, JobManager, JobState
 from engine.errors import EverscapeError
-from engine.export import COMPRESSIONS, ExportOptions, ExportProgress, estimate, export
+from engine.export import COMPRESSIONS, ExportOptions, estimate
 from engine.geometry import Rect
-from engine.render import Cancelled, Renderer
 from engine.world import World
 
-RendererFactory = Callable[[], Renderer]
 FORMATS = {"TIFF (tiled, BigTIFF when large)": ".tif", "PNG (streamed)": ".png"}
 MAX_SCALE_LEVEL = 8
 
@@ -60,62 +57,6 @@ def human_bytes(count: float) -> str:
             return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
         count /= 1000
     return ""
-
-
-def format_eta(seconds: float | None) -> str:
-    if seconds is None:
-        return "estimating…"
-    seconds = int(seconds + 0.5)
-    hours, rest = divmod(seconds, 3600)
-    return f"{hours} h {rest // 60:02d} min" if hours else f"{rest // 60} min {rest % 60:02d} s"
-
-
-class ExportJob(QObject):
-    """One export, run by :meth:`run` in a worker thread.
-
-    Signals
-    -------
-    progressed(float, str)
-        Fraction done and a line of status (rate, ETA).
-    finished(str)
-        The written path.
-    failed(str)
-        A one-line reason; "cancelled" after :meth:`cancel`.
-    """
-
-    progressed = Signal(float, str)
-    finished = Signal(str)
-    failed = Signal(str)
-
-    def __init__(self, factory: RendererFactory, world: World, rect: Rect, path: Path, options: ExportOptions) -> None:
-        super().__init__()
-        self.factory, self.world, self.rect, self.path, self.options = factory, world, rect, path, options
-        self._cancel = threading.Event()
-
-    def cancel(self) -> None:
-        """Thread-safe: the exporter stops at its next block and removes its temporary file."""
-        self._cancel.set()
-
-    @Slot()
-    def run(self) -> None:
-        try:
-            renderer = self.factory()
-            export(
-                renderer, self.world, self.rect, self.path, self.options,
-                progress=self._report, cancelled=self._cancel.is_set,
-            )  # fmt: skip
-        except Cancelled:
-            self.failed.emit("cancelled")
-        except EverscapeError as error:
-            self.failed.emit(str(error))
-        except Exception as error:  # noqa: BLE001 - shown to the user, never lost in a thread
-            self.failed.emit(f"internal error: {type(error).__name__}: {error}")
-        else:
-            self.finished.emit(str(self.path))
-
-    def _report(self, report: ExportProgress) -> None:
-        rate = report.done / report.elapsed / 1e6 if report.elapsed > 0 else 0.0
-        self.progressed.emit(report.fraction, f"{report.stage}: {rate:.2f} Mpx/s, {format_eta(report.eta)} left")
 
 
 class ExportDialog(QDialog):
@@ -132,12 +73,14 @@ class ExportDialog(QDialog):
         selection: Rect | None = None,
         parent: QWidget | None = None,
         default_path: str | Path | None = None,
+        jobs: JobManager | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Export")
         self.world, self.factory, self.view, self.selection = world, factory, view, selection
-        self.job: ExportJob | None = None
-        self.thread_: QThread | None = None
+        self.own_jobs = jobs is None
+        self.jobs = jobs or JobManager(self)
+        self.job: Job | None = None
         self._build(default_path or Path.home() / "everscape-export.tif")
         self._refresh()
 
@@ -326,18 +269,15 @@ class ExportDialog(QDialog):
         rect = self.chosen_rect()
         if rect is None or self.job is not None:
             return
-        self.job = ExportJob(self.factory, self.world, rect, self.path(), self.options())
-        self.thread_ = QThread(self)
-        self.job.moveToThread(self.thread_)
-        self.thread_.started.connect(self.job.run)
-        self.job.progressed.connect(self._on_job_progressed)
-        self.job.finished.connect(self._on_job_finished)
-        self.job.failed.connect(self._on_job_failed)
+        path = self.path()
+        run = export_coroutine(self.factory, self.world, rect, path, self.options())
+        self.job = self.jobs.start(f"Export {path.name}", run, show_result=show_export, kind="export")
+        self.job.sig_changed.connect(self._on_job_changed)
+        self.job.sig_finished.connect(self._on_job_finished)
         self.progress_bar.setValue(0)
         self.status_label.setText("Starting…")
         self.cancel_button.setEnabled(True)
         self._refresh()
-        self.thread_.start()
 
     @Slot()
     def cancel_export(self) -> None:
@@ -345,35 +285,35 @@ class ExportDialog(QDialog):
             self.job.cancel()
             self.status_label.setText("Cancelling…")
 
-    def _on_job_progressed(self, fraction: float, text: str) -> None:
-        self.progress_bar.setValue(int(fraction * 1000))
-        self.status_label.setText(text)
+    def _on_job_changed(self) -> None:
+        if self.job is not None and self.job.running:
+            self.progress_bar.setValue(int((self.job.fraction or 0.0) * 1000))
+            self.status_label.setText(self.job.status)
 
-    def _on_job_finished(self, path: str) -> None:
-        self._stop_thread()
-        self.progress_bar.setValue(1000)
-        self.status_label.setText(f"Exported {path}")
-        self.export_finished.emit(path)
-
-    def _on_job_failed(self, message: str) -> None:
-        self._stop_thread()
-        self.status_label.setText("Export cancelled." if message == "cancelled" else f"Export failed: {message}")
-        self.export_failed.emit(message)
-
-    def _stop_thread(self) -> None:
-        if self.thread_ is not None:
-            self.thread_.quit()
-            self.thread_.wait()
-        self.job, self.thread_ = None, None
+    def _on_job_finished(self) -> None:
+        job, self.job = self.job, None
         self.cancel_button.setEnabled(False)
         self._refresh()
+        if job is None:
+            return
+        if job.state is JobState.DONE:
+            self.progress_bar.setValue(1000)
+            self.status_label.setText(f"Exported {job.result}")
+            self.export_finished.emit(job.result)
+        elif job.state is JobState.CANCELLED:
+            self.status_label.setText("Export cancelled.")
+            self.export_failed.emit("cancelled")
+        else:
+            self.status_label.setText(f"Export failed: {job.error}")
+            self.export_failed.emit(job.error or "")
 
     def done(self, result: int) -> None:
-        """Closing the dialog cancels a running export and waits for its thread to stop."""
-        if self.job is not None:
-            self.job.cancel()
-            if self.thread_ is not None:
-                self.thread_.quit()
-                self.thread_.wait()
-            self.job, self.thread_ = None, None
+        """Closing the dialog leaves a running export to the Jobs dock, or cancels it (and waits)
+        when the dialog runs its own jobs."""
+        job, self.job = self.job, None
+        if job is not None:
+            job.sig_changed.disconnect(self._on_job_changed)
+            job.sig_finished.disconnect(self._on_job_finished)
+            if self.own_jobs:
+                self.jobs.cancel_all()
         super().done(result)

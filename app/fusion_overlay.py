@@ -107,7 +107,7 @@ class FusionOverlay(QObject):
         def compute(renderer: Renderer):
             return world, [(key, overlay_tile(renderer, world, *key)) for key in wanted]
 
-        self.canvas.worker.call(GROUP, compute)
+        self.canvas.worker.call_latest(GROUP, compute)
 
     def _on_done(self, group: str, result) -> None:
         if group != GROUP:

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QApplication
 
 from app.display import choose_platform
 from app.icon import application_icon
+from app.jobs import install_loop
 from app.main_window import MainWindow
 from app.qimage import array_to_qimage  # noqa: F401 - re-exported for older callers
 from app.settings import Settings
@@ -99,10 +100,12 @@ def open_project_or_raise(window: MainWindow, path: str | Path) -> None:
 
 
 def run_app(args: argparse.Namespace) -> int:
+    """The GUI: Qt's event loop, run as asyncio's (qasync), so jobs are coroutines on it."""
     choose_platform(headless=bool(getattr(args, "screenshot", None)))
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Everscape")
     app.setWindowIcon(application_icon())
+    loop = install_loop(app)
     view = parse_view(args.view) if getattr(args, "view", None) else None
     if getattr(args, "screenshot", None):
         size = parse_size(args.size) if args.size else (1280, 800)
@@ -118,4 +121,5 @@ def run_app(args: argparse.Namespace) -> int:
         except InvalidInput:
             window.close()
             raise
-    return app.exec()
+    with loop:  # closed on the way out
+        return loop.run_forever()

@@ -26,9 +26,13 @@ from PySide6.QtWidgets import (
 
 from app.about_dialog import add_help_menu
 from app.canvas import Canvas
+from app.device_info import device_memory
 from app.export_dialog import ExportDialog
 from app.icon import application_icon
+from app.jobs import JobManager
 from app.navigator import Navigator
+from app.panels.jobs_dock import JobsDock
+from app.panels.model_info import show_model_info
 from app.project_controller import ProjectController, ProjectPrompts
 from app.settings import Preferences, Settings
 from app.startup_safety import restore_window_geometry, startup_default_model, tell_user
@@ -101,6 +105,8 @@ class MainWindow(QMainWindow):
         dock.setWidget(self.navigator)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
         self.project = ProjectController(self, prompts, enabled=persist)
+        self.jobs = JobManager(self)  # export, inversion, training: listed in the Jobs dock
+        self.jobs_dock = JobsDock(self, self.jobs)
         self._build_world_toolbar()
         self._build_tools_toolbar()
         self._build_menus(dock)
@@ -187,6 +193,8 @@ class MainWindow(QMainWindow):
         view_menu.addAction("&Home (0, 0)", QKeySequence("Ctrl+Home"), lambda: self.canvas.centre_on(0, 0, 0))
         view_menu.addAction(dock.toggleViewAction())
         view_menu.addAction(self._install_training_panel().toggleViewAction())
+        view_menu.addAction(self.jobs_dock.toggleViewAction())
+        view_menu.addAction("&Model info…", lambda: self.model_info and show_model_info(self, self.model_info.ref))
         view_menu.addSeparator()
         view_menu.addAction("&Preferences…", QKeySequence.StandardKey.Preferences, self.edit_preferences)
         dev_menu = self.menuBar().addMenu("&Developer")
@@ -204,7 +212,7 @@ class MainWindow(QMainWindow):
         def open_checkpoint(path: str) -> None:
             self.open_world(path, self.world.seed if self.world is not None else 0)
 
-        self.training = TrainingPanel(open_model=open_checkpoint)
+        self.training = TrainingPanel(open_model=open_checkpoint, jobs=self.jobs)
         dock = QDockWidget("Training", self)
         dock.setObjectName("training")
         dock.setWidget(self.training)
@@ -300,8 +308,8 @@ class MainWindow(QMainWindow):
             self.model_picker.setCurrentText(current)
 
     def open_export_dialog(self) -> ExportDialog | None:
-        """File ▸ Export: the dialog exports in its own thread with its own renderer, so the canvas's
-        worker keeps serving visible tiles meanwhile."""
+        """File ▸ Export: an export job (Jobs dock) with its own renderer, so the canvas's worker
+        keeps serving visible tiles meanwhile."""
         world = self.world
         if world is None:
             self._show_error("no world is open yet")
@@ -312,7 +320,7 @@ class MainWindow(QMainWindow):
         def factory() -> Renderer:
             return Renderer(loader(world.model).model, device)
 
-        dialog = ExportDialog(world, factory, self.canvas.view.world_rect(), parent=self)
+        dialog = ExportDialog(world, factory, self.canvas.view.world_rect(), parent=self, jobs=self.jobs)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.export_failed.connect(self._show_error)
         dialog.show()
@@ -390,7 +398,7 @@ class MainWindow(QMainWindow):
     # -- shutdown -----------------------------------------------------------------------------------
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        if not self.project.confirm_close():  # unsaved changes and the user cancelled (work is autosaved)
+        if not self.project.confirm_close() or not self.jobs_dock.confirm_quit():  # the user said no
             event.ignore()
             return
         if self.persist:
@@ -406,19 +414,3 @@ class MainWindow(QMainWindow):
         self.training.shutdown()
         self.worker.shutdown()
         super().closeEvent(event)
-
-
-def device_memory(device: str) -> str:
-    """Memory in use on ``device`` (GPU allocator) or by this process (CPU), as text."""
-    import torch
-
-    if device.startswith("cuda"):
-        index = torch.device(device).index or 0
-        used = torch.cuda.memory_allocated(index)
-        total = torch.cuda.get_device_properties(index).total_memory
-        return f"{used / 2**30:.1f}/{total / 2**30:.0f} GiB"
-    if device.startswith("mps"):
-        return f"{torch.mps.current_allocated_memory() / 2**30:.1f} GiB"
-    import psutil
-
-    return f"RAM {psutil.Process().memory_info().rss / 2**20:.0f} MiB"

@@ -9,6 +9,12 @@ never interrupted mid-forward; if the world changed meanwhile, its results are d
 emitted (the renderer also stops between forward passes once the batch is stale). Results of a
 batch whose world is still current stay useful after a mere pan, so they are delivered.
 
+Model work other than tiles (an image inversion, variants) is a *call* (:meth:`call`): a function
+the worker runs with its :class:`Renderer` and a ``serve_tiles`` hook that renders the next
+pending tile batch. A long call invokes the hook between its own steps, so visible tiles keep
+arriving while it runs: tiles first, a call's step next, never a second thread on the model.
+The caller gets a ``concurrent.futures.Future`` (awaitable from a job via ``asyncio.wrap_future``).
+
 Each step takes the best request and the next best ones of the same level (same shape) up to
 ``batch_tiles`` and renders them in one :meth:`Renderer.render` call, which batches the model's
 blocks. Results cross to the GUI thread as numpy arrays already in ``QImage.Format_RGB32`` layout;
@@ -25,14 +31,16 @@ sig_failed(list[TileKey], str)
 sig_pending_changed(int)
     Tiles queued or being rendered.
 sig_call_done(str, object)
-    A :meth:`TileWorker.call` of that group returned this result (small model-side work such as
-    the fusion overlay and style swatches, run here because this thread owns the model).
+    A :meth:`TileWorker.call_latest` of that group returned this result (small model-side work such
+    as the fusion overlay and style swatches, run here because this thread owns the model).
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -66,6 +74,10 @@ class TileRequest:
     priority: tuple[Any, ...]
 
 
+#: ``function(renderer, serve_tiles)``, run by :meth:`TileWorker.call` in the worker thread.
+WorkerCall = Callable[[Renderer, Callable[[], None]], Any]
+
+
 def default_loader(ref: str):
     from engine.models.registry import load_model
 
@@ -90,6 +102,8 @@ class TileWorker(QThread):
         self._stopping = False
         self._load: tuple[str, Callable] | None = None
         self._queue: dict[TileKey, TileRequest] = {}
+        self._calls: deque[tuple[concurrent.futures.Future, WorkerCall]] = deque()
+        self._latest: dict[str, Callable[[Renderer], Any]] = {}  # group -> newest call not yet started
         self._in_flight: set[TileKey] = set()
         self._world: World | None = None
         self._plan = LevelPlan()
@@ -97,7 +111,6 @@ class TileWorker(QThread):
         self._renderer: Renderer | None = None
         self._model_ref: str | None = None
         self._last_pending = -1
-        self._calls: dict[str, Callable[[Renderer], Any]] = {}  # group -> latest call, run before tiles
         self.tiles_rendered = 0  # statistics for tests and benchmarks
         self.busy_seconds = 0.0
 
@@ -108,7 +121,7 @@ class TileWorker(QThread):
         with self._cond:
             self._load = (ref, loader or default_loader)
             self._queue.clear()
-            self._calls.clear()  # model-side calls were made for the previous model
+            self._latest.clear()  # overlays and swatches were asked of the previous model
             self._world = None
             self._epoch += 1
             self._cond.notify_all()
@@ -125,13 +138,38 @@ class TileWorker(QThread):
         self._report_pending()
         return epoch
 
-    def call(self, group: str, fn: Callable[[Renderer], Any]) -> None:
-        """Run ``fn(renderer)`` in the worker before further tiles; a newer call of the same group
-        replaces one not yet started. Its result arrives as ``sig_call_done(group, result)``;
-        an :class:`EverscapeError` it raises arrives as :attr:`sig_failed` with no keys."""
+    def call(self, function: WorkerCall) -> concurrent.futures.Future:
+        """Run ``function(renderer, serve_tiles)`` in the worker once the open model is loaded.
+
+        The future fails with :class:`~engine.errors.EverscapeError` if no model is open or
+        opening, and with :class:`Cancelled` if the worker shuts down first."""
+        future: concurrent.futures.Future = concurrent.futures.Future()
         with self._cond:
-            self._calls[group] = fn
-            self._cond.notify_all()
+            if self._stopping:
+                future.set_exception(Cancelled("the tile worker has stopped"))
+            elif self._renderer is None and self._load is None:
+                future.set_exception(EverscapeError("no model is open"))
+            else:
+                self._calls.append((future, function))
+                self._cond.notify_all()
+        return future
+
+    def call_latest(self, group: str, fn: Callable[[Renderer], Any]) -> None:
+        """Run ``fn(renderer)`` in the worker before further tiles, keeping only the newest call of
+        each ``group`` not yet started (an overlay asked again replaces the stale request). Its
+        result arrives as :attr:`sig_call_done`; an error as :attr:`sig_failed` with no keys."""
+        with self._cond:
+            scheduled = group in self._latest
+            self._latest[group] = fn
+        if scheduled:
+            return
+        if self.call(lambda renderer, _serve_tiles: self._run_latest(group, renderer)).done():
+            with self._cond:  # no model open, or stopping: nothing will run it
+                self._latest.pop(group, None)
+
+    def stopping(self) -> bool:
+        """True once :meth:`shutdown` began (long calls poll it to end early)."""
+        return self._stopping
 
     def pending(self) -> int:
         with self._cond:
@@ -142,7 +180,11 @@ class TileWorker(QThread):
         with self._cond:
             self._stopping = True
             self._queue.clear()
+            calls, self._calls = list(self._calls), deque()
             self._cond.notify_all()
+        for future, _function in calls:
+            if future.set_running_or_notify_cancel():
+                future.set_exception(Cancelled("the tile worker has stopped"))
         if self.isRunning() and not self.wait(timeout_ms):
             raise RuntimeError("tile worker did not stop")
 
@@ -151,34 +193,62 @@ class TileWorker(QThread):
     def run(self) -> None:
         while True:
             with self._cond:
-                work = self._queue or self._calls
-                while not self._stopping and self._load is None and not (work and self._renderer):
+                while not self._stopping and self._load is None and not self._has_work():
                     self._cond.wait()
-                    work = self._queue or self._calls
                 if self._stopping:
                     return
                 load, self._load = self._load, None
-                batch: list[TileKey] = []
-                calls: dict[str, Callable[[Renderer], Any]] = {}
-                if load is None and self._calls:
-                    calls, self._calls = self._calls, {}
-                elif load is None:
-                    batch = self._take_batch()
-                    world, plan = self._world, self._plan
-                    self._in_flight = set(batch)
+                call = self._calls.popleft() if load is None and self._calls and self._renderer else None
             if load is not None:
                 self._open(*load)
-                continue
-            if calls:
-                self._run_calls(calls)
-                continue
+            elif call is not None:
+                self._run_call(*call)
+            else:
+                self._serve_tiles()
+
+    def _has_work(self) -> bool:
+        return self._renderer is not None and bool(self._queue or self._calls)
+
+    def _serve_tiles(self) -> None:
+        """Render the best pending batch of tiles, if any (also the hook calls get)."""
+        with self._cond:
+            if self._stopping or not self._queue or self._renderer is None:
+                return
+            batch = self._take_batch()
+            world, plan = self._world, self._plan
+            self._in_flight = set(batch)
+        self._report_pending()
+        try:
+            self._render(batch, world, plan)
+        finally:
+            with self._cond:
+                self._in_flight = set()
             self._report_pending()
-            try:
-                self._render(batch, world, plan)
-            finally:
-                with self._cond:
-                    self._in_flight = set()
-                self._report_pending()
+
+    def _run_call(self, future: concurrent.futures.Future, function: WorkerCall) -> None:
+        if not future.set_running_or_notify_cancel():
+            return
+        try:
+            result = function(self._renderer, self._serve_tiles)
+        except BaseException as error:  # noqa: BLE001 - handed to the caller, who reports it
+            future.set_exception(error)
+        else:
+            future.set_result(result)
+
+    def _run_latest(self, group: str, renderer: Renderer) -> None:
+        with self._cond:
+            fn = self._latest.pop(group, None)
+        if fn is None:  # the model changed since it was asked
+            return
+        try:
+            result = fn(renderer)
+        except EverscapeError as error:
+            self.sig_failed.emit([], str(error))
+            return
+        except Exception as error:  # noqa: BLE001 - a failing overlay must not kill the worker
+            self.sig_failed.emit([], f"{group} failed: {type(error).__name__}: {_first_line(error)}")
+            return
+        self.sig_call_done.emit(group, result)
 
     def _take_batch(self) -> list[TileKey]:
         """The best request plus the next best ones of the same level (caller holds the lock)."""
@@ -247,18 +317,6 @@ class TileWorker(QThread):
                 return  # the world changed while we rendered: drop, never show old pixels
             self.tiles_rendered += 1
             self.sig_tile_ready.emit(key, tile)
-
-    def _run_calls(self, calls: dict[str, Callable[[Renderer], Any]]) -> None:
-        for group, fn in calls.items():
-            try:
-                result = fn(self._renderer)
-            except EverscapeError as error:
-                self.sig_failed.emit([], str(error))
-                continue
-            except Exception as error:  # noqa: BLE001 - a failing overlay must not kill the worker
-                self.sig_failed.emit([], f"{group} failed: {type(error).__name__}: {_first_line(error)}")
-                continue
-            self.sig_call_done.emit(group, result)
 
     def _report_pending(self) -> None:
         with self._cond:

@@ -145,7 +145,8 @@ class StylesPalette(QWidget):
         key = self._swatch_key(world, centre)
         if key not in self.swatches and key not in self._asked:
             self._asked.add(key)
-            self.canvas.worker.call(f"swatch:{key}", lambda renderer: (key, render_swatch(renderer, world, centre)))
+            swatch = lambda renderer: (key, render_swatch(renderer, world, centre))  # noqa: E731 - runs in the worker
+            self.canvas.worker.call_latest(f"swatch:{key}", swatch)
         return self.swatches.get(key)
 
     def _on_swatch(self, group: str, result) -> None:

@@ -31,8 +31,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.jobs import JobManager
 from app.panels.loss_plot import LossPlot
-from app.panels.training_job import TrainingJob
+from app.panels.training_job import TrainingJob, training_coroutine
 from app.qimage import array_to_qimage
 from engine.errors import EverscapeError, InvalidInput
 from engine.imageio import read_image
@@ -72,9 +73,11 @@ class TrainingPanel(QWidget):
         open_model: Callable[[str], None] | None = None,
         grace_ms: int = 30000,
         parent: QWidget | None = None,
+        jobs: JobManager | None = None,
     ) -> None:
         super().__init__(parent)
         self.open_model = open_model
+        self.job_manager = jobs
         self.grace_ms = grace_ms
         self.jobs: list[TrainingJob] = []
         self._log_shown: tuple[TrainingJob | None, int] = (None, 0)
@@ -215,6 +218,13 @@ class TrainingPanel(QWidget):
 
         Two live jobs writing one run folder would overwrite each other's snapshots: that is refused.
         """
+        job = self._launch(spec)
+        if self.job_manager is not None:
+            run = training_coroutine(job, self._launch)
+            self.job_manager.start(f"Train {spec.title}", run, show_result=self._show_run, kind="training")
+        return job
+
+    def _launch(self, spec: JobSpec) -> TrainingJob:
         if spec.out and any(job.running and _same_folder(job.spec.out, spec.out) for job in self.jobs):
             raise InvalidInput(f"a running job already writes {spec.out}: stop it first or choose another folder")
         job = TrainingJob(spec, grace_ms=self.grace_ms, parent=self)
@@ -225,6 +235,14 @@ class TrainingPanel(QWidget):
         self.job_list.setCurrentRow(len(self.jobs) - 1)
         self._on_job_changed(job)
         return job
+
+    def _show_run(self, out: str) -> None:
+        """ "Show result" of a training job: select its run here and open its snapshot."""
+        rows = [row for row, job in enumerate(self.jobs) if _same_folder(job.spec.out, out)]
+        if rows:
+            self.job_list.setCurrentRow(rows[-1])
+            self.window().show()
+            self._open_selected()
 
     def _start_from_form(self) -> None:
         try:
@@ -264,7 +282,7 @@ class TrainingPanel(QWidget):
             return
         state = job.state
         self.status_label.setText(state.summary())
-        self.plot.set_series(plotted(state.metrics))
+        self.plot.set_series(plotted(state.metrics), job.step_times)
         if state.last_sample and state.last_sample != self.preview.property("path"):
             try:  # the one image loader: a thumbnail, decoded no larger than shown
                 thumbnail = read_image(state.last_sample, max_side=256)

@@ -1,4 +1,5 @@
-"""One training run as a child process: ``python -m engine.cli train ...`` under a QProcess.
+"""One training run as a child process: ``python -m engine.cli train ...`` under a QProcess,
+and (:func:`training_coroutine`) as a job of :mod:`app.jobs`, so the Jobs dock lists it.
 
 Training runs outside the app's process so an out-of-memory error or a crash ends the job, not the
 viewer. stdout is parsed line by line into a :class:`~engine.train.progress.JobState`; stderr is
@@ -9,12 +10,18 @@ CLI turns into "finish this step, write a snapshot, exit"; if the process is sti
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import sys
+import time
+from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QProcess, QTimer, Signal
 
+from app.jobs import Job, current_loop
+from engine.errors import EverscapeError
+from engine.render import Cancelled
 from engine.train.progress import JobSpec, JobState, LineBuffer, parse_line, train_arguments
 
 STDERR_KEEP = 8192  # characters of stderr kept for the failure reason and the log
@@ -32,6 +39,8 @@ class TrainingJob(QObject):
         self.grace_ms = grace_ms
         self.state = JobState()
         self.stderr_tail = ""
+        self.step_times: dict[int, float] = {}  # step -> seconds since start, when its line arrived
+        self.started = time.monotonic()
         self._stdout = LineBuffer()
         self._stderr = LineBuffer()
         self.process = QProcess(self)
@@ -45,6 +54,7 @@ class TrainingJob(QObject):
         self._kill_timer.timeout.connect(self.kill)
 
     def start(self) -> None:
+        self.started = time.monotonic()
         self.process.start()
 
     @property
@@ -85,6 +95,8 @@ class TrainingJob(QObject):
         for line in lines:
             if (event := parse_line(line)) is not None:
                 self.state.apply(event)
+                if event.kind == "progress":
+                    self.step_times.setdefault(self.state.step, time.monotonic() - self.started)
         if lines:
             self.sig_changed.emit()
 
@@ -116,3 +128,45 @@ class TrainingJob(QObject):
             self.state.finish(None, f"could not start {self.process.program()}: {self.process.errorString()}")
             self.sig_changed.emit()
             self.sig_finished.emit()
+
+
+def training_coroutine(first: TrainingJob, launch: Callable[[JobSpec], TrainingJob]):
+    """``run(job)`` for the job system: follows a training process until it exits.
+
+    The first run follows ``first`` (already started by the panel); a retry launches the same
+    spec again. Cancel asks the process to snapshot and stop, and the job ends when it has."""
+    pending = [first]
+
+    async def run(job: Job) -> str:
+        training = pending.pop() if pending else launch(first.spec)
+        ended = current_loop().create_future()
+
+        def changed() -> None:
+            state, steps = training.state, training.spec.steps
+            job.progress(min(1.0, state.step / steps) if steps else None, state.summary())
+
+        def finished() -> None:
+            if not ended.done():
+                ended.set_result(None)
+
+        training.sig_changed.connect(changed)
+        training.sig_finished.connect(finished)
+        if training.state.done:
+            finished()
+        try:
+            await asyncio.shield(ended)
+        except asyncio.CancelledError:
+            training.stop()
+            await ended
+            raise
+        finally:
+            training.sig_changed.disconnect(changed)
+            training.sig_finished.disconnect(finished)
+        changed()
+        if training.state.status == "failed":
+            raise EverscapeError(training.state.reason or "training failed")
+        if training.state.status == "stopped":
+            raise Cancelled("training was stopped")
+        return training.spec.out
+
+    return run

@@ -34,7 +34,9 @@ class ToolController:
         self.canvas.sig_view_changed.connect(self._on_canvas_changed)
         self.style_tool = StyleCentreTool(self.canvas, self.apply, window._show_error, model=self.model)
         self.resample_tool = ResampleTool(self.canvas, self.apply, self.model, window._show_error)
-        self.image_dropper = ImageDropper(self.canvas, self.apply, self.model, window._show_error)  # drop = invert
+        self.image_dropper = ImageDropper(  # drop = invert, a job of the window's
+            self.canvas, self.apply, self.model, window._show_error, jobs=window.jobs
+        )
         self.pan_action = window.tool_group.actions()[0]
         self.pan_action.triggered.connect(lambda _checked=False: self.canvas.set_tool(None))
         self.style_action = self._add_tool(

@@ -1,72 +1,54 @@
 """Drop an image file on the canvas: the world is inverted to contain it, and continues it around.
 
 Not a toolbar tool but always on: dropping a file centres the image on the drop point (one image
-pixel per world pixel of level 0) and runs :func:`engine.invert.invert` in an
-:class:`InversionJob` thread, never in the GUI thread, behind a progress dialog with Cancel. The
-result is committed through the tools controller (one undo step), but only if the shown world is
-still the one the inversion started from; an edit made meanwhile wins and the user is told.
-Closing the window cancels a running job and waits for it (at most one optimisation step).
-
-The model is only read here (its geometry, its device); the job runs its forward passes on that
-device beside the tile worker's, which is safe because generators keep no state in forward.
+pixel per world pixel of level 0) and starts an inversion job (:mod:`app.jobs`): the file is read
+on a pool thread and :func:`engine.invert.invert` runs as a call of the tile worker, the one
+thread that runs the model, which renders pending tiles between optimisation steps so the canvas
+stays live. A progress dialog with Cancel follows it; the Jobs dock lists it with its loss curve.
+The result is committed through the tools controller (one undo step), but only if the shown world
+is still the one the inversion started from; an edit made meanwhile wins and the user is told.
+Closing the window asks first and cancels a running job (the Jobs dock, :mod:`app.panels.jobs_dock`);
+the tile worker's shutdown ends it at the next optimisation step at the latest.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, QThread, Signal
+from PySide6.QtCore import QEvent, QObject
 from PySide6.QtWidgets import QProgressDialog
 
+from app.jobs import Job, JobManager, JobState
 from app.tools.base import Commit
 from engine.errors import EverscapeError
 from engine.invert import InversionResult, InvertConfig, invert, load_image
-from engine.render import Cancelled
+from engine.render import Renderer
 from engine.world import World
 
+LOSS = "loss"
 
-class InversionJob(QThread):
-    """Loads an image and inverts it into ``world``; reports by signals (emitted from this thread)."""
 
-    sig_progress = Signal(int, float)  # step, loss
-    sig_done = Signal(object)  # InversionResult
-    sig_failed = Signal(str)  # one line; "" when cancelled
+def inversion_call(job: Job, world: World, image, at: tuple[int, int], config: InvertConfig, stopping):
+    """The worker call: invert with the worker's model on its device, serving tiles between steps."""
+    on_step = job.threadsafe(lambda step, loss: _on_step(job, config.steps, step, loss))
 
-    def __init__(self, model, world: World, path: Path, centre: tuple[int, int], config: InvertConfig) -> None:
-        super().__init__()
-        self.model, self.world, self.path, self.centre, self.config = model, world, path, centre, config
-        self._cancel = threading.Event()
+    def call(renderer: Renderer, serve_tiles: Callable[[], None]) -> InversionResult:
+        def progress(step: int, loss: float) -> None:
+            on_step(step, loss)
+            serve_tiles()  # the view's tiles between two steps: the canvas stays responsive
 
-    def cancel(self) -> None:
-        self._cancel.set()
+        return invert(
+            renderer.model, world, image, at, config, device=renderer.device,
+            progress=progress, cancelled=lambda: job.cancelled() or stopping(),
+        )  # fmt: skip
 
-    def run(self) -> None:
-        try:
-            image = load_image(self.path)
-            h, w = image.shape[:2]
-            at = (self.centre[0] - w // 2, self.centre[1] - h // 2)
-            device = next(self.model.parameters()).device
-            result = invert(
-                self.model,
-                self.world,
-                image,
-                at,
-                self.config,
-                device=device,
-                progress=self.sig_progress.emit,
-                cancelled=self._cancel.is_set,
-            )
-        except Cancelled:
-            self.sig_failed.emit("")
-        except EverscapeError as error:
-            self.sig_failed.emit(str(error))
-        except Exception as error:  # noqa: BLE001 - a model bug must not kill the app: report it in one line
-            first = str(error).splitlines()[0] if str(error) else type(error).__name__
-            self.sig_failed.emit(f"inversion failed: {first}")
-        else:
-            self.sig_done.emit(result)
+    return call
+
+
+def _on_step(job: Job, steps: int, step: int, loss: float) -> None:
+    job.progress(step / steps, f"step {step} of {steps}, loss {loss:.4f}")
+    job.add_point(LOSS, step, loss)
 
 
 class ImageDropper(QObject):
@@ -79,19 +61,22 @@ class ImageDropper(QObject):
         model: Callable[[], object | None],
         report_error: Callable[[str], None] | None = None,
         config: InvertConfig | None = None,
+        jobs: JobManager | None = None,
     ) -> None:
         super().__init__(canvas)
+        self.jobs = jobs or JobManager(self)
         self.canvas = canvas
         self._commit = commit
         self.model = model
         self.report_error = report_error or (lambda message: None)
         self.config = config or InvertConfig(steps=200)
-        self.job: InversionJob | None = None
+        self.job: Job | None = None
         self.dialog: QProgressDialog | None = None
         self._window = canvas.window()
         canvas.setAcceptDrops(True)
         canvas.installEventFilter(self)
-        self._window.installEventFilter(self)
+        if jobs is None:  # its own jobs: closing the window cancels them (else the jobs' owner asks first)
+            self._window.installEventFilter(self)
 
     # -- events ---------------------------------------------------------------------------------
 
@@ -132,21 +117,39 @@ class ImageDropper(QObject):
         if self.job is not None:
             self.report_error("an image is already being inverted; wait or cancel it")
             return False
-        model, world = self.model(), self.canvas.world
-        if model is None or world is None:
+        world = self.canvas.world
+        if self.model() is None or world is None:
             self.report_error("open a model before dropping an image")
             return False
-        job = InversionJob(model, world, Path(path), (int(x), int(y)), self.config)
-        dialog = QProgressDialog(f"Fitting the world to {Path(path).name}…", "Cancel", 0, self.config.steps)
+        path, centre = Path(path), (int(x), int(y))
+        job = self.jobs.start(
+            f"Invert {path.name}", self._inversion(world, path, centre, self.config),
+            show_result=lambda _result: self.canvas.centre_on(*centre), kind="inversion",
+        )  # fmt: skip
+        dialog = QProgressDialog(f"Fitting the world to {path.name}…", "Cancel", 0, self.config.steps)
         dialog.setWindowTitle("Invert image")
         dialog.setMinimumDuration(0)
         dialog.canceled.connect(job.cancel)
-        job.sig_progress.connect(self._on_progress)
-        job.sig_done.connect(self._on_done)
-        job.sig_failed.connect(self._on_failed)
+        job.sig_changed.connect(self._on_progress)
+        job.sig_finished.connect(self._on_finished)
         self.job, self.dialog = job, dialog
-        job.start()
         return True
+
+    def _inversion(self, world: World, path: Path, centre: tuple[int, int], config: InvertConfig):
+        """The job's coroutine: read the image (pool thread), invert (tile worker), commit (here)."""
+        worker = self.canvas.worker
+
+        async def run(job: Job) -> InversionResult:
+            image = await job.in_thread(load_image, path)
+            h, w = image.shape[:2]
+            at = (centre[0] - w // 2, centre[1] - h // 2)
+            result = await job.finish(worker.call(inversion_call(job, world, image, at, config, worker.stopping)))
+            if self.canvas.world is not world:
+                raise EverscapeError("the world changed while the image was being inverted; drop it again")
+            self._commit(result.world)
+            return result
+
+        return run
 
     def cancel(self) -> None:
         if self.job is not None:
@@ -159,31 +162,21 @@ class ImageDropper(QObject):
             self.job.wait()
             self._finish()
 
-    def _on_progress(self, step: int, loss: float) -> None:
-        if self.dialog is not None:
-            self.dialog.setValue(step)
-            self.dialog.setLabelText(f"Fitting the world to the image: step {step}, loss {loss:.4f}")
+    def _on_progress(self) -> None:
+        job = self.job
+        if self.dialog is not None and job is not None and job.running and job.curves.get(LOSS):
+            step, _loss = job.curves[LOSS][-1]
+            self.dialog.setValue(int(step))
+            self.dialog.setLabelText(f"Fitting the world to the image: {job.status}")
 
-    def _on_done(self, result: InversionResult) -> None:
-        start = None if self.job is None else self.job.world
+    def _on_finished(self) -> None:
+        job = self.job
         self._finish()
-        if start is None:
-            return
-        if self.canvas.world is not start:
-            self.report_error("the world changed while the image was being inverted; drop it again")
-            return
-        self._commit(result.world)
-
-    def _on_failed(self, message: str) -> None:
-        self._finish()
-        if message:
-            self.report_error(message)
+        if job is not None and job.state is JobState.FAILED and job.error:
+            self.report_error(job.error)
 
     def _finish(self) -> None:
-        if self.job is not None:
-            self.job.wait()
-            self.job.deleteLater()
-            self.job = None
+        self.job = None
         if self.dialog is not None:
             self.dialog.canceled.disconnect()
             self.dialog.reset()

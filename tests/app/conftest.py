@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from app.canvas import Canvas
 from app.worker import TileWorker
 from engine.world import World
 from tests.app.fakes import FakeModel, loader_for
+
+
+@pytest.fixture(scope="session", autouse=True)
+def qasync_loop(qapp):
+    """The app's jobs are coroutines on a qasync loop over Qt's. pytest-qt spins Qt's loop in its
+    waits, so the loop is installed as already running (qasync's mode for a running application);
+    it is stopped and closed once the session ends."""
+    from app.jobs import install_loop
+
+    loop = install_loop(qapp, already_running=True)
+    yield loop
+    loop.stop()
+    asyncio.events._set_running_loop(None)  # what qasync's run_forever does on leaving
+    loop.close()
 
 
 @pytest.fixture(autouse=True)
@@ -94,7 +110,8 @@ def open_window(qtbot):
     """Main windows on a fake model, shown and with a world open; closed and joined afterwards.
 
     ``autosave_ms`` shortens the project autosave debounce (project tests); teardown answers
-    "discard" to the unsaved-changes question whatever a test scripted, so closing never blocks.
+    "discard" to the unsaved-changes question and "yes" to cancelling running jobs whatever a test
+    scripted, so closing never blocks.
     """
     from app.main_window import MainWindow
     from app.project_controller import SaveChoice
@@ -117,5 +134,6 @@ def open_window(qtbot):
     yield make
     for window in windows:
         window.project.prompts.unsaved = lambda parent, name: SaveChoice.DISCARD
+        window.jobs_dock.ask = lambda parent, count: True  # cancel what still runs: no modal question
         window.close()
         assert not window.worker.isRunning()

@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 import pytest
 from PIL import Image
-from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPointF, Qt, QThread, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QPushButton
 
@@ -30,6 +30,7 @@ def window(qtbot):
     win.tools.image_dropper.report_error = errors.append
     win.tools.image_dropper.config = InvertConfig(steps=4)
     yield win, errors
+    win.jobs_dock.ask = lambda parent, count: True  # a job left running is cancelled, no question
     win.close()
     assert not win.worker.isRunning()
 
@@ -57,7 +58,7 @@ def test_drop_event_inverts_and_undo_restores(qtbot, window, picture):
     # Qt delivers a drop only inside a real drag, so the canvas's filter gets the drop directly.
     dropper = win.tools.image_dropper
     assert dropper.eventFilter(win.canvas, QDropEvent(centre, actions, mime, none, plain))
-    assert errors == [] and dropper.job is not None  # running in its own thread, not the GUI thread
+    assert errors == [] and dropper.job is not None  # a job: the tile worker runs it, not the GUI thread
     qtbot.waitUntil(lambda: dropper.job is None, timeout=30000)
     assert errors == []
     after = win.canvas.world
@@ -67,6 +68,31 @@ def test_drop_event_inverts_and_undo_restores(qtbot, window, picture):
     assert z.cells.x * 4 <= x - 16 and x + 16 <= z.cells.right * 4  # the image sits around the drop point
     win.tools.undo()
     assert win.canvas.world is before
+
+
+def test_inversion_runs_in_the_tile_worker_and_plots_its_loss(qtbot, window, picture, monkeypatch):
+    import app.tools.drop_image as drop_image
+    from app.jobs import JobState
+
+    win, errors = window
+    threads = []
+    real_invert = drop_image.invert
+
+    def spy(model, *args, **kwargs):
+        threads.append(QThread.currentThread())
+        assert model is win.worker._renderer.model  # the worker's own model, no second copy
+        return real_invert(model, *args, **kwargs)
+
+    monkeypatch.setattr(drop_image, "invert", spy)
+    assert win.tools.image_dropper.drop_file(picture, 0, 0)
+    job = win.jobs.jobs[-1]
+    assert job.kind == "inversion" and win.jobs_dock.panel.selected() is job  # listed in the Jobs dock
+    qtbot.waitUntil(lambda: not job.running, timeout=30000)
+    assert job.state is JobState.DONE and errors == [] and threads == [win.worker]
+    assert [step for step, _ in job.curves["loss"]] == [1, 2, 3, 4]
+    assert len(win.jobs_dock.panel.plot.series["loss"]) == 4  # the dock plots the selected job's loss
+    win.canvas.centre_on(5000, 5000)
+    assert job.show_result() and win.canvas.view.centre == (0, 0)  # "show result" goes to the edit
 
 
 def test_cancel_commits_nothing(qtbot, window, picture):

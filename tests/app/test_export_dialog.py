@@ -10,6 +10,8 @@ import tifffile
 from PIL import Image
 
 from app.export_dialog import ExportDialog
+from app.export_job import THROUGHPUT
+from app.jobs import JobState
 from engine.geometry import Rect
 from engine.models.registry import load_model
 from engine.render import Renderer
@@ -39,6 +41,9 @@ def test_selection_export_equals_direct_render(qtbot, dialog, tmp_path):
     (expected,) = factory().render(WORLD, [Rect(3, -40, 70, 45)])
     assert np.array_equal(tifffile.imread(tmp_path / "out.tif"), expected)
     assert dialog.progress_bar.value() == 1000 and dialog.export_button.isEnabled()
+    (job,) = dialog.jobs.jobs
+    assert job.state is JobState.DONE and job.result == str(tmp_path / "out.tif") and job.kind == "export"
+    assert job.curves[THROUGHPUT] and all(rate > 0 for _, rate in job.curves[THROUGHPUT])
 
 
 def test_custom_rect_png_at_half_scale(qtbot, dialog, tmp_path):
@@ -67,7 +72,8 @@ def test_cancel_leaves_no_file_and_gui_stays_responsive(qtbot, dialog, tmp_path)
     with qtbot.waitSignal(dialog.export_failed, timeout=60_000) as blocker:
         dialog.cancel_button.click()
     assert blocker.args == ["cancelled"]
-    assert list(tmp_path.iterdir()) == []
+    assert list(tmp_path.iterdir()) == []  # half-way through: neither the file nor its temporary
+    assert 0 < dialog.jobs.jobs[0].fraction < 1 and dialog.jobs.jobs[0].state is JobState.CANCELLED
     assert "cancelled" in dialog.status_label.text()
 
 

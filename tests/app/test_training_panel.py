@@ -8,11 +8,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.panels.loss_plot import LossPlot, downsample
+from app.jobs import JobManager, JobState
+from app.panels.loss_plot import LossPlot
 from app.panels.training import TrainingPanel
 from engine.errors import InvalidInput
 from engine.imageio import write_image
 from engine.train.progress import JobSpec
+
+#: A hang guard, not a speed goal: a child `everscape train` starts torch and trains a few steps, which
+#: on two loaded cores (pytest -n 2 beside other work) takes far longer than on an idle machine.
+SUBPROCESS_TIMEOUT_MS = 120_000
 
 FAST = ("--batch", "2", "--log-every", "1")
 
@@ -20,7 +25,7 @@ FAST = ("--batch", "2", "--log-every", "1")
 @pytest.fixture
 def panel(qtbot):
     opened: list[str] = []
-    widget = TrainingPanel(open_model=opened.append, grace_ms=15000)
+    widget = TrainingPanel(open_model=opened.append, grace_ms=15000, jobs=JobManager())
     widget.opened = opened
     qtbot.addWidget(widget)
     widget.resize(480, 800)
@@ -52,25 +57,31 @@ def _spec(tmp_path, image, steps, *extra):
 
 def test_short_job_plots_previews_and_finishes(panel, qtbot, tmp_path, image):
     job = panel.start(_spec(tmp_path, image, 3, "--sample-every", "2"))
-    with qtbot.waitSignal(job.sig_finished, timeout=30000):
+    with qtbot.waitSignal(job.sig_finished, timeout=SUBPROCESS_TIMEOUT_MS):
         pass
     assert job.state.status == "finished", job.stderr_tail
     assert job.state.step == 3
     assert panel.plot.point_count() >= 6  # d_loss and g_loss at steps 1..3
     assert set(panel.plot.series) == {"d_loss", "g_loss"}
+    assert set(panel.plot.curves) == {"d_loss", "g_loss"} and len(panel.plot.curves["g_loss"].getData()[0]) == 3
+    assert sorted(job.step_times) == [1, 2, 3]  # every point is timed: the wall-time axis has them all
     assert panel.preview.pixmap() is not None and not panel.preview.pixmap().isNull()
     assert panel.job_list.item(0).text().startswith("[finished]")
     assert "step 3" in panel.status_label.text()
     assert not panel.stop_button.isEnabled() and panel.resume_button.isEnabled()
     panel.open_button.click()
     assert panel.opened == [str(tmp_path / "run" / "last.safetensors")]
+    (listed,) = panel.job_manager.jobs  # the same run as a job of the Jobs dock
+    qtbot.waitUntil(lambda: not listed.running, timeout=5000)
+    assert listed.state is JobState.DONE and listed.fraction == 1.0 and listed.result == str(tmp_path / "run")
+    assert listed.show_result() and panel.opened[-1] == panel.opened[0]  # "show result" opens the run
 
 
 def test_stop_is_graceful_and_writes_a_snapshot(panel, qtbot, tmp_path, image):
     job = panel.start(_spec(tmp_path, image, 100000, "--sample-every", "0", "--snapshot-every", "0"))
-    qtbot.waitUntil(lambda: job.state.step >= 1, timeout=30000)
+    qtbot.waitUntil(lambda: job.state.step >= 1, timeout=SUBPROCESS_TIMEOUT_MS)
     assert panel.stop_button.isEnabled()
-    with qtbot.waitSignal(job.sig_finished, timeout=30000):
+    with qtbot.waitSignal(job.sig_finished, timeout=SUBPROCESS_TIMEOUT_MS):
         panel.stop_button.click()
     assert job.state.status == "stopped", job.stderr_tail
     assert job.state.stopped == "abort"  # the CLI's own stop, not the kill after the grace period
@@ -80,11 +91,14 @@ def test_stop_is_graceful_and_writes_a_snapshot(panel, qtbot, tmp_path, image):
 
 def test_bad_arguments_fail_with_one_line_reason(panel, qtbot, tmp_path):
     job = panel.start(JobSpec(out=str(tmp_path / "run"), family="reference", steps=3, device="cpu"))
-    with qtbot.waitSignal(job.sig_finished, timeout=30000):
+    with qtbot.waitSignal(job.sig_finished, timeout=SUBPROCESS_TIMEOUT_MS):
         pass
     assert job.state.status == "failed"
     assert "--data" in job.state.reason and "\n" not in job.state.reason
     assert job.state.reason in panel.status_label.text()
+    (listed,) = panel.job_manager.jobs
+    qtbot.waitUntil(lambda: not listed.running, timeout=5000)
+    assert listed.state is JobState.FAILED and listed.error == job.state.reason
     assert panel.job_list.item(0).text().startswith("[failed]")
 
 
@@ -118,15 +132,28 @@ def test_form_builds_the_spec(panel, tmp_path, monkeypatch):
     assert panel.spec_from_form().family is None and panel.spec_from_form().recipe
 
 
-def test_downsample_keeps_extremes(qtbot):
-    points = [(i, float(i % 7)) for i in range(10000)]
-    points[5000] = (5000, 99.0)
-    shown = downsample(points, 50)
-    assert len(shown) <= 100 and (5000, 99.0) in shown and shown == sorted(shown)
+def test_plot_smooths_switches_axes_and_reads_out(qtbot):
+    points = [(i, float(i % 7)) for i in range(1, 20001)]
+    points[5000] = (points[5000][0], 99.0)
     plot = LossPlot()
     qtbot.addWidget(plot)
-    plot.resize(200, 120)
-    plot.set_series({"g_loss": points})
+    plot.resize(300, 200)
+    plot.show()
+    plot.set_series({"g_loss": points}, wall_times={s: s / 10 for s in range(1, 10001)})
+    curve = plot.curves["g_loss"]
+    assert curve.opts["clipToView"] and curve.opts["autoDownsample"] and curve.opts["downsampleMethod"] == "peak"
+    x, y = plot.arrays("g_loss")
+    assert len(x) == 20000 and y.max() == 99.0
+    assert plot.show_readout_at(5001.2) == "g_loss 99 @ 5001"
+    plot.smoothing.setValue(90)
+    x, smoothed = plot.arrays("g_loss")
+    assert smoothed.max() < 99.0 and smoothed[0] == points[0][1]  # bias-corrected: no pull towards 0
+    assert plot.raw_curves["g_loss"].getData()[1].max() == 99.0  # the raw curve stays behind, faint
+    plot.x_axis.setCurrentIndex(1)  # wall time: only the timed steps, in seconds
+    x, _ = plot.arrays("g_loss")
+    assert len(x) == 10000 and x[-1] == 1000.0
+    plot.log_y.setChecked(True)
+    assert plot.item.ctrl.logYCheck.isChecked()
     assert not plot.grab().isNull()
 
 
@@ -139,7 +166,7 @@ def test_second_stop_kills_and_one_folder_takes_one_live_job(panel, qtbot, tmp_p
     panel.data.setCurrentText(image)
     panel.start_button.click()
     assert len(panel.jobs) == 1 and "already writes" in panel.status_label.text()
-    qtbot.waitUntil(lambda: job.state.step >= 1, timeout=30000)
+    qtbot.waitUntil(lambda: job.state.step >= 1, timeout=SUBPROCESS_TIMEOUT_MS)
     panel.stop_button.click()
     assert panel.stop_button.text() == "Kill"
     with qtbot.waitSignal(job.sig_finished, timeout=10000):
