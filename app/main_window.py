@@ -11,20 +11,15 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 
-from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QIntValidator, QKeySequence
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
-    QComboBox,
     QDockWidget,
     QInputDialog,
-    QLabel,
-    QLineEdit,
     QMainWindow,
-    QToolBar,
     QWidget,
 )
 
-from app.about_dialog import add_help_menu
 from app.canvas import Canvas
 from app.device_info import device_memory
 from app.export_dialog import ExportDialog
@@ -32,10 +27,10 @@ from app.icon import application_icon
 from app.jobs import JobManager
 from app.navigator import Navigator
 from app.panels.jobs_dock import JobsDock
-from app.panels.model_info import show_model_info
 from app.project_controller import ProjectController, ProjectPrompts
 from app.settings import Preferences, Settings
 from app.startup_safety import restore_window_geometry, startup_default_model, tell_user
+from app.window_chrome import build_menus, build_status_bar, build_tools_toolbar, build_world_toolbar
 from app.worker import ModelInfo, TileWorker, default_loader
 from engine.checkpoints import list_checkpoints
 from engine.errors import EverscapeError, InvalidInput
@@ -107,16 +102,16 @@ class MainWindow(QMainWindow):
         self.project = ProjectController(self, prompts, enabled=persist)
         self.jobs = JobManager(self)  # export, inversion, training: listed in the Jobs dock
         self.jobs_dock = JobsDock(self, self.jobs)
-        self._build_world_toolbar()
-        self._build_tools_toolbar()
-        self._build_menus(dock)
-        self._build_status_bar()
+        build_world_toolbar(self)
+        build_tools_toolbar(self)
+        build_menus(self, dock)
+        build_status_bar(self)
         self._install_tools()
 
         self.worker.sig_model_ready.connect(self._on_worker_model_ready)
         self.worker.sig_failed.connect(self._on_worker_failed)
         self.worker.sig_pending_changed.connect(self._on_worker_pending)
-        self.canvas.sig_view_changed.connect(self._on_canvas_view)
+        self.canvas.sig_view_changed.connect(self.on_canvas_view)
         self.canvas.sig_cursor_moved.connect(self._on_canvas_cursor)
         self.worker.start()
 
@@ -141,100 +136,11 @@ class MainWindow(QMainWindow):
 
     # -- construction -------------------------------------------------------------------------------
 
-    def _build_world_toolbar(self) -> None:
-        bar = QToolBar("World", self)
-        bar.setObjectName("world")
-        self.addToolBar(bar)
-        bar.addWidget(QLabel(" Model "))
-        self.model_picker = QComboBox()
-        self.model_picker.setMinimumContentsLength(18)
-        self.model_picker.setToolTip("Shipped and your own checkpoints (random models: developer option)")
-        self.model_picker.activated.connect(self._on_picker_activated)
-        bar.addWidget(self.model_picker)
-        bar.addWidget(QLabel(" Seed "))
-        self.seed_field = QLineEdit()
-        self.seed_field.setValidator(QIntValidator())
-        self.seed_field.setFixedWidth(110)
-        self.seed_field.setToolTip("World seed; press Enter to open it")
-        self.seed_field.returnPressed.connect(self._on_seed_entered)
-        bar.addWidget(self.seed_field)
-        self.new_world_action = bar.addAction("New world", self.new_world)
-        self.new_world_action.setToolTip("A new world of this model with a fresh random seed")
-
-    def _build_tools_toolbar(self) -> None:
-        # Tools (style centres, resample, drop image...) register here as checkable actions of
-        # ``self.tool_group``; the pan tool is the canvas's built-in behaviour and the default.
-        self.tools_bar = QToolBar("Tools", self)
-        self.tools_bar.setObjectName("tools")
-        self.addToolBar(Qt.ToolBarArea.LeftToolBarArea, self.tools_bar)
-        self.tool_group = QActionGroup(self)
-        self.tool_group.setExclusive(True)
-        pan = QAction("Pan", self, checkable=True, checked=True)
-        pan.setToolTip("Drag to pan, wheel to zoom (the default tool)")
-        self.tool_group.addAction(pan)
-        self.tools_bar.addAction(pan)
-
     def _install_tools(self) -> None:
         """Edit ▸ Undo/Redo and the canvas tools; every later world change goes through ``self.tools``."""
         from app.tools.controller import ToolController
 
         self.tools = ToolController(self)
-
-    def _build_menus(self, dock: QDockWidget) -> None:
-        file_menu = self.menuBar().addMenu("&File")
-        self.project.build_file_menu(file_menu)
-        self.export_action = file_menu.addAction("&Export…", QKeySequence("Ctrl+E"), self.open_export_dialog)
-        file_menu.addSeparator()
-        file_menu.addAction("&Quit", QKeySequence.StandardKey.Quit, self.close)
-        view_menu = self.menuBar().addMenu("&View")
-        view_menu.addAction("&Go to x, y…", QKeySequence("Ctrl+G"), self.ask_go_to)
-        view_menu.addAction("Zoom &in", QKeySequence.StandardKey.ZoomIn, lambda: self.canvas.zoom_by(1))
-        view_menu.addAction("Zoom &out", QKeySequence.StandardKey.ZoomOut, lambda: self.canvas.zoom_by(-1))
-        view_menu.addAction("&Home (0, 0)", QKeySequence("Ctrl+Home"), lambda: self.canvas.centre_on(0, 0, 0))
-        view_menu.addAction(dock.toggleViewAction())
-        view_menu.addAction(self._install_training_panel().toggleViewAction())
-        view_menu.addAction(self.jobs_dock.toggleViewAction())
-        view_menu.addAction("&Model info…", lambda: self.model_info and show_model_info(self, self.model_info.ref))
-        view_menu.addSeparator()
-        view_menu.addAction("&Preferences…", QKeySequence.StandardKey.Preferences, self.edit_preferences)
-        dev_menu = self.menuBar().addMenu("&Developer")
-        self.developer_action = dev_menu.addAction("Offer random FAMILY:CONFIG models")
-        self.developer_action.setCheckable(True)
-        self.developer_action.setChecked(self.prefs.developer)
-        self.developer_action.toggled.connect(self._on_developer_toggled)
-        self.about_action = add_help_menu(self)
-
-    def _install_training_panel(self) -> QDockWidget:
-        """View ▸ Training (hidden until asked for): jobs run as child processes; "Open in canvas"
-        opens a run's ``last.safetensors`` here with the current seed. Closing the window stops them."""
-        from app.panels.training import TrainingPanel
-
-        def open_checkpoint(path: str) -> None:
-            self.open_world(path, self.world.seed if self.world is not None else 0)
-
-        self.training = TrainingPanel(open_model=open_checkpoint, jobs=self.jobs)
-        dock = QDockWidget("Training", self)
-        dock.setObjectName("training")
-        dock.setWidget(self.training)
-        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
-        dock.hide()
-        return dock
-
-    def _build_status_bar(self) -> None:
-        bar = self.statusBar()
-        self.cursor_label = QLabel("x —, y —")
-        self.zoom_label = QLabel()
-        self.pending_label = QLabel("0 pending")
-        self.error_label = QLabel()
-        self.error_label.setStyleSheet("color: #e06060")
-        self.device_label = QLabel("loading model…")
-        for label in (self.cursor_label, self.zoom_label, self.pending_label, self.error_label):
-            bar.addWidget(label)
-        bar.addPermanentWidget(self.device_label)
-        self._memory_timer = QTimer(self, interval=1000)
-        self._memory_timer.timeout.connect(self._update_device_label)
-        self._memory_timer.start()
-        self._on_canvas_view(self.canvas.view)
 
     # -- worlds -------------------------------------------------------------------------------------
 
@@ -252,9 +158,9 @@ class MainWindow(QMainWindow):
     def new_world(self) -> None:
         seed = random.SystemRandom().randrange(2**31)
         self.seed_field.setText(str(seed))
-        self._on_seed_entered()
+        self.on_seed_entered()
 
-    def _on_seed_entered(self) -> None:
+    def on_seed_entered(self) -> None:
         try:
             seed = int(self.seed_field.text())
         except ValueError:
@@ -264,12 +170,12 @@ class MainWindow(QMainWindow):
             self.tools.apply(self.world.with_seed(seed))
             self._clear_error()
 
-    def _on_picker_activated(self, index: int) -> None:
+    def on_picker_activated(self, index: int) -> None:
         ref = self.model_picker.itemText(index)
         if self.world is None or ref != self.world.model:
             self.open_world(ref, self.world.seed if self.world is not None else 0)
 
-    def _on_developer_toggled(self, on: bool) -> None:
+    def on_developer_toggled(self, on: bool) -> None:
         self.prefs.developer = on
         self.settings.save_preferences(self.prefs)
         self._fill_picker()
@@ -352,7 +258,7 @@ class MainWindow(QMainWindow):
         self.project.update_title()
         self._fill_picker()
         self._clear_error()
-        self._update_device_label()
+        self.update_device_label()
 
     def _on_worker_failed(self, keys, message: str) -> None:
         self._show_error(message)
@@ -367,12 +273,12 @@ class MainWindow(QMainWindow):
                 return
             self._fill_picker()
             self.canvas.schedule_requests()  # opening dropped the worker's queue
-            self._update_device_label()
+            self.update_device_label()
 
     def _on_worker_pending(self, count: int) -> None:
         self.pending_label.setText(f"{count} pending")
 
-    def _on_canvas_view(self, view) -> None:
+    def on_canvas_view(self, view) -> None:
         zoom = 2.0**view.zoom
         self.zoom_label.setText(f"zoom {zoom:g}×" if zoom >= 1 else f"zoom 1/{round(1 / zoom)}")
         self.navigator.update()
@@ -389,7 +295,7 @@ class MainWindow(QMainWindow):
         self.last_error = None
         self.error_label.clear()
 
-    def _update_device_label(self) -> None:
+    def update_device_label(self) -> None:
         info = self.model_info
         if info is None:
             return
@@ -410,7 +316,7 @@ class MainWindow(QMainWindow):
                     self.settings.save_world(world)
                 except EverscapeError as error:
                     self._show_error(str(error))
-        self._memory_timer.stop()
+        self.memory_timer.stop()
         self.training.shutdown()
         self.worker.shutdown()
         super().closeEvent(event)

@@ -40,7 +40,7 @@ def test_window_opens_a_world_and_reports_status(qtbot, open_window):
 def test_seed_field_and_new_world_change_the_world(qtbot, open_window):
     window = open_window(seed=1)
     window.seed_field.setText("77")
-    window._on_seed_entered()
+    window.on_seed_entered()
     assert window.world.seed == 77 and window.world.version == 1
     window.new_world()
     assert window.world.seed == int(window.seed_field.text()) and window.world.version == 2

@@ -107,7 +107,7 @@ def test_seed_changes_go_through_history(qtbot, window):
     win = window()
     start = win.world
     win.seed_field.setText("77")
-    win._on_seed_entered()
+    win.on_seed_entered()
     assert win.world.seed == 77 and win.tools.undo_action.isEnabled()
     win.tools.undo_action.trigger()
     assert win.world is start and win.seed_field.text() == "3"
@@ -118,7 +118,7 @@ def test_seed_changes_go_through_history(qtbot, window):
 def test_a_world_shown_by_others_starts_a_new_history(window):
     win = window()
     win.seed_field.setText("8")
-    win._on_seed_entered()
+    win.on_seed_entered()
     assert win.tools.undo_action.isEnabled()
     opened = win.world.with_seed(12)  # e.g. a project of the same model, shown directly
     win.canvas.set_world(opened)
