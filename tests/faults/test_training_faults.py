@@ -18,8 +18,7 @@ from safetensors.torch import save_file
 
 from engine.cli import main
 from engine.errors import CheckpointError, InvalidInput, OutputError
-from engine.models import reference
-from engine.models.registry import build_random
+from engine.models.registry import build_random, make_trainer
 from engine.train import loop
 from engine.train.datasets import CropDataset, open_dataset
 from engine.train.protocol import TrainConfig
@@ -73,7 +72,7 @@ def test_an_image_that_breaks_after_the_check_is_skipped_mid_run(tmp_path):
 
 def _trainer():
     config = TrainConfig(batch=2, crop=32, r1_every=2, path_every=2, seed=0)
-    return reference.make_trainer(build_random("reference", "tiny"), config, "cpu")
+    return make_trainer(build_random("reference", "tiny"), config, "cpu")
 
 
 class _FailingAfter(CropDataset):

@@ -8,12 +8,12 @@ import torch
 import torch.nn.functional as F
 
 from engine.checkpoints import load_checkpoint
+from engine.families.infgan import model as infgan
+from engine.families.infgan.trainer import InfGANOptions
 from engine.fields import LatentSource
-from engine.models import infgan
 from engine.models.registry import build_random, load_model, make_trainer
 from engine.styles import StyleLayout
 from engine.train.datasets import CropDataset, load_image
-from engine.train.infgan_trainer import InfGANOptions
 from engine.train.options import TrainOptions
 from engine.train.protocol import TrainConfig
 from tests.engine.train.runs import run_steps

@@ -60,9 +60,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from engine.families.infgan.model import InfGANGenerator, real_crop_size
 from engine.fields import FieldStore, LatentSource, address_seed
 from engine.layers.spans import Span
-from engine.models.infgan import InfGANGenerator, real_crop_size
 from engine.styles import StyleLayout
 from engine.train import distributed
 from engine.train.adversarial import seeded_init
