@@ -17,8 +17,9 @@ from engine.families import reference as reference_family
 from engine.families.reference.trainer import ReferenceTrainer
 from engine.models.registry import build_random, load_model, make_trainer
 from engine.train.datasets import CropDataset
-from engine.train.loop import Snapshot, _images_seen, images_behind
+from engine.train.loop import Snapshot, images_behind
 from engine.train.protocol import TrainConfig
+from engine.train.session import images_seen
 from engine.train.state import FILENAME, decode, encode, load_state
 from tests.engine.train.runs import run_steps
 from tests.torchrun import run_torchrun
@@ -70,7 +71,7 @@ def test_kimg_counts_the_images_seen_when_a_resume_changes_the_batch(tmp_path):
     assert load_state(tmp_path / FILENAME)["images"] == 5
     # A state saved before the count was kept is refused in one line naming the run format.
     with pytest.raises(CheckpointError, match=r"is a run of format 1 \(its images seen not counted\)"):
-        _images_seen({"step": 10, "meta": {"world_size": 1}}, tmp_path / FILENAME)
+        images_seen({"step": 10, "meta": {"world_size": 1}}, tmp_path / FILENAME)
 
 
 def test_a_resume_keeps_the_run_provenance_it_does_not_restate(tmp_path):
