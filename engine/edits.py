@@ -8,7 +8,7 @@ bit-identical before and after; :func:`changed_regions` states that union for an
 lineage, which is what lets a canvas keep every cached tile the edit cannot reach, for undo and redo
 as well as for the edit itself.
 
-ALIS has its own meaning of a region (the anchors inside it, :mod:`engine.models.alis_edit`);
+ALIS has its own meaning of a region (the anchors inside it, :mod:`engine.families.alis.edit`);
 :func:`resample_region` picks the right one for a model.
 """
 
@@ -75,7 +75,7 @@ def resample_region(world: World, model: Generator, rect: Rect, seed: int) -> Wo
     """Resample ``rect`` (level-0 pixels) the way the model's family means it: ALIS redraws the anchors
     inside it, every other family the cells of all its fields inside it."""
     if model.family == "alis":
-        from engine.models import alis_edit
+        from engine.families.alis import edit as alis_edit
 
         return alis_edit.resample(world, model, rect, seed)  # type: ignore[arg-type]
     return resample_fields(world, model, rect, seed)

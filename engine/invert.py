@@ -201,7 +201,28 @@ def invert(
     if any(p.requires_grad for p in model.parameters()):
         model.requires_grad_(False)  # the generator is frozen; only latents learn
     target = torch.from_numpy(image.copy()).to(device=device, dtype=torch.float32).permute(2, 0, 1) / 127.5 - 1.0
+    latents = _trainable_latents(model, world, rect, level, config, device)
+    losses, seconds = _fit(model, latents, target, rect, config, progress, cancelled)
+    edited, centre = _edited_world(world, latents)
+    return InversionResult(edited, losses, seconds, centre)
 
+
+@dataclass
+class _Latents:
+    """What an inversion trains: the cells each field's pixels read (``params``), served through
+    ``source``, and the style vector of a new centre (``style``, in ``style_world``) if the family reads one."""
+
+    specs: dict[str, tuple[FieldSpec, Rect]]
+    params: dict[str, tuple[Rect, torch.Tensor]]
+    source: OptimisableSource
+    style: torch.Tensor | None
+    style_world: World
+
+
+def _trainable_latents(
+    model: Generator, world: World, rect: Rect, level: int, config: InvertConfig, device: torch.device
+) -> _Latents:
+    """The world's latents under ``rect`` as trainable copies, and a style centre at its middle."""
     base = LatentSource(world.seed, world.overrides, device=device)
     specs = _footprints(model, rect, level)
     params: dict[str, tuple[Rect, torch.Tensor]] = {}
@@ -213,24 +234,38 @@ def invert(
     style_seed = style = None
     if config.style:
         style_seed = address_seed("invert.style", world.seed, rect.x, rect.y, rect.w, rect.h) & (2**31 - 1)
-        centre = StyleCentre(rect.x + w // 2, rect.y + h // 2, style_seed)
+        centre = StyleCentre(rect.x + rect.w // 2, rect.y + rect.h // 2, style_seed)
         style_world = world.with_styles(add_centre(world.styles, world.seed, centre, model.implicit_style_centre))
     source = OptimisableSource(base, params, style_seed, None)
     if config.style:
-        style = _probe_style(model, source, style_world, rect, level, style_seed)
+        style = _probe_style(model, source, style_world, rect, config.level, style_seed)
         source.style = style
     if style is None:
         style_world = world
+    return _Latents(specs, params, source, style, style_world)
 
+
+def _fit(
+    model: Generator,
+    latents: _Latents,
+    target: torch.Tensor,
+    rect: Rect,
+    config: InvertConfig,
+    progress: Callable[[int, float], None] | None,
+    cancelled: Callable[[], bool] | None,
+) -> tuple[list[float], float]:
+    """Adam on the latents (pixel MSE plus the latents' mean/RMS priors); the losses per step and
+    the seconds per step."""
+    params, specs, style = latents.params, latents.specs, latents.style
     groups = [{"params": [p for _, p in params.values()], "lr": config.lr}]
     if style is not None:
         groups.append({"params": [style], "lr": config.style_lr})
     optimiser = torch.optim.Adam(groups, betas=(0.9, 0.999))
     base_lrs = [g["lr"] for g in optimiser.param_groups]
-    latents = [params[n][1] for n, (spec, _) in specs.items() if not is_noise(spec)]
+    codes = [params[n][1] for n, (spec, _) in specs.items() if not is_noise(spec)]
     noises = [params[n][1] for n, (spec, _) in specs.items() if is_noise(spec)]
     if style is not None:
-        latents.append(style)
+        codes.append(style)
 
     losses: list[float] = []
     started = time.perf_counter()
@@ -241,9 +276,9 @@ def invert(
         for group, lr in zip(optimiser.param_groups, base_lrs, strict=True):
             group["lr"] = lr * max(factor, 1e-3)
         with torch.enable_grad():
-            rendered = render_region(model, source, style_world, rect, level)
+            rendered = render_region(model, latents.source, latents.style_world, rect, config.level)
             loss = torch.mean((rendered - target) ** 2)
-            for z in latents:
+            for z in codes:
                 loss = loss + config.mean_weight * z.mean() ** 2
                 loss = loss + config.rms_weight * (z.pow(2).mean().sqrt() - 1.0) ** 2
             optimiser.zero_grad(set_to_none=True)
@@ -254,21 +289,25 @@ def invert(
         losses.append(float(loss.detach()))
         if progress is not None:
             progress(step + 1, losses[-1])
-    seconds = (time.perf_counter() - started) / config.steps
+    return losses, (time.perf_counter() - started) / config.steps
 
+
+def _edited_world(world: World, latents: _Latents) -> tuple[World, StyleCentre | None]:
+    """``world`` with the fitted cells as field patches and the fitted style centre, if any."""
     patches = tuple(
-        FieldPatch(name, cells, p.detach().to("cpu", torch.float32).clone()) for name, (cells, p) in params.items()
+        FieldPatch(name, cells, p.detach().to("cpu", torch.float32).clone())
+        for name, (cells, p) in latents.params.items()
     )
-    new_styles = style_world.styles
+    new_styles = latents.style_world.styles
     centre = None
-    if style is not None:
-        latent = tuple(float(v) for v in style.detach().cpu())
+    if latents.style is not None:
+        latent = tuple(float(v) for v in latents.style.detach().cpu())
         centre = replace(new_styles.centres[-1], latent=latent)
         new_styles = replace(new_styles, centres=(*new_styles.centres[:-1], centre))
     edited = world.with_overrides((*world.overrides, *patches))
     if centre is not None:
         edited = replace(edited, styles=new_styles)
-    return InversionResult(edited, losses, seconds, centre)
+    return edited, centre
 
 
 def _probe_style(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 
 from engine.bench import BenchContext, Row, benchmark, timed
-from engine.models import alis
+from engine.families.alis import config as alis_config
 from engine.models.registry import build_random
 from engine.render import Renderer
 from engine.world import World
@@ -33,7 +33,7 @@ def frame_origins(block: int, frames: int) -> list[tuple[int, int]]:
 @benchmark("alis_frame")
 def frame_time(ctx: BenchContext) -> list[Row]:
     rows = []
-    names = alis.TEST_CONFIGS if ctx.quick else tuple(alis.CONFIGS)
+    names = alis_config.TEST_CONFIGS if ctx.quick else tuple(alis_config.CONFIGS)
     for name in names:
         model = build_random("alis", name)
         renderer = Renderer(model, ctx.device, exact=False)

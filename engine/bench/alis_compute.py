@@ -23,8 +23,9 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from engine.bench import BenchContext, Row, benchmark, sync
+from engine.families.alis import config as alis_config
+from engine.families.alis import model as alis
 from engine.fields import LatentSource
-from engine.models import alis
 from engine.models.registry import INIT_SEED
 from engine.styles import StyleLayout
 
@@ -32,10 +33,10 @@ FRAME = 256
 OFFICIAL_GFLOP = 31.9
 
 
-def variants(name: str) -> dict[str, alis.ALISConfig]:
+def variants(name: str) -> dict[str, alis_config.ALISConfig]:
     """``before``: bilinear up-sampling (every config until now); ``after``: transposed (what
     ``paper`` uses now; for the others a what-if, since their trained weights need bilinear)."""
-    config = alis.CONFIGS[name]
+    config = alis_config.CONFIGS[name]
     return {
         label: dataclasses.replace(config, upsample=up)
         for label, up in (("before", "bilinear"), ("after", "transposed"))
@@ -53,7 +54,7 @@ def render_strip(model: alis.ALISGenerator, source: LatentSource, width: int, he
             model.render_blocks([(0, 0)], source, StyleLayout(), size=(width, height))
 
 
-def flops_per_px(config: alis.ALISConfig, width: int, height: int, blocks: bool) -> float:
+def flops_per_px(config: alis_config.ALISConfig, width: int, height: int, blocks: bool) -> float:
     """FLOPs per output pixel of a ``width x height`` render, counted on the meta device."""
     with torch.device("meta"):
         model = alis.build(config)
@@ -63,7 +64,9 @@ def flops_per_px(config: alis.ALISConfig, width: int, height: int, blocks: bool)
     return counter.get_total_flops() / (width * height)
 
 
-def frame_seconds(config: alis.ALISConfig, width: int, height: int, blocks: bool, device: str) -> tuple[float, float]:
+def frame_seconds(
+    config: alis_config.ALISConfig, width: int, height: int, blocks: bool, device: str
+) -> tuple[float, float]:
     """(wall, process CPU) seconds per 256² frame of the strip rendered as blocks or as one region."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(INIT_SEED)
@@ -91,21 +94,21 @@ def alis_compute(ctx: BenchContext) -> list[Row]:
     return rows
 
 
-def margin_free_flops_per_px(config: alis.ALISConfig, blocks: int) -> float:
+def margin_free_flops_per_px(config: alis_config.ALISConfig, blocks: int) -> float:
     """FLOPs per pixel without margins, ``2 F(2n) - F(n)`` over square regions of ``n`` blocks
     (margins cost about 1/side; ``--quick`` extrapolates from smaller regions)."""
     side = blocks * config.block
     return 2 * flops_per_px(config, 2 * side, 2 * side, blocks=False) - flops_per_px(config, side, side, blocks=False)
 
 
-def _row(ctx: BenchContext, name: str, label: str, config: alis.ALISConfig, mode: str, ideal: float) -> Row:
+def _row(ctx: BenchContext, name: str, label: str, config: alis_config.ALISConfig, mode: str, ideal: float) -> Row:
     blocks = mode == "block"
     strip = (4 * config.block, config.block)
     per_px = flops_per_px(config, *strip, blocks=blocks)
     row: Row = {
         "model": f"alis:{name}",
         "variant": f"{label}:{config.upsample}",
-        "config_default": config.upsample == alis.CONFIGS[name].upsample,
+        "config_default": config.upsample == alis_config.CONFIGS[name].upsample,
         "mode": mode,
         "gflop_per_256_frame": per_px * FRAME**2 / 1e9,
         "discarded_fraction": 1.0 - ideal / per_px,

@@ -18,9 +18,9 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from engine.bench import BenchContext, Row, benchmark
 from engine.bench.render_speed import VIEW, discarded_fraction
+from engine.families.infinitygan.model import CONFIGS, InfinityGANGenerator
 from engine.fields import LatentSource
 from engine.geometry import Rect
-from engine.models.infinitygan import CONFIGS, InfinityGANGenerator
 from engine.models.registry import build_random
 from engine.render import Renderer
 from engine.styles import StyleCentre, StyleLayout

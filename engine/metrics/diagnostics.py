@@ -34,7 +34,7 @@ deterministically given a seed, and ends in a verdict against a stated threshold
   init). A critic that sees single frames at random phases cannot tell a phase-locked envelope
   from the data's own variation, so nothing teaches the generator out of it. The cause was in the
   generator: the linear anchor blend gives pixels between anchors a smaller spread of styles than
-  pixels on them; ALIS's variance-preserving blend (``engine.models.alis``) removes that. Verdict:
+  pixels on them; ALIS's variance-preserving blend (``engine.families.alis.config``) removes that. Verdict:
   at most :data:`LATTICE_LIMIT`, twice the random-init level.
 - **Seams.** Max |difference| between a rect rendered at once and stitched from odd tiles; the
   consistency contract makes it 0, so the limit is 0 (the ``seams`` benchmark uses the same function).

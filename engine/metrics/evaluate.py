@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import torch
 
@@ -69,74 +70,16 @@ def evaluate(
     Its 1× entry is the band-vs-whole difference, the part of every entry that is not zoom.
     """
     options.check()
-    say = progress or (lambda _message: None)
     renderer = Renderer(model, device)
-    dev = renderer.device
-    cfg, size, sampling = options.swd, options.frame, options.crop_sampling
-    seconds: dict[str, float] = {}
-
-    def timed(name: str, function: Callable[[], object]) -> object:
-        say(f"{name}...")
-        start = time.perf_counter()
-        value = function()
-        seconds[name] = round(time.perf_counter() - start, 2)
-        return value
-
-    def real_crops(seed: int) -> torch.Tensor:
-        return data.crops(options.frames, size, seed, sampling=sampling)
-
-    real = timed("real", lambda: describe(real_crops(options.seed), cfg, dev, stream=0))
-    other = timed("real_b", lambda: describe(real_crops(options.seed + 1), cfg, dev, stream=4))
-    generated = timed(
-        "frames",
-        lambda: describe(
-            render_frames(renderer, model_ref, options.frames, size, options.seed, sampling=sampling),
-            cfg,
-            dev,
-            stream=1,
-        ),
-    )
-    frame_swd = swd_descriptors(real, generated, cfg)
-    # The strip runs along the origin's row: a row-dependent model's ratio divides it by frames
-    # from that row (where every other model's frames are), not from all its rows.
-    strip_row_swd = frame_swd
-    if model.row_dependent:
-        at_origin = timed(
-            "frames_at_strip_row",
-            lambda: describe(
-                render_frames(renderer, model_ref, options.frames, size, options.seed, at_rows=False),
-                cfg,
-                dev,
-                stream=1,
-            ),
-        )
-        strip_row_swd = swd_descriptors(real, at_origin, cfg)
-    inf = timed(
-        "strip", lambda: infinite_swd(renderer, model_ref, real, options.strip_frames, size, cfg, options.seed, dev)
+    timer = _Timer(progress or (lambda _message: None))
+    real, other, frame_swd, strip_row_swd = _frame_swds(renderer, model_ref, data, options, timer)
+    dev, cfg = renderer.device, options.swd
+    inf = timer(
+        "strip",
+        lambda: infinite_swd(renderer, model_ref, real, options.strip_frames, options.frame, cfg, options.seed, dev),
     )
     inf["ratio_to_frames"] = inf["swd"]["mean"] / strip_row_swd.mean if strip_row_swd.mean > 0 else None
-    scaled = timed(
-        "scaleinv",
-        lambda: scaleinv_swd(
-            renderer, model_ref, real, options.scale_frames, size, cfg, options.scales, options.seed, dev, sampling
-        ),
-    )
-    real_scaled = timed(
-        "real_scaleinv",
-        lambda: real_scaleinv_swd(
-            data, real, options.scale_frames, size, cfg, options.scales, options.seed, dev, sampling
-        ),
-    )
-    real_whole = (
-        timed(
-            "real_whole_scaleinv",
-            lambda: real_scaleinv_swd(
-                whole, real, options.scale_frames, size, cfg, options.scales, options.seed, dev, sampling
-            ),
-        )
-        if whole is not None
-        else {}
-    )
+    scaled, real_scaled, real_whole = _scaleinv_swds(renderer, model_ref, data, whole, real, options, timer)
     return {
         "model": model_ref,
         "data": data.name,
@@ -150,8 +93,69 @@ def evaluate(
         "scaleinv": {str(k): v.to_json() for k, v in scaled.items()},
         "real_scaleinv": {str(k): (v.to_json() if v else None) for k, v in real_scaled.items()},
         "real_whole_scaleinv": {str(k): (v.to_json() if v else None) for k, v in real_whole.items()},
-        "seconds": seconds,
+        "seconds": timer.seconds,
     }
+
+
+class _Timer:
+    """Runs each metric under its name: says it started, keeps its seconds for the report."""
+
+    def __init__(self, say: Callable[[str], None]) -> None:
+        self.say = say
+        self.seconds: dict[str, float] = {}
+
+    def __call__(self, name: str, function: Callable[[], Any]) -> Any:
+        self.say(f"{name}...")
+        start = time.perf_counter()
+        value = function()
+        self.seconds[name] = round(time.perf_counter() - start, 2)
+        return value
+
+
+def _frame_swds(renderer: Renderer, model_ref: str, data: RealImages, options: EvalOptions, timer: _Timer) -> tuple:
+    """Real descriptors, a second real set's, the frames' SWD and the SWD of frames on the strip's row.
+
+    The strip runs along the origin's row: a row-dependent model's ratio divides it by frames
+    from that row (where every other model's frames are), not from all its rows."""
+    dev, cfg, size, sampling = renderer.device, options.swd, options.frame, options.crop_sampling
+
+    def real_crops(seed: int) -> torch.Tensor:
+        return data.crops(options.frames, size, seed, sampling=sampling)
+
+    def frames(**placement: Any) -> Any:
+        return describe(
+            render_frames(renderer, model_ref, options.frames, size, options.seed, **placement), cfg, dev, stream=1
+        )
+
+    real = timer("real", lambda: describe(real_crops(options.seed), cfg, dev, stream=0))
+    other = timer("real_b", lambda: describe(real_crops(options.seed + 1), cfg, dev, stream=4))
+    generated = timer("frames", lambda: frames(sampling=sampling))
+    frame_swd = swd_descriptors(real, generated, cfg)
+    strip_row_swd = frame_swd
+    if renderer.model.row_dependent:
+        at_origin = timer("frames_at_strip_row", lambda: frames(at_rows=False))
+        strip_row_swd = swd_descriptors(real, at_origin, cfg)
+    return real, other, frame_swd, strip_row_swd
+
+
+def _scaleinv_swds(
+    renderer: Renderer,
+    model_ref: str,
+    data: RealImages,
+    whole: RealImages | None,
+    real: Any,
+    options: EvalOptions,
+    timer: _Timer,
+) -> tuple[dict, dict, dict]:
+    """ScaleInv-SWD of the model, and the same procedure on real crops of ``data`` and ``whole``."""
+    dev, cfg, size, sampling = renderer.device, options.swd, options.frame, options.crop_sampling
+    zooms = (options.scale_frames, size, cfg, options.scales, options.seed, dev, sampling)
+    scaled = timer("scaleinv", lambda: scaleinv_swd(renderer, model_ref, real, *zooms))
+    real_scaled = timer("real_scaleinv", lambda: real_scaleinv_swd(data, real, *zooms))
+    real_whole = (
+        timer("real_whole_scaleinv", lambda: real_scaleinv_swd(whole, real, *zooms)) if whole is not None else {}
+    )
+    return scaled, real_scaled, real_whole
 
 
 def summary(report: dict) -> str:

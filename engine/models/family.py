@@ -1,12 +1,13 @@
 """A model family's capabilities as one typed record, so callers read fields instead of probing modules.
 
-Every family (InfinityGAN, ALIS, ∞-GAN, the reference) registers one :class:`Family` in
-:mod:`engine.models.registry`: how to build and describe its models, the side of the real crops
-its critic sees, which config fields a warm start may change (their :class:`FieldRole`), how to
-grow trained weights into a larger config, and its trainer and training options.
+Every family (InfinityGAN, ALIS, ∞-GAN, the reference) defines one :class:`Family` in its package
+(``engine.families.<name>``, found by :mod:`engine.models.registry`): how to build and describe
+its models, the side of the real crops its critic sees, which config fields a warm start may
+change (their :class:`FieldRole`), how to grow trained weights into a larger config, and its
+trainer and training options.
 
 Why trainers and options are named by import path (``"package.module:name"``) and not held as
-objects: models sit below the training stack (models never import trainers), and rendering must
+objects: the shared stack reaches a family only through its record (models never import trainers), and rendering must
 never load the training stack. :meth:`Family.make_trainer` and :meth:`Family.options_class`
 import them on first use.
 """

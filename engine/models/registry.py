@@ -1,8 +1,9 @@
 """Model names -> generators: random ``FAMILY:CONFIG`` models, shipped and user checkpoints.
 
-Families are listed here once, by module path, and imported lazily, so ``everscape models`` stays
-quick and a family under construction cannot break the others; each is described by one
-:class:`~engine.models.family.Family` record (:func:`get_family`). Name resolution, in order:
+Families are listed here once, by package path (``engine.families.<name>``), and imported lazily,
+so ``everscape models`` stays quick and a family under construction cannot break the others; each
+package defines one :class:`~engine.models.family.Family` record, ``FAMILY`` (:func:`get_family`).
+Name resolution, in order:
 
 1. ``FAMILY:CONFIG`` (e.g. ``reference:tiny``): a randomly initialised model with a fixed init
    seed, for tests and benchmarks (identical weights on every machine);
@@ -14,10 +15,8 @@ quick and a family under construction cannot break the others; each is described
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import torch
@@ -25,108 +24,43 @@ import torch
 from engine.checkpoints import Checkpoint, find_checkpoint, list_checkpoints, load_checkpoint
 from engine.errors import CheckpointError, InvalidInput, first_line
 from engine.models.base import Generator
-from engine.models.family import DataPreparation, Family, FieldRole
+from engine.models.family import Family
 from engine.models.preflight import check_before_building
 
-#: family name -> module implementing its model (imported when the family is first asked for).
-FAMILY_MODULES: dict[str, str] = {
-    "reference": "engine.models.reference",
-    "infinitygan": "engine.models.infinitygan",
-    "alis": "engine.models.alis",
-    "infgan": "engine.models.infgan",
+#: family name -> its package (``engine.families.<name>``, whose ``FAMILY`` is its record),
+#: imported when the family is first asked for.
+FAMILY_PACKAGES: dict[str, str] = {
+    "reference": "engine.families.reference",
+    "infinitygan": "engine.families.infinitygan",
+    "alis": "engine.families.alis",
+    "infgan": "engine.families.infgan",
 }
 
 #: Weights of ``FAMILY:CONFIG`` models are drawn with this seed, so they agree everywhere.
 INIT_SEED = 20260101
 
 
-def _reference(module: ModuleType) -> Family:
-    return _family(
-        module,
-        "reference",
-        trainer="engine.train.reference_trainer:ReferenceTrainer",
-        options="engine.train.options:TrainOptions",
-    )
-
-
-def _infinitygan(module: ModuleType) -> Family:
-    roles = {
-        **dict.fromkeys(module.INFERENCE_FIELDS, FieldRole.INFERENCE),
-        **dict.fromkeys(module.COORDINATE_FIELDS, FieldRole.COORDINATE),
-        **dict.fromkeys(module.EXTENSION_FIELDS, FieldRole.EXTENSION),
-    }
-    return _family(
-        module,
-        "infinitygan",
-        trainer="engine.train.infinitygan_trainer:InfinityGANTrainer",
-        options="engine.train.infinitygan_trainer:InfinityGANOptions",
-        field_roles=roles,
-    )
-
-
-def _alis(module: ModuleType) -> Family:
-    return _family(
-        module,
-        "alis",
-        trainer="engine.train.alis_trainer:ALISTrainer",
-        options="engine.train.alis_trainer:ALISOptions",
-        field_roles=dict.fromkeys(module.INFERENCE_FIELDS, FieldRole.INFERENCE),
-    )
-
-
-def _infgan(module: ModuleType) -> Family:
-    prep = module.BLUEMARBLE_OPTIONS
-    return _family(
-        module,
-        "infgan",
-        trainer="engine.train.infgan_trainer:InfGANTrainer",
-        options="engine.train.infgan_trainer:InfGANOptions",
-        grow="engine.models.infgan_grow:grow_weights",
-        bluemarble=DataPreparation(scale=prep["scale"], drop_bottom=prep["drop_bottom_fraction"]),
-    )
-
-
-def _family(module: ModuleType, name: str, **capabilities: Any) -> Family:
-    """The record of family ``name`` from its model module's protocol (see ``engine.models.base``)."""
-    return Family(
-        name=name,
-        config_class=type(next(iter(module.CONFIGS.values()))),
-        configs=module.CONFIGS,
-        test_configs=tuple(module.TEST_CONFIGS),
-        build=module.build,
-        config_from_dict=module.config_from_dict,
-        crop_size=module.real_crop_size,
-        **capabilities,
-    )
-
-
-#: family name -> the function making its record from its model module.
-_RECORDS: dict[str, Callable[[ModuleType], Family]] = {
-    "reference": _reference,
-    "infinitygan": _infinitygan,
-    "alis": _alis,
-    "infgan": _infgan,
-}
-
-
 def get_family(name: str) -> Family:
     """The :class:`Family` record of ``name``; unknown or not yet built families are a clear error."""
-    path = FAMILY_MODULES.get(name)
+    path = FAMILY_PACKAGES.get(name)
     if path is None:
         raise InvalidInput(f"unknown model family {name!r} (known: {', '.join(available_families())})")
     try:
-        module = importlib.import_module(path)
+        package = importlib.import_module(path)
     except ModuleNotFoundError as error:
         if error.name == path:
             raise InvalidInput(f"model family {name!r} is not available in this build") from None
         raise
-    return _RECORDS[name](module)
+    record = package.FAMILY
+    if not isinstance(record, Family) or record.name != name:
+        raise TypeError(f"{path}.FAMILY must be the Family record of {name!r}")
+    return record
 
 
 def available_families() -> list[str]:
-    """Families whose module exists in this build (a missing module is skipped, a broken one raises)."""
+    """Families whose package exists in this build (a missing one is skipped, a broken one raises)."""
     found = []
-    for name, path in FAMILY_MODULES.items():
+    for name, path in FAMILY_PACKAGES.items():
         try:
             importlib.import_module(path)
         except ModuleNotFoundError as error:
@@ -182,7 +116,7 @@ class LoadedModel:
 def load_model(ref: str) -> LoadedModel:
     """Resolve a model name (see module docstring) to an eval-mode generator on the CPU."""
     family, sep, config_name = ref.partition(":")
-    if sep and family in FAMILY_MODULES:
+    if sep and family in FAMILY_PACKAGES:
         return LoadedModel(build_random(family, config_name), ref, None)
     path = Path(ref)
     if not (path.suffix or path.exists()):

@@ -8,8 +8,9 @@ its trainer, ``(model, config: TrainConfig, device) -> FamilyTrainer``, and its 
 Modules: ``losses`` (GAN losses, R1, path length, WGAN-GP), ``discriminator`` (StyleGAN2 residual
 D for any size, aux head), ``adversarial`` (:class:`AdversarialTrainer`, the StyleGAN2-style base
 families subclass), ``ema``, ``distributed`` (torchrun/DDP), ``datasets`` (real crops),
-``state`` (exact-resume files), ``loop`` (the generic loop), the family trainers
-(``reference_trainer``, ``infinitygan_trainer``, ``alis_trainer``, ``infgan_trainer``).
+``state`` (exact-resume files), ``loop`` (the generic loop). The family trainers live with their
+models (``engine.families.<name>.trainer``) and reach this stack from above: the loop finds them
+through the family's record, by import path, never by a static import.
 From the command line to a run: ``options`` (typed training options) and ``option_flags`` (the
 flags generated from them), ``launch`` (defaults, recipe, model, data), ``warm_start`` (``--init``),
 ``resume`` (which saved runs can be resumed), ``interrupt`` (Ctrl-C).

@@ -41,9 +41,11 @@ Hooks a family overrides (only :meth:`generate` is required):
 - ``extra_state()`` / ``load_extra_state(dict)``: more resume state (tensors/plain data).
 
 The phases are methods (``_d_main``, ``_d_reg``, ``_g_main``, ``_g_reg``) a family may
-override whole when a hook is not enough. Class attributes tune the schedule: ``loss``
-("logistic" | "wgan"), ``d_steps``, ``gp_weight``, ``betas``, ``path_batch_shrink``,
-``path_mean_over``, ``ema_rampup``.
+override whole when a hook is not enough: ∞-GAN's one critic per level overrides the three it
+uses (``engine.families.infgan.trainer``) and keeps the schedule, optimisers, critic warm-up,
+learning-rate ramp, EMA and resume machinery of this class. Class attributes tune the schedule:
+``loss`` ("logistic" | "wgan"), ``d_steps``, ``gp_weight``, ``betas``, ``path_batch_shrink``,
+``path_mean_over``, ``ema_rampup``, ``path_length``.
 Losses are weighted by the trainer, so ``extra_*_losses`` return weighted terms themselves.
 """
 
@@ -114,8 +116,21 @@ class AdversarialTrainer:
     path_batch_shrink: int = 2  # path-length batch = batch // this
     path_mean_over: int = 0  # see PathLengthRegularizer
     ema_rampup: float | None = RAMPUP  # None: a fixed half-life from the first step
+    #: Whether :meth:`generate` gives latents a path length can be taken through (False: no G reg).
+    path_length: bool = True
 
-    def __init__(self, generator: Generator, discriminator: nn.Module, config: TrainConfig, device: Any) -> None:
+    def __init__(
+        self,
+        generator: Generator,
+        discriminator: nn.Module,
+        config: TrainConfig,
+        device: Any,
+        *,
+        g_lr: float | None = None,
+        d_lr: float | None = None,
+    ) -> None:
+        """``g_lr``/``d_lr``: a family's own rates (default: ``config.g_lr``/``config.d_lr``); the
+        generator's is scaled by ``options.g_lr_scale`` either way."""
         self.config = config
         self.device = torch.device(device)
         self.generator = generator.to(self.device).train().requires_grad_(True)
@@ -125,13 +140,16 @@ class AdversarialTrainer:
         self.ema = copy.deepcopy(self.generator).eval().requires_grad_(False)
         self.path_reg = PathLengthRegularizer(mean_over=self.path_mean_over).to(self.device)
         self.r1_active = self.loss == "logistic" and config.r1_gamma > 0 and config.r1_every > 0
-        self.path_active = config.path_weight > 0 and config.path_every > 0
-        g_lr = generator_lr(config, config.g_lr)
+        self.path_active = self.path_length and config.path_weight > 0 and config.path_every > 0
+        g_rate = generator_lr(config, config.g_lr if g_lr is None else g_lr)
         self.g_opt = lazy_adam(
-            list(self.generator.parameters()), g_lr, self.betas, config.path_every if self.path_active else 0
+            list(self.generator.parameters()), g_rate, self.betas, config.path_every if self.path_active else 0
         )
         self.d_opt = lazy_adam(
-            self.discriminator.parameters(), config.d_lr, self.betas, config.r1_every if self.r1_active else 0
+            self.discriminator.parameters(),
+            config.d_lr if d_lr is None else d_lr,
+            self.betas,
+            config.r1_every if self.r1_active else 0,
         )
         self.current_step = 0
         # ``options.augment``: every critic input (reals, fakes, R1 and GP points) is augmented

@@ -18,7 +18,7 @@ import torch
 from engine.errors import InvalidInput
 from engine.models.base import Generator
 from engine.models.family import Family
-from engine.models.registry import FAMILY_MODULES, build_initial, build_random, get_family
+from engine.models.registry import FAMILY_PACKAGES, build_initial, build_random, get_family
 from engine.render import choose_device
 from engine.train import distributed
 from engine.train.datasets import BASEMAPS, CropDataset, open_dataset
@@ -31,7 +31,7 @@ from engine.train.state import FILENAME
 
 def option_classes() -> dict[str, type[TrainOptions]]:
     """Family name -> its options class, for every trainable family of this build."""
-    return {name: get_family(name).options_class() for name in FAMILY_MODULES if get_family(name).trainable}
+    return {name: get_family(name).options_class() for name in FAMILY_PACKAGES if get_family(name).trainable}
 
 
 def run_options(args: argparse.Namespace, family: Family, recorded: dict[str, Any] | None) -> TrainOptions:

@@ -43,26 +43,14 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from engine.atomic import atomic_paths
-from engine.checkpoints import write_checkpoint_file
-from engine.errors import CheckpointError, EverscapeError, InvalidInput, first_line
+from engine.errors import EverscapeError, InvalidInput
 from engine.imageio import write_image
 from engine.train import distributed
 from engine.train.datasets import CropDataset
 from engine.train.protocol import FamilyTrainer, RealBatch
-from engine.train.resume import refuse_old_run
 from engine.train.runlock import run_lock
-from engine.train.state import FILENAME, capture_rng, load_state, restore_rng, seed_everything, write_state_file
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """A checkpoint just written: its path, the ``metric_fn`` value (``None`` without one) and
-    whether that value is the best so far (``best.safetensors`` was rewritten)."""
-
-    path: Path
-    metric: float | None = None
-    best: bool = False
+from engine.train.session import RunSession, Snapshot, cuda_devices
+from engine.train.state import seed_everything
 
 
 @dataclass
@@ -70,13 +58,6 @@ class TrainResult:
     step: int  # steps completed in total (including before a resume)
     stopped: str  # "steps", "time", "abort"
     last_logs: dict[str, float] = field(default_factory=dict)
-
-
-def _images_seen(state: dict[str, Any], path: Path) -> int:
-    """The images a saved run had seen (runs from before the count was kept are refused)."""
-    if "images" not in state:
-        raise refuse_old_run(path, "its images seen not counted")
-    return int(state["images"])
 
 
 def images_behind(meta: dict[str, Any]) -> int:
@@ -159,180 +140,107 @@ def train_unlocked(
     """
     if steps is None and max_minutes is None:
         raise InvalidInput("give a training budget: steps and/or max minutes")
-    out = Path(out_dir)
-    main = distributed.rank() == 0
-    device = next(trainer.generator.parameters()).device
-    world = distributed.world_size()
-    per_step = batch * getattr(trainer, "real_batches_per_step", 1)
-    meta = dict(meta or {})
-    state_path = out / FILENAME
-
-    # Start or resume.
-    if not resume and state_path.exists():
-        raise InvalidInput(f"{out} already holds a training run: resume it or choose a new output folder")
-    step, wall_before, best = 0, 0.0, None
-    images = 0  # generator images seen, counted per step: resumes may change the batch or the process count
+    run = RunSession(trainer, dataset, Path(out_dir), dict(meta or {}), metric_fn, metric_name, snapshot_fn)
+    if not resume and run.state_path.exists():
+        raise InvalidInput(f"{run.out} already holds a training run: resume it or choose a new output folder")
     if resume:
-        state = load_state(state_path)
-        if state.get("family") != trainer.ema.family or state.get("config") != trainer.ema.config_dict():
-            raise CheckpointError(
-                f"{state_path} is a {state.get('family')} run with another config; use a new --out folder"
-            )
-        try:
-            trainer.load_state_dict(state["trainer"])
-            step, wall_before = int(state["step"]), float(state["wall_time_s"])
-            best = state.get("best") if state.get("best_metric") == metric_name else None
-            images = _images_seen(state, state_path)
-        except (KeyError, ValueError, TypeError, RuntimeError, IndexError, AttributeError) as error:
-            reason = first_line(error)[:160]
-            raise CheckpointError(f"training state {state_path} does not fit this trainer ({reason})") from None
-        # The run's provenance outlives the session that wrote it: what this session does not say
-        # again (a resume passes no --init) is kept from the state, so the header still counts it.
-        meta = {**(state.get("meta") or {}), **meta}
-        ranks = state.get("ranks")
-        if isinstance(ranks, list) and len(ranks) == world:
-            _restore_rank_state(trainer, dataset, ranks[distributed.rank()])
-        elif main:
-            restore_rng(state["rng"])
-            dataset.load_state_dict(state["dataset"])
-        else:
-            seed_everything(distributed.rank_seed(seed + step, "rng"))
-            dataset.reseed(distributed.rank_seed(seed + step))
+        run.resume(seed)
     else:
         seed_everything(distributed.rank_seed(seed, "rng"))
-    saved_at = step if resume else -1  # the state on disk is already at this step
-    behind = images_behind(meta)
-
-    def snapshot() -> None:
-        nonlocal best, saved_at
-        saved_at = step
-        ranks = distributed.gather_to_main(_rank_state(trainer, dataset))  # a collective: every rank
-        if not main:
-            return
-        wall = wall_before + time.monotonic() - started
-        header = {**meta, "steps": step, "kimg": images / 1000, "wall_time_s": round(wall, 3)}
-        ema = trainer.ema
-        value, improved = None, False
-        if metric_fn is not None:
-            with torch.random.fork_rng(devices=_cuda(device)):  # evaluation must not shift training RNG
-                value = float(metric_fn(trainer))
-            improved = best is None or value < best
-        run_best = value if improved else best
-        # Weights and their training state are renamed together, or neither is (a full disk).
-        targets = [out / "last.safetensors", *([out / "best.safetensors"] if improved else []), state_path]
-        with atomic_paths(*targets) as temps:
-            write_checkpoint_file(
-                temps[0], ema.family, ema.config_dict(), ema.state_dict(), header, target=targets[0]
-            )
-            if improved:
-                best_header = {**header, "metric": value, "metric_name": metric_name}
-                write_checkpoint_file(
-                    temps[1], ema.family, ema.config_dict(), ema.state_dict(), best_header, target=targets[1]
-                )
-            write_state_file(
-                temps[-1],
-                {
-                    "family": ema.family,
-                    "config": ema.config_dict(),
-                    "step": step,
-                    "images": images,
-                    "wall_time_s": wall,
-                    "best": run_best,
-                    "best_metric": metric_name,
-                    "meta": meta,
-                    "trainer": trainer.state_dict(),
-                    "rng": capture_rng(),
-                    "dataset": dataset.state_dict(),
-                    "ranks": ranks,
-                },
-                target=state_path,
-            )
-        best = run_best
-        if snapshot_fn is not None:
-            snapshot_fn(Snapshot(out / "last.safetensors", value, improved))
-
-    if main:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "samples").mkdir(exist_ok=True)
-    started = time.monotonic()
-    window_start, window_steps = started, 0
+    behind = images_behind(run.meta)
+    if run.main:
+        run.out.mkdir(parents=True, exist_ok=True)
+        (run.out / "samples").mkdir(exist_ok=True)
+    per_step = batch * getattr(trainer, "real_batches_per_step", 1)
+    world = distributed.world_size()
+    run.started = time.monotonic()
+    throughput = _Throughput(run.started)
     logs: dict[str, float] = {}
-    stopped = "steps"
     consistent = True  # the trainer is between steps: a snapshot now is a state a resume can continue
     try:
-        while True:
-            if steps is not None and step >= steps:
-                break
-            elapsed = time.monotonic() - started
-            if _agree(max_minutes is not None and elapsed >= max_minutes * 60, device):
-                stopped = "time"
-                break
-            if _agree(bool(abort_fn and abort_fn()), device):
-                stopped = "abort"
-                break
-
+        while (stopped := _stop_reason(run, steps, max_minutes, abort_fn)) is None:
             real = dataset.sample(per_step)
-            reals = RealBatch(real.images.to(device, non_blocking=True), real.positions.to(device, non_blocking=True))
+            reals = RealBatch(
+                real.images.to(run.device, non_blocking=True), real.positions.to(run.device, non_blocking=True)
+            )
             consistent = False
-            logs = trainer.step(reals, step, images_seen=behind + images)
-            step += 1
-            images += batch * world
+            logs = trainer.step(reals, run.step, images_seen=behind + run.images)
+            run.step += 1
+            run.images += batch * world
             consistent = True
-            window_steps += 1
-
-            if main and progress_fn is not None and (step % log_every == 0 or step == steps):
-                now = time.monotonic()
-                img_per_s = window_steps * per_step * world / max(now - window_start, 1e-9)
-                window_start, window_steps = now, 0
-                progress_fn(
-                    {
-                        "step": step,
-                        "kimg": round(images / 1000, 3),
-                        **{k: round(v, 6) for k, v in logs.items()},
-                        "img_per_s": round(img_per_s, 2),
-                        "eta_s": _eta(step, steps, max_minutes, now - started, img_per_s / max(per_step * world, 1)),
-                    }
-                )
-            if main and sample_every and step % sample_every == 0:
-                with torch.random.fork_rng(devices=_cuda(device)):
-                    grid = image_grid(trainer.sample(sample_count))
-                sample_path = out / "samples" / f"step-{step:07d}.png"
-                write_image(sample_path, grid)
-                if sample_fn is not None:
-                    sample_fn(sample_path)
-            if snapshot_every and step % snapshot_every == 0:
-                snapshot()
+            throughput.steps += 1
+            if run.main and progress_fn is not None and (run.step % log_every == 0 or run.step == steps):
+                progress_fn(throughput.progress(run, logs, per_step * world, steps, max_minutes))
+            if run.main and sample_every and run.step % sample_every == 0:
+                _write_sample(run, sample_count, sample_fn)
+            if snapshot_every and run.step % snapshot_every == 0:
+                run.snapshot()
     except BaseException:
         # Whatever stops the run between steps (a data error, a failed sample write, Ctrl-C) must
         # not lose the steps since the last snapshot. Mid-step the trainer is half-updated, and
         # under torchrun a snapshot is a collective the other ranks may never join: no rescue then.
-        if consistent and saved_at != step and not distributed.active():
+        if consistent and run.saved_at != run.step and not distributed.active():
             with contextlib.suppress(EverscapeError):
-                snapshot()
+                run.snapshot()
         raise
-    if saved_at != step:
-        snapshot()
+    if run.saved_at != run.step:
+        run.snapshot()
     distributed.barrier()
-    return TrainResult(step, stopped, logs)
+    return TrainResult(run.step, stopped, logs)
 
 
-def _rank_state(trainer: FamilyTrainer, dataset: CropDataset) -> dict[str, Any]:
-    """This process's own random state: what differs between ranks and must resume per rank."""
-    state: dict[str, Any] = {"rng": capture_rng(), "dataset": dataset.state_dict()}
-    if hasattr(trainer, "rank_state"):
-        state["trainer"] = trainer.rank_state()
-    return state
+def _stop_reason(
+    run: RunSession, steps: int | None, max_minutes: float | None, abort_fn: Callable[[], bool] | None
+) -> str | None:
+    """Why the run stops before its next step (``"steps"``, ``"time"``, ``"abort"``), or None.
+
+    Time and abort are rank 0's decisions, broadcast in this order on every rank (collectives)."""
+    if steps is not None and run.step >= steps:
+        return "steps"
+    elapsed = time.monotonic() - run.started
+    if _agree(max_minutes is not None and elapsed >= max_minutes * 60, run.device):
+        return "time"
+    if _agree(bool(abort_fn and abort_fn()), run.device):
+        return "abort"
+    return None
 
 
-def _restore_rank_state(trainer: FamilyTrainer, dataset: CropDataset, state: dict[str, Any]) -> None:
-    restore_rng(state["rng"])
-    dataset.load_state_dict(state["dataset"])
-    if "trainer" in state and hasattr(trainer, "load_rank_state"):
-        trainer.load_rank_state(state["trainer"])
+@dataclass
+class _Throughput:
+    """Images per second over the steps since the last progress line (what the line reports)."""
+
+    start: float
+    steps: int = 0
+
+    def progress(
+        self,
+        run: RunSession,
+        logs: dict[str, float],
+        images_per_step: int,
+        steps: int | None,
+        max_minutes: float | None,
+    ) -> dict[str, Any]:
+        """The progress line for ``progress_fn``; starts the next window."""
+        now = time.monotonic()
+        img_per_s = self.steps * images_per_step / max(now - self.start, 1e-9)
+        self.start, self.steps = now, 0
+        return {
+            "step": run.step,
+            "kimg": round(run.images / 1000, 3),
+            **{k: round(v, 6) for k, v in logs.items()},
+            "img_per_s": round(img_per_s, 2),
+            "eta_s": _eta(run.step, steps, max_minutes, now - run.started, img_per_s / max(images_per_step, 1)),
+        }
 
 
-def _cuda(device: torch.device) -> list[torch.device]:
-    return [device] if device.type == "cuda" else []
+def _write_sample(run: RunSession, count: int, sample_fn: Callable[[Path], None] | None) -> None:
+    """A preview grid of ``count`` samples (drawn without shifting the training RNG)."""
+    with torch.random.fork_rng(devices=cuda_devices(run.device)):
+        grid = image_grid(run.trainer.sample(count))
+    sample_path = run.out / "samples" / f"step-{run.step:07d}.png"
+    write_image(sample_path, grid)
+    if sample_fn is not None:
+        sample_fn(sample_path)
 
 
 def _eta(step: int, steps: int | None, max_minutes: float | None, elapsed: float, steps_per_s: float) -> float | None:

@@ -48,7 +48,7 @@ HOLDOUT = (0.45, 0.55)
 IG_TRAIN_ROWS = 84
 IG_V_PER_CELL = 1 / (IG_TRAIN_ROWS // 2)
 IG_VERTICAL = "linear"
-#: Knots of G_S's learnt per-latitude offset (``engine.models.infinitygan_structure.LatitudeEmbedding``):
+#: Knots of G_S's learnt per-latitude offset (``engine.families.infinitygan.structure.LatitudeEmbedding``):
 #: 25 over pole to pole, one every 7.5 degrees, so Antarctica's rows (the southern 20-25 degrees)
 #: hold three knots of their own: a coarser table moved the southern ice only by moving the ocean beside it.
 IG_LATITUDE_BANDS = 25
@@ -158,7 +158,7 @@ def _recipes() -> dict[str, Recipe]:
             train_extra=(("loss", "logistic"),),
             note="∞-GAN small4 (small grown by one level: 512 px real crops), the paper's preparation: "
             "Antarctica rows dropped, map halved; logistic loss + R1 "
-            "(WGAN-GP learnt too slowly on CPU, see engine.train.infgan_trainer)",
+            "(WGAN-GP learnt too slowly on CPU, see engine.families.infgan.trainer)",
         ),
     ]
     return {r.name: r for r in recipes}

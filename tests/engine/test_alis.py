@@ -10,6 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine.errors import InvalidInput
+from engine.families.alis import config as alis_config
+from engine.families.alis import model as alis
+from engine.families.alis.blocks import coordinate_channels, fourier_periods
 from engine.geometry import Rect
 from engine.layers.anchor_grid import (
     AnchorWindow,
@@ -18,8 +21,6 @@ from engine.layers.anchor_grid import (
     interpolate_anchors,
     interpolate_deviations,
 )
-from engine.models import alis
-from engine.models.alis_blocks import coordinate_channels, fourier_periods
 from engine.models.registry import INIT_SEED, build_random
 from engine.render import Renderer
 from engine.world import World
@@ -29,7 +30,7 @@ from tests.consistency import check_rect
 def _panorama_model():
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(INIT_SEED)
-        model = alis.build(dataclasses.replace(alis.CONFIGS["tiny"], panorama=True))
+        model = alis.build(dataclasses.replace(alis_config.CONFIGS["tiny"], panorama=True))
     return model.eval().requires_grad_(False)
 
 
@@ -91,10 +92,10 @@ def test_panorama_reads_one_anchor_row_and_renders_an_endless_strip():
     source.reads = []
     for y in (0, 32 * 10**6, -(10**12)):
         model.render_blocks([(10**12, y)], source, world.styles)
-    anchor_reads = {cells for name, cells in source.reads if name == alis.ANCHOR_FIELD}
+    anchor_reads = {cells for name, cells in source.reads if name == alis_config.ANCHOR_FIELD}
     assert len(anchor_reads) == 1 and next(iter(anchor_reads)).y == 0 and next(iter(anchor_reads)).h == 1
     # The declared footprint says so too, so generic clients (edit supports) stay honest.
-    (spec,) = [s for s in model.field_specs() if s.name == alis.ANCHOR_FIELD]
+    (spec,) = [s for s in model.field_specs() if s.name == alis_config.ANCHOR_FIELD]
     for y in (0, 32 * 10**6, -(10**12)):
         assert spec.footprint(Rect(10**12, y, 32, 32)) == next(iter(anchor_reads))
     support = spec.lattice.support(Rect(5, 0, 1, 1))
@@ -109,7 +110,7 @@ def test_truncation_to_zero_removes_anchor_variety():
     model = build_random("alis", "tiny")
     renderer = Renderer(model, "cpu")
     base = World("alis:tiny", seed=1)
-    from engine.models.alis_edit import with_truncation
+    from engine.families.alis.edit import with_truncation
 
     flat = with_truncation(base, 0.0)
     rect = Rect(0, 0, 64, 64)
@@ -124,14 +125,14 @@ def test_truncation_to_zero_removes_anchor_variety():
 
 
 def test_configs_are_valid_and_round_trip():
-    for name, config in alis.CONFIGS.items():
-        assert alis.config_from_dict(dataclasses.asdict(config)) == config, name
-        assert alis.real_crop_size(config) == config.frame
-    assert alis.CONFIGS["paper"].spacing == 512  # the released d = 2 frame widths
+    for name, config in alis_config.CONFIGS.items():
+        assert alis_config.config_from_dict(dataclasses.asdict(config)) == config, name
+        assert alis_config.real_crop_size(config) == config.frame
+    assert alis_config.CONFIGS["paper"].spacing == 512  # the released d = 2 frame widths
     with pytest.raises(InvalidInput):
-        alis.config_from_dict({"frame": 32, "bogus": 1})
+        alis_config.config_from_dict({"frame": 32, "bogus": 1})
     with pytest.raises(InvalidInput):
-        alis.build(dataclasses.replace(alis.CONFIGS["tiny"], block=48))  # not a divisor of the spacing
+        alis.build(dataclasses.replace(alis_config.CONFIGS["tiny"], block=48))  # not a divisor of the spacing
 
 
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -196,4 +197,4 @@ def test_tiny_blends_variance_preserving_and_that_changes_its_render():
 
 def test_unknown_blend_is_refused():
     with pytest.raises(ValueError, match="unknown anchor blend"):
-        alis.build(dataclasses.replace(alis.CONFIGS["tiny"], blend="cubic"))
+        alis.build(dataclasses.replace(alis_config.CONFIGS["tiny"], blend="cubic"))

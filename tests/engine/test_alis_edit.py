@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from engine.errors import InvalidInput
+from engine.families.alis import config as alis_config
+from engine.families.alis.edit import anchors_in, resample, resample_patch, resample_support
 from engine.geometry import Rect
-from engine.models import alis
-from engine.models.alis_edit import anchors_in, resample, resample_patch, resample_support
 from engine.models.registry import build_random
 from engine.render import Renderer
 from engine.world import World
@@ -75,7 +75,7 @@ def test_resampled_region_stays_connected(before_after):
 def test_given_cells_and_patch_shape():
     model = build_random("alis", "tiny")
     patch = resample_patch(model, Rect(-3, 5, 2, 1), seed=1)
-    assert patch.field == alis.ANCHOR_FIELD and tuple(patch.values.shape) == (model.config.z_dim, 1, 2)
+    assert patch.field == alis_config.ANCHOR_FIELD and tuple(patch.values.shape) == (model.config.z_dim, 1, 2)
     world = resample(World("alis:tiny"), model, Rect(0, 0, 1, 1), seed=1, cells=Rect(-3, 5, 2, 1))
     assert world.version == 1 and world.overrides[0].cells == Rect(-3, 5, 2, 1)
 

@@ -17,13 +17,14 @@ import torch
 from engine import invert as inv
 from engine.checkpoints import find_checkpoint, save_checkpoint
 from engine.errors import InvalidInput
+from engine.families.alis import config as alis_config
+from engine.families.alis import model as alis
+from engine.families.alis import trainer as alis_trainer
+from engine.families.alis.blocks import _is_prime, fourier_periods
 from engine.fields import LatentSource, gaussian
 from engine.geometry import Rect
-from engine.models import alis
-from engine.models.alis_blocks import _is_prime, fourier_periods
 from engine.models.registry import build_initial, build_random, load_model, make_trainer
 from engine.render import Renderer
-from engine.train import alis_trainer
 from engine.train.protocol import TrainConfig
 from engine.world import World
 from tests.consistency import PROBE_RECTS, check_rect
@@ -31,7 +32,7 @@ from tests.consistency import PROBE_RECTS, check_rect
 SHIPPED = "alis-bluemarble"
 
 
-def legacy(config: alis.ALISConfig) -> alis.ALISConfig:
+def legacy(config: alis_config.ALISConfig) -> alis_config.ALISConfig:
     """``config`` with the first scheme: periods up to ``2 * spacing``, coordinates-only input."""
     return dataclasses.replace(
         config, max_period_frames=None, input_channels=0, coordinate_stages=None, stage_inputs=False
@@ -44,7 +45,7 @@ def coordinate_free(**changes) -> alis.ALISGenerator:
 
 
 def tiny(capped: bool = True, **changes) -> alis.ALISGenerator:
-    config = alis.CONFIGS["tiny"] if capped else legacy(alis.CONFIGS["tiny"])
+    config = alis_config.CONFIGS["tiny"] if capped else legacy(alis_config.CONFIGS["tiny"])
     return build_initial("alis", dataclasses.replace(config, **changes))
 
 
@@ -85,7 +86,7 @@ def test_capped_periods_fit_the_frame_and_are_coprime_primes_in_stage_pixels(nam
 
 @pytest.mark.parametrize("name", ["tiny", "small", "paper"])
 def test_the_first_scheme_keeps_its_periods(name):
-    config = legacy(alis.CONFIGS[name])
+    config = legacy(alis_config.CONFIGS[name])
     model = build_initial("alis", config) if name != "paper" else None  # paper: too big to build here
     for k in range(len(config.channels)):
         scale = config.coarse_scale >> k
@@ -94,7 +95,7 @@ def test_the_first_scheme_keeps_its_periods(name):
         if model is not None:
             assert model.periods[k] == periods
     assert fourier_periods(config.spacing, 1)[0] > config.frame  # the unpoliced waves the cap removes
-    assert alis.CONFIGS["paper"] == legacy(alis.CONFIGS["paper"])  # paper: the released shape
+    assert alis_config.CONFIGS["paper"] == legacy(alis_config.CONFIGS["paper"])  # paper: the released shape
 
 
 def test_a_cap_under_four_stage_pixels_leaves_no_period_and_stage_0_needs_an_input():
@@ -136,8 +137,8 @@ def test_stage_inputs_replace_coordinates_only_where_a_stage_has_none():
     model = tiny(coordinate_stages=2, stage_inputs=True)
     c = model.config
     assert [model.reads_stage_input(k) for k in range(len(c.channels))] == [True, False, True, True]
-    names = [s.name for s in model.field_specs() if s.name.startswith(alis.INPUT_FIELD)]
-    assert names == [alis.INPUT_FIELD, alis.input_field(2), alis.input_field(3)]
+    names = [s.name for s in model.field_specs() if s.name.startswith(alis_config.INPUT_FIELD)]
+    assert names == [alis_config.INPUT_FIELD, alis_config.input_field(2), alis_config.input_field(3)]
     assert not tiny(coordinate_stages=2).reads_stage_input(2)  # off unless asked for
 
 
@@ -145,7 +146,7 @@ def test_stage_inputs_replace_coordinates_only_where_a_stage_has_none():
 
 
 def test_the_tiny_test_config_is_capped_so_the_consistency_kit_checks_the_input():
-    assert alis.TEST_CONFIGS == ("tiny",) and alis.CONFIGS["tiny"].input_channels > 0
+    assert alis_config.TEST_CONFIGS == ("tiny",) and alis_config.CONFIGS["tiny"].input_channels > 0
 
 
 def test_every_stage_reads_its_input_window_inside_the_declared_footprint():
@@ -156,10 +157,10 @@ def test_every_stage_reads_its_input_window_inside_the_declared_footprint():
     source.reads = []
     origin = (7 * c.block, -(10**12) // c.block * c.block)
     model.render_blocks([origin], source, World("m").styles)
-    reads = {name: r for name, r in source.reads if name.startswith(alis.INPUT_FIELD)}
-    assert set(reads) == {alis.input_field(k) for k in range(len(c.channels))}
+    reads = {name: r for name, r in source.reads if name.startswith(alis_config.INPUT_FIELD)}
+    assert set(reads) == {alis_config.input_field(k) for k in range(len(c.channels))}
     for k in range(len(c.channels)):
-        spec, cells = specs[alis.input_field(k)], reads[alis.input_field(k)]
+        spec, cells = specs[alis_config.input_field(k)], reads[alis_config.input_field(k)]
         scale = c.coarse_scale >> k
         window = model.plan(origin[0], c.block)[3 * k]  # stage k's conv input, in stage-k pixels
         assert spec.lattice.stride == scale and (cells.x, cells.w) == (window.start, window.size)
@@ -172,14 +173,14 @@ def test_coordinate_free_worlds_are_bit_exact_far_from_the_origin():
 
 def test_blocks_read_exactly_the_stage_0_window_of_the_input_inside_its_footprint():
     model = build_random("alis", "tiny")
-    (spec,) = [s for s in model.field_specs() if s.name == alis.INPUT_FIELD]
+    (spec,) = [s for s in model.field_specs() if s.name == alis_config.INPUT_FIELD]
     c = model.config
     assert spec.channels == c.input_channels and spec.lattice.stride == c.coarse_scale
     source = LatentSource(3)
     source.reads = []
     origin = (7 * c.block, -(10**12) // c.block * c.block)
     model.render_blocks([origin], source, World("m").styles)
-    (cells,) = [r for name, r in source.reads if name == alis.INPUT_FIELD]
+    (cells,) = [r for name, r in source.reads if name == alis_config.INPUT_FIELD]
     first = model.plan(origin[0], c.block)[0]  # stage 0's input window, in stage-0 pixels = cells
     assert (cells.x, cells.w, cells.h) == (first.start, first.size, first.size)
     assert spec.footprint(Rect(*origin, c.block, c.block)).contains(cells)
@@ -199,7 +200,7 @@ class SameAnchors(LatentSource):
     only the coordinates (and the input field, where there is one) vary with position."""
 
     def read(self, name: str, channels: int, cells):
-        if name != alis.ANCHOR_FIELD:
+        if name != alis_config.ANCHOR_FIELD:
             return super().read(name, channels, cells)
         code = gaussian((channels,), "test.same-anchor")
         return torch.stack([code[:, None, None].expand(channels, r.h, r.w) for r in cells])
@@ -261,7 +262,7 @@ class ShiftedInput(SameAnchors):
     def __init__(self, seed: int, model: alis.ALISGenerator, shift: int) -> None:
         super().__init__(seed)
         c = model.config
-        self.cells = {alis.input_field(k): shift // (c.coarse_scale >> k) for k in range(len(c.channels))}
+        self.cells = {alis_config.input_field(k): shift // (c.coarse_scale >> k) for k in range(len(c.channels))}
 
     def read(self, name: str, channels: int, cells):
         if name in self.cells:
@@ -316,7 +317,7 @@ def test_training_frames_draw_the_input_over_their_stage_0_windows(monkeypatch):
         monkeypatch.setattr(alis_trainer, "random_fields", recording)
         fakes = trainer.generate(trainer.generator, 2, False)
     assert fakes.images.shape == (2, 3, 32, 32)
-    inputs = [(channels, rects) for name, channels, rects in seen if name == alis.INPUT_FIELD]
+    inputs = [(channels, rects) for name, channels, rects in seen if name == alis_config.INPUT_FIELD]
     assert len(inputs) == 1 and inputs[0][0] == trainer.generator.config.input_channels
     for (ox, oy), rect in zip(fakes.extras["origins"], inputs[0][1], strict=True):
         px, py = trainer.generator.plan(ox, 32)[0], trainer.generator.plan(oy, 32)[0]
@@ -329,10 +330,10 @@ def test_inversion_fits_the_input_cells_under_the_image():
     target = Renderer(model, "cpu").render(World("m", seed=2), [rect])[0]
     result = inv.invert(model, World("m", seed=1), target, (rect.x, rect.y), inv.InvertConfig(steps=8, style=False))
     assert result.losses[-1] < result.losses[0]
-    (patch,) = [p for p in result.world.overrides if p.field == alis.INPUT_FIELD]
-    (spec,) = [s for s in model.field_specs() if s.name == alis.INPUT_FIELD]
+    (patch,) = [p for p in result.world.overrides if p.field == alis_config.INPUT_FIELD]
+    (spec,) = [s for s in model.field_specs() if s.name == alis_config.INPUT_FIELD]
     assert patch.cells == spec.footprint(rect)
-    before = LatentSource(1).read_cpu(alis.INPUT_FIELD, spec.channels, patch.cells)
+    before = LatentSource(1).read_cpu(alis_config.INPUT_FIELD, spec.channels, patch.cells)
     assert not torch.equal(patch.values, before)
 
 
@@ -341,14 +342,14 @@ def test_inversion_fits_the_input_cells_under_the_image():
 
 def test_a_header_from_before_the_fix_loads_with_the_first_scheme(tmp_path):
     """Checkpoints trained before the capped mode have no such keys: they mean the first scheme."""
-    model = build_initial("alis", legacy(alis.CONFIGS["tiny"]))
+    model = build_initial("alis", legacy(alis_config.CONFIGS["tiny"]))
     newer = ("max_period_frames", "input_channels", "coordinate_stages", "stage_inputs")
     config = {k: v for k, v in model.config_dict().items() if k not in newer}
     path = tmp_path / "old.safetensors"
     save_checkpoint(path, "alis", config, model.state_dict(), {})
     loaded = load_model(str(path)).model
-    assert loaded.config == legacy(alis.CONFIGS["tiny"])
-    assert alis.INPUT_FIELD not in {s.name for s in loaded.field_specs()}
+    assert loaded.config == legacy(alis_config.CONFIGS["tiny"])
+    assert alis_config.INPUT_FIELD not in {s.name for s in loaded.field_specs()}
     assert fourier_only(loaded) == fourier_only(model)
 
 
@@ -357,6 +358,6 @@ def test_the_shipped_checkpoint_is_the_capped_small_model():
     model = load_model(SHIPPED).model
     # Retrained coordinate-free, with an input field at every stage, anchors one frame apart and the
     # variance-preserving blend.
-    assert model.config == alis.CONFIGS["small"] and fourier_only(model) == []
+    assert model.config == alis_config.CONFIGS["small"] and fourier_only(model) == []
     (image,) = Renderer(model, "cpu").render(World(SHIPPED, seed=1), [Rect(10**9, -40, 64, 48)])
     assert image.std() > 1.0

@@ -8,27 +8,28 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from engine.errors import EverscapeError, InvalidInput
+from engine.families.alis import config as alis_config
+from engine.families.alis import model as alis
 from engine.fields import LatentSource
 from engine.geometry import Rect
 from engine.layers.spans import Span
 from engine.layers.transposed import PairBox, box2
-from engine.models import alis
 from engine.models.registry import INIT_SEED, build_random
 from engine.render import LARGE_REGION, REGIONS_PER_SIDE, Renderer, region_for
 from engine.styles import StyleLayout
 from engine.world import World
 from tests.consistency import check_rect
 
-TRANSPOSED = dataclasses.replace(alis.CONFIGS["tiny"], upsample="transposed")
+TRANSPOSED = dataclasses.replace(alis_config.CONFIGS["tiny"], upsample="transposed")
 
 
-def _model(config: alis.ALISConfig) -> alis.ALISGenerator:
+def _model(config: alis_config.ALISConfig) -> alis.ALISGenerator:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(INIT_SEED)
         return alis.build(config).eval().requires_grad_(False)
 
 
-def _flops_per_px(config: alis.ALISConfig, size: tuple[int, int] | None = None) -> float:
+def _flops_per_px(config: alis_config.ALISConfig, size: tuple[int, int] | None = None) -> float:
     with torch.device("meta"):
         model = alis.build(config)
     counter = FlopCounterMode(display=False)
@@ -62,8 +63,8 @@ def test_transposed_reads_stay_inside_declared_footprints():
 def test_up_convolutions_run_on_the_coarse_grid():
     """The released up-sampling costs a conv on the coarse grid, not on the up-sampled map
     (``paper`` uses it; ``everscape bench --only alis_flops`` counts the paper config)."""
-    assert alis.CONFIGS["paper"].upsample == "transposed"
-    bilinear = _flops_per_px(alis.CONFIGS["tiny"])
+    assert alis_config.CONFIGS["paper"].upsample == "transposed"
+    bilinear = _flops_per_px(alis_config.CONFIGS["tiny"])
     assert _flops_per_px(TRANSPOSED) < 0.8 * bilinear
 
 
@@ -98,7 +99,7 @@ def test_region_is_ignored_by_models_without_regions_and_checked():
 
 def test_unknown_upsampling_is_refused():
     with pytest.raises(InvalidInput, match="upsample"):
-        alis.build(dataclasses.replace(alis.CONFIGS["tiny"], upsample="nearest"))
+        alis.build(dataclasses.replace(alis_config.CONFIGS["tiny"], upsample="nearest"))
 
 
 def test_exports_of_many_blocks_use_regions_and_small_ones_blocks():

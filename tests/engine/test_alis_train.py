@@ -6,8 +6,9 @@ import math
 import numpy as np
 import torch
 
+from engine.families.alis import config as alis_config
+from engine.families.alis import model as alis
 from engine.geometry import Rect
-from engine.models import alis
 from engine.models.registry import build_random, load_model, make_trainer
 from engine.render import Renderer
 from engine.train.datasets import CropDataset
@@ -19,7 +20,7 @@ CONFIG = TrainConfig(batch=4, r1_every=2, path_every=2, seed=3)
 
 
 def _trainer(init_seed=0, panorama=False):
-    config = dataclasses.replace(alis.CONFIGS["tiny"], panorama=panorama)
+    config = dataclasses.replace(alis_config.CONFIGS["tiny"], panorama=panorama)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(init_seed)  # G and D initial weights
         return make_trainer(alis.build(config), CONFIG, "cpu")

@@ -12,7 +12,7 @@ from engine.bench.infinitygan import _lattice_cost
 from engine.bench.peaks import peak_bf16_tflops, peak_fraction
 from engine.cli import main
 from engine.errors import InvalidInput
-from engine.models import infinitygan as ig
+from engine.families.infinitygan import model as ig
 from engine.models.registry import build_random
 from engine.world import World
 

@@ -12,6 +12,8 @@ import pytest
 import torch
 
 from engine.cli import main
+from engine.families.alis.blocks import coordinate_channels
+from engine.families.infinitygan.structure import coordinate_grid
 from engine.fields import LatentSource
 from engine.layers.anchor_grid import AnchorWindow
 from engine.metrics.diagnostics import (
@@ -23,9 +25,7 @@ from engine.metrics.diagnostics import (
     repetition,
     verdicts,
 )
-from engine.models.alis_blocks import coordinate_channels
 from engine.models.base import Generator
-from engine.models.infinitygan_structure import coordinate_grid
 from engine.models.registry import build_random
 from engine.render import Renderer
 from engine.styles import StyleLayout

@@ -21,8 +21,8 @@ from engine.export import ExportOptions, export
 from engine.export.png import PngStreamWriter
 from engine.export.reduce import box_reduce, reduce2
 from engine.export.tiff import needs_bigtiff
+from engine.families.reference.model import ReferenceGenerator
 from engine.geometry import Rect, aligned_cover
-from engine.models.reference import ReferenceGenerator
 from engine.models.registry import load_model
 from engine.render import Cancelled, Renderer
 from engine.world import World

@@ -6,11 +6,11 @@ import pytest
 
 from engine.errors import InvalidInput
 from engine.models.family import FieldRole
-from engine.models.registry import FAMILY_MODULES, build_random, get_family, make_trainer
+from engine.models.registry import FAMILY_PACKAGES, build_random, get_family, make_trainer
 from engine.train.protocol import TrainConfig
 
 
-@pytest.mark.parametrize("name", list(FAMILY_MODULES))
+@pytest.mark.parametrize("name", list(FAMILY_PACKAGES))
 def test_every_family_is_one_trainable_record(name):
     family = get_family(name)
     assert family.name == name and family.trainable

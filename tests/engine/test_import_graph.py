@@ -1,4 +1,5 @@
-"""The engine's import graph: models below the training stack, and no import cycle anywhere.
+"""The engine's import graph: models (shared and each family's) never reach the training stack, and
+no import cycle anywhere.
 
 The layers themselves are an import-linter contract (``pyproject.toml``, ``lint-imports``); cycles
 inside one layer are not, so they are checked here on the same graph (grimp).
@@ -6,8 +7,13 @@ inside one layer are not, so they are checked here on the same graph (grimp).
 
 from __future__ import annotations
 
+import tomllib
+from pathlib import Path
+
 import grimp
 import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +77,24 @@ def test_the_engine_has_no_import_cycle(graph):
     assert _cycles(graph) == []
 
 
-def test_models_never_import_the_training_stack(graph):
-    for module in (m for m in graph.modules if m.startswith("engine.models")):
-        imported = graph.find_modules_directly_imported_by(module)
-        assert not {m for m in imported if m.startswith("engine.train")}, module
+def _render_side(graph) -> set[str]:
+    """The shared models and every family module but its trainer: what rendering may load."""
+    families = {m for m in graph.modules if m.startswith("engine.families")}
+    return {m for m in graph.modules if m.startswith("engine.models")} | {
+        m for m in families if m.rpartition(".")[2] != "trainer"
+    }
+
+
+def test_models_never_reach_the_training_stack(graph):
+    for module in sorted(_render_side(graph)):
+        reached = graph.find_upstream_modules(module)  # everything it imports, directly or not
+        training = {m for m in reached if m.startswith("engine.train") or m.endswith(".trainer")}
+        assert not training, (module, sorted(training))
+
+
+def test_the_family_contract_names_every_module_but_the_trainers(graph):
+    """import-linter's forbidden contract lists modules one by one: a new family module must join it."""
+    contracts = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
+    (contract,) = [c for c in contracts if c["name"].startswith("family models never import")]
+    families = {m for m in _render_side(graph) if m.startswith("engine.families")}
+    assert set(contract["source_modules"]) == families

@@ -1,4 +1,4 @@
-"""Growing a trained ∞-GAN by one coarser level (``engine.models.infgan_grow``, ``--init`` across configs)."""
+"""Growing a trained ∞-GAN by one coarser level (``engine.families.infgan.grow``, ``--init`` across configs)."""
 
 import dataclasses
 
@@ -8,9 +8,9 @@ import torch.nn.functional as F
 
 from engine.checkpoints import save_checkpoint
 from engine.errors import InvalidInput
+from engine.families.infgan import model as infgan
+from engine.families.infgan.grow import can_grow, grow_weights
 from engine.fields import LatentSource
-from engine.models import infgan
-from engine.models.infgan_grow import can_grow, grow_weights
 from engine.models.registry import build_initial, build_random
 from engine.styles import StyleLayout
 from engine.train.warm_start import warm_start

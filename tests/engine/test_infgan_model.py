@@ -4,9 +4,9 @@ import pytest
 import torch
 
 from engine.errors import InvalidInput
+from engine.families.infgan import model as infgan
 from engine.fields import LatentSource
 from engine.layers.napn import NoisyAdaPixNorm
-from engine.models import infgan
 from engine.models.registry import build_random
 from engine.styles import StyleLayout
 

@@ -8,12 +8,12 @@ import torch
 from PIL import Image
 
 from engine.cli import main
+from engine.families.infinitygan import model as infinitygan
+from engine.families.infinitygan.structure import coordinate_grid
 from engine.fields import LatentSource
 from engine.geometry import Rect
 from engine.layers.spans import Span
 from engine.layers.transposed import ModulatedConvTranspose2d, TransposedUp, linear_up
-from engine.models import infinitygan
-from engine.models.infinitygan_structure import coordinate_grid
 from engine.models.registry import build_random
 from engine.render import Renderer, to_uint8
 from engine.styles import StyleCentre, StyleLayout
@@ -91,7 +91,7 @@ def test_a_latitude_embedding_moves_one_band_alone_and_blends_between_knots():
     """Each knot owns the rows near it: a row at a knot reads that knot only, a row between two
     reads both in proportion, and the gradient of one row's offset reaches its two knots only (the
     southern ice can change without the ocean a band north of it)."""
-    from engine.models.infinitygan_structure import LatitudeEmbedding
+    from engine.families.infinitygan.structure import LatitudeEmbedding
 
     embedding = LatitudeEmbedding(5, 2)  # knots at -1, -0.5, 0, 0.5, 1
     assert torch.equal(embedding(torch.zeros(1, 1, 1)), torch.zeros(1, 2, 1, 1))  # starts as a no-op
@@ -111,7 +111,7 @@ def test_a_latitude_embedding_moves_one_band_alone_and_blends_between_knots():
 
 
 def test_a_latitude_wander_shifts_the_row_read_by_the_features_within_its_reach():
-    from engine.models.infinitygan_structure import LatitudeWander
+    from engine.families.infinitygan.structure import LatitudeWander
 
     wander = LatitudeWander(3, 0.25)
     v = torch.linspace(-1, 1, 6).view(1, 2, 3)

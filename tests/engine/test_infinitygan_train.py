@@ -8,11 +8,11 @@ import pytest
 import torch
 
 from engine.errors import InvalidInput
-from engine.models import infinitygan
+from engine.families.infinitygan import model as infinitygan
+from engine.families.infinitygan.trainer import diversity_loss
 from engine.models.registry import build_random, make_trainer
 from engine.train.colour_quantiles import LatitudeColourQuantiles
 from engine.train.datasets import CropDataset
-from engine.train.infinitygan_trainer import diversity_loss
 from engine.train.loop import train
 from engine.train.options import family_options
 from engine.train.protocol import TrainConfig
@@ -134,7 +134,7 @@ def test_centre_placed_windows_show_the_band_edges_as_often_as_centre_sampled_cr
     """Reals sampled with clamped centres start at the image's top or bottom edge about
     ``crop / 2 / height`` of the time; fakes' windows are placed alike (uniform starts would reach
     an edge 1 row in the band's starts, so windows at the poles would be rarer than polar crops)."""
-    from engine.train.infinitygan_trainer import window_start
+    from engine.families.infinitygan.trainer import window_start
 
     lo, hi, window = -50, 40, 10  # 91 starts: a band of 100 rows seen through 10-row windows
     grid = [(r, dy) for r in range(lo, hi + 1) for dy in np.linspace(-0.5, 0.5, 200, endpoint=False)]
@@ -162,7 +162,7 @@ def test_fakes_lie_where_the_metrics_frames_do():
     """A fake at position p is the patch the metrics render at ``frame_top(p, patch)`` (up to the
     sub-row jitter's rounding); the band's first and last patches touch its edges, which windows
     placed by their starts alone never reach."""
-    from engine.train.infinitygan_trainer import frame_window
+    from engine.families.infinitygan.trainer import frame_window
 
     model = build_random("infinitygan", "tiny")
     height, patch = model.config.train_rows * model.scale, model.patch_size

@@ -14,10 +14,10 @@ import pytest
 import torch
 
 from engine import invert as inv
+from engine.families.infinitygan import model as ig
 from engine.fields import FieldPatch, LatentSource
 from engine.geometry import Rect
 from engine.layers.style_maps import blend_separable, blend_styles
-from engine.models import infinitygan as ig
 from engine.models.registry import build_random
 from engine.render import Renderer
 from engine.style_edits import add_centre

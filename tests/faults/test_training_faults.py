@@ -19,7 +19,7 @@ from safetensors.torch import save_file
 from engine.cli import main
 from engine.errors import CheckpointError, InvalidInput, OutputError
 from engine.models.registry import build_random, make_trainer
-from engine.train import loop
+from engine.train import session
 from engine.train.datasets import CropDataset, open_dataset
 from engine.train.protocol import TrainConfig
 from engine.train.runlock import run_lock
@@ -102,7 +102,7 @@ def test_a_full_disk_at_a_snapshot_keeps_the_previous_weights_and_state_together
     def disk_full(temp, state, *, target):
         raise OutputError(f"cannot write {target}: the disk is full")
 
-    monkeypatch.setattr(loop, "write_state_file", disk_full)
+    monkeypatch.setattr(session, "write_state_file", disk_full)
     with pytest.raises(OutputError, match="disk is full"):
         run_steps(_trainer(), CropDataset([_image()], 32), out, steps=2, batch=2, resume=True)
     assert {name: (out / name).read_bytes() for name in before} == before  # neither was replaced

@@ -11,11 +11,11 @@ from PIL import Image
 from engine.checkpoints import load_checkpoint, read_header
 from engine.cli import main
 from engine.errors import InvalidInput
-from engine.models import infgan
+from engine.families.infgan import model as infgan
+from engine.families.infgan.trainer import InfGANOptions
 from engine.models.registry import build_random, make_trainer
 from engine.train.augment import CriticAugment, parse_policy
 from engine.train.datasets import CropDataset
-from engine.train.infgan_trainer import InfGANOptions
 from engine.train.protocol import TrainConfig
 from tests.engine.train.runs import run_steps
 

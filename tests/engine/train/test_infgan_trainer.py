@@ -8,12 +8,12 @@ import torch
 import torch.nn.functional as F
 
 from engine.checkpoints import load_checkpoint
+from engine.families.infgan import model as infgan
+from engine.families.infgan.trainer import InfGANOptions
 from engine.fields import LatentSource
-from engine.models import infgan
 from engine.models.registry import build_random, load_model, make_trainer
 from engine.styles import StyleLayout
 from engine.train.datasets import CropDataset, load_image
-from engine.train.infgan_trainer import InfGANOptions
 from engine.train.options import TrainOptions
 from engine.train.protocol import TrainConfig
 from tests.engine.train.runs import run_steps
@@ -73,7 +73,7 @@ def test_the_logistic_option_takes_one_critic_step_with_lazy_r1_and_resumes_exac
     for a, b in zip(straight.generator.parameters(), resumed.generator.parameters(), strict=True):
         assert torch.equal(a, b)
     wgan = make_trainer(build_random("infgan", "tiny"), CONFIG, "cpu")
-    assert wgan.real_batches_per_step == 5 and wgan.loss == "wgan-gp"  # the paper's, by default
+    assert wgan.real_batches_per_step == 5 and wgan.loss == "wgan"  # the paper's WGAN-GP, by default
     with pytest.raises(ValueError, match="loss must be one of wgan-gp, logistic, not 'hinge'"):
         InfGANOptions(loss="hinge")
 

@@ -13,12 +13,13 @@ from safetensors.torch import load_file
 from engine.checkpoints import load_checkpoint
 from engine.cli import main
 from engine.errors import CheckpointError
-from engine.models import registry
+from engine.families import reference as reference_family
+from engine.families.reference.trainer import ReferenceTrainer
 from engine.models.registry import build_random, load_model, make_trainer
 from engine.train.datasets import CropDataset
-from engine.train.loop import Snapshot, _images_seen, images_behind
+from engine.train.loop import Snapshot, images_behind
 from engine.train.protocol import TrainConfig
-from engine.train.reference_trainer import ReferenceTrainer
+from engine.train.session import images_seen
 from engine.train.state import FILENAME, decode, encode, load_state
 from tests.engine.train.runs import run_steps
 from tests.torchrun import run_torchrun
@@ -70,7 +71,7 @@ def test_kimg_counts_the_images_seen_when_a_resume_changes_the_batch(tmp_path):
     assert load_state(tmp_path / FILENAME)["images"] == 5
     # A state saved before the count was kept is refused in one line naming the run format.
     with pytest.raises(CheckpointError, match=r"is a run of format 1 \(its images seen not counted\)"):
-        _images_seen({"step": 10, "meta": {"world_size": 1}}, tmp_path / FILENAME)
+        images_seen({"step": 10, "meta": {"world_size": 1}}, tmp_path / FILENAME)
 
 
 def test_a_resume_keeps_the_run_provenance_it_does_not_restate(tmp_path):
@@ -182,8 +183,7 @@ def test_cli_prints_json_lines_and_refuses_untrainable_family(tmp_path, capsys, 
     assert (out / "samples" / "step-0000002.png").is_file()
     assert main(["train", "reference", "--data", str(image), "--out", str(out), "--steps", "1"]) == 2
     assert "already holds a training run" in capsys.readouterr().err
-    untrainable = lambda module: dataclasses.replace(registry._reference(module), trainer=None)  # noqa: E731
-    monkeypatch.setitem(registry._RECORDS, "reference", untrainable)
+    monkeypatch.setattr(reference_family, "FAMILY", dataclasses.replace(reference_family.FAMILY, trainer=None))
     out = tmp_path / "other"
     assert main(["train", "reference", "--data", str(image), "--out", str(out), "--steps", "1"]) == 2
     err = capsys.readouterr().err
@@ -220,7 +220,7 @@ from engine.train import distributed
 from engine.train.datasets import open_dataset
 from engine.train.loop import train
 from engine.train.protocol import TrainConfig
-from engine.train.reference_trainer import ReferenceTrainer
+from engine.families.reference.trainer import ReferenceTrainer
 
 image, out = sys.argv[1], sys.argv[2]
 info = distributed.initialise(torch.device("cpu"))
@@ -306,14 +306,14 @@ def test_torchrun_resume_is_exact_on_every_rank(tmp_path):
 DDP_RESUME_SCRIPT = """
 import sys, torch
 from safetensors.torch import save_file
-from engine.models import infgan
+from engine.families.infgan import model as infgan
 from engine.models.registry import build_random, make_trainer
 from engine.train import distributed
 from engine.train.datasets import CropDataset, load_image
 from engine.train.loop import train
 from engine.train.options import TrainOptions
 from engine.train.protocol import TrainConfig
-from engine.train.reference_trainer import ReferenceTrainer
+from engine.families.reference.trainer import ReferenceTrainer
 
 image, out, name, steps, resume = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5] == "1"
 info = distributed.initialise(torch.device("cpu"))

@@ -10,7 +10,7 @@ from PIL import Image
 from engine.checkpoints import read_header
 from engine.cli import build_parser, discover_commands, main
 from engine.errors import InvalidInput
-from engine.models import infgan
+from engine.families.infgan import model as infgan
 from engine.models.registry import get_family
 from engine.train.launch import resolve, resolve_batch
 from engine.train.options import options_from_record

@@ -107,7 +107,7 @@ def test_init_may_change_inference_only_fields_but_not_the_architecture(tmp_path
     import dataclasses
 
     from engine.errors import InvalidInput
-    from engine.models import infinitygan
+    from engine.families.infinitygan import model as infinitygan
     from engine.models.registry import build_initial, build_random
     from engine.train.warm_start import warm_start
 
@@ -130,7 +130,7 @@ def test_init_may_give_infinitygan_new_latitude_coordinates_and_records_the_old(
     import dataclasses
 
     from engine.errors import InvalidInput
-    from engine.models import infinitygan
+    from engine.families.infinitygan import model as infinitygan
     from engine.models.registry import build_initial, build_random
     from engine.train.warm_start import warm_start
 
@@ -157,8 +157,8 @@ def test_init_may_extend_infinitygan_with_a_latitude_table_that_starts_as_a_no_o
     import dataclasses
 
     from engine.errors import InvalidInput
+    from engine.families.infinitygan import model as infinitygan
     from engine.fields import LatentSource
-    from engine.models import infinitygan
     from engine.models.registry import build_initial, build_random
     from engine.styles import StyleLayout
     from engine.train.warm_start import warm_start
@@ -202,11 +202,11 @@ def test_init_may_respace_and_reblend_alis_anchors_keeping_every_weight(tmp_path
     import dataclasses
 
     from engine.errors import InvalidInput
-    from engine.models import alis
+    from engine.families.alis import config as alis_config
     from engine.models.registry import build_initial
     from engine.train.warm_start import warm_start
 
-    trained = build_initial("alis", dataclasses.replace(alis.CONFIGS["tiny"], blend="linear"))
+    trained = build_initial("alis", dataclasses.replace(alis_config.CONFIGS["tiny"], blend="linear"))
     assert trained.config.anchor_frames == 2
     path = tmp_path / "alis.safetensors"
     save_checkpoint(path, "alis", trained.config_dict(), trained.state_dict(), {"steps": 7, "kimg": 0.1})
@@ -239,7 +239,7 @@ def test_critic_warmup_trains_only_the_critic_for_its_steps(image, tmp_path, cap
 
 
 def test_the_multiscale_trainer_honours_the_critic_warmup():
-    from engine.models import infgan
+    from engine.families.infgan import model as infgan
     from engine.models.registry import build_random
     from engine.train.datasets import CropDataset
     from engine.train.protocol import TrainConfig

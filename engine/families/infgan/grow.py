@@ -28,7 +28,7 @@ import math
 import torch
 
 from engine.errors import InvalidInput
-from engine.models.infgan import InfGANConfig
+from engine.families.infgan.model import InfGANConfig
 
 #: Noise strength of the inserted NAPNs: weak, so the identity start is not drowned, not zero, so
 #: the new level gets a gradient towards using its noise.

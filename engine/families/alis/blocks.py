@@ -27,7 +27,7 @@ Blending. The paper blends the anchors' styles bilinearly, which averages them b
 their *spread* there is a quarter of that on an anchor (amid four), a difference tied to the
 lattice's phase. ``blend="variance"`` (:func:`~engine.layers.anchor_grid.interpolate_deviations`)
 blends the deviations from the mean latent's style and rescales them, so mean and spread of the
-styles are the same at every phase; see ``engine.models.alis`` for what that fixed.
+styles are the same at every phase; see ``engine.families.alis.model`` for what that fixed.
 """
 
 from __future__ import annotations

@@ -1,12 +1,12 @@
 """∞-GAN's multi-scale WGAN-GP training (Lu et al. 2020, eqs. 3-5), as a :class:`FamilyTrainer`.
 
-Why not :class:`~engine.train.adversarial.AdversarialTrainer`: ∞-GAN has one discriminator *per
-level*, each with its own gradient penalty between that level's real and fake patches, plus
-consistency losses between levels. The base class's single D and single GP would have to see the
-levels packed together, which changes the penalty (one joint gradient norm instead of one per
-critic). So this trainer implements the protocol directly and reuses the shared pieces: losses
-(``wgan_d_loss``, ``wgan_g_loss``, ``gradient_penalty``), ``Discriminator``, EMA and the
-distributed gradient averaging.
+On :class:`~engine.train.adversarial.AdversarialTrainer`, with multi-critic as an override: ∞-GAN
+has one discriminator *per level*, each with its own gradient penalty between that level's real
+and fake patches, plus consistency losses between levels. Packing the levels into the base
+class's single D and GP would change the penalty (one joint gradient norm instead of one per
+critic), so the D, R1 and G phases are overridden whole; the schedule (critic updates per
+generator update, lazy R1, critic warm-up, learning-rate ramp), the optimisers, bf16 autocast,
+gradient averaging and the EMA are the base class's.
 
 One :meth:`InfGANTrainer.step`:
 
@@ -18,7 +18,7 @@ One :meth:`InfGANTrainer.step`:
    + ``λ_cross · MSE(AvgPool_{2^top}(x_0), x_top[same region])`` (the paper's extra term between
    the coarsest and finest levels; only with 3+ levels). The coarser side is detached: each level's
    own critic decides what it looks like, and the finer level is taught to agree with it.
-3. **EMA** of G.
+3. **EMA** of G (the base class's).
 
 Choices where the paper is silent: λ_gp = 10, λ_cons = λ_cross = 10 (MSE on [-1, 1] pixels),
 Adam lr 1e-4 with β = (0, 0.9) (the WGAN-GP paper's), levels trained jointly, float32 (no AMP).
@@ -51,8 +51,6 @@ whose states are part of :meth:`state_dict`, so a resumed run repeats the uninte
 
 from __future__ import annotations
 
-import contextlib
-import copy
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,26 +58,20 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from engine.families.infgan.model import InfGANGenerator, real_crop_size
 from engine.fields import FieldStore, LatentSource, address_seed
 from engine.layers.spans import Span
-from engine.models.infgan import InfGANGenerator, real_crop_size
 from engine.styles import StyleLayout
 from engine.train import distributed
-from engine.train.adversarial import seeded_init
+from engine.train.adversarial import AdversarialTrainer, seeded_init
 from engine.train.augment import CriticAugment, parse_policy
 from engine.train.colour_quantiles import ColourQuantiles
 from engine.train.discriminator import Discriminator
-from engine.train.ema import step_decay, update_ema
 from engine.train.losses import d_logistic, g_nonsaturating, gradient_penalty, r1_penalty, wgan_d_loss, wgan_g_loss
-from engine.train.optim import lazy_adam
 from engine.train.options import TrainOptions, colour_quantiles_option, option, options_for
 from engine.train.protocol import (
     RealBatch,
     TrainConfig,
-    generator_lr,
-    in_critic_warmup,
-    main_pass_autocast,
-    ramp_generator_lr,
 )
 
 Patches = dict[int, tuple[torch.Tensor, tuple[int, int]]]
@@ -107,10 +99,13 @@ class InfGANOptions(TrainOptions):
     colour_quantiles: float = colour_quantiles_option()
 
 
-class InfGANTrainer:
+class InfGANTrainer(AdversarialTrainer):
+    """One critic per level on :class:`AdversarialTrainer`'s schedule: the D, R1 and G phases are
+    overridden whole (every level's critic in one update), the rest is the shared machinery."""
+
+    path_length = False  # fakes come from noise fields, not latents a path length could follow
+
     def __init__(self, model: InfGANGenerator, config: TrainConfig, device: Any) -> None:
-        self.config = config
-        self.device = torch.device(device)
         cfg = model.config
         self.levels, self.patch = cfg.levels, cfg.train_patch
         self.crop = real_crop_size(cfg)
@@ -119,8 +114,8 @@ class InfGANTrainer:
                 f"infgan trains on {self.crop}-px real crops (train_patch · 2^(levels-1)), not {config.crop}"
             )
         options = options_for(config.options, InfGANOptions)
-        self.loss = options.loss
-        self.d_steps, default_lr, self.betas = LOSSES[self.loss]
+        self.loss = "logistic" if options.loss == "logistic" else "wgan"
+        self.d_steps, default_lr, self.betas = LOSSES[options.loss]
         self.gp_weight, self.cons_weight = options.gp_weight, options.cons_weight
         self.cross_weight = options.cross_weight
         lr = options.lr or default_lr
@@ -129,14 +124,7 @@ class InfGANTrainer:
         channel_base = options.d_channel_base or 16 * max_channels
         with seeded_init(config.seed):
             critics = [Discriminator(self.patch, channel_base, max_channels) for _ in range(self.levels)]
-        self.discriminators = nn.ModuleList(critics).to(self.device).train()
-        self.generator = model.to(self.device).train().requires_grad_(True)
-        distributed.broadcast_module(self.generator)
-        distributed.broadcast_module(self.discriminators)
-        self.ema = copy.deepcopy(self.generator).eval().requires_grad_(False)
-        self.r1_every = config.r1_every if self.loss == "logistic" and config.r1_gamma > 0 else 0
-        self.g_opt = lazy_adam(list(self.generator.parameters()), generator_lr(config, lr), self.betas, 0)
-        self.d_opt = lazy_adam(self.discriminators.parameters(), lr, self.betas, self.r1_every)
+        super().__init__(model, nn.ModuleList(critics), config, device, g_lr=lr, d_lr=lr)
         seed = distributed.rank_seed(config.seed, "infgan")
         self.rng = torch.Generator(device=self.device).manual_seed(seed)  # noise, GP mixing
         self.crop_rng = torch.Generator().manual_seed(seed + 1)  # crop positions (CPU ints)
@@ -146,12 +134,14 @@ class InfGANTrainer:
         self.quantiles_weight = options.colour_quantiles
         self.quantiles = ColourQuantiles(bands=1) if self.quantiles_weight else None
         self.store = FieldStore(max_bytes=8 * 2**20)  # previews only
+        self._real_levels: list[torch.Tensor] = []  # the last critic update's real patches, for R1
         with torch.no_grad():
             self._fakes(self.ema, 1)  # fails early if train_patch leaves no room for the crops
 
     @property
-    def real_batches_per_step(self) -> int:
-        return self.d_steps
+    def discriminators(self) -> nn.ModuleList:
+        """The critics, one per level (the trainer-state entry and critic files name them so)."""
+        return self.discriminator
 
     # ------------------------------------------------------------------ data
 
@@ -197,60 +187,50 @@ class InfGANTrainer:
         cross = term(0, self.levels - 1) if self.levels >= 3 else zero
         return adjacent, cross
 
-    def autocast(self) -> contextlib.AbstractContextManager:
-        """bf16 for fakes and critic scores (CUDA, or ``--cpu-bf16``); losses, GP and R1 in fp32."""
-        return main_pass_autocast(self.config, self.device)
+    # ------------------------------------------------------------------ the phases, per level
 
-    def _update(self, module: nn.Module, optimiser: torch.optim.Optimizer, loss: torch.Tensor) -> None:
-        optimiser.zero_grad(set_to_none=True)
-        loss.backward()
-        distributed.average_gradients(module)
-        optimiser.step()
-
-    # ------------------------------------------------------------------ one iteration
-
-    def step(self, reals: RealBatch, step: int, images_seen: int | None = None) -> dict[str, float]:
-        batch = reals.images.shape[0] // self.d_steps
-        logs: dict[str, float] = {}
-
-        # D: d_steps critic updates, one chunk of reals each, every level's critic at once.
-        self.generator.requires_grad_(False)
-        self.discriminators.requires_grad_(True)
-        for k in range(self.d_steps):
-            real_levels = self._real_pyramid(reals.images[k * batch : (k + 1) * batch])
-            if self.quantiles is not None:
-                self.quantiles.observe_reals(real_levels[-1], 0)
-            with torch.no_grad(), self.autocast():
-                fakes = self._fakes(self.generator, batch)
-            total = reals.images.new_zeros(())
-            for level, critic in enumerate(self.discriminators):
-                real, fake = real_levels[level], fakes[level][0]
-                with self.autocast():
-                    real_scores, fake_scores = critic(self.augment(real))[0], critic(self.augment(fake))[0]
-                real_scores, fake_scores = real_scores.float(), fake_scores.float()
-                if self.loss == "logistic":
-                    adversarial = d_logistic(real_scores, fake_scores)
-                    total = total + adversarial
-                else:
-                    adversarial = wgan_d_loss(real_scores, fake_scores)
-                    penalty = gradient_penalty(lambda x, c=critic: c(self.augment(x)), real, fake, generator=self.rng)
-                    total = total + adversarial + self.gp_weight * penalty
-                    logs[f"gp_l{level}"] = penalty.item()
-                logs[f"d_loss_l{level}"] = adversarial.item()
-            self._update(self.discriminators, self.d_opt, total)
+    def _d_main(self, reals: RealBatch, logs: dict[str, float]) -> None:
+        """One update of every level's critic on its level of the real pyramid (+ GP per critic)."""
+        real_levels = self._real_pyramid(reals.images)
+        self._real_levels = real_levels
+        if self.quantiles is not None:
+            self.quantiles.observe_reals(real_levels[-1], 0)
+        with torch.no_grad(), self.autocast():
+            fakes = self._fakes(self.generator, reals.images.shape[0])
+        total = reals.images.new_zeros(())
+        for level, critic in enumerate(self.discriminator):
+            real, fake = real_levels[level], fakes[level][0]
+            with self.autocast():
+                real_scores, fake_scores = critic(self.augment(real))[0], critic(self.augment(fake))[0]
+            real_scores, fake_scores = real_scores.float(), fake_scores.float()
+            if self.loss == "logistic":
+                adversarial = d_logistic(real_scores, fake_scores)
+                total = total + adversarial
+            else:
+                adversarial = wgan_d_loss(real_scores, fake_scores)
+                penalty = gradient_penalty(lambda x, c=critic: c(self.augment(x)), real, fake, generator=self.rng)
+                total = total + adversarial + self.gp_weight * penalty
+                logs[f"gp_l{level}"] = penalty.item()
+            logs[f"d_loss_l{level}"] = adversarial.item()
+        self._update(self.discriminator, self.d_opt, total)
         logs["d_loss"] = sum(logs[f"d_loss_l{level}"] for level in range(self.levels))
-        if self.r1_every and step % self.r1_every == 0:
-            self._r1_update(real_levels, logs)
-        if in_critic_warmup(self.config, step):
-            return logs  # G untouched, so its EMA too
-        ramp_generator_lr(self.config, self.g_opt, step)
 
-        # G: adversarial terms at every level plus the cross-level consistency terms.
-        self.generator.requires_grad_(True)
-        self.discriminators.requires_grad_(False)
+    def _d_reg(self, reals: RealBatch, logs: dict[str, float]) -> None:
+        """Lazy R1: every level's critic penalised on the real patches of the last critic update
+        (the pyramid already drawn for it, so R1 draws no crop of its own), in one update."""
+        total = self._real_levels[0].new_zeros(())
+        for level, critic in enumerate(self.discriminator):
+            real = self._real_levels[level].detach().requires_grad_(True)
+            penalty = r1_penalty(real, critic(self.augment(real))[0])
+            total = total + self.config.r1_gamma / 2 * self.config.r1_every * penalty
+            logs[f"r1_l{level}"] = penalty.item()
+        self._update(self.discriminator, self.d_opt, total)
+
+    def _g_main(self, batch: int, logs: dict[str, float]) -> None:
+        """Adversarial terms at every level plus the cross-level consistency terms."""
         with self.autocast():
             fakes = self._fakes(self.generator, batch)
-            scores = [critic(self.augment(fakes[level][0]))[0] for level, critic in enumerate(self.discriminators)]
+            scores = [critic(self.augment(fakes[level][0]))[0] for level, critic in enumerate(self.discriminator)]
         g_loss = g_nonsaturating if self.loss == "logistic" else wgan_g_loss
         adversarial = sum(g_loss(level_scores.float()) for level_scores in scores)
         adjacent, cross = self._consistency({k: (image.float(), at) for k, (image, at) in fakes.items()})
@@ -260,24 +240,7 @@ class InfGANTrainer:
             total = total + self.quantiles_weight * quantiles
             logs["g_quantiles"] = quantiles.item()
         self._update(self.generator, self.g_opt, total)
-        self.generator.requires_grad_(False)
         logs.update(g_loss=adversarial.item(), cons=adjacent.item(), cross=cross.item())
-
-        # EMA.
-        total_batch = batch * distributed.world_size()
-        decay = step_decay(total_batch, self.config.ema_half_life_kimg, step, images_seen)
-        update_ema(self.ema, self.generator, decay)
-        return logs
-
-    def _r1_update(self, real_levels: list[torch.Tensor], logs: dict[str, float]) -> None:
-        """Lazy R1: every level's critic penalised on its real patches, in one separate update."""
-        total = real_levels[0].new_zeros(())
-        for level, critic in enumerate(self.discriminators):
-            real = real_levels[level].detach().requires_grad_(True)
-            penalty = r1_penalty(real, critic(self.augment(real))[0])
-            total = total + self.config.r1_gamma / 2 * self.r1_every * penalty
-            logs[f"r1_l{level}"] = penalty.item()
-        self._update(self.discriminators, self.d_opt, total)
 
     def sample(self, count: int) -> torch.Tensor:
         """Level-0 blocks from the EMA generator, rendered as the app renders them (fixed world)."""
@@ -292,7 +255,7 @@ class InfGANTrainer:
         state = {
             "generator": self.generator.state_dict(),
             "ema": self.ema.state_dict(),
-            "discriminators": self.discriminators.state_dict(),
+            "discriminators": self.discriminator.state_dict(),
             "g_opt": self.g_opt.state_dict(),
             "d_opt": self.d_opt.state_dict(),
             "rng": self.rng.get_state(),
@@ -306,7 +269,7 @@ class InfGANTrainer:
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.generator.load_state_dict(state["generator"])
         self.ema.load_state_dict(state["ema"])
-        self.discriminators.load_state_dict(state["discriminators"])
+        self.discriminator.load_state_dict(state["discriminators"])
         self.g_opt.load_state_dict(state["g_opt"])
         self.d_opt.load_state_dict(state["d_opt"])
         if self.quantiles is not None and "colour_quantiles" in state:  # else the pools refill

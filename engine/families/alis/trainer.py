@@ -30,8 +30,8 @@ from typing import Any
 import torch
 
 from engine.errors import InvalidInput
+from engine.families.alis.model import ALISGenerator, FieldReader, frame_cells
 from engine.geometry import Rect
-from engine.models.alis import ALISGenerator, FieldReader, frame_cells
 from engine.train.adversarial import AdversarialTrainer, Fakes
 from engine.train.discriminator import Discriminator
 from engine.train.options import TrainOptions, option, options_for

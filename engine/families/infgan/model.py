@@ -110,7 +110,7 @@ CONFIGS = {
         block=128,
         train_patch=64,
     ),
-    # ``small`` grown by one coarser level (engine.models.infgan_grow): real crops of 512 px.
+    # ``small`` grown by one coarser level (engine.families.infgan.grow): real crops of 512 px.
     "small4": InfGANConfig(
         levels=4,
         const_channels=96,

@@ -36,9 +36,9 @@ import math
 import torch
 from torch import nn
 
+from engine.families.infinitygan.styles import StyleSource, Window
 from engine.layers import EqualLinear, ModulatedConv2d, fused_leaky_relu, periodic_features
 from engine.layers.spans import ValidConv, crop_to
-from engine.models.infinitygan_styles import StyleSource, Window
 
 COORD_CHANNELS = 3
 #: Shapes of the vertical coordinate (``InfinityGANConfig.vertical``); see the module docstring.

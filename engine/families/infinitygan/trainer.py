@@ -53,9 +53,9 @@ from typing import Any
 
 import torch
 
-from engine.models.infinitygan import InfinityGANGenerator
-from engine.models.infinitygan_structure import coordinate_grid
-from engine.models.infinitygan_styles import PerSampleStyles
+from engine.families.infinitygan.model import InfinityGANGenerator
+from engine.families.infinitygan.structure import coordinate_grid
+from engine.families.infinitygan.styles import PerSampleStyles
 from engine.train.adversarial import AdversarialTrainer, Fakes, seeded_init
 from engine.train.colour_moments import LatitudeColourMoments
 from engine.train.colour_quantiles import LatitudeColourQuantiles

@@ -16,9 +16,10 @@ world option stored in the layout's ``extra`` (key ``alis.psi``), so it saves wi
 from __future__ import annotations
 
 from engine.errors import InvalidInput
+from engine.families.alis.config import ANCHOR_FIELD, PSI_KEY
+from engine.families.alis.model import ALISGenerator
 from engine.fields import FieldPatch, gaussian
 from engine.geometry import Rect, ceil_div
-from engine.models.alis import ANCHOR_FIELD, PSI_KEY, ALISGenerator
 from engine.styles import StyleLayout
 from engine.world import World
 

@@ -22,10 +22,10 @@ import itertools
 import torch
 from torch import nn
 
+from engine.families.infinitygan.styles import StyleSource, Window
 from engine.layers import EqualLinear, ModulatedConv2d, NoiseInjection, fused_leaky_relu, pixel_norm
 from engine.layers.spans import Span, ValidConv, crop_to
 from engine.layers.transposed import ModulatedConvTranspose2d, TransposedUp, blur121, linear_up
-from engine.models.infinitygan_styles import StyleSource, Window
 
 
 class MappingNetwork(nn.Module):

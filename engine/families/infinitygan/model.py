@@ -1,7 +1,7 @@
 """InfinityGAN (Lin et al., ICLR 2022) as a consistent block renderer.
 
-The generator is a structure synthesizer G_S (``infinitygan_structure``) feeding a padding-free
-StyleGAN2 texture synthesizer G_T (``infinitygan_texture``). Every layer is a valid convolution,
+The generator is a structure synthesizer G_S (``structure``) feeding a padding-free
+StyleGAN2 texture synthesizer G_T (``texture``). Every layer is a valid convolution,
 a cropped transposed up-sampling or a valid blur, so a pixel depends on a fixed window of the
 latent fields around it and nothing else; that is what makes InfinityGAN's patch-by-patch
 generation seamless, and here it makes any block a pure function of its origin.
@@ -45,13 +45,13 @@ from typing import Any
 import torch
 
 from engine.errors import InvalidInput
+from engine.families.infinitygan.structure import VERTICAL_SHAPES, StructureSynthesizer, coordinate_grid
+from engine.families.infinitygan.styles import FusedStyles, PerSampleStyles, StyleSource, Window, sampled_support
+from engine.families.infinitygan.texture import MappingNetwork, TextureSynthesizer, output_size
 from engine.fields import LatentSource
 from engine.geometry import Lattice, Rect
 from engine.layers.spans import Span, plan_spans
 from engine.models.base import FieldSpec, Generator, config_from_document, place_in_rows
-from engine.models.infinitygan_structure import VERTICAL_SHAPES, StructureSynthesizer, coordinate_grid
-from engine.models.infinitygan_styles import FusedStyles, PerSampleStyles, StyleSource, Window, sampled_support
-from engine.models.infinitygan_texture import MappingNetwork, TextureSynthesizer, output_size
 from engine.styles import StyleCentre, StyleFusion, StyleLayout
 
 
