@@ -87,6 +87,23 @@ class ExportDialog(QDialog):
     # -- layout ------------------------------------------------------------------------------------
 
     def _build(self, default_path: str | Path) -> None:
+        region, options = self._build_region(), self._build_options(default_path)
+        self._build_footer(region, options)
+        self.format_combo.currentIndexChanged.connect(self._on_format_changed)
+        self._on_format_changed()
+        self.region_group.idToggled.connect(lambda *_: self._refresh())
+        for signal in (
+            self.x_edit.textChanged, self.y_edit.textChanged, self.w_spin.valueChanged, self.h_spin.valueChanged,
+            self.scale_combo.currentIndexChanged, self.compression_combo.currentIndexChanged,
+            self.pyramid_check.toggled, self.path_edit.textChanged,
+        ):  # fmt: skip
+            signal.connect(lambda *_: self._refresh())
+        self.export_button.clicked.connect(self.start_export)
+        self.cancel_button.clicked.connect(self.cancel_export)
+        self.close_button.clicked.connect(self.close)
+
+    def _build_region(self) -> QGroupBox:
+        """Which rectangle: the view, the selection, or typed coordinates."""
         region = QGroupBox("Region")
         grid = QGridLayout(region)
         self.region_group = QButtonGroup(self)
@@ -115,7 +132,10 @@ class ExportDialog(QDialog):
         ):
             grid.addWidget(QLabel(label), 3, column * 2)
             grid.addWidget(widget, 3, column * 2 + 1)
+        return region
 
+    def _build_options(self, default_path: str | Path) -> QWidget:
+        """Scale, format, compression, pyramid and the output file."""
         options = QWidget()
         form = QFormLayout(options)
         self.scale_combo = QComboBox()
@@ -138,7 +158,10 @@ class ExportDialog(QDialog):
         form.addRow("Compression", self.compression_combo)
         form.addRow("", self.pyramid_check)
         form.addRow("File", path_row)
+        return options
 
+    def _build_footer(self, region: QGroupBox, options: QWidget) -> None:
+        """Size and disk read-outs, progress, the buttons, and the dialog's layout."""
         self.size_label = QLabel()
         self.disk_label = QLabel()
         self.disk_label.setWordWrap(True)
@@ -158,19 +181,6 @@ class ExportDialog(QDialog):
         for widget in (region, options, self.size_label, self.disk_label, self.progress_bar, self.status_label):
             layout.addWidget(widget)
         layout.addLayout(buttons)
-
-        self.format_combo.currentIndexChanged.connect(self._on_format_changed)
-        self._on_format_changed()
-        self.region_group.idToggled.connect(lambda *_: self._refresh())
-        for signal in (
-            self.x_edit.textChanged, self.y_edit.textChanged, self.w_spin.valueChanged, self.h_spin.valueChanged,
-            self.scale_combo.currentIndexChanged, self.compression_combo.currentIndexChanged,
-            self.pyramid_check.toggled, self.path_edit.textChanged,
-        ):  # fmt: skip
-            signal.connect(lambda *_: self._refresh())
-        self.export_button.clicked.connect(self.start_export)
-        self.cancel_button.clicked.connect(self.cancel_export)
-        self.close_button.clicked.connect(self.close)
 
     # -- state -------------------------------------------------------------------------------------
 
