@@ -148,6 +148,11 @@ class MainWindow(QMainWindow):
     def world(self) -> World | None:
         return self.canvas.world
 
+    @property
+    def opening_world(self) -> bool:
+        """A world is waiting for its model to load (the worker reports it ready)."""
+        return self._pending is not None
+
     def open_world(self, model_ref: str, seed: int, world: World | None = None) -> None:
         """Load ``model_ref`` in the worker; the world (``world`` or a fresh one) opens when it is ready."""
         self._pending = (seed, world)
@@ -164,11 +169,11 @@ class MainWindow(QMainWindow):
         try:
             seed = int(self.seed_field.text())
         except ValueError:
-            self._show_error("the seed must be an integer")
+            self.show_error("the seed must be an integer")
             return
         if self.world is not None and seed != self.world.seed:
             self.tools.apply(self.world.with_seed(seed))
-            self._clear_error()
+            self.clear_error()
 
     def on_picker_activated(self, index: int) -> None:
         ref = self.model_picker.itemText(index)
@@ -218,7 +223,7 @@ class MainWindow(QMainWindow):
         keeps serving visible tiles meanwhile."""
         world = self.world
         if world is None:
-            self._show_error("no world is open yet")
+            self.show_error("no world is open yet")
             return None
         loader = self.loader or default_loader
         device = None if self.prefs.device == "auto" else self.prefs.device
@@ -228,7 +233,7 @@ class MainWindow(QMainWindow):
 
         dialog = ExportDialog(world, factory, self.canvas.view.world_rect(), parent=self, jobs=self.jobs)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.export_failed.connect(self._show_error)
+        dialog.export_failed.connect(self.show_error)
         dialog.show()
         return dialog
 
@@ -242,7 +247,7 @@ class MainWindow(QMainWindow):
             x, y = parse_position(text)
             self.canvas.centre_on(x, y)
         except EverscapeError as error:
-            self._show_error(str(error))
+            self.show_error(str(error))
 
     # -- slots --------------------------------------------------------------------------------------
 
@@ -257,11 +262,11 @@ class MainWindow(QMainWindow):
         self.seed_field.setText(str(world.seed))
         self.project.update_title()
         self._fill_picker()
-        self._clear_error()
+        self.clear_error()
         self.update_device_label()
 
     def _on_worker_failed(self, keys, message: str) -> None:
-        self._show_error(message)
+        self.show_error(message)
         if not keys and self._pending is not None:  # a model failed to open: keep showing the old one
             self._pending = None
             fallback, self._fallback_model = self._fallback_model, None
@@ -286,12 +291,12 @@ class MainWindow(QMainWindow):
     def _on_canvas_cursor(self, x: int, y: int) -> None:
         self.cursor_label.setText(f"x {x}, y {y}")
 
-    def _show_error(self, message: str) -> None:
+    def show_error(self, message: str) -> None:
         self.last_error = message
         self.error_label.setText(message)
         self.error_label.setToolTip(message)
 
-    def _clear_error(self) -> None:
+    def clear_error(self) -> None:
         self.last_error = None
         self.error_label.clear()
 
@@ -315,7 +320,7 @@ class MainWindow(QMainWindow):
                 try:
                     self.settings.save_world(world)
                 except EverscapeError as error:
-                    self._show_error(str(error))
+                    self.show_error(str(error))
         self.memory_timer.stop()
         self.training.shutdown()
         self.worker.shutdown()

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtGui import QKeySequence
@@ -39,7 +39,33 @@ from engine.project import SUFFIX, Project, ProjectView, load_project, project_p
 from engine.world import World
 
 if TYPE_CHECKING:
-    from app.main_window import MainWindow
+    from PySide6.QtWidgets import QLineEdit
+
+    from app.canvas import Canvas
+    from app.settings import Settings
+    from app.worker import ModelInfo, TileWorker
+
+
+class ProjectWindow(Protocol):
+    """What the controller needs of the window that shows its project (the main window, or a test's
+    stand-in): the controller depends on this, not on :mod:`app.main_window`, which imports it."""
+
+    canvas: Canvas
+    settings: Settings
+    worker: TileWorker
+    seed_field: QLineEdit
+    model_info: ModelInfo | None
+
+    @property
+    def opening_world(self) -> bool: ...
+
+    def open_world(self, model_ref: str, seed: int, world: World | None = None) -> None: ...
+
+    def setWindowTitle(self, title: str) -> None: ...
+
+    def show_error(self, message: str) -> None: ...
+
+    def clear_error(self) -> None: ...
 
 AUTOSAVE_MS = 2000
 FILE_FILTER = f"Everscape projects (*{SUFFIX});;All files (*)"
@@ -95,13 +121,13 @@ def default_prompts() -> ProjectPrompts:
 
 
 class ProjectController(QObject):
-    """The project behind a :class:`~app.main_window.MainWindow`: its file, modified state and autosave.
+    """The project behind a :class:`ProjectWindow` (the main window): its file, modified state and autosave.
 
     ``enabled=False`` (headless screenshots) keeps the File actions but never autosaves, recovers
     or asks on close.
     """
 
-    def __init__(self, window: MainWindow, prompts: ProjectPrompts | None = None, enabled: bool = True) -> None:
+    def __init__(self, window: ProjectWindow, prompts: ProjectPrompts | None = None, enabled: bool = True) -> None:
         super().__init__(window)
         self.window = window
         self.prompts = prompts or default_prompts()
@@ -169,7 +195,7 @@ class ProjectController(QObject):
             self._baseline, self._expected, self._before_open = None, None, None
             if self._notices:  # shown after the window's own model-ready update, which clears errors
                 message, self._notices = "; ".join(self._notices), []
-                QTimer.singleShot(0, lambda: self.window._show_error(message))
+                QTimer.singleShot(0, lambda: self.window.show_error(message))
         elif self.enabled:
             self.autosave_timer.start()  # restart: one write after a burst of edits
         self.update_title()
@@ -194,7 +220,7 @@ class ProjectController(QObject):
             info is not None
             and current is not None
             and (info.ref, info.sha256) == (world.model, world.model_hash)
-            and window._pending is None
+            and not window.opening_world
         ):
             window.canvas.set_world(world)  # same model: no reload
             window.seed_field.setText(str(world.seed))
@@ -227,7 +253,7 @@ class ProjectController(QObject):
         """An untitled project on a fresh seed of the current model."""
         current = self.window.canvas.world
         if current is None:
-            self.window._show_error("no world is open yet")
+            self.window.show_error("no world is open yet")
             return False
         if not self.keep_changes():
             return False
@@ -249,7 +275,7 @@ class ProjectController(QObject):
         try:
             project = load_project(path)
         except EverscapeError as error:
-            self.window._show_error(str(error))
+            self.window.show_error(str(error))
             if not path.exists():
                 self.window.settings.remove_recent_project(path)
             return False
@@ -257,7 +283,7 @@ class ProjectController(QObject):
         self.window.settings.add_recent_project(path)
         self.window.settings.save_session_project(path)
         self.remove_autosave()
-        self.window._clear_error()
+        self.window.clear_error()
         return True
 
     def save(self) -> bool:
@@ -276,13 +302,13 @@ class ProjectController(QObject):
         try:
             project = save_project(path, self.current_project())
         except EverscapeError as error:
-            self.window._show_error(str(error))
+            self.window.show_error(str(error))
             return False
         self.path, self.project, self.saved_world = path, project, project.world
         self.window.settings.add_recent_project(path)
         self.window.settings.save_session_project(path)
         self.remove_autosave()
-        self.window._clear_error()
+        self.window.clear_error()
         self.update_title()
         return True
 
@@ -333,7 +359,7 @@ class ProjectController(QObject):
             note = {"project": str(self.path) if self.path is not None else None, "written": time.time()}
             write_bytes_atomic(self._autosave_note(), json.dumps(note).encode())
         except (EverscapeError, OSError) as error:
-            self.window._show_error(f"autosave failed: {error}")
+            self.window.show_error(f"autosave failed: {error}")
 
     def remove_autosave(self) -> None:
         self.autosave_timer.stop()

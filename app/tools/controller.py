@@ -32,10 +32,10 @@ class ToolController:
         self._build_edit_menu()
         # A world shown by anyone else (a model opened, a project loaded) starts a new history.
         self.canvas.sig_view_changed.connect(self._on_canvas_changed)
-        self.style_tool = StyleCentreTool(self.canvas, self.apply, window._show_error, model=self.model)
-        self.resample_tool = ResampleTool(self.canvas, self.apply, self.model, window._show_error)
+        self.style_tool = StyleCentreTool(self.canvas, self.apply, window.show_error, model=self.model)
+        self.resample_tool = ResampleTool(self.canvas, self.apply, self.model, window.show_error)
         self.image_dropper = ImageDropper(  # drop = invert, a job of the window's
-            self.canvas, self.apply, self.model, window._show_error, jobs=window.jobs
+            self.canvas, self.apply, self.model, window.show_error, jobs=window.jobs
         )
         self.pan_action = window.tool_group.actions()[0]
         self.pan_action.triggered.connect(lambda _checked=False: self.canvas.set_tool(None))

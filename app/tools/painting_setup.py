@@ -40,7 +40,7 @@ def install_painting(controller) -> Painting:
     def selection() -> int | None:
         return style_tool.selected
 
-    common = (canvas, controller.apply, window._show_error, controller.model, selection, settings)
+    common = (canvas, controller.apply, window.show_error, controller.model, selection, settings)
     brush = BrushTool(*common, markers=style_tool)
     eraser = BrushTool(*common, erase=True, markers=style_tool)
     fill = FillTool(*common, markers=style_tool)
@@ -48,7 +48,7 @@ def install_painting(controller) -> Painting:
     controller._add_tool(eraser, "Drag to return painted ground to the style centres' rule")
     controller._add_tool(fill, "Click inside a closed painted outline to fill it with the selected style")
     overlay = FusionOverlay(canvas, window)
-    palette = StylesPalette(canvas, controller.apply, controller.model, style_tool, window._show_error)
+    palette = StylesPalette(canvas, controller.apply, controller.model, style_tool, window.show_error)
     options = PaintOptions(settings, overlay)
     for tool in (brush, eraser, fill):
         tool.on_settings = options.show_settings

@@ -38,10 +38,12 @@ from engine.train.launch import (
     initial_model,
     option_classes,
     parse_holdout,
+    report_skipped,
     resolve,
     resolve_batch,
     run_meta,
     run_options,
+    same_data,
     training_data,
     training_device,
 )
@@ -125,25 +127,6 @@ def run(args: argparse.Namespace) -> int:
         distributed.shutdown()
 
 
-def _same_data(asked: str | None, own: str | None) -> None:
-    """A resume trains on the data its run started with: another ``--data`` is refused like any
-    other change the run keeps (the header would otherwise claim data the model never saw)."""
-    if own is None or asked is None or asked == own:
-        return
-    if Path(asked).exists() and Path(own).exists() and Path(asked).resolve() == Path(own).resolve():
-        return
-    raise InvalidInput(
-        f"a resumed run keeps its data ({own}): start a new run from its checkpoint with --init to train on {asked}"
-    )
-
-
-def _report_skipped(skipped: list[tuple[Path, str]], main: bool) -> None:
-    """Images the data set left out, one stderr line each (the run goes on without them)."""
-    if main:
-        for _, reason in skipped:
-            print(f"everscape: skipped an image: {reason}", file=sys.stderr, flush=True)
-
-
 def _run(args: argparse.Namespace, family: Family, device: torch.device, info: distributed.DistInfo) -> int:
     """Build model, options, data and trainer from the resolved ``args``, then train."""
     model = initial_model(args, family)
@@ -156,7 +139,7 @@ def _run(args: argparse.Namespace, family: Family, device: torch.device, info: d
     resumed = read_state_meta(state) if args.resume and state.is_file() else None  # one header read
     recorded = check_resumable(resumed, state) if resumed is not None else None
     if resumed is not None:
-        _same_data(args.data, resumed.get("data"))
+        same_data(args.data, resumed.get("data"))
     sampling = crop_sampling(args.crop_sampling, resumed, args.data)
     options = run_options(args, family, recorded)
     config = TrainConfig(
@@ -170,7 +153,7 @@ def _run(args: argparse.Namespace, family: Family, device: torch.device, info: d
     )
     holdout = parse_holdout(args.holdout)
     dataset = training_data(args, crop, holdout, sampling)
-    _report_skipped(dataset.skipped, info.is_main)
+    report_skipped(dataset.skipped, info.is_main)
     skipped_before = len(dataset.skipped)
     try:
         trainer = family.make_trainer(model, config, device)
@@ -205,7 +188,7 @@ def _run(args: argparse.Namespace, family: Family, device: torch.device, info: d
             snapshot_fn=_print_snapshot,
             sample_fn=lambda path: _print_json({"event": "sample", "path": str(path)}),
         )
-    _report_skipped(dataset.skipped[skipped_before:], info.is_main)
+    report_skipped(dataset.skipped[skipped_before:], info.is_main)
     if info.is_main:
         print(json.dumps({"event": "done", "step": result.step, "stopped": result.stopped}), flush=True)
     return 130 if result.stopped == "abort" else 0

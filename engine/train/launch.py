@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -208,3 +209,22 @@ def run_meta(
         **({"train_extra": recorded} if recorded else {}),
         **({"init": init} if init else {}),
     }
+
+
+def same_data(asked: str | None, own: str | None) -> None:
+    """A resume trains on the data its run started with: another ``--data`` is refused like any
+    other change the run keeps (the header would otherwise claim data the model never saw)."""
+    if own is None or asked is None or asked == own:
+        return
+    if Path(asked).exists() and Path(own).exists() and Path(asked).resolve() == Path(own).resolve():
+        return
+    raise InvalidInput(
+        f"a resumed run keeps its data ({own}): start a new run from its checkpoint with --init to train on {asked}"
+    )
+
+
+def report_skipped(skipped: list[tuple[Path, str]], main: bool) -> None:
+    """Images the data set left out, one stderr line each (the run goes on without them)."""
+    if main:
+        for _, reason in skipped:
+            print(f"everscape: skipped an image: {reason}", file=sys.stderr, flush=True)

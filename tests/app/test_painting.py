@@ -127,7 +127,7 @@ def test_painting_a_family_without_style_layouts_says_so(qtbot, open_window):
     stroke(win, [(100, 100), (140, 120)])
     assert win.world is before
     assert "no style layouts" in win.last_error
-    win._clear_error()
+    win.clear_error()
     select_tool(win, "Fill")
     stroke(win, [(100, 100)])
     assert "no style layouts" in win.last_error
