@@ -229,6 +229,12 @@ def readme_section(cards: list[dict[str, Any]], gallery_dir: str = "resources/ga
     return "\n".join(lines)
 
 
+def model_page(card: dict[str, Any], gallery_dir: str = "resources/gallery") -> str:
+    """One shipped model's page: its name, its card's table and gallery render (generated, never typed)."""
+    intro = f"Generated from `checkpoints/{card['name']}.json` by `everscape models report --markdown docs/models/`."
+    return f"# {card['name']}\n\n{intro}\n\n{readme_section([card], gallery_dir)}\n"
+
+
 def replace_readme_section(text: str, section: str) -> str:
     """``text`` with the part between the report markers (markers included) replaced by ``section``."""
     start, end = text.find(REPORT_BEGIN.split(" (")[0]), text.find(REPORT_END)

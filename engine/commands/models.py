@@ -13,6 +13,7 @@ from engine.cards import (
     card_path,
     check_card,
     heldout_swd,
+    model_page,
     quality_table,
     readme_section,
     replace_readme_section,
@@ -139,13 +140,32 @@ def _report(names: list[str], readme: str | None = None) -> int:
         print(quality_table(cards))
         return 0
     path = Path(readme)
+    if path.is_dir():
+        return _model_pages(cards, path)
+    _report_into(cards, path)
+    print(f"updated the quality report of {len(cards)} models in {path}")
+    return 0
+
+
+def _report_into(cards: list[dict], path: Path) -> None:
+    """Rewrite the generated section of the Markdown page ``path`` (links relative to it)."""
     try:
         section = readme_section(cards, gallery_dir=_gallery_link(path))
         text = replace_readme_section(path.read_text(encoding="utf-8"), section)
     except (OSError, ValueError) as error:
         raise InvalidInput(f"cannot update {path}: {error}") from None
     write_bytes_atomic(path, text.encode("utf-8"))
-    print(f"updated the quality report of {len(cards)} models in {path}")
+
+
+def _model_pages(cards: list[dict], folder: Path) -> int:
+    """One page per model in ``folder`` (``NAME.md``), and the overview's section in its README.md."""
+    for card in cards:
+        page = folder / f"{card['name']}.md"
+        write_bytes_atomic(page, model_page(card, gallery_dir=_gallery_link(page)).encode("utf-8"))
+    overview = folder / "README.md"
+    if overview.is_file():
+        _report_into(cards, overview)
+    print(f"wrote the pages of {len(cards)} models in {folder}")
     return 0
 
 

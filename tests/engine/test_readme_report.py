@@ -5,7 +5,15 @@ from pathlib import Path
 import pytest
 
 from engine import checkpoints
-from engine.cards import REPORT_BEGIN, REPORT_END, card_path, read_card, readme_section, replace_readme_section
+from engine.cards import (
+    REPORT_BEGIN,
+    REPORT_END,
+    card_path,
+    model_page,
+    read_card,
+    readme_section,
+    replace_readme_section,
+)
 from engine.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,6 +35,31 @@ def test_models_page_report_matches_the_shipped_cards():
     assert expected in page, "re-run `everscape models report --markdown docs/models/README.md` after shipping"
     for card in cards:  # every gallery the report links to is in the repository, where the page says
         assert (MODELS_PAGE.parent / "../../resources/gallery" / Path(card["gallery"]["path"]).name).is_file()
+
+
+def test_each_shipped_model_has_its_generated_page():
+    for card in _shipped_cards():
+        page = MODELS_PAGE.parent / f"{card['name']}.md"
+        expected = model_page(card, gallery_dir="../../resources/gallery")
+        assert page.read_text(encoding="utf-8") == expected, "re-run `everscape models report --markdown docs/models/`"
+        assert f"({card['name']}.md)" in MODELS_PAGE.read_text(encoding="utf-8")  # the overview links it
+
+
+def test_a_folder_gets_one_page_per_model_and_its_overview_updated(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(checkpoints, "SHIPPED_DIR", ROOT / "checkpoints")
+    monkeypatch.setenv("EVERSCAPE_CHECKPOINTS", str(tmp_path / "none"))
+    cards = _shipped_cards()
+    if not cards:
+        pytest.skip("no shipped model cards")
+    (tmp_path / "resources" / "gallery").mkdir(parents=True)
+    folder = tmp_path / "docs" / "models"
+    folder.mkdir(parents=True)
+    (folder / "README.md").write_text(f"# Models\n\n{REPORT_BEGIN}\nstale\n{REPORT_END}\n", encoding="utf-8")
+    assert main(["models", "report", "--markdown", str(folder)]) == 0
+    for card in cards:
+        text = (folder / f"{card['name']}.md").read_text(encoding="utf-8")
+        assert text == model_page(card, gallery_dir="../../resources/gallery")
+    assert "stale" not in (folder / "README.md").read_text(encoding="utf-8")
 
 
 def test_the_readme_stays_a_short_user_document():
