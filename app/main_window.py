@@ -167,7 +167,7 @@ class MainWindow(QMainWindow):
             self._show_error("the seed must be an integer")
             return
         if self.world is not None and seed != self.world.seed:
-            self.tools.apply(self.world.with_seed(seed))
+            self.tools.apply(self.world.with_seed(seed), label="Change seed")
             self._clear_error()
 
     def on_picker_activated(self, index: int) -> None:

@@ -146,7 +146,7 @@ class ImageDropper(QObject):
             result = await job.finish(worker.call(inversion_call(job, world, image, at, config, worker.stopping)))
             if self.canvas.world is not world:
                 raise EverscapeError("the world changed while the image was being inverted; drop it again")
-            self._commit(result.world)
+            self._commit(result.world, None, f"Import {path.name}")
             return result
 
         return run

@@ -33,6 +33,7 @@ from engine.styles import StyleCentre
 HIT_RADIUS = 10  # screen pixels within which a click picks a centre
 MARKER_RADIUS = 7  # screen pixels
 WIDTH_STEP = 1.25  # blend width factor per wheel notch
+WIDTH_LABEL = "Change style width"  # one label for wheel and spin box: a gesture merges into one step
 FALLBACK_WIDTH = 128.0  # first width a wheel gesture scales when a centre uses the model's default
 
 
@@ -88,7 +89,7 @@ class StyleCentreTool(CanvasTool):
         radius = max(1, math.ceil(HIT_RADIUS * self.canvas.view.unit / SUB))
         return nearest_centre(self.world.styles, x, y, radius)
 
-    def _edit(self, make_layout, merge=None) -> None:
+    def _edit(self, make_layout, label: str, merge=None) -> None:
         world = self.world
         if world is None:
             return
@@ -97,7 +98,7 @@ class StyleCentreTool(CanvasTool):
         except EverscapeError as error:
             self.report_error(str(error))
             return
-        self.commit(world, merge)
+        self.commit(world, merge, label)
 
     def deactivate(self) -> None:
         self._drag = self._drag_to = None
@@ -140,7 +141,7 @@ class StyleCentreTool(CanvasTool):
         if target is not None and index < len(centres):
             c = centres[index]
             if (c.x, c.y) != target:
-                self._edit(lambda layout: move_centre(layout, index, *target))
+                self._edit(lambda layout: move_centre(layout, index, *target), "Move style centre")
         self.canvas.update()
         return True
 
@@ -156,7 +157,7 @@ class StyleCentreTool(CanvasTool):
         self.selected = index
         width = self.world.styles.centres[index].width or self.new_width or FALLBACK_WIDTH
         width *= WIDTH_STEP if delta > 0 else 1 / WIDTH_STEP
-        self._edit(lambda layout: set_centre_width(layout, index, width), merge=("style-width", index))
+        self._edit(lambda layout: set_centre_width(layout, index, width), WIDTH_LABEL, ("style-width", index))
         return True
 
     def key(self, event: QKeyEvent) -> bool:
@@ -175,11 +176,11 @@ class StyleCentreTool(CanvasTool):
         centre = StyleCentre(int(x), int(y), self.seed_source(), self.new_width)
         model = self.model()
         implicit = model is None or model.implicit_style_centre
-        self._edit(lambda layout: add_centre(layout, seed_world, centre, implicit))
+        self._edit(lambda layout: add_centre(layout, seed_world, centre, implicit), "Add style centre")
         self.selected = len(self.world.styles.centres) - 1
 
     def remove(self, index: int) -> None:
-        self._edit(lambda layout: remove_centre(layout, index))
+        self._edit(lambda layout: remove_centre(layout, index), "Delete style centre")
         self.selected = None
 
     def set_width(self, width: float | None) -> None:
@@ -188,7 +189,7 @@ class StyleCentreTool(CanvasTool):
         index = self.selected
         centres = self.world.styles.centres if self.world is not None else ()
         if index is not None and index < len(centres) and centres[index].width != width:
-            self._edit(lambda layout: set_centre_width(layout, index, width), merge=("style-width", index))
+            self._edit(lambda layout: set_centre_width(layout, index, width), WIDTH_LABEL, ("style-width", index))
 
     # -- overlay ------------------------------------------------------------------------------------
 

@@ -10,12 +10,11 @@ from PySide6.QtWidgets import QApplication
 
 from app.main_window import MainWindow
 from app.qimage import qimage_to_array
-from app.settings import Settings
 from app.tiles import TileKey
 from engine.geometry import Lattice, Rect
 from engine.models.base import FieldSpec
 from engine.styles import StyleCentre
-from tests.app.fakes import FakeModel, loader_for
+from tests.app.fakes import FakeModel
 
 B = Qt.MouseButton
 
@@ -25,27 +24,6 @@ class FieldFake(FakeModel):
 
     def field_specs(self, level: int = 0):
         return (FieldSpec("z", 2, Lattice(16, 1)),)
-
-
-@pytest.fixture
-def window(qtbot):
-    windows: list[MainWindow] = []
-
-    def make(model=None) -> MainWindow:
-        model = model or FakeModel()
-        win = MainWindow(Settings(), "fake:test", seed=3, persist=False, loader=loader_for(model))
-        qtbot.addWidget(win)
-        windows.append(win)
-        win.resize(700, 500)
-        win.show()
-        qtbot.waitUntil(lambda: win.world is not None, timeout=10000)
-        qtbot.waitUntil(win.canvas.is_complete, timeout=10000)
-        return win
-
-    yield make
-    for win in windows:
-        win.close()
-        assert not win.worker.isRunning()
 
 
 def mouse(widget, kind: QEvent.Type, pos: QPoint, button=B.LeftButton, modifiers=Qt.KeyboardModifier.NoModifier):
@@ -300,3 +278,23 @@ def test_canvas_keeps_synthesised_tiles_whose_source_pixels_the_edit_cannot_reac
     assert all(kept[k] is before[k] for k in kept)
     canvas.set_world(edited.with_seed(9), damage=lambda level: None)  # "anywhere": nothing is kept
     assert len(canvas.cache) == 0
+
+
+def test_undo_and_redo_say_what_they_undo(qtbot, window):
+    win = window()
+    canvas, undo, redo = win.canvas, win.tools.undo_action, win.tools.redo_action
+    assert (undo.text(), redo.text()) == ("&Undo", "&Redo")
+    win.tools.style_action.trigger()
+    p1, p2 = QPoint(200, 150), QPoint(260, 190)
+    click(canvas, p1)
+    assert undo.text() == "&Undo Add style centre"
+    drag(canvas, p1, p2)
+    assert undo.text() == "&Undo Move style centre"
+    wheel(canvas, p2, 1)
+    wheel(canvas, p2, 1)  # one gesture, one named step
+    assert undo.text() == "&Undo Change style width"
+    undo.trigger()
+    assert (undo.text(), redo.text()) == ("&Undo Move style centre", "&Redo Change style width")
+    win.seed_field.setText("9")
+    win.on_seed_entered()
+    assert (undo.text(), redo.text()) == ("&Undo Change seed", "&Redo")  # a new edit forgets the redo
