@@ -16,6 +16,7 @@ from collections.abc import Hashable
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu, QSpinBox
 
+from app.canvas_focus import return_focus_after_edit
 from app.history import History
 from app.tools.drop_image import ImageDropper
 from app.tools.resample import ResampleTool
@@ -56,6 +57,13 @@ class ToolController:
         from app.tools.painting_setup import install_painting  # imports the controller's tools: late
 
         self.painting = install_painting(self)
+        return_focus_after_edit(
+            self.canvas,
+            self.width_box,
+            window.seed_field,
+            self.painting.palette.seed_field,
+            self.painting.options.size_box,
+        )
 
     def _build_edit_menu(self) -> None:
         bar = self.window.menuBar()

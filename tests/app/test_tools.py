@@ -298,3 +298,29 @@ def test_undo_and_redo_say_what_they_undo(qtbot, window):
     win.seed_field.setText("9")
     win.on_seed_entered()
     assert (undo.text(), redo.text()) == ("&Undo Change seed", "&Redo")  # a new edit forgets the redo
+
+
+def test_after_typing_a_width_ctrl_z_undoes_the_world_not_the_box(qtbot, window):
+    win = window()
+    canvas, box = win.canvas, win.tools.width_box
+    win.activateWindow()
+    win.tools.style_action.trigger()
+    click(canvas, QPoint(250, 200))
+    placed = win.world
+    box.setFocus()
+    box.selectAll()
+    qtbot.keyClicks(box, "300")
+    qtbot.keyClick(box, Qt.Key.Key_Return)
+    assert win.world.styles.centres[1].width == 300.0
+    assert QApplication.focusWidget() is canvas  # Enter handed the keys back
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert win.world is placed  # the whole typed width, one world step
+    assert box.value() == 300  # the box itself was not the one undone
+
+    win.seed_field.setFocus()
+    win.seed_field.selectAll()
+    qtbot.keyClicks(win.seed_field, "41")
+    qtbot.keyClick(win.seed_field, Qt.Key.Key_Return)
+    assert win.world.seed == 41 and QApplication.focusWidget() is canvas
+    qtbot.keyClick(canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert win.world is placed
