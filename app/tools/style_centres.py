@@ -11,7 +11,9 @@ Gestures (left button unless said):
 
 Every change is one ``world.with_styles(...)`` edit (:mod:`engine.style_edits`). Families that
 ignore style layouts simply render the same. Centres are drawn as markers in the canvas's paint
-pass, with a dashed ring at their blend width when one is set.
+pass, with a dashed ring at their blend width when one is set: clearly while this tool (or a paint
+tool) is active, faintly under every other tool (:class:`FaintCentres`), so the world's styles
+are never hidden state.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ HIT_RADIUS = 10  # screen pixels within which a click picks a centre
 MARKER_RADIUS = 7  # screen pixels
 WIDTH_STEP = 1.25  # blend width factor per wheel notch
 WIDTH_LABEL = "Change style width"  # one label for wheel and spin box: a gesture merges into one step
+FAINT_OPACITY = 0.35  # the markers under other tools: visible, but not in the way
 FALLBACK_WIDTH = 128.0  # first width a wheel gesture scales when a centre uses the model's default
 
 
@@ -67,6 +70,7 @@ class StyleCentreTool(CanvasTool):
         self.on_select: Callable[[float | None], None] = lambda width: None  # shows the picked centre's width
         self._drag: int | None = None
         self._drag_to: tuple[int, int] | None = None
+        canvas.overlays.append(FaintCentres(self))
 
     @property
     def selected(self) -> int | None:
@@ -217,4 +221,20 @@ class StyleCentreTool(CanvasTool):
             painter.setPen(QPen(QColor(255, 255, 255), 1.5))
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawEllipse(point, radius, radius)
+        painter.restore()
+
+
+class FaintCentres:
+    """A canvas overlay: ``tool``'s markers, faint, whenever neither it nor a tool showing them is active."""
+
+    def __init__(self, tool: StyleCentreTool) -> None:
+        self.tool = tool
+
+    def paint(self, painter: QPainter, view) -> None:
+        active = self.tool.canvas.tool
+        if self.tool.world is None or active is self.tool or getattr(active, "markers", None) is self.tool:
+            return  # the active tool draws them clearly
+        painter.save()
+        painter.setOpacity(FAINT_OPACITY)
+        self.tool.paint(painter, view)
         painter.restore()

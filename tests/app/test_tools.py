@@ -195,7 +195,7 @@ def test_width_by_ctrl_wheel_and_spin_box_is_one_undo_step_per_gesture(window):
     assert win.world is placed
 
 
-def test_centres_are_painted_as_overlays(qtbot, window):
+def test_centres_are_drawn_clearly_in_the_styles_tool_and_faintly_in_others(qtbot, window):
     win = window()
     canvas = win.canvas
     win.tools.style_action.trigger()
@@ -209,10 +209,15 @@ def test_centres_are_painted_as_overlays(qtbot, window):
     near = (slice(y - 4, y + 5), slice(x - 4, x + 5))
     assert (before[near] != after[near]).any(), "no marker where the centre is"
     assert np.array_equal(before[: y - 40], after[: y - 40]), "pixels away from the centre changed"
-    win.tools.pan_action.trigger()  # other tools draw no centres
+    win.tools.pan_action.trigger()  # other tools draw the centres faintly
     assert canvas.tool is None
     canvas.repaint()
-    assert np.array_equal(qimage_to_array(canvas.grab().toImage()), before)
+    faint = qimage_to_array(canvas.grab().toImage())
+    assert (faint[near] != before[near]).any(), "the centre is hidden under the pan tool"
+    clear_contrast = np.abs(after[near].astype(int) - before[near]).sum()
+    faint_contrast = np.abs(faint[near].astype(int) - before[near]).sum()
+    assert 0 < faint_contrast < 0.6 * clear_contrast, "the marker is not fainter than in the Styles tool"
+    assert np.array_equal(before[: y - 40], faint[: y - 40])
 
 
 def test_resample_tool_keeps_tiles_outside_the_support_and_undo_removes_the_override(qtbot, window):
