@@ -55,6 +55,9 @@ def build_tools_toolbar(window: MainWindow) -> None:
 def build_menus(window: MainWindow, dock: QDockWidget) -> None:
     file_menu = window.menuBar().addMenu("&File")
     window.project.build_file_menu(file_menu)
+    window.import_action = file_menu.addAction(  # the tools (and their dropper) are installed after the menus
+        "&Import image…", QKeySequence("Ctrl+I"), lambda: window.tools.image_dropper.import_file()
+    )
     window.export_action = file_menu.addAction("&Export…", QKeySequence("Ctrl+E"), window.open_export_dialog)
     file_menu.addSeparator()
     file_menu.addAction("&Quit", QKeySequence.StandardKey.Quit, window.close)
