@@ -7,13 +7,12 @@ renders and why, where their files are, and copy all of it into a bug report wit
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QFont, QGuiApplication
+from PySide6.QtGui import QFont, QGuiApplication
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QHBoxLayout,
     QLabel,
-    QMainWindow,
     QPlainTextEdit,
     QVBoxLayout,
     QWidget,
@@ -57,10 +56,3 @@ def show_about(parent: QWidget) -> AboutDialog:
     dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     dialog.open()
     return dialog
-
-
-def add_help_menu(window: QMainWindow) -> QAction:
-    """Append Help ▸ About Everscape to ``window``'s menu bar; returns the action (macOS moves it)."""
-    about = window.menuBar().addMenu("&Help").addAction("&About Everscape", lambda: show_about(window))
-    about.setMenuRole(QAction.MenuRole.AboutRole)
-    return about

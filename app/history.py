@@ -7,7 +7,8 @@ what InfinityGAN's sampler and InvokeAI settled on: more steps bought GC stutter
 
 Consecutive edits with the same ``merge`` key (e.g. the notches of one wheel gesture resizing one
 style centre) replace each other, so one gesture is one undo step. Qt-free: the main window turns
-``can_undo``/``can_redo`` into enabled actions.
+``can_undo``/``can_redo`` into enabled actions, and each entry's label (what the edit did) into
+their text ("Undo Move style centre").
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ class History:
     def __init__(self, world: World | None = None, limit: int = LIMIT) -> None:
         self.limit = max(1, limit)
         self._worlds: list[World] = [] if world is None else [world]
+        self._labels: list[str] = [""] * len(self._worlds)  # what made each world; the first: nothing
         self._index = len(self._worlds) - 1
         self._merge: Hashable | None = None
 
@@ -39,21 +41,33 @@ class History:
     def can_redo(self) -> bool:
         return self._index < len(self._worlds) - 1
 
+    def undo_label(self) -> str | None:
+        """What :meth:`undo` would take back ("Move style centre"), or None when nothing can be undone."""
+        return self._labels[self._index] if self.can_undo() else None
+
+    def redo_label(self) -> str | None:
+        return self._labels[self._index + 1] if self.can_redo() else None
+
     def reset(self, world: World) -> None:
         """Start over from ``world`` (a new document or model): nothing to undo or redo."""
-        self._worlds, self._index, self._merge = [world], 0, None
+        self._worlds, self._labels, self._index, self._merge = [world], [""], 0, None
 
-    def push(self, world: World, merge: Hashable | None = None) -> None:
-        """Record ``world`` as the new current one; forgets the redo branch and the oldest beyond the cap."""
+    def push(self, world: World, merge: Hashable | None = None, label: str = "Edit") -> None:
+        """Record ``world`` (made by the edit ``label``) as the new current one; forgets the redo
+        branch and the oldest beyond the cap."""
         if not self._worlds:
             self.reset(world)
             return
         del self._worlds[self._index + 1 :]
+        del self._labels[self._index + 1 :]
         if merge is not None and merge == self._merge and self._index > 0:
             self._worlds[self._index] = world
             return
         self._worlds.append(world)
-        del self._worlds[: max(0, len(self._worlds) - self.limit)]
+        self._labels.append(label)
+        overflow = max(0, len(self._worlds) - self.limit)
+        del self._worlds[:overflow]
+        del self._labels[:overflow]
         self._index = len(self._worlds) - 1
         self._merge = merge
 

@@ -172,7 +172,7 @@ class MainWindow(QMainWindow):
             self.show_error("the seed must be an integer")
             return
         if self.world is not None and seed != self.world.seed:
-            self.tools.apply(self.world.with_seed(seed))
+            self.tools.apply(self.world.with_seed(seed), label="Change seed")
             self.clear_error()
 
     def on_picker_activated(self, index: int) -> None:

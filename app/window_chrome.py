@@ -12,7 +12,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QIntValidator, QKeySequence
 from PySide6.QtWidgets import QComboBox, QDockWidget, QLabel, QLineEdit, QToolBar
 
-from app.about_dialog import add_help_menu
+from app.help_menu import build_help_menu
 from app.panels.model_info import show_model_info
 
 if TYPE_CHECKING:
@@ -55,6 +55,9 @@ def build_tools_toolbar(window: MainWindow) -> None:
 def build_menus(window: MainWindow, dock: QDockWidget) -> None:
     file_menu = window.menuBar().addMenu("&File")
     window.project.build_file_menu(file_menu)
+    window.import_action = file_menu.addAction(  # the tools (and their dropper) are installed after the menus
+        "&Import image…", QKeySequence("Ctrl+I"), lambda: window.tools.image_dropper.import_file()
+    )
     window.export_action = file_menu.addAction("&Export…", QKeySequence("Ctrl+E"), window.open_export_dialog)
     file_menu.addSeparator()
     file_menu.addAction("&Quit", QKeySequence.StandardKey.Quit, window.close)
@@ -69,12 +72,12 @@ def build_menus(window: MainWindow, dock: QDockWidget) -> None:
     view_menu.addAction("&Model info…", lambda: window.model_info and show_model_info(window, window.model_info.ref))
     view_menu.addSeparator()
     view_menu.addAction("&Preferences…", QKeySequence.StandardKey.Preferences, window.edit_preferences)
-    dev_menu = window.menuBar().addMenu("&Developer")
-    window.developer_action = dev_menu.addAction("Offer random FAMILY:CONFIG models")
+    diagnostics = view_menu.addMenu("&Diagnostics")  # developer items: out of a new user's way
+    window.developer_action = diagnostics.addAction("Offer random FAMILY:CONFIG models")
     window.developer_action.setCheckable(True)
     window.developer_action.setChecked(window.prefs.developer)
     window.developer_action.toggled.connect(window.on_developer_toggled)
-    window.about_action = add_help_menu(window)
+    window.about_action = build_help_menu(window)
 
 def install_training_panel(window: MainWindow) -> QDockWidget:
     """View ▸ Training (hidden until asked for): jobs run as child processes; "Open in canvas"

@@ -184,7 +184,9 @@ class StylesPalette(QWidget):
 
     # -- edits ------------------------------------------------------------------------------------------
 
-    def _edit(self, make: Callable[[StyleLayout], StyleLayout], select: Callable[[StyleLayout], int | None]) -> None:
+    def _edit(
+        self, make: Callable[[StyleLayout], StyleLayout], select: Callable[[StyleLayout], int | None], label: str
+    ) -> None:
         world = self.canvas.world
         if world is None:
             return
@@ -193,7 +195,7 @@ class StylesPalette(QWidget):
         except EverscapeError as error:
             self.report_error(str(error))
             return
-        self.apply(world.with_styles(layout))
+        self.apply(world.with_styles(layout), label=label)
         self.refresh()
         self.style_tool.selected = select(layout)
 
@@ -204,7 +206,11 @@ class StylesPalette(QWidget):
         x, y = self.canvas.view.centre
         centre = StyleCentre(x, y, int(seed), self.style_tool.new_width)
         implicit = model is None or model.implicit_style_centre
-        self._edit(lambda layout: add_centre(layout, world.seed, centre, implicit), lambda new: len(new.centres) - 1)
+        self._edit(
+            lambda layout: add_centre(layout, world.seed, centre, implicit),
+            lambda new: len(new.centres) - 1,
+            "Add style",
+        )
 
     def add_random(self) -> None:
         self.add(self.seed_source())
@@ -224,7 +230,9 @@ class StylesPalette(QWidget):
         offset = DUPLICATE_OFFSET * self.canvas.view.unit // SUB
         c = self.canvas.world.styles.centres[index]
         copy = replace(c, x=c.x + offset, y=c.y + offset, name=None if c.name is None else f"{c.name} copy")
-        self._edit(lambda layout: add_centre(layout, 0, copy, False), lambda new: len(new.centres) - 1)
+        self._edit(
+            lambda layout: add_centre(layout, 0, copy, False), lambda new: len(new.centres) - 1, "Duplicate style"
+        )
 
     def resample(self) -> None:
         index = self.selected()
@@ -232,14 +240,14 @@ class StylesPalette(QWidget):
             self.report_error("select a style to resample")
             return
         seed = self.seed_source()
-        self._edit(lambda layout: set_centre_seed(layout, index, seed), lambda _l: index)
+        self._edit(lambda layout: set_centre_seed(layout, index, seed), lambda _l: index, "Resample style")
 
     def delete(self) -> None:
         index = self.selected()
         if index is None:
             self.report_error("select a style to delete")
             return
-        self._edit(lambda layout: remove_centre(layout, index), lambda _l: None)
+        self._edit(lambda layout: remove_centre(layout, index), lambda _l: None, "Delete style")
 
     def _on_renamed(self, item: QTreeWidgetItem, column: int) -> None:
         if self._syncing or column != 0:
@@ -250,4 +258,4 @@ class StylesPalette(QWidget):
             return
         if name == (world.styles.centres[index].name or f"Style {index + 1}"):
             return  # edited back to what it was: no edit
-        self._edit(lambda layout: set_centre_name(layout, index, name), lambda _l: index)
+        self._edit(lambda layout: set_centre_name(layout, index, name), lambda _l: index, "Rename style")

@@ -14,7 +14,8 @@ from PySide6.QtGui import QKeyEvent, QMouseEvent, QPainter, QWheelEvent
 
 from engine.world import World
 
-#: ``commit(world, merge=None)``: record an edited world (``merge``: see :class:`app.history.History`).
+#: ``commit(world, merge=None, label="Edit")``: record an edited world (``merge``: see
+#: :class:`app.history.History`; ``label``: what the edit did, shown as "Undo <label>").
 Commit = Callable[..., None]
 
 
@@ -33,8 +34,8 @@ class CanvasTool:
     def world(self) -> World | None:
         return self.canvas.world
 
-    def commit(self, world: World, merge: Hashable | None = None) -> None:
-        self._commit(world, merge)
+    def commit(self, world: World, merge: Hashable | None = None, label: str = "Edit") -> None:
+        self._commit(world, merge, label)
 
     def world_at(self, event) -> tuple[int, int]:
         pos = event.position()

@@ -198,7 +198,7 @@ class BrushTool(PaintTool):
             self.report_error(str(error))
             return True
         if layout != world.styles:
-            self.commit(world.with_styles(layout))
+            self.commit(world.with_styles(layout), label=f"{self.name} stroke")
         self.canvas.update()
         return True
 
@@ -241,7 +241,7 @@ class FillTool(PaintTool):
             self.report_error(str(error))
             return True
         if layout != world.styles:
-            self.commit(world.with_styles(layout))
+            self.commit(world.with_styles(layout), label="Fill")
         return True
 
     def release(self, event: QMouseEvent) -> bool:

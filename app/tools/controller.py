@@ -16,6 +16,7 @@ from collections.abc import Hashable
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu, QSpinBox
 
+from app.canvas_focus import return_focus_after_edit
 from app.history import History
 from app.tools.drop_image import ImageDropper
 from app.tools.resample import ResampleTool
@@ -56,6 +57,13 @@ class ToolController:
         from app.tools.painting_setup import install_painting  # imports the controller's tools: late
 
         self.painting = install_painting(self)
+        return_focus_after_edit(
+            self.canvas,
+            self.width_box,
+            window.seed_field,
+            self.painting.palette.seed_field,
+            self.painting.options.size_box,
+        )
 
     def _build_edit_menu(self) -> None:
         bar = self.window.menuBar()
@@ -100,9 +108,9 @@ class ToolController:
         self.history.reset(world)
         self._show(world)
 
-    def apply(self, world: World, merge: Hashable | None = None) -> None:
-        """Record an edit of the shown world and show it."""
-        self.history.push(world, merge)
+    def apply(self, world: World, merge: Hashable | None = None, label: str = "Edit") -> None:
+        """Record an edit of the shown world (``label``: what it did, for Edit ▸ Undo) and show it."""
+        self.history.push(world, merge, label)
         self._show(world)
 
     def _on_canvas_changed(self, _view=None) -> None:
@@ -131,5 +139,8 @@ class ToolController:
         self._update_actions()
 
     def _update_actions(self) -> None:
-        self.undo_action.setEnabled(self.history.can_undo())
-        self.redo_action.setEnabled(self.history.can_redo())
+        undo, redo = self.history.undo_label(), self.history.redo_label()
+        self.undo_action.setEnabled(undo is not None)
+        self.redo_action.setEnabled(redo is not None)
+        self.undo_action.setText(f"&Undo {undo}" if undo else "&Undo")
+        self.redo_action.setText(f"&Redo {redo}" if redo else "&Redo")

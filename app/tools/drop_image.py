@@ -8,7 +8,9 @@ stays live. A progress dialog with Cancel follows it; the Jobs dock lists it wit
 The result is committed through the tools controller (one undo step), but only if the shown world
 is still the one the inversion started from; an edit made meanwhile wins and the user is told.
 Closing the window asks first and cancels a running job (the Jobs dock, :mod:`app.panels.jobs_dock`);
-the tile worker's shutdown ends it at the next optimisation step at the latest.
+the tile worker's shutdown ends it at the next optimisation step at the latest. File ▸ Import
+image… (:meth:`ImageDropper.import_file`) takes the same path for a file picked in a dialog,
+centred on the view, for users (and platforms) without drag and drop.
 """
 
 from __future__ import annotations
@@ -17,16 +19,18 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QObject
-from PySide6.QtWidgets import QProgressDialog
+from PySide6.QtWidgets import QFileDialog, QProgressDialog
 
 from app.jobs import Job, JobManager, JobState
 from app.tools.base import Commit
 from engine.errors import EverscapeError
+from engine.imageio import READ_SUFFIXES
 from engine.invert import InversionResult, InvertConfig, invert, load_image
 from engine.render import Renderer
 from engine.world import World
 
 LOSS = "loss"
+IMAGE_FILTER = f"Images ({' '.join('*' + suffix for suffix in READ_SUFFIXES)})"
 
 
 def inversion_call(job: Job, world: World, image, at: tuple[int, int], config: InvertConfig, stopping):
@@ -112,6 +116,13 @@ class ImageDropper(QObject):
 
     # -- jobs -----------------------------------------------------------------------------------
 
+    def import_file(self) -> bool:
+        """File ▸ Import image…: pick a file, then invert it centred on the view, as a drop there would."""
+        path, _filter = QFileDialog.getOpenFileName(self._window, "Import image", "", IMAGE_FILTER)
+        if not path:
+            return False  # the user cancelled
+        return self.drop_file(path, *self.canvas.view.centre)
+
     def drop_file(self, path: str | Path, x: int, y: int) -> bool:
         """Start inverting the image at ``path`` centred on world pixel ``(x, y)``; False if refused."""
         if self.job is not None:
@@ -146,7 +157,7 @@ class ImageDropper(QObject):
             result = await job.finish(worker.call(inversion_call(job, world, image, at, config, worker.stopping)))
             if self.canvas.world is not world:
                 raise EverscapeError("the world changed while the image was being inverted; drop it again")
-            self._commit(result.world)
+            self._commit(result.world, None, f"Import {path.name}")
             return result
 
         return run

@@ -92,7 +92,7 @@ class ResampleTool(CanvasTool):
         except EverscapeError as error:
             self.report_error(str(error))
             return
-        self.commit(edited)
+        self.commit(edited, label="Resample region")
 
     def paint(self, painter: QPainter, view) -> None:
         if self._start is None or self._end is None:

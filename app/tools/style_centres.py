@@ -11,7 +11,9 @@ Gestures (left button unless said):
 
 Every change is one ``world.with_styles(...)`` edit (:mod:`engine.style_edits`). Families that
 ignore style layouts simply render the same. Centres are drawn as markers in the canvas's paint
-pass, with a dashed ring at their blend width when one is set.
+pass, with a dashed ring at their blend width when one is set: clearly while this tool (or a paint
+tool) is active, faintly under every other tool (:class:`FaintCentres`), so the world's styles
+are never hidden state.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ from engine.styles import StyleCentre
 HIT_RADIUS = 10  # screen pixels within which a click picks a centre
 MARKER_RADIUS = 7  # screen pixels
 WIDTH_STEP = 1.25  # blend width factor per wheel notch
+WIDTH_LABEL = "Change style width"  # one label for wheel and spin box: a gesture merges into one step
+FAINT_OPACITY = 0.35  # the markers under other tools: visible, but not in the way
 FALLBACK_WIDTH = 128.0  # first width a wheel gesture scales when a centre uses the model's default
 
 
@@ -66,6 +70,7 @@ class StyleCentreTool(CanvasTool):
         self.on_select: Callable[[float | None], None] = lambda width: None  # shows the picked centre's width
         self._drag: int | None = None
         self._drag_to: tuple[int, int] | None = None
+        canvas.overlays.append(FaintCentres(self))
 
     @property
     def selected(self) -> int | None:
@@ -88,7 +93,7 @@ class StyleCentreTool(CanvasTool):
         radius = max(1, math.ceil(HIT_RADIUS * self.canvas.view.unit / SUB))
         return nearest_centre(self.world.styles, x, y, radius)
 
-    def _edit(self, make_layout, merge=None) -> None:
+    def _edit(self, make_layout, label: str, merge=None) -> None:
         world = self.world
         if world is None:
             return
@@ -97,7 +102,7 @@ class StyleCentreTool(CanvasTool):
         except EverscapeError as error:
             self.report_error(str(error))
             return
-        self.commit(world, merge)
+        self.commit(world, merge, label)
 
     def deactivate(self) -> None:
         self._drag = self._drag_to = None
@@ -140,7 +145,7 @@ class StyleCentreTool(CanvasTool):
         if target is not None and index < len(centres):
             c = centres[index]
             if (c.x, c.y) != target:
-                self._edit(lambda layout: move_centre(layout, index, *target))
+                self._edit(lambda layout: move_centre(layout, index, *target), "Move style centre")
         self.canvas.update()
         return True
 
@@ -156,7 +161,7 @@ class StyleCentreTool(CanvasTool):
         self.selected = index
         width = self.world.styles.centres[index].width or self.new_width or FALLBACK_WIDTH
         width *= WIDTH_STEP if delta > 0 else 1 / WIDTH_STEP
-        self._edit(lambda layout: set_centre_width(layout, index, width), merge=("style-width", index))
+        self._edit(lambda layout: set_centre_width(layout, index, width), WIDTH_LABEL, ("style-width", index))
         return True
 
     def key(self, event: QKeyEvent) -> bool:
@@ -175,11 +180,11 @@ class StyleCentreTool(CanvasTool):
         centre = StyleCentre(int(x), int(y), self.seed_source(), self.new_width)
         model = self.model()
         implicit = model is None or model.implicit_style_centre
-        self._edit(lambda layout: add_centre(layout, seed_world, centre, implicit))
+        self._edit(lambda layout: add_centre(layout, seed_world, centre, implicit), "Add style centre")
         self.selected = len(self.world.styles.centres) - 1
 
     def remove(self, index: int) -> None:
-        self._edit(lambda layout: remove_centre(layout, index))
+        self._edit(lambda layout: remove_centre(layout, index), "Delete style centre")
         self.selected = None
 
     def set_width(self, width: float | None) -> None:
@@ -188,7 +193,7 @@ class StyleCentreTool(CanvasTool):
         index = self.selected
         centres = self.world.styles.centres if self.world is not None else ()
         if index is not None and index < len(centres) and centres[index].width != width:
-            self._edit(lambda layout: set_centre_width(layout, index, width), merge=("style-width", index))
+            self._edit(lambda layout: set_centre_width(layout, index, width), WIDTH_LABEL, ("style-width", index))
 
     # -- overlay ------------------------------------------------------------------------------------
 
@@ -216,4 +221,20 @@ class StyleCentreTool(CanvasTool):
             painter.setPen(QPen(QColor(255, 255, 255), 1.5))
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawEllipse(point, radius, radius)
+        painter.restore()
+
+
+class FaintCentres:
+    """A canvas overlay: ``tool``'s markers, faint, whenever neither it nor a tool showing them is active."""
+
+    def __init__(self, tool: StyleCentreTool) -> None:
+        self.tool = tool
+
+    def paint(self, painter: QPainter, view) -> None:
+        active = self.tool.canvas.tool
+        if self.tool.world is None or active is self.tool or getattr(active, "markers", None) is self.tool:
+            return  # the active tool draws them clearly
+        painter.save()
+        painter.setOpacity(FAINT_OPACITY)
+        self.tool.paint(painter, view)
         painter.restore()

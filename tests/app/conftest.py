@@ -7,6 +7,8 @@ import asyncio
 import pytest
 
 from app.canvas import Canvas
+from app.main_window import MainWindow
+from app.settings import Settings
 from app.worker import TileWorker
 from engine.world import World
 from tests.app.fakes import FakeModel, loader_for
@@ -137,3 +139,25 @@ def open_window(qtbot):
         window.jobs_dock.ask = lambda parent, count: True  # cancel what still runs: no modal question
         window.close()
         assert not window.worker.isRunning()
+
+
+@pytest.fixture
+def window(qtbot):
+    """A factory of shown main windows on a fake model (closed, worker joined, at the end)."""
+    windows: list[MainWindow] = []
+
+    def make(model=None) -> MainWindow:
+        model = model or FakeModel()
+        win = MainWindow(Settings(), "fake:test", seed=3, persist=False, loader=loader_for(model))
+        qtbot.addWidget(win)
+        windows.append(win)
+        win.resize(700, 500)
+        win.show()
+        qtbot.waitUntil(lambda: win.world is not None, timeout=10000)
+        qtbot.waitUntil(win.canvas.is_complete, timeout=10000)
+        return win
+
+    yield make
+    for win in windows:
+        win.close()
+        assert not win.worker.isRunning()

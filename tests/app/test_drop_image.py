@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 from PySide6.QtCore import QMimeData, QPointF, Qt, QThread, QUrl
-from PySide6.QtGui import QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QApplication, QPushButton
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtWidgets import QApplication, QFileDialog, QPushButton
 
 from app.main_window import MainWindow
 from app.settings import Settings
@@ -116,3 +116,40 @@ def test_bad_file_reports_one_line(qtbot, window, tmp_path):
     qtbot.waitUntil(lambda: win.tools.image_dropper.job is None, timeout=30000)
     assert len(errors) == 1 and "not an image" in errors[0] and "\n" not in errors[0]
     assert win.canvas.world is before
+
+
+def test_file_import_runs_the_drop_path_at_the_view_centre(qtbot, window, picture, monkeypatch):
+    win, errors = window
+    asked: list[str] = []
+
+    def pick(parent, caption, folder, name_filter):
+        asked.append(name_filter)
+        return str(picture), name_filter
+
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", pick)
+    file_menu = next(a.menu() for a in win.menuBar().actions() if a.text() == "&File")
+    assert win.import_action in file_menu.actions()
+    assert win.import_action.shortcut() == QKeySequence("Ctrl+I")
+    x = 300
+    win.canvas.centre_on(x, -200)
+    before = win.canvas.world
+    win.import_action.trigger()
+    assert len(asked) == 1 and "*.png" in asked[0]
+    dropper = win.tools.image_dropper
+    assert dropper.job is not None and win.jobs.jobs[-1].kind == "inversion"  # the drop's inversion job
+    qtbot.waitUntil(lambda: dropper.job is None, timeout=30000)
+    after = win.canvas.world
+    assert errors == [] and len(after.overrides) == len(before.overrides) + 3
+    z = next(p for p in after.overrides if p.field == "z")
+    assert z.cells.x * 4 <= x - 16 and x + 16 <= z.cells.right * 4  # around the view's centre
+    assert win.tools.undo_action.text() == "&Undo Import pic.png"
+    win.tools.undo()
+    assert win.canvas.world is before
+
+
+def test_cancelled_import_dialog_changes_nothing(window, monkeypatch):
+    win, errors = window
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *args: ("", ""))
+    before = win.canvas.world
+    win.import_action.trigger()
+    assert win.tools.image_dropper.job is None and win.canvas.world is before and errors == []

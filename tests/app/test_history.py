@@ -50,3 +50,22 @@ def test_merge_makes_one_gesture_one_step():
     history.redo()
     history.push(w3, merge="width")  # after an undo/redo, merging starts afresh
     assert history.undo() is w2
+
+
+def test_labels_follow_their_worlds_through_merge_cap_and_branching():
+    world = World("m", 0)
+    history = History(world, limit=3)
+    assert history.undo_label() is None and history.redo_label() is None
+    for i in range(5):
+        world = world.with_seed(i + 1)
+        history.push(world, label=f"step {i}")
+    assert history.undo_label() == "step 4"
+    history.push(world.with_seed(50), merge="w", label="width")
+    history.push(world.with_seed(51), merge="w", label="width")  # one gesture: one entry
+    assert history.undo_label() == "width"
+    history.undo()
+    assert (history.undo_label(), history.redo_label()) == ("step 4", "width")
+    history.undo()  # the cap kept the three newest: step 3's world is now the oldest
+    assert history.undo_label() is None and history.redo_label() == "step 4"
+    history.push(world.with_seed(99), label="seed")
+    assert history.undo_label() == "seed" and history.redo_label() is None

@@ -10,12 +10,11 @@ from PySide6.QtWidgets import QApplication
 
 from app.main_window import MainWindow
 from app.qimage import qimage_to_array
-from app.settings import Settings
 from app.tiles import TileKey
 from engine.geometry import Lattice, Rect
 from engine.models.base import FieldSpec
 from engine.styles import StyleCentre
-from tests.app.fakes import FakeModel, loader_for
+from tests.app.fakes import FakeModel
 
 B = Qt.MouseButton
 
@@ -25,27 +24,6 @@ class FieldFake(FakeModel):
 
     def field_specs(self, level: int = 0):
         return (FieldSpec("z", 2, Lattice(16, 1)),)
-
-
-@pytest.fixture
-def window(qtbot):
-    windows: list[MainWindow] = []
-
-    def make(model=None) -> MainWindow:
-        model = model or FakeModel()
-        win = MainWindow(Settings(), "fake:test", seed=3, persist=False, loader=loader_for(model))
-        qtbot.addWidget(win)
-        windows.append(win)
-        win.resize(700, 500)
-        win.show()
-        qtbot.waitUntil(lambda: win.world is not None, timeout=10000)
-        qtbot.waitUntil(win.canvas.is_complete, timeout=10000)
-        return win
-
-    yield make
-    for win in windows:
-        win.close()
-        assert not win.worker.isRunning()
 
 
 def mouse(widget, kind: QEvent.Type, pos: QPoint, button=B.LeftButton, modifiers=Qt.KeyboardModifier.NoModifier):
@@ -217,7 +195,7 @@ def test_width_by_ctrl_wheel_and_spin_box_is_one_undo_step_per_gesture(window):
     assert win.world is placed
 
 
-def test_centres_are_painted_as_overlays(qtbot, window):
+def test_centres_are_drawn_clearly_in_the_styles_tool_and_faintly_in_others(qtbot, window):
     win = window()
     canvas = win.canvas
     win.tools.style_action.trigger()
@@ -231,10 +209,15 @@ def test_centres_are_painted_as_overlays(qtbot, window):
     near = (slice(y - 4, y + 5), slice(x - 4, x + 5))
     assert (before[near] != after[near]).any(), "no marker where the centre is"
     assert np.array_equal(before[: y - 40], after[: y - 40]), "pixels away from the centre changed"
-    win.tools.pan_action.trigger()  # other tools draw no centres
+    win.tools.pan_action.trigger()  # other tools draw the centres faintly
     assert canvas.tool is None
     canvas.repaint()
-    assert np.array_equal(qimage_to_array(canvas.grab().toImage()), before)
+    faint = qimage_to_array(canvas.grab().toImage())
+    assert (faint[near] != before[near]).any(), "the centre is hidden under the pan tool"
+    clear_contrast = np.abs(after[near].astype(int) - before[near]).sum()
+    faint_contrast = np.abs(faint[near].astype(int) - before[near]).sum()
+    assert 0 < faint_contrast < 0.6 * clear_contrast, "the marker is not fainter than in the Styles tool"
+    assert np.array_equal(before[: y - 40], faint[: y - 40])
 
 
 def test_resample_tool_keeps_tiles_outside_the_support_and_undo_removes_the_override(qtbot, window):
@@ -300,3 +283,49 @@ def test_canvas_keeps_synthesised_tiles_whose_source_pixels_the_edit_cannot_reac
     assert all(kept[k] is before[k] for k in kept)
     canvas.set_world(edited.with_seed(9), damage=lambda level: None)  # "anywhere": nothing is kept
     assert len(canvas.cache) == 0
+
+
+def test_undo_and_redo_say_what_they_undo(qtbot, window):
+    win = window()
+    canvas, undo, redo = win.canvas, win.tools.undo_action, win.tools.redo_action
+    assert (undo.text(), redo.text()) == ("&Undo", "&Redo")
+    win.tools.style_action.trigger()
+    p1, p2 = QPoint(200, 150), QPoint(260, 190)
+    click(canvas, p1)
+    assert undo.text() == "&Undo Add style centre"
+    drag(canvas, p1, p2)
+    assert undo.text() == "&Undo Move style centre"
+    wheel(canvas, p2, 1)
+    wheel(canvas, p2, 1)  # one gesture, one named step
+    assert undo.text() == "&Undo Change style width"
+    undo.trigger()
+    assert (undo.text(), redo.text()) == ("&Undo Move style centre", "&Redo Change style width")
+    win.seed_field.setText("9")
+    win.on_seed_entered()
+    assert (undo.text(), redo.text()) == ("&Undo Change seed", "&Redo")  # a new edit forgets the redo
+
+
+def test_after_typing_a_width_ctrl_z_undoes_the_world_not_the_box(qtbot, window):
+    win = window()
+    canvas, box = win.canvas, win.tools.width_box
+    win.activateWindow()
+    win.tools.style_action.trigger()
+    click(canvas, QPoint(250, 200))
+    placed = win.world
+    box.setFocus()
+    box.selectAll()
+    qtbot.keyClicks(box, "300")
+    qtbot.keyClick(box, Qt.Key.Key_Return)
+    assert win.world.styles.centres[1].width == 300.0
+    assert QApplication.focusWidget() is canvas  # Enter handed the keys back
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert win.world is placed  # the whole typed width, one world step
+    assert box.value() == 300  # the box itself was not the one undone
+
+    win.seed_field.setFocus()
+    win.seed_field.selectAll()
+    qtbot.keyClicks(win.seed_field, "41")
+    qtbot.keyClick(win.seed_field, Qt.Key.Key_Return)
+    assert win.world.seed == 41 and QApplication.focusWidget() is canvas
+    qtbot.keyClick(canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert win.world is placed
