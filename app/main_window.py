@@ -176,9 +176,14 @@ class MainWindow(QMainWindow):
             self.clear_error()
 
     def on_picker_activated(self, index: int) -> None:
+        """Another model from the picker: a new document (asking about unsaved edits first)."""
         ref = self.model_picker.itemText(index)
-        if self.world is None or ref != self.world.model:
-            self.open_world(ref, self.world.seed if self.world is not None else 0)
+        if self.world is None:
+            self.open_world(ref, 0)
+        elif ref != self.world.model:
+            seed = self.world.seed
+            if not self.project.switch_model(lambda: self.open_world(ref, seed)):
+                self.model_picker.setCurrentText(self.world.model)  # cancelled: the picker shows the open model
 
     def on_developer_toggled(self, on: bool) -> None:
         self.prefs.developer = on

@@ -321,6 +321,20 @@ class ProjectController(QObject):
             return self.save()
         return choice is SaveChoice.DISCARD
 
+    def switch_model(self, open_model: Callable[[], None]) -> bool:
+        """Another model is a new, untitled document: its edits cannot carry over, so unsaved work is
+        saved or discarded first, as the user chooses (never silently). False: the user cancelled,
+        and nothing changed."""
+        if not self.keep_changes():
+            return False
+        self._before_open = (self.path, self.project)
+        self.path, self.project = None, Project(World("none"))
+        self._baseline, self._expected = "clean", None
+        self.remove_autosave()
+        open_model()
+        self.update_title()
+        return True
+
     def confirm_close(self) -> bool:
         """The window's close hook: True lets it close. Unsaved work is autosaved if the close stops."""
         if not self.enabled:

@@ -304,3 +304,21 @@ def test_open_action_and_a_project_whose_model_cannot_load(qtbot, open_window, s
     assert window.project.path == tmp_path / "mine.everscape" and window.windowTitle().startswith("mine —")
     window.canvas.set_world(window.world.with_seed(4))  # the next edit is an edit, not a new baseline
     assert window.project.modified and window.windowTitle().startswith("mine*")
+
+
+def test_switching_the_model_with_unsaved_edits_asks_first(qtbot, open_window, scripted_prompts, tmp_path):
+    window = open_window()
+    edit(window)
+    edited = window.world
+    window.model_picker.addItem("fake:other")
+    other = window.model_picker.findText("fake:other")
+    scripted_prompts.unsaved_answer = SaveChoice.CANCEL
+    window.on_picker_activated(other)
+    assert window.world is edited and window.model_picker.currentText() == edited.model  # nothing changed
+    assert scripted_prompts.asked[-1][0] == "unsaved"
+    scripted_prompts.unsaved_answer = SaveChoice.SAVE
+    scripted_prompts.save_answer = str(tmp_path / "before-switch.everscape")
+    window.on_picker_activated(other)
+    qtbot.waitUntil(lambda: window.world is not None and window.world.model == "fake:other", timeout=10000)
+    assert same_world(load_project(tmp_path / "before-switch.everscape").world, edited)  # the edits were kept
+    assert window.project.name == "Untitled" and not window.project.modified  # a new document
