@@ -23,101 +23,25 @@ import json
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtGui import QKeySequence
-from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox, QWidget
+from PySide6.QtWidgets import QMenu
 
+from app.project_prompts import (  # re-exported: tests and the window name them here
+    ProjectPrompts,
+    ProjectWindow,
+    SaveChoice,
+    default_prompts,
+)
 from app.startup_safety import read_autosave
 from engine.atomic import write_bytes_atomic
 from engine.errors import EverscapeError, first_line
 from engine.project import SUFFIX, Project, ProjectView, load_project, project_path, save_project
 from engine.world import World
 
-if TYPE_CHECKING:
-    from PySide6.QtWidgets import QLineEdit
-
-    from app.canvas import Canvas
-    from app.settings import Settings
-    from app.worker import ModelInfo, TileWorker
-
-
-class ProjectWindow(Protocol):
-    """What the controller needs of the window that shows its project (the main window, or a test's
-    stand-in): the controller depends on this, not on :mod:`app.main_window`, which imports it."""
-
-    canvas: Canvas
-    settings: Settings
-    worker: TileWorker
-    seed_field: QLineEdit
-    model_info: ModelInfo | None
-
-    @property
-    def opening_world(self) -> bool: ...
-
-    def open_world(self, model_ref: str, seed: int, world: World | None = None) -> None: ...
-
-    def setWindowTitle(self, title: str) -> None: ...
-
-    def show_error(self, message: str) -> None: ...
-
-    def clear_error(self) -> None: ...
-
 AUTOSAVE_MS = 2000
-FILE_FILTER = f"Everscape projects (*{SUFFIX});;All files (*)"
-
-
-class SaveChoice(Enum):
-    SAVE = "save"
-    DISCARD = "discard"
-    CANCEL = "cancel"
-
-
-@dataclass
-class ProjectPrompts:
-    """The questions a project session asks; each takes the parent widget first."""
-
-    unsaved: Callable[[QWidget, str], SaveChoice]  # "save changes to NAME?"
-    restore: Callable[[QWidget, str], bool]  # "restore the autosave?"
-    open_path: Callable[[QWidget, str], str | None]  # a project to open (start folder)
-    save_path: Callable[[QWidget, str], str | None]  # where to save (suggested path)
-
-
-def _ask_unsaved(parent: QWidget, name: str) -> SaveChoice:
-    buttons = QMessageBox.StandardButton
-    answer = QMessageBox.question(
-        parent,
-        "Unsaved changes",
-        f"Save the changes to {name}?",
-        buttons.Save | buttons.Discard | buttons.Cancel,
-        buttons.Save,
-    )
-    return {buttons.Save: SaveChoice.SAVE, buttons.Discard: SaveChoice.DISCARD}.get(answer, SaveChoice.CANCEL)
-
-
-def _ask_restore(parent: QWidget, text: str) -> bool:
-    buttons = QMessageBox.StandardButton
-    answer = QMessageBox.question(parent, "Restore unsaved work", text, buttons.Yes | buttons.No, buttons.Yes)
-    return answer == buttons.Yes
-
-
-def _ask_open_path(parent: QWidget, folder: str) -> str | None:
-    name, _ = QFileDialog.getOpenFileName(parent, "Open project", folder, FILE_FILTER)
-    return name or None
-
-
-def _ask_save_path(parent: QWidget, suggested: str) -> str | None:
-    name, _ = QFileDialog.getSaveFileName(parent, "Save project as", suggested, FILE_FILTER)
-    return name or None
-
-
-def default_prompts() -> ProjectPrompts:
-    """Modal Qt dialogs (tests replace this function so nothing blocks)."""
-    return ProjectPrompts(_ask_unsaved, _ask_restore, _ask_open_path, _ask_save_path)
 
 
 class ProjectController(QObject):
