@@ -42,7 +42,7 @@ MIN_SHARE = 0.25  # a render's class share / the map's share below which the cla
 #: Windows of the map itself as wide as the gallery (1.5 map widths at the training scale) stray
 #: up to 0.06 from the whole map's, per fifth of the rows; 0.15 leaves room for that, and fails a
 #: band drawn as open ocean where the map has a quarter land (the tropics of the InfinityGAN
-#: shipped from run ig31: 98 % ocean against 77 %), or as one belt of land where it has half ocean.
+#: shipped once: 98 % ocean against 77 %), or as one belt of land where it has half ocean.
 OCEAN_BY_LATITUDE_GAP = 0.15
 
 

@@ -103,7 +103,7 @@ class LatitudeEmbedding(nn.Module):
     #: Gain on the stored table (a learning-rate multiplier under Adam, as StyleGAN's equalised
     #: layers have): G_S's outputs are about 9 rms in the trained ``small`` model, and Adam moves a
     #: parameter by at most the learning rate (1e-3) a step, so an unscaled table had reached 0.04
-    #: rms after 500 steps (run ig28). Part of the architecture: trained tables assume it.
+    #: rms after 500 steps. Part of the architecture: trained tables assume it.
     LR_MUL = 100.0
 
     def __init__(self, bands: int, channels: int) -> None:
