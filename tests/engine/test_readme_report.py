@@ -28,6 +28,19 @@ def _shipped_cards() -> list[dict]:
 MODELS_PAGE = ROOT / "docs" / "models" / "README.md"
 
 
+@pytest.fixture
+def shipped_cards_only(tmp_path, monkeypatch) -> list[dict]:
+    """The shipped cards, with only the shipped checkpoints installed and a gallery folder in
+    ``tmp_path`` (so links are computed relative to pages written there)."""
+    monkeypatch.setattr(checkpoints, "SHIPPED_DIR", ROOT / "checkpoints")
+    monkeypatch.setenv("EVERSCAPE_CHECKPOINTS", str(tmp_path / "none"))
+    cards = _shipped_cards()
+    if not cards:
+        pytest.skip("no shipped model cards")
+    (tmp_path / "resources" / "gallery").mkdir(parents=True)
+    return cards
+
+
 def test_models_page_report_matches_the_shipped_cards():
     cards = _shipped_cards()
     page = MODELS_PAGE.read_text(encoding="utf-8")
@@ -45,13 +58,8 @@ def test_each_shipped_model_has_its_generated_page():
         assert f"({card['name']}.md)" in MODELS_PAGE.read_text(encoding="utf-8")  # the overview links it
 
 
-def test_a_folder_gets_one_page_per_model_and_its_overview_updated(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(checkpoints, "SHIPPED_DIR", ROOT / "checkpoints")
-    monkeypatch.setenv("EVERSCAPE_CHECKPOINTS", str(tmp_path / "none"))
-    cards = _shipped_cards()
-    if not cards:
-        pytest.skip("no shipped model cards")
-    (tmp_path / "resources" / "gallery").mkdir(parents=True)
+def test_a_folder_gets_one_page_per_model_and_its_overview_updated(tmp_path, shipped_cards_only):
+    cards = shipped_cards_only
     folder = tmp_path / "docs" / "models"
     folder.mkdir(parents=True)
     (folder / "README.md").write_text(f"# Models\n\n{REPORT_BEGIN}\nstale\n{REPORT_END}\n", encoding="utf-8")
@@ -69,13 +77,8 @@ def test_the_readme_stays_a_short_user_document():
         assert link in readme and (ROOT / link).is_file()
 
 
-def test_report_rewrites_only_its_section(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(checkpoints, "SHIPPED_DIR", ROOT / "checkpoints")
-    monkeypatch.setenv("EVERSCAPE_CHECKPOINTS", str(tmp_path / "none"))
-    cards = _shipped_cards()
-    if not cards:
-        pytest.skip("no shipped model cards")
-    (tmp_path / "resources" / "gallery").mkdir(parents=True)
+def test_report_rewrites_only_its_section(tmp_path, shipped_cards_only, capsys):
+    cards = shipped_cards_only
     readme = tmp_path / "docs" / "models.md"
     readme.parent.mkdir()
     readme.write_text(f"# Title\n\nbefore\n\n{REPORT_BEGIN}\nstale table\n{REPORT_END}\n\nafter\n", encoding="utf-8")

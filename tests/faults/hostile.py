@@ -72,6 +72,15 @@ def card(name: str = "m", swd: float = 100.0, real: float = 50.0, **extra) -> di
     }
 
 
+def flip_bytes(draw, raw: bytearray, most: int) -> bytes:
+    """``raw`` with 1..``most`` bytes overwritten at places and values hypothesis draws (``data.draw``)."""
+    from hypothesis import strategies as st
+
+    for _ in range(draw(st.integers(1, most))):
+        raw[draw(st.integers(0, len(raw) - 1))] = draw(st.integers(0, 255))
+    return bytes(raw)
+
+
 def write_json(path: Path, value) -> Path:
     path.write_text(json.dumps(value))
     return path

@@ -14,7 +14,7 @@ from engine.cards import check_card, quality_table, read_card
 from engine.cli import main
 from engine.errors import InvalidInput
 from engine.models import registry
-from tests.faults.hostile import card, checkpoint_with, tiny_checkpoint, write_json
+from tests.faults.hostile import card, checkpoint_with, flip_bytes, tiny_checkpoint, write_json
 from tests.faults.measure import REFUSAL_RSS_BUDGET, peak_rss_bytes
 
 SHAPE_CASES = [
@@ -100,10 +100,9 @@ def test_fuzzed_cards_load_or_are_refused_and_a_loaded_one_always_reports(tmp_pa
     """Any byte mutation of a valid card is refused with InvalidInput or loads, and then renders a table."""
     raw = bytearray(json.dumps(card("fz", goals={"g": {"value": 1.0, "limit": 2.0, "pass": True}},
                                     training={"steps": 3, "init": {"steps": 1}})).encode())  # fmt: skip
-    for _ in range(data.draw(st.integers(1, 3))):
-        raw[data.draw(st.integers(0, len(raw) - 1))] = data.draw(st.integers(0, 255))
+    raw = flip_bytes(data.draw, raw, most=3)
     path = tmp_path_factory.mktemp("card") / "m.json"
-    path.write_bytes(bytes(raw))
+    path.write_bytes(raw)
     before = peak_rss_bytes()
     try:
         loaded = check_card(path)

@@ -31,15 +31,19 @@ def test_the_valid_project_the_cases_start_from_loads(tmp_path):
     assert project.world.seed == 7 and len(project.world.overrides) == 1 and project.image_names() == ["photo.png"]
 
 
+def measured_refusal(path) -> tuple[str, int]:
+    """The one-line refusal of ``path`` and the peak bytes Python allocated while refusing it."""
+    tracemalloc.start()
+    try:
+        return refusal(path), tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_a_hostile_project_is_refused_in_one_line_naming_member_and_key(tmp_path, case):
     path, needles = write_case(tmp_path, case)
-    tracemalloc.start()
-    try:
-        message = refusal(path)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    message, peak = measured_refusal(path)
     for needle in needles:
         assert needle.lower() in message.lower(), (needle, message)
     assert peak < REFUSAL_PEAK_BYTES, f"{case}: refusing allocated {peak / 2**20:.0f} MiB"
@@ -49,12 +53,7 @@ def test_declared_sizes_are_refused_before_anything_is_inflated(tmp_path):
     for name, (data, needles) in size_bombs(tmp_path).items():
         path = tmp_path / (name.split()[0] + ".everscape")
         path.write_bytes(data)
-        tracemalloc.start()
-        try:
-            message = refusal(path)
-            peak = tracemalloc.get_traced_memory()[1]
-        finally:
-            tracemalloc.stop()
+        message, peak = measured_refusal(path)
         assert all(n.lower() in message.lower() for n in needles), (name, message)
         assert peak < REFUSAL_PEAK_BYTES, f"{name}: refusing allocated {peak / 2**20:.0f} MiB"
 
