@@ -73,6 +73,10 @@ class InversionResult:
     losses: list[float] = field(default_factory=list)  # total loss per step
     seconds_per_step: float = 0.0
     style_centre: StyleCentre | None = None
+    #: Level-0 world rects the user's images occupy (one per image): what variants keep pinned.
+    footprints: tuple[Rect, ...] = ()
+    #: Every style centre the inversion fitted (one per image; ``style_centre`` is the first).
+    style_centres: tuple[StyleCentre, ...] = ()
 
 
 def load_image(path: str | Path) -> np.ndarray:
@@ -204,7 +208,13 @@ def invert(
     latents = _trainable_latents(model, world, rect, level, config, device)
     losses, seconds = _fit(model, latents, target, rect, config, progress, cancelled)
     edited, centre = _edited_world(world, latents)
-    return InversionResult(edited, losses, seconds, centre)
+    centres = () if centre is None else (centre,)
+    return InversionResult(edited, losses, seconds, centre, (level_zero_rect(rect, level),), centres)
+
+
+def level_zero_rect(rect: Rect, level: int) -> Rect:
+    """``rect`` (pixels of ``level``) in level-0 world pixels, where footprints are stated."""
+    return Rect(rect.x << level, rect.y << level, rect.w << level, rect.h << level)
 
 
 @dataclass
