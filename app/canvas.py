@@ -68,6 +68,7 @@ class Canvas(QWidget):
         self.kinetic = kinetic
         self.plan: LevelPlan | None = None
         self.world: World | None = None
+        self.preview: World | None = None  # a staged edit shown instead of the world (set_preview)
         self._view = View(width=max(1, self.width()), height=max(1, self.height()))
         self.failed: set[TileKey] = set()
         # Seconds per paintEvent, wall and this thread's CPU (benchmarks; the CPU time excludes
@@ -103,13 +104,32 @@ class Canvas(QWidget):
         self.plan = LevelPlan(max(1, info.num_levels), self.synth_levels)
         self.set_view(self._view)  # re-clamp the zoom to the new model's range
 
+    @property
+    def shown(self) -> World | None:
+        """What the tiles show: a staged preview (:mod:`app.staging`) over the world, else the world."""
+        return self.preview if self.preview is not None else self.world
+
     def set_world(self, world: World, damage: Damage | None = None) -> None:
         """Show ``world``; its tiles are keyed by version, so earlier versions stop being used at once.
 
         With ``damage`` (where ``world`` may differ from the shown one), cached tiles the edit cannot
         reach are kept as tiles of the new version, so only the damaged ones are rendered again.
+        A preview shown until now goes away.
         """
-        old = self.world
+        old = self.shown
+        self.world, self.preview = world, None
+        self._show_instead_of(old, damage)
+
+    def set_preview(self, preview: World | None, damage: Damage | None = None) -> None:
+        """Show ``preview`` (a staged edit, never the document's world) instead of the world, or the
+        world again for ``None``; ``damage``: where it may differ from what is shown now."""
+        old = self.shown
+        self.preview = preview
+        self._show_instead_of(old, damage)
+
+    def _show_instead_of(self, old: World | None, damage: Damage | None) -> None:
+        world = self.shown
+        assert world is not None
         if (
             old is not None
             and world is not old
@@ -118,7 +138,6 @@ class Canvas(QWidget):
             self.cache.clear()  # a different lineage of worlds: versions no longer identify pixels
         if damage is not None and old is not None and world.version != old.version and self.plan is not None:
             self._carry_tiles(old.version, world.version, damage)
-        self.world = world
         self.failed.clear()
         # Worlds branch (undo, then a different edit) and branches reuse version numbers, so a tile of
         # another version could be shown for the wrong world later: only the current version is kept.
@@ -153,10 +172,10 @@ class Canvas(QWidget):
         self.update()
 
     def cache_drop_other_versions(self) -> None:
-        if self.world is None:
+        if self.shown is None:
             return
         for key in self.cache.key_list():
-            if key.version != self.world.version:
+            if key.version != self.shown.version:
                 self.cache.pop(key)
 
     def set_view(self, view: View) -> None:
@@ -180,7 +199,7 @@ class Canvas(QWidget):
     def visible_keys(self) -> list[TileKey]:
         if self.world is None or self.plan is None:
             return []
-        return visible_keys(self._view, self.plan, self.world.version)
+        return visible_keys(self._view, self.plan, self.shown.version)
 
     def is_complete(self) -> bool:
         keys = self.visible_keys()
@@ -204,17 +223,17 @@ class Canvas(QWidget):
         wanted = plan_requests(
             self._view,
             self.plan,
-            self.world.version,
+            self.shown.version,
             lambda k: k in self.cache or k in self.failed,
             self.prefetch,
         )
         self.submitted.append([key for _, key in wanted])
         del self.submitted[:-50]
-        self.worker.submit(self.world, self.plan, [TileRequest(key, priority) for priority, key in wanted])
+        self.worker.submit(self.shown, self.plan, [TileRequest(key, priority) for priority, key in wanted])
         self._check_complete()
 
     def _on_worker_tile(self, key: TileKey, array) -> None:
-        if self.world is None or key.version != self.world.version:
+        if self.shown is None or key.version != self.shown.version:
             return  # a late tile of an older world: never shown
         self.cache.put(key, (rgb32_to_qimage(array), array), array.nbytes)
         self.update()
@@ -235,7 +254,7 @@ class Canvas(QWidget):
     def paintEvent(self, event) -> None:
         start, cpu_start = time.perf_counter(), time.thread_time()
         painter = QPainter(self)
-        version = None if self.world is None or self.plan is None else self.world.version
+        version = None if self.shown is None or self.plan is None else self.shown.version
         paint_view(painter, self._view, self.plan or LevelPlan(), version, self.cache, self.failed)
         for overlay in self.overlays:
             overlay.paint(painter, self._view)

@@ -138,9 +138,11 @@ class MainWindow(QMainWindow):
 
     def _install_tools(self) -> None:
         """Edit ▸ Undo/Redo and the canvas tools; every later world change goes through ``self.tools``."""
+        from app.staging_session import install_staging
         from app.tools.controller import ToolController
 
         self.tools = ToolController(self)
+        install_staging(self)  # generative edits are staged (previewed) before they are committed
 
     # -- worlds -------------------------------------------------------------------------------------
 

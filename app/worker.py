@@ -14,6 +14,8 @@ the worker runs with its :class:`Renderer` and a ``serve_tiles`` hook that rende
 pending tile batch. A long call invokes the hook between its own steps, so visible tiles keep
 arriving while it runs: tiles first, a call's step next, never a second thread on the model.
 The caller gets a ``concurrent.futures.Future`` (awaitable from a job via ``asyncio.wrap_future``).
+:meth:`call_idle` is the lowest priority: it waits until no tile and no other call is pending
+(thumbnails of staged variants, which must never delay a visible tile).
 
 Each step takes the best request and the next best ones of the same level (same shape) up to
 ``batch_tiles`` and renders them in one :meth:`Renderer.render` call, which batches the model's
@@ -103,6 +105,7 @@ class TileWorker(QThread):
         self._load: tuple[str, Callable] | None = None
         self._queue: dict[TileKey, TileRequest] = {}
         self._calls: deque[tuple[concurrent.futures.Future, WorkerCall]] = deque()
+        self._idle_calls: deque[tuple[concurrent.futures.Future, WorkerCall]] = deque()
         self._latest: dict[str, Callable[[Renderer], Any]] = {}  # group -> newest call not yet started
         self._in_flight: set[TileKey] = set()
         self._world: World | None = None
@@ -143,6 +146,13 @@ class TileWorker(QThread):
 
         The future fails with :class:`~engine.errors.EverscapeError` if no model is open or
         opening, and with :class:`Cancelled` if the worker shuts down first."""
+        return self._enqueue(self._calls, function)
+
+    def call_idle(self, function: WorkerCall) -> concurrent.futures.Future:
+        """:meth:`call`, but run only once no tile and no other call waits (lowest priority)."""
+        return self._enqueue(self._idle_calls, function)
+
+    def _enqueue(self, queue: deque, function: WorkerCall) -> concurrent.futures.Future:
         future: concurrent.futures.Future = concurrent.futures.Future()
         with self._cond:
             if self._stopping:
@@ -150,7 +160,7 @@ class TileWorker(QThread):
             elif self._renderer is None and self._load is None:
                 future.set_exception(EverscapeError("no model is open"))
             else:
-                self._calls.append((future, function))
+                queue.append((future, function))
                 self._cond.notify_all()
         return future
 
@@ -180,7 +190,8 @@ class TileWorker(QThread):
         with self._cond:
             self._stopping = True
             self._queue.clear()
-            calls, self._calls = list(self._calls), deque()
+            calls, self._calls = [*self._calls, *self._idle_calls], deque()
+            self._idle_calls.clear()
             self._cond.notify_all()
         for future, _function in calls:
             if future.set_running_or_notify_cancel():
@@ -198,7 +209,7 @@ class TileWorker(QThread):
                 if self._stopping:
                     return
                 load, self._load = self._load, None
-                call = self._calls.popleft() if load is None and self._calls and self._renderer else None
+                call = self._next_call() if load is None and self._renderer else None
             if load is not None:
                 self._open(*load)
             elif call is not None:
@@ -207,7 +218,13 @@ class TileWorker(QThread):
                 self._serve_tiles()
 
     def _has_work(self) -> bool:
-        return self._renderer is not None and bool(self._queue or self._calls)
+        return self._renderer is not None and bool(self._queue or self._calls or self._idle_calls)
+
+    def _next_call(self) -> tuple[concurrent.futures.Future, WorkerCall] | None:
+        """A waiting call, else an idle call once no tile waits either (caller holds the lock)."""
+        if self._calls:
+            return self._calls.popleft()
+        return self._idle_calls.popleft() if self._idle_calls and not self._queue else None
 
     def _serve_tiles(self) -> None:
         """Render the best pending batch of tiles, if any (also the hook calls get)."""

@@ -11,7 +11,7 @@ or redo cannot have changed.
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu, QSpinBox
@@ -30,6 +30,7 @@ class ToolController:
         self.window = window
         self.canvas = window.canvas
         self.history = History()
+        self.before_change: list[Callable[[], None]] = []  # run before the document changes (app.staging)
         self._build_edit_menu()
         # A world shown by anyone else (a model opened, a project loaded) starts a new history.
         self.canvas.sig_view_changed.connect(self._on_canvas_changed)
@@ -105,11 +106,13 @@ class ToolController:
 
     def open(self, world: World) -> None:
         """Show ``world`` as a fresh document: the history restarts from it."""
+        self._before_change()
         self.history.reset(world)
         self._show(world)
 
     def apply(self, world: World, merge: Hashable | None = None, label: str = "Edit") -> None:
         """Record an edit of the shown world (``label``: what it did, for Edit ▸ Undo) and show it."""
+        self._before_change()
         self.history.push(world, merge, label)
         self._show(world)
 
@@ -119,18 +122,24 @@ class ToolController:
             self.history.reset(world)
             self._update_actions()
 
+    def _before_change(self) -> None:
+        for hook in self.before_change:
+            hook()
+
     def undo(self) -> None:
+        self._before_change()
         world = self.history.undo()
         if world is not None:
             self._show(world)
 
     def redo(self) -> None:
+        self._before_change()
         world = self.history.redo()
         if world is not None:
             self._show(world)
 
     def _show(self, world: World) -> None:
-        shown, model = self.canvas.world, self.model()
+        shown, model = self.canvas.shown, self.model()  # a staged preview, if one is shown
         damage = None
         if shown is not None and model is not None and world.model == shown.model:
             damage = lambda level: changed_regions(model, shown, world, level)  # noqa: E731

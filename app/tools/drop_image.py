@@ -35,17 +35,25 @@ IMAGE_FILTER = f"Images ({' '.join('*' + suffix for suffix in READ_SUFFIXES)})"
 
 def inversion_call(job: Job, world: World, image, at: tuple[int, int], config: InvertConfig, stopping):
     """The worker call: invert with the worker's model on its device, serving tiles between steps."""
-    on_step = job.threadsafe(lambda step, loss: _on_step(job, config.steps, step, loss))
+
+    def fit(model, device, progress, cancelled) -> InversionResult:
+        return invert(model, world, image, at, config, device=device, progress=progress, cancelled=cancelled)
+
+    return fit_call(job, config.steps, fit, stopping)
+
+
+def fit_call(job: Job, steps: int, fit: Callable[..., InversionResult], stopping: Callable[[], bool]):
+    """A worker call running ``fit(model, device, progress, cancelled)`` (an engine optimisation:
+    inversion, inbetween, loop) with the worker's model on its device, serving tiles between steps
+    and reporting each step's loss to ``job``."""
+    on_step = job.threadsafe(lambda step, loss: _on_step(job, steps, step, loss))
 
     def call(renderer: Renderer, serve_tiles: Callable[[], None]) -> InversionResult:
         def progress(step: int, loss: float) -> None:
             on_step(step, loss)
             serve_tiles()  # the view's tiles between two steps: the canvas stays responsive
 
-        return invert(
-            renderer.model, world, image, at, config, device=renderer.device,
-            progress=progress, cancelled=lambda: job.cancelled() or stopping(),
-        )  # fmt: skip
+        return fit(renderer.model, renderer.device, progress, lambda: job.cancelled() or stopping())
 
     return call
 
@@ -75,6 +83,11 @@ class ImageDropper(QObject):
         self.report_error = report_error or (lambda message: None)
         self.config = config or InvertConfig(steps=200)
         self.job: Job | None = None
+        self.dropping: tuple[Path, tuple[int, int]] | None = None  # the image being inverted, its centre
+        # Hooks of the staging strip (app.staging_session): a result staged instead of committed,
+        # and a drop taken over (a second image while one is staged: an inbetween). Unset: commit.
+        self.stage: Callable[[InversionResult, World, Path, tuple[int, int], tuple[int, int]], None] | None = None
+        self.route: Callable[[Path, tuple[int, int]], bool] | None = None
         self.dialog: QProgressDialog | None = None
         self._window = canvas.window()
         canvas.setAcceptDrops(True)
@@ -125,6 +138,8 @@ class ImageDropper(QObject):
 
     def drop_file(self, path: str | Path, x: int, y: int) -> bool:
         """Start inverting the image at ``path`` centred on world pixel ``(x, y)``; False if refused."""
+        if self.route is not None and self.route(Path(path), (int(x), int(y))):
+            return True
         if self.job is not None:
             self.report_error("an image is already being inverted; wait or cancel it")
             return False
@@ -143,7 +158,7 @@ class ImageDropper(QObject):
         dialog.canceled.connect(job.cancel)
         job.sig_changed.connect(self._on_progress)
         job.sig_finished.connect(self._on_finished)
-        self.job, self.dialog = job, dialog
+        self.job, self.dialog, self.dropping = job, dialog, (path, centre)
         return True
 
     def _inversion(self, world: World, path: Path, centre: tuple[int, int], config: InvertConfig):
@@ -157,7 +172,10 @@ class ImageDropper(QObject):
             result = await job.finish(worker.call(inversion_call(job, world, image, at, config, worker.stopping)))
             if self.canvas.world is not world:
                 raise EverscapeError("the world changed while the image was being inverted; drop it again")
-            self._commit(result.world, None, f"Import {path.name}")
+            if self.stage is not None:
+                self.stage(result, world, path, centre, (w, h))
+            else:
+                self._commit(result.world, None, f"Import {path.name}")
             return result
 
         return run
@@ -187,7 +205,7 @@ class ImageDropper(QObject):
             self.report_error(job.error)
 
     def _finish(self) -> None:
-        self.job = None
+        self.job, self.dropping = None, None
         if self.dialog is not None:
             self.dialog.canceled.disconnect()
             self.dialog.reset()
