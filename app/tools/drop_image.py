@@ -23,7 +23,8 @@ from PySide6.QtWidgets import QFileDialog, QProgressDialog
 
 from app.jobs import Job, JobManager, JobState
 from app.tools.base import Commit
-from engine.errors import EverscapeError
+from engine.errors import EverscapeError, InvalidInput
+from engine.geometry import Rect
 from engine.imageio import READ_SUFFIXES
 from engine.invert import InversionResult, InvertConfig, invert, load_image
 from engine.render import Renderer
@@ -56,6 +57,17 @@ def fit_call(job: Job, steps: int, fit: Callable[..., InversionResult], stopping
         return fit(renderer.model, renderer.device, progress, lambda: job.cancelled() or stopping())
 
     return call
+
+
+def check_rows(model, rect: Rect) -> None:
+    """One line when ``rect`` leaves the rows the model was trained on (a row-dependent model such as
+    InfinityGAN draws nothing meaningful there, so an image cannot be fitted)."""
+    rows = None if model is None else model.data_rows()
+    if rows is not None and (rect.y < rows[0] or rect.bottom > rows[1]):
+        raise InvalidInput(
+            f"the image spans rows {rect.y}..{rect.bottom}, outside the model's rows {rows[0]}..{rows[1]}; "
+            "drop it higher or lower"
+        )
 
 
 def _on_step(job: Job, steps: int, step: int, loss: float) -> None:
@@ -169,6 +181,7 @@ class ImageDropper(QObject):
             image = await job.in_thread(load_image, path)
             h, w = image.shape[:2]
             at = (centre[0] - w // 2, centre[1] - h // 2)
+            check_rows(self.model(), Rect(at[0], at[1], w, h))
             result = await job.finish(worker.call(inversion_call(job, world, image, at, config, worker.stopping)))
             if self.canvas.world is not world:
                 raise EverscapeError("the world changed while the image was being inverted; drop it again")
