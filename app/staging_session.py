@@ -77,9 +77,7 @@ class StagingSession(QObject):
             action = menu.addAction(text, QKeySequence(keys), slot)
             action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
             self.actions.append(action)
-        self.previous_action, self.next_action, self.more_action, self.accept_action, self.discard_action = (
-            self.actions
-        )
+        self.previous_action, self.next_action, self.more_action, self.accept_action, self.discard_action = self.actions
 
     # -- staging ----------------------------------------------------------------------------------
 

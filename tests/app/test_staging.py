@@ -24,7 +24,8 @@ def make_window(qtbot, family: str, steps: int = 3):
     model = build_random(family, "tiny")
     win = MainWindow(Settings(), "fake:test", seed=3, persist=False, loader=loader_for(model))
     qtbot.addWidget(win)
-    win.resize(600, 420)
+    win.canvas.prefetch = 0  # only the visible tiles: each world these tests show renders quickly
+    win.resize(360, 300)
     win.show()
     qtbot.waitUntil(lambda: win.world is not None and win.tools.model() is not None, timeout=10000)
     errors: list[str] = []
@@ -106,7 +107,7 @@ def test_outpainting_is_staged_with_variants_that_differ_only_outside_the_image(
 
     win.staging.next_action.trigger()
     assert edit.index == 1 and win.canvas.preview is edit.previews[1]
-    win.canvas.pan_by(300, 0)  # panning a preview: its tiles come like any others
+    win.canvas.pan_by(200, 0)  # panning a preview: its tiles come like any others
     qtbot.waitUntil(win.canvas.is_complete, timeout=20000)
     assert win.canvas.preview is edit.previews[1] and win.world is before
     strip = win.staging.strip
