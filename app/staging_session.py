@@ -66,8 +66,8 @@ class StagingSession(QObject):
     def _build_actions(self) -> None:
         menu = self.tools.edit_menu.addMenu("&Staging")
         specs = (
-            ("&Previous variant", "[", lambda: self.step(-1)),
-            ("&Next variant", "]", lambda: self.step(1)),
+            ("&Previous variant", "Alt+Left", lambda: self.step(-1)),
+            ("&Next variant", "Alt+Right", lambda: self.step(1)),
             ("&Generate more", "Ctrl+Shift+M", self.generate_more),
             ("&Accept", "Ctrl+Return", self.accept),
             ("&Discard", "Escape", self.discard),
