@@ -204,9 +204,15 @@ def _merge_touching(rects: list[Rect]) -> list[Rect]:
 
 
 def joint_latents(
-    model: Generator, world: World, rects: Sequence[Rect], style: bool, device: torch.device
+    model: Generator,
+    world: World,
+    rects: Sequence[Rect],
+    style: bool,
+    device: torch.device,
+    widths: Sequence[float | None] | None = None,
 ) -> JointLatents:
-    """Every image's footprint cells as trainable copies, and (``style``) one centre per image."""
+    """Every image's footprint cells as trainable copies, and (``style``) one centre per image, of
+    the given ``widths`` (default: reaching halfway to the nearest fellow image)."""
     base = LatentSource(world.seed, world.overrides, device=device)
     specs = merged_footprints(model, rects)
     params = {
@@ -219,6 +225,8 @@ def joint_latents(
         layout = world.styles
         for index in range(len(rects)):
             centre = _image_centre(model, world, rects, index)
+            if widths is not None:
+                centre = replace(centre, width=widths[index])
             layout = add_centre(layout, world.seed, centre, model.implicit_style_centre)
         style_world = world.with_styles(layout)
         plain = OptimisableSource(base, {})
@@ -239,8 +247,8 @@ def _image_centre(model: Generator, world: World, rects: Sequence[Rect], index: 
     seed = address_seed("inbetween.style", world.seed, rect.x, rect.y, rect.w, rect.h) & (2**31 - 1)
     fusion = model.style_fusion(StyleLayout.of([StyleCentre(x, y, seed)]), world.seed)
     default = fusion.widths[-1] if fusion is not None and fusion.widths else 1.0
-    gap = min(math.hypot(o.x + o.w // 2 - x, o.y + o.h // 2 - y) for k, o in enumerate(rects) if k != index)
-    return StyleCentre(x, y, seed, width=max(default, gap / 4.0))
+    gaps = [math.hypot(o.x + o.w // 2 - x, o.y + o.h // 2 - y) for k, o in enumerate(rects) if k != index]
+    return StyleCentre(x, y, seed, width=max(default, min(gaps) / 4.0) if gaps else None)
 
 
 def joint_world(world: World, latents: JointLatents) -> tuple[World, tuple[StyleCentre, ...]]:
