@@ -74,7 +74,6 @@ class StagedEdit:
     thumbnails: dict[int, np.ndarray] = field(default_factory=dict)
     index: int = 0
     sources: tuple[tuple[str, tuple[int, int]], ...] = ()  # the dropped images: (path, centre)
-    extra: dict = field(default_factory=dict)  # what an accepted edit leaves behind (e.g. a loop's rect)
 
     def add(self, world: World, seed: int | None = None) -> int:
         """Add a candidate; returns its index."""

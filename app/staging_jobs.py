@@ -5,7 +5,8 @@ start a second outpainting: it asks for an inbetween of both (:func:`engine.inbe
 one job of the Jobs dock that inverts both images in one optimisation and fills the world between
 them; the first image's own inversion is cancelled, and the result replaces it in the staging strip.
 Edit ▸ Make seamless loop… puts the staged image at both ends of a period the user chooses
-(:func:`engine.cyclic.cyclic_panorama`); once accepted, File ▸ Export can write that loop.
+(:func:`engine.cyclic.cyclic_panorama`); the world records its loop, and once it is accepted
+File ▸ Export offers to write that loop (the export dialog's "Seamless loop" region).
 
 Both are optimisations run as calls of the tile worker (:func:`app.tools.drop_image.fit_call`), so
 the canvas keeps being served between steps, and both commit nothing: their result is staged only
@@ -87,12 +88,10 @@ class StagingJobs:
 
         return run
 
-    def _stage(self, result, base: World, label: str, kind: str, sources, extra=None) -> None:
+    def _stage(self, result, base: World, label: str, kind: str, sources, variants: bool = True) -> None:
         if self.canvas.world is not base:
             raise EverscapeError("the world changed while the images were being fitted; drop them again")
-        self.session.stage_fit(result, base, label, kind, result.footprints, sources)
-        if extra and self.session.edit is not None:
-            self.session.edit.extra.update(extra)
+        self.session.stage_fit(result, base, label, kind, result.footprints, sources, variants)
 
     # -- seamless loop -------------------------------------------------------------------------------
 
@@ -121,16 +120,14 @@ class StagingJobs:
 
         async def run(job: Job):
             image = await job.in_thread(load_image, path)
-            h, w = image.shape[:2]
-            at = (centre[0] - w // 2, centre[1] - h // 2)
 
             def fit(model, device, progress, cancelled):
-                return cyclic_panorama(model, base, image, at, period, config, device=device, progress=progress,
+                return cyclic_panorama(model, base, image, centre, period, config, device=device, progress=progress,
                                        cancelled=cancelled)  # fmt: skip
 
             result = await job.finish(worker.call(fit_call(job, config.steps, fit, worker.stopping)))
-            extra = {"loop": (period, at[1], h)}
-            self._stage(result, base, label, "loop", ((str(path), centre),), extra)
+            # The loop's seam is checked for this world only: a variant's could differ, so none is offered.
+            self._stage(result, base, label, "loop", ((str(path), centre),), variants=False)
             return result
 
         return run

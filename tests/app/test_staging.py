@@ -239,3 +239,41 @@ def test_bad_drops_get_one_line_and_change_nothing(qtbot, infinitygan, pictures,
     qtbot.waitUntil(lambda: win.tools.image_dropper.job is None, timeout=30000)
     assert len(errors) == 1 and "\n" not in errors[0], errors
     assert win.world is before and win.staging.edit is None and win.canvas.preview is None
+
+
+def test_a_staged_image_becomes_a_seamless_loop_that_export_writes_with_a_zero_lsb_seam(
+    qtbot, infinitygan, pictures, tmp_path
+):
+    from engine.cyclic import loop_quantum
+
+    win, model, errors = infinitygan
+    before = win.world
+    assert not win.staging.jobs.make_loop() and "drop an image first" in errors[-1]  # nothing staged yet
+    drop_and_stage(qtbot, win, pictures[0], 2000, 0)  # far from the implicit style centre at the origin
+    period = 5 * loop_quantum(model)
+    win.staging.jobs.ask_period = lambda: period
+    win.staging.jobs.loop_action.trigger()
+    job = win.staging.job
+    assert job is not None and job.kind == "loop"
+    qtbot.waitUntil(lambda: not job.running, timeout=30000)
+    edit = win.staging.edit
+    assert edit.kind == "loop" and len(edit.variants) == 1 and not win.staging.more_action.isEnabled()
+    assert win.world is before
+    win.staging.accept()
+    assert win.tools.undo_action.text() == f"&Undo Loop pic0.png every {period} px"
+
+    dialog = win.open_export_dialog()
+    loop = dialog.loop
+    assert loop == Rect(2000, -SIDE // 2, period, SIDE) and dialog.loop_radio.isEnabled()
+    dialog.loop_radio.setChecked(True)
+    dialog.format_combo.setCurrentIndex(dialog.format_combo.findData(".png"))
+    dialog.path_edit.setText(str(tmp_path / "loop.png"))
+    with qtbot.waitSignal(dialog.export_finished, timeout=60_000):
+        dialog.export_button.click()
+    written = np.asarray(Image.open(tmp_path / "loop.png").convert("RGB"))
+    assert written.shape == (SIDE, period, 3)
+    k = 8  # the wrapped seam, checked like the tile seams: the loop's end then its start = the world across x + P
+    across = render(model, win.world, Rect(loop.right - k, loop.y, 2 * k, loop.h))
+    assert np.array_equal(np.concatenate([written[:, -k:], written[:, :k]], axis=1), across)
+    dialog.close()
+    assert errors[1:] == []
