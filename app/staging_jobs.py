@@ -4,6 +4,7 @@ A second image dropped (or imported) while a first one is staged or still being 
 start a second outpainting: it asks for an inbetween of both (:func:`engine.inbetween.inbetween`),
 one job of the Jobs dock that inverts both images in one optimisation and fills the world between
 them; the first image's own inversion is cancelled, and the result replaces it in the staging strip.
+A further image dropped on a staged inbetween joins it (all of them are fitted again, together).
 Edit ▸ Make seamless loop… puts the staged image at both ends of a period the user chooses
 (:func:`engine.cyclic.cyclic_panorama`); the world records its loop, and once it is accepted
 File ▸ Export offers to write that loop (the export dialog's "Seamless loop" region).
@@ -44,10 +45,10 @@ class StagingJobs:
     def route(self, path: Path, centre: tuple[int, int]) -> bool:
         """The dropper's hook: True when this drop becomes an inbetween (or is refused as one)."""
         edit, session = self.session.edit, self.session
-        if edit is not None and edit.kind == "outpaint":
-            first, base = (Path(edit.sources[0][0]), edit.sources[0][1]), edit.base
+        if edit is not None and edit.kind in ("outpaint", "inbetween"):  # a third image joins an inbetween
+            drops, base = [(Path(p), c) for p, c in edit.sources], edit.base
         elif self.dropper.dropping is not None:
-            first, base = self.dropper.dropping, self.canvas.world
+            drops, base = [self.dropper.dropping], self.canvas.world
         else:
             return False
         if session.job is not None and session.job.running:
@@ -61,10 +62,12 @@ class StagingJobs:
             self.dropper.report_error(reason or "open a model before dropping an image")
             return True
         self.dropper.cancel()  # the first image's own outpainting gives way to the inbetween
-        title = f"Inbetween {first[0].name} and {path.name}"
+        drops.append((path, centre))
+        names = [p.name for p, _ in drops]
+        title = f"Inbetween {', '.join(names[:-1])} and {names[-1]}"
         job = session.window.jobs.start(
-            title, self._inbetween(base, [first, (path, centre)], title),
-            show_result=lambda _result: self.canvas.centre_on(*_middle(first[1], centre)), kind="inbetween",
+            title, self._inbetween(base, drops, title),
+            show_result=lambda _result: self.canvas.centre_on(*_middle(drops[0][1], centre)), kind="inbetween",
         )  # fmt: skip
         session.set_job(job)
         return True

@@ -14,6 +14,7 @@ from engine.invert import InvertConfig
 from engine.models.registry import build_random
 from engine.project import load_project
 from engine.render import Renderer
+from engine.variants import surroundings_variant
 from engine.world import World
 from tests.app.fakes import loader_for
 
@@ -47,7 +48,7 @@ def infinitygan(qtbot):
 @pytest.fixture
 def pictures(tmp_path):
     paths = []
-    for k in range(2):
+    for k in range(3):
         path = tmp_path / f"pic{k}.png"
         rng = np.random.default_rng(k)
         Image.fromarray(rng.integers(0, 255, (SIDE, SIDE, 3), dtype=np.uint8)).save(path)
@@ -161,19 +162,22 @@ def test_two_drops_make_a_staged_inbetween_holding_both_images(qtbot, infinityga
     assert errors == [] and edit is not first and edit.kind == "inbetween" and win.world is before
     assert edit.label == "Inbetween pic0.png and pic1.png" and len(job.curves["loss"]) == 3
     assert edit.footprints == (Rect(-68, -16, SIDE, SIDE), Rect(132, 4, SIDE, SIDE))
+    assert dropper.drop_file(pictures[2], 340, 0)  # a third image joins the staged inbetween
+    job = win.staging.job
+    qtbot.waitUntil(lambda: not job.running, timeout=30000)
+    edit = win.staging.edit
+    assert errors == [] and edit.label == "Inbetween pic0.png, pic1.png and pic2.png" and len(edit.footprints) == 3
     win.staging.accept()
     world = win.world
-    assert world is edit.variants[0] and win.tools.undo_action.text() == "&Undo Inbetween pic0.png and pic1.png"
-    # Both images' latents: every cell their pixels read is pinned (a variant keeps both bit-identical).
-    from engine.variants import surroundings_variant
-
+    assert world is edit.variants[0] and win.tools.undo_action.text() == f"&Undo {edit.label}"
+    # Every image's latents: every cell their pixels read is pinned (a variant keeps them bit-identical).
     other = surroundings_variant(model, world, edit.footprints, seed=11)
     for rect in edit.footprints:
         assert np.array_equal(render(model, other, rect), render(model, world, rect))
     # The fused styles: one fitted centre per image, at its middle, wide enough to meet across the gap.
     centres = sorted((c for c in world.styles.centres if c.latent is not None), key=lambda c: c.x)
-    assert [(c.x, c.y) for c in centres] == [(-60, -8), (140, 12)]
-    assert all(c.width is not None and 4 * c.width >= 100 for c in centres)
+    assert [(c.x, c.y) for c in centres] == [(-60, -8), (140, 12), (340, 0)]
+    assert all(c.width is not None and 4 * c.width >= 190 for c in centres)  # ~200 px apart
 
 
 def test_a_drop_during_an_inversion_inbetweens_and_discard_cancels_leaving_nothing(qtbot, infinitygan, pictures):
