@@ -29,6 +29,7 @@ from app.panels.staging_strip import StagingStrip
 from app.staging import VARIANTS_PER_BATCH, StagedEdit
 from app.tools.style_centres import random_seed
 from engine.edits import changed_regions
+from engine.errors import EverscapeError
 from engine.geometry import Rect
 from engine.invert import InversionResult
 from engine.render import Cancelled
@@ -88,7 +89,7 @@ class StagingSession(QObject):
         """Show ``edit`` (its first variant) in place of whatever was staged, with ``more`` variants."""
         if self.edit is not None:
             self._drop(restore=True)
-        edit.more([self.seed_source() for _ in range(more)])
+        self._add_variants(edit, more)
         self.edit = edit
         self._show(edit.preview)
         self._refresh()
@@ -140,7 +141,7 @@ class StagingSession(QObject):
     def generate_more(self) -> None:
         if self.edit is None or self.edit.make_variant is None:
             return
-        first = self.edit.more([self.seed_source() for _ in range(VARIANTS_PER_BATCH)])
+        first = self._add_variants(self.edit, VARIANTS_PER_BATCH)
         if first:
             self.select(first[0])
         self._refresh()
@@ -168,6 +169,14 @@ class StagingSession(QObject):
             self._drop(restore=True)
 
     # -- internals ------------------------------------------------------------------------------------
+
+    def _add_variants(self, edit: StagedEdit, count: int) -> list[int]:
+        """``count`` more variants of ``edit`` (fresh seeds); a refusal is one line, fewer variants."""
+        try:
+            return edit.more([self.seed_source() for _ in range(count)])
+        except EverscapeError as error:
+            self.window.show_error(str(error))
+            return []
 
     def _drop(self, restore: bool) -> None:
         """Forget the staged edit; ``restore``: show the document's world again."""

@@ -82,11 +82,15 @@ class StagingStrip(QWidget):
         row.addLayout(buttons)
         column.addLayout(row)
         self._filling = False
+        self._edit: StagedEdit | None = None
 
     def show_edit(self, edit: StagedEdit | None, status: str = "") -> None:
         """Show ``edit``'s variants (``None``: nothing staged) and ``status``."""
         self._filling = True
         try:
+            if edit is not self._edit:  # another edit: none of the thumbnails shown are its own
+                self.list.clear()
+                self._edit = edit
             count = 0 if edit is None else len(edit.variants)
             while self.list.count() > count:
                 self.list.takeItem(self.list.count() - 1)
@@ -96,7 +100,8 @@ class StagingStrip(QWidget):
                 self.list.addItem(item)
             if edit is not None:
                 for index, pixels in edit.thumbnails.items():
-                    self.set_thumbnail(index, pixels)
+                    if not self.has_thumbnail(index):  # called on every job tick: convert each once
+                        self.set_thumbnail(index, pixels)
                 self.list.setCurrentRow(edit.index)
                 self.title.setText(f"<b>{edit.label}</b> — variant {edit.index + 1} of {count}")
             else:

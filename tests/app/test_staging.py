@@ -29,6 +29,7 @@ def make_window(qtbot, family: str, steps: int = 3):
     win.resize(360, 300)
     win.show()
     qtbot.waitUntil(lambda: win.world is not None and win.tools.model() is not None, timeout=10000)
+    win.canvas.centre_on(128, 128)  # the canvas (< 256 px a side) shows one tile: each world costs one render
     errors: list[str] = []
     win.tools.image_dropper.report_error = errors.append
     win.show_error = errors.append  # jobs' and the staging's messages
@@ -68,6 +69,19 @@ def render(model, world: World, rect: Rect) -> np.ndarray:
     return Renderer(model, "cpu").render(world, [rect])[0]
 
 
+def shown_tiles(qtbot, canvas) -> dict:
+    """The canvas's visible tiles once all are painted: ``(level, tx, ty) -> RGB32 pixels``."""
+    qtbot.waitUntil(canvas.is_complete, timeout=20000)
+    return {(k.level, k.tx, k.ty): canvas.cache.get(k)[1].copy() for k in canvas.visible_keys()}
+
+
+def same_tiles(a: dict, b: dict) -> bool:
+    """Whether the tiles both show are equal (the strip's showing and hiding resizes the canvas)."""
+    both = a.keys() & b.keys()
+    assert (0, 0, 0) in both
+    return all(np.array_equal(a[key], b[key]) for key in both)
+
+
 def test_staged_edit_rules_without_qt():
     base = World("m", seed=1, version=5)
     made: list[int] = []
@@ -92,6 +106,7 @@ def test_staged_edit_rules_without_qt():
 def test_outpainting_is_staged_with_variants_that_differ_only_outside_the_image(qtbot, infinitygan, pictures):
     win, model, errors = infinitygan
     before, history = win.world, len(win.tools.history)
+    pixels = shown_tiles(qtbot, win.canvas)
     edit = drop_and_stage(qtbot, win, pictures[0])
     assert errors == [] and win.world is before and len(win.tools.history) == history  # the document as it was
     assert not win.tools.undo_action.isEnabled() and win.canvas.preview is edit.preview
@@ -108,11 +123,15 @@ def test_outpainting_is_staged_with_variants_that_differ_only_outside_the_image(
 
     win.staging.next_action.trigger()
     assert edit.index == 1 and win.canvas.preview is edit.previews[1]
+    assert not same_tiles(shown_tiles(qtbot, win.canvas), pixels)  # the canvas shows the variant
     win.canvas.pan_by(200, 0)  # panning a preview: its tiles come like any others
     qtbot.waitUntil(win.canvas.is_complete, timeout=20000)
     assert win.canvas.preview is edit.previews[1] and win.world is before
+    win.canvas.pan_by(-200, 0)
     strip = win.staging.strip
     qtbot.waitUntil(lambda: all(strip.has_thumbnail(i) for i in range(4)), timeout=20000)  # idle calls
+    strip.list.setCurrentRow(2)  # clicking a thumbnail shows that variant
+    assert edit.index == 2 and win.canvas.preview is edit.previews[2] and "variant 3 of 4" in strip.title.text()
     win.staging.more_action.trigger()
     assert len(edit.variants) == 8 and edit.index == 4 and strip.list.count() == 8
 
@@ -120,6 +139,7 @@ def test_outpainting_is_staged_with_variants_that_differ_only_outside_the_image(
     assert win.staging.edit is None and win.canvas.preview is None and win.canvas.shown is before
     assert win.world is before and len(win.tools.history) == history and win.tool_group.isEnabled()
     assert not win.staging.dock.isVisible()
+    assert same_tiles(shown_tiles(qtbot, win.canvas), pixels)  # the world's own pixels again
 
 
 def test_accept_is_one_named_undo_step_and_round_trips_through_a_saved_project(
@@ -213,6 +233,12 @@ def test_a_family_that_cannot_inbetween_says_so_and_keeps_the_staged_image(qtbot
 def test_resampling_is_staged_and_undo_while_staged_discards_it(qtbot, infinitygan):
     win, _model, _errors = infinitygan
     before = win.world
+    pixels = shown_tiles(qtbot, win.canvas)
+    win.tools.resample_tool.resample(Rect(0, 0, 64, 64))
+    first = win.staging.edit
+    assert not same_tiles(shown_tiles(qtbot, win.canvas), pixels)
+    win.staging.discard()  # tiles outside the rectangle's reach were kept, the one inside rendered again
+    assert same_tiles(shown_tiles(qtbot, win.canvas), pixels) and win.world is before
     win.tools.resample_tool.resample(Rect(0, 0, 64, 64))
     first = win.staging.edit
     assert first is not None and first.kind == "resample" and win.world is before
