@@ -24,7 +24,9 @@ from PySide6.QtWidgets import QInputDialog
 
 from app.jobs import Job
 from app.tools.drop_image import fit_call
+from engine.cyclic import MAX_QUANTUM, cyclic_panorama, loop_quantum
 from engine.errors import EverscapeError
+from engine.inbetween import inbetween, inbetween_support
 from engine.invert import load_image
 from engine.world import World
 
@@ -55,8 +57,6 @@ class StagingJobs:
             self.dropper.report_error("an inbetween is already being made; wait for it or discard it")
             return True
         model = session.model()
-        from engine.inbetween import inbetween_support
-
         reason = None if model is None else inbetween_support(model)
         if model is None or base is None or reason is not None:
             self.dropper.report_error(reason or "open a model before dropping an image")
@@ -73,8 +73,6 @@ class StagingJobs:
         return True
 
     def _inbetween(self, base: World, drops: list[tuple[Path, tuple[int, int]]], label: str):
-        from engine.inbetween import inbetween
-
         config, worker = self.dropper.config, self.canvas.worker
 
         async def run(job: Job):
@@ -117,8 +115,6 @@ class StagingJobs:
         return True
 
     def _loop(self, base: World, path: Path, centre: tuple[int, int], period: int, label: str):
-        from engine.cyclic import cyclic_panorama
-
         config, worker = self.dropper.config, self.canvas.worker
 
         async def run(job: Job):
@@ -136,9 +132,13 @@ class StagingJobs:
         return run
 
     def _ask_period(self) -> int | None:
+        """The loop's period, in steps of the model's loop quantum (so every offer is a valid one)."""
+        model = self.session.model()
+        step = min(loop_quantum(model), MAX_QUANTUM) if model is not None else 64
+        default = step * max(1, round(2048 / step))
         period, ok = QInputDialog.getInt(
-            self.window, "Make seamless loop", "Period (pixels between the two copies of the image):",
-            2048, 64, 1 << 20, 64,
+            self.window, "Make seamless loop", f"Period (pixels between the two copies, a multiple of {step}):",
+            default, step, step * max(1, (1 << 30) // step), step,
         )  # fmt: skip
         return period if ok else None
 

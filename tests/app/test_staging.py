@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PIL import Image
+from PySide6.QtWidgets import QInputDialog
 
 from app.main_window import MainWindow
 from app.settings import Settings
@@ -272,7 +273,7 @@ def test_bad_drops_get_one_line_and_change_nothing(qtbot, infinitygan, pictures,
 
 
 def test_a_staged_image_becomes_a_seamless_loop_that_export_writes_with_a_zero_lsb_seam(
-    qtbot, infinitygan, pictures, tmp_path
+    qtbot, infinitygan, pictures, tmp_path, monkeypatch
 ):
     from engine.cyclic import loop_quantum
 
@@ -281,7 +282,16 @@ def test_a_staged_image_becomes_a_seamless_loop_that_export_writes_with_a_zero_l
     assert not win.staging.jobs.make_loop() and "drop an image first" in errors[-1]  # nothing staged yet
     drop_and_stage(qtbot, win, pictures[0], 2000, 0)  # far from the implicit style centre at the origin
     period = 5 * loop_quantum(model)
-    win.staging.jobs.ask_period = lambda: period
+    asked = []
+
+    def get_int(parent, title, label, value, low, high, step):
+        asked.append((value, low, step))
+        return period, True
+
+    monkeypatch.setattr(QInputDialog, "getInt", get_int)
+    assert win.staging.jobs.ask_period() == period
+    ((default, low, step),) = asked
+    assert step == low == loop_quantum(model) and default % step == 0  # every offered period is valid
     win.staging.jobs.loop_action.trigger()
     job = win.staging.job
     assert job is not None and job.kind == "loop"
