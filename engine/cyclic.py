@@ -44,7 +44,7 @@ from engine.world import World
 #: and equal to itself after a JSON round trip): the seam column, the period, and the loop's rows.
 LOOP_KEYS = ("loop.x", "loop.period", "loop.top", "loop.bottom")
 #: Largest loop step accepted: beyond it a loop would be an export of millions of columns.
-MAX_QUANTUM = 2**20
+MAX_QUANTUM = 2**14
 
 
 def loop_quantum(model: Generator) -> int:
