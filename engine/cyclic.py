@@ -44,7 +44,7 @@ from engine.world import World
 #: and equal to itself after a JSON round trip): the seam column, the period, and the loop's rows.
 LOOP_KEYS = ("loop.x", "loop.period", "loop.top", "loop.bottom")
 #: Largest loop step accepted: beyond it a loop would be an export of millions of columns.
-MAX_QUANTUM = 2**20
+MAX_QUANTUM = 2**14
 
 
 def loop_quantum(model: Generator) -> int:
@@ -128,12 +128,22 @@ def _covering_width(model: Generator, world: World, rect: Rect, band: Rect) -> f
 
 
 def _repeat(model: Generator, world: World, region: Rect, period: int) -> World:
-    """``world`` with every cell that pixels of ``region`` read copied ``period`` px to the right."""
+    """``world`` with every cell that pixels of ``region`` read pinned (written as an override with
+    the value it has, so a surroundings variant keeps the whole seam band, not just the image) and
+    copied ``period`` px to the right.
+
+    A field whose stride does not divide the period (a coarse style lattice, weighed zero at the seam:
+    module docstring) cannot be copied; its cells at the far end are pinned at the values they have,
+    so the far end is pinned as wholly as the near one."""
     source = LatentSource(world.seed, world.overrides)
+    far = region.translate(period, 0)
     patches = []
     for spec, cells in merged_footprints(model, [region]).values():
         stride = spec.lattice.stride
-        if period % stride:  # a coarse style field (the lattice): weighed zero at the seam (module docstring)
+        patches.append(FieldPatch(spec.name, cells, source.read_cpu(spec.name, spec.channels, cells)))
+        if period % stride:
+            pinned = spec.footprint(far)
+            patches.append(FieldPatch(spec.name, pinned, source.read_cpu(spec.name, spec.channels, pinned)))
             continue
         values = source.read_cpu(spec.name, spec.channels, cells)
         patches.append(FieldPatch(spec.name, cells.translate(period // stride, 0), values))
