@@ -89,10 +89,10 @@ class StagingJobs:
 
         return run
 
-    def _stage(self, result, base: World, label: str, kind: str, sources, variants: bool = True) -> None:
+    def _stage(self, result, base: World, label: str, kind: str, sources) -> None:
         if self.canvas.world is not base:
             raise EverscapeError("the world changed while the images were being fitted; drop them again")
-        self.session.stage_fit(result, base, label, kind, result.footprints, sources, variants)
+        self.session.stage_fit(result, base, label, kind, result.footprints, sources)
 
     # -- seamless loop -------------------------------------------------------------------------------
 
@@ -125,8 +125,8 @@ class StagingJobs:
                                        cancelled=cancelled)  # fmt: skip
 
             result = await job.finish(worker.call(fit_call(job, config.steps, fit, worker.stopping)))
-            # The loop's seam is checked for this world only: a variant's could differ, so none is offered.
-            self._stage(result, base, label, "loop", ((str(path), centre),), variants=False)
+            # The whole seam band is pinned at both ends: variants redraw the rest and still wrap seamlessly.
+            self._stage(result, base, label, "loop", ((str(path), centre),))
             return result
 
         return run

@@ -107,17 +107,17 @@ class StagingSession(QObject):
         self.stage(edit)
 
     def stage_fit(self, result: InversionResult, base: World, label: str, kind: str,
-                  footprints: tuple[Rect, ...], sources=(), variants: bool = True) -> None:  # fmt: skip
-        """An inversion, inbetween or loop: variants (if wanted) redraw what the images do not pin."""
+                  footprints: tuple[Rect, ...], sources=()) -> None:  # fmt: skip
+        """An inversion, inbetween or loop: variants redraw what the images do not pin."""
         model = self.model()
         fitted = result.world
 
         def variant(seed: int) -> World:
             return surroundings_variant(model, fitted, footprints, seed)
 
-        edit = StagedEdit(base, label, kind, footprints, variant if variants else None, sources=sources)
+        edit = StagedEdit(base, label, kind, footprints, variant, sources=sources)
         edit.add(fitted)
-        self.stage(edit, VARIANTS_PER_BATCH - 1 if variants else 0)
+        self.stage(edit)
 
     def stage_inversion(self, result: InversionResult, base: World, path: Path,
                         centre: tuple[int, int], size: tuple[int, int]) -> None:  # fmt: skip

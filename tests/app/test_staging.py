@@ -297,9 +297,12 @@ def test_a_staged_image_becomes_a_seamless_loop_that_export_writes_with_a_zero_l
     assert job is not None and job.kind == "loop"
     qtbot.waitUntil(lambda: not job.running, timeout=30000)
     edit = win.staging.edit
-    assert edit.kind == "loop" and len(edit.variants) == 1 and not win.staging.more_action.isEnabled()
-    assert win.world is before
+    assert edit.kind == "loop" and len(edit.variants) == 4 and win.world is before
+    win.staging.step(2)  # a variant: other surroundings, the same seam band at both ends
     win.staging.accept()
+    assert win.world is edit.variants[2]
+    middle = Rect(2000 + period // 2, -SIDE // 2, SIDE, SIDE)  # the fresh terrain between the ends
+    assert not np.array_equal(render(model, edit.variants[0], middle), render(model, edit.variants[2], middle))
     assert win.tools.undo_action.text() == f"&Undo Loop pic0.png every {period} px"
 
     dialog = win.open_export_dialog()
