@@ -28,6 +28,7 @@ from app.jobs import JobManager
 from app.navigator import Navigator
 from app.panels.jobs_dock import JobsDock
 from app.project_controller import ProjectController, ProjectPrompts
+from app.session import Session
 from app.settings import Preferences, Settings
 from app.startup_safety import restore_window_geometry, startup_default_model, tell_user
 from app.window_chrome import build_menus, build_status_bar, build_tools_toolbar, build_world_toolbar
@@ -75,7 +76,7 @@ class MainWindow(QMainWindow):
         self.prefs = settings.preferences()
         self.persist = persist
         self.loader = loader
-        self.model_info: ModelInfo | None = None
+        self.session = Session()  # the document: canvas, tools, navigator, project and docks follow it
         self.last_error: str | None = None
         self._pending: tuple[int, World | None] | None = None
         self._opening: str | None = None  # the model last asked of the worker
@@ -92,6 +93,7 @@ class MainWindow(QMainWindow):
             prefetch=self.prefs.prefetch,
             synth_levels=self.prefs.synth_levels,
             kinetic=self.prefs.kinetic,
+            session=self.session,
         )
         self.setCentralWidget(self.canvas)
         self.navigator = Navigator(self.canvas)
@@ -111,7 +113,9 @@ class MainWindow(QMainWindow):
         self.worker.sig_model_ready.connect(self._on_worker_model_ready)
         self.worker.sig_failed.connect(self._on_worker_failed)
         self.worker.sig_pending_changed.connect(self._on_worker_pending)
-        self.canvas.sig_view_changed.connect(self.on_canvas_view)
+        self.session.view_changed.connect(self.on_canvas_view)
+        self.session.world_changed.connect(lambda change: self.seed_field.setText(str(change.world.seed)))
+        self.session.document_changed.connect(lambda session: self.setWindowTitle(session.title))
         self.canvas.sig_cursor_moved.connect(self._on_canvas_cursor)
         self.worker.start()
 
@@ -138,15 +142,21 @@ class MainWindow(QMainWindow):
 
     def _install_tools(self) -> None:
         """Edit ▸ Undo/Redo and the canvas tools; every later world change goes through ``self.tools``."""
+        from app.painting_setup import install_painting
         from app.tools.controller import ToolController
 
         self.tools = ToolController(self)
+        install_painting(self.tools)
 
     # -- worlds -------------------------------------------------------------------------------------
 
     @property
     def world(self) -> World | None:
-        return self.canvas.world
+        return self.session.world
+
+    @property
+    def model_info(self) -> ModelInfo | None:
+        return self.session.open_model  # type: ignore[return-value]  # the worker's, set on model-ready
 
     @property
     def opening_world(self) -> bool:
@@ -261,11 +271,9 @@ class MainWindow(QMainWindow):
         self._pending, self._fallback_model = None, None
         if world is None or world.model_hash != info.sha256:
             world = World(info.ref, seed, model_hash=info.sha256)
-        self.model_info = info
+        self.session.set_open_model(info)
         self.canvas.set_model(info)
         self.canvas.set_world(world)
-        self.seed_field.setText(str(world.seed))
-        self.project.update_title()
         self._fill_picker()
         self.clear_error()
         self.update_device_label()
@@ -291,7 +299,6 @@ class MainWindow(QMainWindow):
     def on_canvas_view(self, view) -> None:
         zoom = 2.0**view.zoom
         self.zoom_label.setText(f"zoom {zoom:g}×" if zoom >= 1 else f"zoom 1/{round(1 / zoom)}")
-        self.navigator.update()
 
     def _on_canvas_cursor(self, x: int, y: int) -> None:
         self.cursor_label.setText(f"x {x}, y {y}")
