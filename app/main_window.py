@@ -33,30 +33,10 @@ from app.settings import Preferences, Settings
 from app.startup_safety import restore_window_geometry, startup_default_model, tell_user
 from app.window_chrome import build_menus, build_status_bar, build_tools_toolbar, build_world_toolbar
 from app.worker import ModelInfo, TileWorker, default_loader
-from engine.checkpoints import list_checkpoints
-from engine.errors import EverscapeError, InvalidInput
-from engine.geometry import MAX_COORD
+from app.world_choices import model_choices, parse_position  # parse_position: still importable here
+from engine.errors import EverscapeError
 from engine.render import Renderer
 from engine.world import World
-
-
-def developer_models() -> list[str]:
-    """Every ``FAMILY:CONFIG`` random model of the families in this build (developer option)."""
-    from engine.models.registry import available_families, get_family
-
-    return [f"{family}:{name}" for family in available_families() for name in get_family(family).configs]
-
-
-def parse_position(text: str) -> tuple[int, int]:
-    """``"x, y"`` (commas or spaces) -> two ints, or a one-line :class:`InvalidInput`."""
-    parts = text.replace(",", " ").split()
-    try:
-        x, y = (int(p) for p in parts)
-    except ValueError:
-        raise InvalidInput(f"a position is two integers 'x, y', got {text!r}") from None
-    if max(abs(x), abs(y)) > MAX_COORD // 2:
-        raise InvalidInput(f"({x}, {y}) lies beyond ±2^61, the part of the world the canvas can show")
-    return x, y
 
 
 class MainWindow(QMainWindow):
@@ -223,13 +203,8 @@ class MainWindow(QMainWindow):
 
     def _fill_picker(self) -> None:
         current = self.world.model if self.world is not None else None
-        names = list_checkpoints()
-        if self.prefs.developer:
-            names += developer_models()
-        if current is not None and current not in names:
-            names.insert(0, current)
         self.model_picker.clear()
-        self.model_picker.addItems(names)
+        self.model_picker.addItems(model_choices(current, self.prefs.developer))
         if current is not None:
             self.model_picker.setCurrentText(current)
 
