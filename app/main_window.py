@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.canvas import Canvas
+from app.cli_job_actions import install_cli_jobs
 from app.device_info import device_memory
 from app.export_dialog import ExportDialog
 from app.icon import application_icon
@@ -88,6 +89,7 @@ class MainWindow(QMainWindow):
         build_tools_toolbar(self)
         build_menus(self, dock)
         build_status_bar(self)
+        install_cli_jobs(self)  # View ▸ Diagnostics: benchmark, ship a run (jobs)
         self._install_tools()
 
         self.worker.sig_model_ready.connect(self._on_worker_model_ready)
@@ -178,7 +180,7 @@ class MainWindow(QMainWindow):
     def on_developer_toggled(self, on: bool) -> None:
         self.prefs.developer = on
         self.settings.save_preferences(self.prefs)
-        self._fill_picker()
+        self.refresh_models()
 
     def edit_preferences(self) -> None:
         from app.preferences_dialog import PreferencesDialog
@@ -199,9 +201,10 @@ class MainWindow(QMainWindow):
             if self.model_info is not None:
                 self.canvas.set_model(self.model_info)
         self.developer_action.setChecked(prefs.developer)
-        self._fill_picker()
+        self.refresh_models()
 
-    def _fill_picker(self) -> None:
+    def refresh_models(self) -> None:
+        """Fill the model picker again (a model shipped, the developer option changed)."""
         current = self.world.model if self.world is not None else None
         self.model_picker.clear()
         self.model_picker.addItems(model_choices(current, self.prefs.developer))
@@ -249,7 +252,7 @@ class MainWindow(QMainWindow):
         self.session.set_open_model(info)
         self.canvas.set_model(info)
         self.canvas.set_world(world)
-        self._fill_picker()
+        self.refresh_models()
         self.clear_error()
         self.update_device_label()
 
@@ -264,7 +267,7 @@ class MainWindow(QMainWindow):
                 tell_user(self, f"{message}; opening {fallback} instead")
                 self.open_world(fallback, 0)
                 return
-            self._fill_picker()
+            self.refresh_models()
             self.canvas.schedule_requests()  # opening dropped the worker's queue
             self.update_device_label()
 

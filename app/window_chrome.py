@@ -72,7 +72,7 @@ def build_menus(window: MainWindow, dock: QDockWidget) -> None:
     view_menu.addAction("&Model info…", lambda: window.model_info and show_model_info(window, window.model_info.ref))
     view_menu.addSeparator()
     view_menu.addAction("&Preferences…", QKeySequence.StandardKey.Preferences, window.edit_preferences)
-    diagnostics = view_menu.addMenu("&Diagnostics")  # developer items: out of a new user's way
+    window.diagnostics_menu = diagnostics = view_menu.addMenu("&Diagnostics")  # developer items, out of the way
     window.developer_action = diagnostics.addAction("Offer random FAMILY:CONFIG models")
     window.developer_action.setCheckable(True)
     window.developer_action.setChecked(window.prefs.developer)
