@@ -63,9 +63,12 @@ def start_ship(window: MainWindow, run_dir: Path, name: str, quick: bool = False
     return job
 
 
-def ask_ship(window: MainWindow) -> Job | None:
-    """Ask for a training run's folder and a name, then ship it (None: the user cancelled)."""
-    folder = QFileDialog.getExistingDirectory(window, "Training run to ship", str(Path.home()))
+def ask_ship(window: MainWindow, run_dir: Path | None = None) -> Job | None:
+    """Ask for a name (and the training run's folder, unless given), then ship it (None: the user
+    cancelled). The Training panel's "Ship…" gives its run; View ▸ Diagnostics asks for one."""
+    folder = str(run_dir) if run_dir is not None else QFileDialog.getExistingDirectory(
+        window, "Training run to ship", str(Path.home())
+    )
     if not folder:
         return None
     name, ok = QInputDialog.getText(window, "Ship model", "Name to ship under:", text=Path(folder).name)
