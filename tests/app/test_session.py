@@ -112,3 +112,22 @@ def test_session_events_drive_a_canvas_without_a_main_window(qtbot, make_canvas)
     canvas.setFocus()
     qtbot.keyClick(canvas, Qt.Key.Key_Left)
     assert session.view.centre != before and views[-1] is session.view is canvas.view
+
+
+def test_the_navigator_moves_the_session_view_and_the_canvas_follows(qtbot, make_canvas):
+    from PySide6.QtCore import QPoint
+
+    from app.navigator import Navigator
+
+    session = Session()
+    canvas = make_canvas(size=(400, 300), session=session)
+    navigator = Navigator(canvas)
+    qtbot.addWidget(navigator)
+    navigator.resize(240, 160)
+    navigator.show()
+    target = navigator.mini_view().screen_to_world(20.0, 30.0)
+    canvas.submitted.clear()
+    qtbot.mouseClick(navigator, Qt.MouseButton.LeftButton, pos=QPoint(20, 30))
+    assert session.view.centre == target and canvas.view is session.view
+    qtbot.waitUntil(lambda: bool(canvas.submitted), timeout=5000)  # the canvas asked for the new view's tiles
+    assert set(canvas.visible_keys()) <= set(canvas.submitted[-1]) | set(canvas.cache.key_list())
