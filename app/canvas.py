@@ -18,13 +18,17 @@ sig_cursor_moved(int, int)
     World pixel under the mouse (Python ints, any size).
 sig_view_complete()
     Every visible tile of the current view is painted from its own pixels (or failed).
+
+The world and view live in an :class:`~app.session.Session` (the document), not here: the canvas
+subscribes to it and shows what it holds. ``set_world``/``set_view``/``centre_on`` are kept as thin
+adapters that change the session (the view after clamping it to what this widget can show).
 """
 
 from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from PySide6.QtCore import QElapsedTimer, QPointF, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent, QMouseEvent, QPainter, QWheelEvent
@@ -32,15 +36,15 @@ from PySide6.QtWidgets import QWidget
 
 from app.painting import paint_view
 from app.qimage import rgb32_to_qimage
+from app.session import Damage, Session, WorldChange
 from app.tiles import LevelPlan, TileCache, TileKey, View, plan_requests, visible_keys
 from app.tools.base import CanvasTool
 from app.worker import ModelInfo, TileRequest, TileWorker
+from engine.edits import changed_regions
 from engine.geometry import Rect
 from engine.world import World
 
-#: ``damage(level)``: rects (pixels of native ``level``) outside which an edit left pixels as they
-#: were, or ``None`` for "anywhere" (see :func:`engine.edits.changed_regions`).
-Damage = Callable[[int], "Sequence[Rect] | None"]
+__all__ = ["Canvas", "Damage"]
 
 KINETIC_DECAY = 0.9  # velocity kept per 16 ms frame after a flick
 KINETIC_MIN_SPEED = 0.05  # px/ms below which a glide stops
@@ -59,17 +63,18 @@ class Canvas(QWidget):
         synth_levels: int = 2,
         kinetic: bool = True,
         parent: QWidget | None = None,
+        *,
+        session: Session | None = None,
     ) -> None:
         super().__init__(parent)
+        self.session = session or Session()
         self.worker = worker
         self.cache = TileCache(cache_bytes)
         self.prefetch = prefetch
         self.synth_levels = synth_levels
         self.kinetic = kinetic
         self.plan: LevelPlan | None = None
-        self.world: World | None = None
         self.preview: World | None = None  # a staged edit shown instead of the world (set_preview)
-        self._view = View(width=max(1, self.width()), height=max(1, self.height()))
         self.failed: set[TileKey] = set()
         # Seconds per paintEvent, wall and this thread's CPU (benchmarks; the CPU time excludes
         # preemption by other processes, the wall time is what a user sees).
@@ -93,12 +98,22 @@ class Canvas(QWidget):
         self.setMinimumSize(64, 64)
         worker.sig_tile_ready.connect(self._on_worker_tile)
         worker.sig_failed.connect(self._on_worker_failed)
+        self.session.fit_view = self.shown_view  # every view the session takes is one this canvas shows
+        self.session.set_view(self.session.view)
+        self.session.world_changed.connect(self._on_world_changed)
+        self.session.view_changed.connect(self._on_view_changed)
 
     # -- state --------------------------------------------------------------------------------------
 
     @property
     def view(self) -> View:
-        return self._view
+        return self.session.view
+
+    _view = view  # the name the code below reads the session's view by
+
+    @property
+    def world(self) -> World | None:
+        return self.session.world
 
     def set_model(self, info: ModelInfo) -> None:
         self.plan = LevelPlan(max(1, info.num_levels), self.synth_levels)
@@ -110,15 +125,28 @@ class Canvas(QWidget):
         return self.preview if self.preview is not None else self.world
 
     def set_world(self, world: World, damage: Damage | None = None) -> None:
-        """Show ``world``; its tiles are keyed by version, so earlier versions stop being used at once.
+        """Show ``world`` (through the session: a world that is not its history's starts a new one)."""
+        self.session.show(world, damage)
+
+    def _on_world_changed(self, change: WorldChange) -> None:
+        """A world shown; its tiles are keyed by version, so earlier versions stop being used at once.
 
         With ``damage`` (where ``world`` may differ from the shown one), cached tiles the edit cannot
         reach are kept as tiles of the new version, so only the damaged ones are rendered again.
         A preview shown until now goes away.
         """
-        old = self.shown
-        self.world, self.preview = world, None
+        old, damage = change.previous, change.damage  # the session already holds the new world
+        if self.preview is not None:
+            old = self.preview  # the edit replaces a staged preview: damage is counted from it
+            damage = self._damage_between(old, change.world)
+            self.preview = None
         self._show_instead_of(old, damage)
+
+    def _damage_between(self, before: World, after: World) -> Damage | None:
+        model = self.session.model()
+        if model is None or before.model != after.model:
+            return None
+        return lambda level: changed_regions(model, before, after, level)
 
     def set_preview(self, preview: World | None, damage: Damage | None = None) -> None:
         """Show ``preview`` (a staged edit, never the document's world) instead of the world, or the
@@ -178,11 +206,20 @@ class Canvas(QWidget):
             if key.version != self.shown.version:
                 self.cache.pop(key)
 
-    def set_view(self, view: View) -> None:
+    def shown_view(self, view: View) -> View:
+        """``view`` as this canvas can show it: its widget size, zoomed out no further than the plan."""
         view = view.resized(max(1, self.width()), max(1, self.height()))
         if self.plan is not None and not -self.plan.max_level <= view.zoom:
             view = View(view.cx, view.cy, -self.plan.max_level, view.width, view.height)
-        self._view = view
+        return view
+
+    def set_view(self, view: View) -> None:
+        if self.shown_view(view) == self.session.view:
+            self._changed()  # the same view, but the plan or the tiles may not be: ask again
+        else:
+            self.session.set_view(view)  # -> _on_view_changed
+
+    def _on_view_changed(self, _view: View) -> None:
         self._changed()
 
     def centre_on(self, x: int, y: int, zoom: int | None = None) -> None:

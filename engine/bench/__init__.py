@@ -126,16 +126,20 @@ def timed(function: Callable[[], Any], repeat: int = 3, warmup: int = 1) -> floa
     return best
 
 
-def run_all(ctx: BenchContext) -> dict[str, Any]:
-    """Run the selected benchmarks; a failing one is reported as a row, not a crash."""
+def run_all(ctx: BenchContext, progress: Callable[[int, int, str], None] | None = None) -> dict[str, Any]:
+    """Run the selected benchmarks; a failing one is reported as a row, not a crash.
+    ``progress(index, count, name)`` is told before each (the app's benchmark job shows it)."""
     results: list[Row] = []
     seconds: dict[str, float] = {}
     started = time.perf_counter()
-    for name, bench in sorted(discover().items()):
-        if ctx.only and not any(name.startswith(prefix) for prefix in ctx.only):
-            continue
-        if ctx.quick and not bench.quick:
-            continue
+    selected = [
+        (name, bench)
+        for name, bench in sorted(discover().items())
+        if (not ctx.only or any(name.startswith(prefix) for prefix in ctx.only)) and (bench.quick or not ctx.quick)
+    ]
+    for index, (name, bench) in enumerate(selected):
+        if progress is not None:
+            progress(index, len(selected), name)
         start = time.perf_counter()
         try:
             rows = bench.function(ctx)

@@ -60,7 +60,9 @@ def test_failing_benchmark_becomes_an_error_row(monkeypatch):
 
     bench.benchmark("zz_broken")(broken)
     bench.benchmark("zz_fine")(lambda ctx: [{"value": float("inf")}])
-    report = run_all(BenchContext(quick=True, only=("zz_",)))
+    told: list[tuple[int, int, str]] = []
+    report = run_all(BenchContext(quick=True, only=("zz_",)), progress=lambda *step: told.append(step))
+    assert told == [(0, 2, "zz_broken"), (1, 2, "zz_fine")]  # before each: the app's job progress
     rows = {r["benchmark"]: r for r in report["results"]}
     assert rows["zz_broken"]["error"] == "RuntimeError: boom"
     assert json_ready(report)["results"][1]["value"] is None  # inf is not JSON
