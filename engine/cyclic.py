@@ -33,7 +33,7 @@ import torch
 from engine.errors import InvalidInput
 from engine.fields import FieldPatch, LatentSource, address_seed
 from engine.geometry import Rect
-from engine.inbetween import joint_latents, joint_world, merged_footprints, placement_rects
+from engine.inbetween import freeze, image_target, joint_latents, joint_world, merged_footprints, placement_rects
 from engine.invert import InversionResult, InvertConfig, fit_latents
 from engine.models.base import Generator
 from engine.render import Renderer
@@ -93,11 +93,8 @@ def cyclic_panorama(
         if period % stride == 0 and cells.translate(period // stride, 0).intersection(cells):
             raise InvalidInput(f"a period of {period} px is too short for a {rect.w} px image: its ends would overlap")
     device = torch.device(device or "cpu")
-    model.eval()
-    if any(p.requires_grad for p in model.parameters()):
-        model.requires_grad_(False)
-    target = torch.from_numpy(np.ascontiguousarray(image)).to(device=device, dtype=torch.float32)
-    target = target.permute(2, 0, 1) / 127.5 - 1.0
+    freeze(model)
+    target = image_target(image, device)
     width = _covering_width(model, world, rect, band)
     latents = joint_latents(model, world, [rect], config.style, device, widths=[width])
     losses, seconds = fit_latents(model, latents, [(rect, target)], config, progress, cancelled)

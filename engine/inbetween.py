@@ -112,10 +112,8 @@ def inbetween(
         raise InvalidInput(f"inversion needs at least one step, got {config.steps}")
     rects = placement_rects(model, placements)
     device = torch.device(device or "cpu")
-    model.eval()
-    if any(p.requires_grad for p in model.parameters()):
-        model.requires_grad_(False)
-    targets = [_target(image, device) for image, _ in placements]
+    freeze(model)
+    targets = [image_target(image, device) for image, _ in placements]
     latents = joint_latents(model, world, rects, config.style, device)
     losses, seconds = fit_latents(model, latents, list(zip(rects, targets, strict=True)), config, progress, cancelled)
     edited, centres = joint_world(world, latents)
@@ -123,7 +121,15 @@ def inbetween(
     return InversionResult(edited, losses, seconds, first, tuple(rects), centres)
 
 
-def _target(image: np.ndarray, device: torch.device) -> torch.Tensor:
+def freeze(model: Generator) -> None:
+    """Eval mode, no weight gradients: only latents learn in an inversion."""
+    model.eval()
+    if any(p.requires_grad for p in model.parameters()):
+        model.requires_grad_(False)
+
+
+def image_target(image: np.ndarray, device: torch.device) -> torch.Tensor:
+    """A uint8 ``(H, W, 3)`` image as the ``(3, H, W)`` target in [-1, 1] that renders are compared with."""
     pixels = torch.from_numpy(np.ascontiguousarray(image)).to(device=device, dtype=torch.float32)
     return pixels.permute(2, 0, 1) / 127.5 - 1.0
 
