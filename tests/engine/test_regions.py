@@ -19,7 +19,7 @@ from engine.families.infinitygan import model as ig
 from engine.fields import LatentSource
 from engine.geometry import Rect
 from engine.models.registry import build_random
-from engine.render import LARGE_REGION, Renderer, region_for
+from engine.render import Renderer, region_for
 from engine.styles import StyleCentre, StyleLayout
 from engine.world import World
 from tests.consistency import check_rect
@@ -76,18 +76,19 @@ def test_a_region_pays_its_margins_once(family, config):
         model.render_blocks([(0, 0)], LatentSource(1), StyleLayout(), size=(b + 8, b))
 
 
-@pytest.mark.parametrize(("family", "config"), [("infinitygan", "tiny"), ("infgan", "tiny")])
+@pytest.mark.parametrize(("family", "config"), [("infinitygan", "tiny"), ("infgan", "tiny"), ("alis", "tiny")])
 def test_an_export_by_regions_stitches_with_canvas_tiles_within_one_lsb(family, config):
-    """What ``everscape render`` does for a large rect (regions, cut into output tiles) against
-    what the canvas shows (plain blocks, 256 px tiles)."""
+    """What ``everscape render`` does for a large rect (regions, rim regions clipped to the rect, cut
+    into output tiles) against what the canvas shows (plain blocks, 256 px tiles)."""
     model = build_random(family, config)
     world = World(f"{family}:{config}", seed=5)
-    side = model.block_size() * LARGE_REGION
-    rect = Rect(-side * 4 - 13, 7 * side + 5, 4 * side, 4 * side)
-    region = region_for(model, rect)
-    assert region == LARGE_REGION
+    b = model.block_size()
+    rect = Rect(-4 * b - 13, 7 * b + 5, 9 * b, 5 * b)  # off the grid: rim regions on every side
+    region = region_for(model, rect, max_side=4 * b)
+    assert region == 4
     plan = ExportPlan.make(model, rect, tile_w=96, tile_h=64)
-    tiles = TileRenderer(Renderer(model, "cpu", region=region), world, plan)
+    regions = Renderer(model, "cpu", region=region)
+    tiles = TileRenderer(regions, world, plan)
     exported = np.empty((rect.h, rect.w, 3), np.uint8)
     for index in range(plan.num_tiles):
         t = plan.tile(index)
@@ -98,4 +99,6 @@ def test_an_export_by_regions_stitches_with_canvas_tiles_within_one_lsb(family, 
         (pixels,) = canvas.render(world, [tile])
         stitched[tile.y - rect.y : tile.bottom - rect.y, tile.x - rect.x : tile.right - rect.x] = pixels
     assert _max_lsb(exported, stitched) <= 1
-    assert tiles.blocks_rendered <= 25  # regions of 4x4 blocks: a 5x5 cover at most
+    # Whole regions would cover 16 x 12 blocks; clipped to the rect's 10 x 6 block cover, only those.
+    assert regions.pixels_rendered == 10 * 6 * b * b
+    assert tiles.discarded_fraction() == pytest.approx(1 - rect.w * rect.h / regions.pixels_rendered)
