@@ -22,7 +22,7 @@ from engine.bench.precision import precision_rows
 from engine.geometry import Rect, aligned_cover
 from engine.metrics import diagnostics
 from engine.models.registry import available_families, build_random, get_family
-from engine.render import Renderer, region_for
+from engine.render import Renderer, region_for, region_side
 from engine.world import World
 
 VIEW = Rect(-640, -360, 1280, 720)  # a typical window, straddling the origin
@@ -101,7 +101,7 @@ def render_throughput(ctx: BenchContext) -> list[Row]:
             "discarded_fraction_view": discarded_fraction(VIEW, block),
             # An export renders regions (margins once per region: bench margins) clipped to its rect,
             # so the pixels it crops away are the block cover's:
-            "export_block_px": block * region_for(model, EXPORT),
+            "export_block_px": block * region_for(model, EXPORT, max_side=region_side(renderer.device)),
             "discarded_fraction_export": discarded_fraction(EXPORT, block),
         }
         if renderer.device.type == "cuda":  # GPUs only: a CPU has no bf16 tensor-core peak to compare with

@@ -63,3 +63,29 @@ def test_autocast_applies_inside_and_channels_last_is_undone():
         assert weight.is_contiguous(memory_format=torch.channels_last) and not weight.is_contiguous()
     assert not torch.is_autocast_enabled("cpu")
     assert next(p for p in model.parameters() if p.ndim == 4).is_contiguous()
+
+
+def test_margins_rows_before_and_after_regions(monkeypatch):
+    """``bench margins``: regions discard less than blocks at export size, timed both ways."""
+    from engine.bench import BenchContext, margins
+    from engine.render import CPU_REGION_SIDE, MAX_REGION_SIDE
+
+    monkeypatch.setattr(margins, "configs_to_measure", lambda ctx: [("infgan", "tiny"), ("reference", "tiny")])
+    infgan, reference = margins.margins(BenchContext(quick=True))
+    assert infgan["region_px"] == CPU_REGION_SIDE and infgan["region_px_gpu"] == MAX_REGION_SIDE
+    assert infgan["margin_fraction_region"] < infgan["margin_fraction_blocks"] / 4
+    assert infgan["cover_fraction"] < infgan["discarded_fraction"] < infgan["discarded_fraction_before"]
+    assert infgan["discarded_fraction_gpu"] < infgan["discarded_fraction"]
+    assert infgan["meets_goal"] == (infgan["discarded_fraction"] <= margins.GOAL)
+    assert infgan["cpu_time_ratio"] == pytest.approx(infgan["cpu_s_per_mpx_region"] / infgan["cpu_s_per_mpx_blocks"])
+    assert "margin_fraction_blocks" not in reference and reference["region_px"] == reference["block_px"]
+
+
+def test_the_flops_curve_predicts_an_exact_count():
+    """Three counts fix ``F(k) = I + a/k + b/k^2``; a fourth, bigger window lands on it."""
+    from engine.bench import margins
+
+    model = margins.meta_model("infinitygan", "tiny")
+    ideal, a, b = margins.flops_curve(model)
+    assert 0 < ideal < margins.flops_per_px(model, 1)
+    assert margins.flops_per_px(model, 8) == pytest.approx(ideal + a / 8 + b / 64, rel=1e-9)
