@@ -30,7 +30,7 @@ def frame_origins(block: int, frames: int) -> list[tuple[int, int]]:
     return origins
 
 
-@benchmark("alis_frame")
+@benchmark("alis_frame", quick_limit="alis:tiny, 2 frames of 256 px, batches 1 and 8, one repeat")
 def frame_time(ctx: BenchContext) -> list[Row]:
     rows = []
     names = alis_config.TEST_CONFIGS if ctx.quick else tuple(alis_config.CONFIGS)

@@ -10,13 +10,17 @@ from __future__ import annotations
 
 from engine.bench import BenchContext, Row, benchmark
 from engine.bench.render_speed import configs_to_measure
-from engine.metrics.diagnostics import QUICK_DIAGNOSTICS, DiagnosticOptions, diagnose
+from engine.metrics.diagnostics import DiagnosticOptions, diagnose
 from engine.models.registry import build_random
 
+#: ``--quick``: one far distance (two far sets, so 59 re-splits can still fail one at p 0.05), six
+#: 32 px frames per set: the same three checks, a fraction of ``eval --quick``'s renders and splits.
+BENCH_QUICK = DiagnosticOptions(frame=32, frames=6, distances=(10**9,), seam_rect=(150, 100), permutations=59)
 
-@benchmark("diagnostics")
+
+@benchmark("diagnostics", quick_limit="test configs; 32 px frames, 6 per set, far sets at +-1e9 only, 59 re-splits")
 def diagnostics(ctx: BenchContext) -> list[Row]:
-    options = QUICK_DIAGNOSTICS if ctx.quick else DiagnosticOptions()
+    options = BENCH_QUICK if ctx.quick else DiagnosticOptions()
     rows = []
     for family, config in configs_to_measure(ctx):
         ref = f"{family}:{config}"

@@ -108,7 +108,7 @@ def _discarded(cover: float, block_margin: float, region_margin: float, gpu_marg
     }
 
 
-@benchmark("margins")
+@benchmark("margins", quick_limit="test configs, FLOPs on meta, CPU time of 2x2 blocks both ways")
 def margins(ctx: BenchContext) -> list[Row]:
     rows = []
     timed_blocks = 2 if ctx.quick else TIMED_BLOCKS

@@ -67,7 +67,7 @@ def batch_plan(ctx: BenchContext, device: torch.device) -> tuple[int, list[int]]
     return count, sorted({1, 4, count})
 
 
-@benchmark("render")
+@benchmark("render", quick_limit="test configs, 4 blocks at batches 1 and 4, one repeat, no view fill")
 def render_throughput(ctx: BenchContext) -> list[Row]:
     rows = []
     for family, config in configs_to_measure(ctx):
@@ -126,7 +126,7 @@ def cuda_peak_fractions(
     return row
 
 
-@benchmark("seams")
+@benchmark("seams", quick_limit="test configs, a 150x100 rect")
 def seam_error(ctx: BenchContext) -> list[Row]:
     """Max |difference| between a rect rendered at once and stitched from odd tiles (goal: 0)."""
     rows = []
