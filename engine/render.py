@@ -75,15 +75,19 @@ def region_side(device: str | torch.device) -> int:
     return CPU_REGION_SIDE if torch.device(device).type == "cpu" else MAX_REGION_SIDE
 
 
+#: An export keeps a row of regions across its width (``engine.export.plan``): at most this many bytes.
+REGION_ROW_BYTES = 512 * 2**20
+
+
 def region_for(model: Generator, rect: Rect, level: int = 0, max_side: int = MAX_REGION_SIDE) -> int:
     """Blocks per region side for rendering ``rect`` in one go (an export): the largest power of two
-    whose region fits in ``max_side`` and in ``rect``'s shorter side (margins cost about
-    ``margin / side``, so bigger is cheaper; an export clips rim regions to its rectangle), or 1 for
-    a model without regions."""
+    whose region fits in ``max_side`` and in ``rect``'s shorter side, and whose row across ``rect``
+    fits :data:`REGION_ROW_BYTES` (margins cost about ``margin / side``, so bigger is cheaper; an
+    export clips rim regions to its rectangle), or 1 for a model without regions."""
     if not getattr(model, "renders_regions", False):
         return 1
     block, k = model.block_size(level), 1
-    while 2 * k * block <= min(max_side, rect.w, rect.h):
+    while 2 * k * block <= min(max_side, rect.w, rect.h) and rect.w * 2 * k * block * 3 <= REGION_ROW_BYTES:
         k *= 2
     return k
 

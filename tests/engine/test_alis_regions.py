@@ -15,7 +15,7 @@ from engine.geometry import Rect
 from engine.layers.spans import Span
 from engine.layers.transposed import PairBox, box2
 from engine.models.registry import INIT_SEED, build_random
-from engine.render import MAX_REGION_SIDE, Renderer, region_for
+from engine.render import MAX_REGION_SIDE, REGION_ROW_BYTES, Renderer, region_for
 from engine.styles import StyleLayout
 from engine.world import World
 from tests.consistency import check_rect
@@ -108,8 +108,10 @@ def test_exports_use_the_largest_region_that_fits_the_rect_and_the_memory_cap():
     assert region_for(model, Rect(-5, 7, 10**6, 4 * b + 3)) == 4
     assert region_for(model, Rect(-5, 7, 10**6, 4 * b - 1)) == 2
     assert region_for(model, Rect(0, 0, b - 1, 10**6)) == 1
-    assert region_for(model, Rect(0, 0, 10**6, 10**6)) * b == MAX_REGION_SIDE
+    assert region_for(model, Rect(0, 0, 2**16, 10**6)) * b == MAX_REGION_SIDE  # the bench's export
     assert region_for(model, Rect(0, 0, 10**6, 10**6), max_side=3 * b) == 2
+    assert region_for(model, Rect(0, 0, 2**22, 10**6)) * b * 2**22 * 3 <= REGION_ROW_BYTES  # a very wide export
+    assert region_for(model, Rect(0, 0, 2**22, 10**6)) < MAX_REGION_SIDE // b
     assert region_for(build_random("reference", "tiny"), Rect(0, 0, 10**6, 10**6)) == 1
 
 
