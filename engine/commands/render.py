@@ -21,7 +21,7 @@ from engine.geometry import Rect
 from engine.imageio import check_output_path
 from engine.models.registry import LoadedModel, load_model
 from engine.project import load_project
-from engine.render import Renderer, region_for
+from engine.render import Renderer, choose_device, region_for, region_side
 from engine.styles import StyleLayout
 from engine.world import World
 
@@ -102,8 +102,9 @@ def run(args: argparse.Namespace) -> int:
             check_output_path(args.out)
         loaded, world = load_world(args)
         rect = rect or loop_rect(world)
-        region = region_for(loaded.model, rect)  # an export pays margins once per region
-        renderer = Renderer(loaded.model, rank_device(args.device, exchange), max_batch=args.batch, region=region)
+        device = rank_device(args.device, exchange)
+        region = region_for(loaded.model, rect, max_side=region_side(choose_device(device)))  # margins once per region
+        renderer = Renderer(loaded.model, device, max_batch=args.batch, region=region)
         options = ExportOptions(
             compression=args.compression,
             quality=args.quality,
