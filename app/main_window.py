@@ -139,8 +139,10 @@ class MainWindow(QMainWindow):
     def _install_tools(self) -> None:
         """Edit ▸ Undo/Redo and the canvas tools; every later world change goes through ``self.tools``."""
         from app.tools.controller import ToolController
+        from app.tools.select_rect import install_select_rect
 
         self.tools = ToolController(self)
+        self.select_tool = install_select_rect(self)  # File ▸ Export's "Selected rectangle"
 
     # -- worlds -------------------------------------------------------------------------------------
 
@@ -236,7 +238,8 @@ class MainWindow(QMainWindow):
         def factory() -> Renderer:
             return Renderer(loader(world.model).model, device)
 
-        dialog = ExportDialog(world, factory, self.canvas.view.world_rect(), parent=self, jobs=self.jobs)
+        view, selection = self.canvas.view.world_rect(), self.select_tool.selection
+        dialog = ExportDialog(world, factory, view, selection, parent=self, jobs=self.jobs)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.export_failed.connect(self.show_error)
         dialog.show()
