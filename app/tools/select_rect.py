@@ -89,7 +89,8 @@ class SelectionOverlay:
         label = f"{rect.w} × {rect.h} px"
         painter.setPen(QPen(QColor(255, 255, 255)))
         metrics = painter.fontMetrics()
-        box = QRectF(area.left(), area.top() - metrics.height() - 4, metrics.horizontalAdvance(label) + 8, metrics.height() + 2)
+        width, height = metrics.horizontalAdvance(label) + 8, metrics.height() + 2
+        box = QRectF(area.left(), area.top() - height - 2, width, height)
         painter.fillRect(box, QColor(0, 0, 0, 150))
         painter.drawText(box, Qt.AlignmentFlag.AlignCenter, label)
         painter.restore()

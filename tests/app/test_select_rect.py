@@ -65,7 +65,8 @@ def test_handles_adjust_the_inside_moves_and_delete_clears(qtbot, window):
     win.tools.pan_action.trigger()  # another tool: the selection stays (drawn as an overlay)
     assert win.select_tool.selection == moved and win.select_tool.shown_rect() == moved
     win.tools.select_action.trigger()
-    QApplication.sendEvent(win.canvas, QKeyEvent(QEvent.Type.KeyPress, Qt.Key.Key_Delete, Qt.KeyboardModifier.NoModifier))
+    delete = QKeyEvent(QEvent.Type.KeyPress, Qt.Key.Key_Delete, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(win.canvas, delete)
     assert win.select_tool.selection is None
     assert not win.open_export_dialog().selection_radio.isEnabled()
 
