@@ -178,14 +178,15 @@ class MainWindow(QMainWindow):
             self.clear_error()
 
     def on_picker_activated(self, index: int) -> None:
-        """Another model from the picker: a new document (asking about unsaved edits first)."""
+        """Another model from the picker: the same document when it can render the edits, else a new
+        one (asking about unsaved edits first; see :mod:`app.model_switch`)."""
+        from app.model_switch import switch_model
+
         ref = self.model_picker.itemText(index)
         if self.world is None:
             self.open_world(ref, 0)
-        elif ref != self.world.model:
-            seed = self.world.seed
-            if not self.project.switch_model(lambda: self.open_world(ref, seed)):
-                self.model_picker.setCurrentText(self.world.model)  # cancelled: the picker shows the open model
+        elif ref != self.world.model and not switch_model(self, ref):
+            self.model_picker.setCurrentText(self.world.model)  # cancelled: the picker shows the open model
 
     def on_developer_toggled(self, on: bool) -> None:
         self.prefs.developer = on

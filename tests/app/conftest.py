@@ -123,7 +123,8 @@ def open_window(qtbot):
 
     def make(model=None, size=(700, 500), autosave_ms: int | None = None, **kwargs) -> MainWindow:
         model = model or FakeModel()
-        window = MainWindow(Settings(), kwargs.pop("model_ref", "fake:test"), loader=loader_for(model), **kwargs)
+        loader = kwargs.pop("loader", None) or loader_for(model)  # a loader of its own: several models
+        window = MainWindow(Settings(), kwargs.pop("model_ref", "fake:test"), loader=loader, **kwargs)
         if autosave_ms is not None:
             window.project.set_autosave_interval(autosave_ms)
         qtbot.addWidget(window)
