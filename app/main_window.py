@@ -30,6 +30,7 @@ from app.panels.jobs_dock import JobsDock
 from app.project_controller import ProjectController, ProjectPrompts
 from app.settings import Preferences, Settings
 from app.startup_safety import restore_window_geometry, startup_default_model, tell_user
+from app.theme import apply_theme, install_theme
 from app.window_chrome import build_menus, build_status_bar, build_tools_toolbar, build_world_toolbar
 from app.worker import ModelInfo, TileWorker, default_loader
 from engine.checkpoints import list_checkpoints
@@ -83,6 +84,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("Everscape")
         self.setWindowIcon(application_icon())
         self.resize(1280, 800)
+        install_theme(self)  # chrome and canvas in the preferred (default: the desktop's) theme
 
         device = None if self.prefs.device == "auto" else self.prefs.device
         self.worker = TileWorker(device=device, batch_tiles=self.prefs.batch_tiles)
@@ -207,6 +209,7 @@ class MainWindow(QMainWindow):
         self.canvas.cache.set_budget(prefs.cache_mib * 2**20)
         self.canvas.prefetch = prefs.prefetch
         self.canvas.kinetic = prefs.kinetic
+        apply_theme(prefs.theme)
         if prefs.synth_levels != self.canvas.synth_levels:
             self.canvas.synth_levels = prefs.synth_levels
             if self.model_info is not None:

@@ -1,4 +1,4 @@
-"""The preferences dialog: cache budget, prefetch ring, zoom-out depth, device, developer models.
+"""The preferences dialog: cache budget, prefetch ring, zoom-out depth, theme, device, developer models.
 
 Edits a :class:`~app.settings.Preferences` copy; the caller saves and applies it on accept. Cache,
 prefetch and zoom-out depth apply at once; device and batch size when the app next starts, since
@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.settings import Preferences
+from app.theme import THEMES
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
@@ -40,6 +41,11 @@ class PreferencesDialog(QDialog):
         self.synth = QSpinBox(minimum=0, maximum=4, value=prefs.synth_levels)
         self.synth.setToolTip("Zoom-out levels beyond the model's own; each one costs 4x the work per view")
         form.addRow("Extra zoom-out levels", self.synth)
+        self.theme = QComboBox()
+        self.theme.addItems([name.capitalize() for name in THEMES])
+        self.theme.setCurrentIndex(THEMES.index(prefs.theme) if prefs.theme in THEMES else 0)
+        self.theme.setToolTip("System follows the desktop's dark or light setting; applies at once")
+        form.addRow("Theme", self.theme)
         self.kinetic = QCheckBox("Keep gliding after a flick", checked=prefs.kinetic)
         form.addRow("", self.kinetic)
         self.device = QComboBox()
@@ -64,6 +70,7 @@ class PreferencesDialog(QDialog):
             prefetch=self.prefetch.value(),
             synth_levels=self.synth.value(),
             kinetic=self.kinetic.isChecked(),
+            theme=THEMES[self.theme.currentIndex()],
             device=self.device.currentText(),
             batch_tiles=self.batch.value(),
             developer=self.developer.isChecked(),

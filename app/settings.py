@@ -42,6 +42,7 @@ class Preferences:
     kinetic: bool = True  # keep gliding after a flick
     developer: bool = False  # offer random FAMILY:CONFIG models in the picker
     device: str = "auto"  # auto, cpu, cuda, cuda:N, mps
+    theme: str = "system"  # system (follow the desktop), dark, light: app.theme
 
 
 #: What each preference may hold; anything else in the INI file is set aside for the default.
@@ -51,7 +52,11 @@ PREFERENCE_RANGES: dict[str, tuple[int, int]] = {
     "synth_levels": (0, 6),
     "batch_tiles": (1, 64),
 }
-_DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d{1,2})?)$")
+#: What each text preference may hold, as a whole-string pattern.
+PREFERENCE_PATTERNS: dict[str, re.Pattern[str]] = {
+    "device": re.compile(r"^(auto|cpu|mps|cuda(:\d{1,2})?)$"),
+    "theme": re.compile(r"^(system|dark|light)$"),
+}
 INI_FILE = "everscape.ini"
 
 
@@ -68,7 +73,7 @@ def _preference(raw: Any, default: Any, name: str) -> Any:
         if not low <= value <= high:
             raise ValueError(raw)
         return value
-    if not isinstance(raw, str) or not _DEVICE.match(raw):
+    if not isinstance(raw, str) or not PREFERENCE_PATTERNS[name].match(raw):
         raise ValueError(raw)
     return raw
 
