@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 from app.canvas import Canvas
 from app.device_info import device_memory
 from app.export_dialog import ExportDialog
+from app.first_view import install_first_view
 from app.icon import application_icon
 from app.jobs import JobManager
 from app.navigator import Navigator
@@ -131,6 +132,8 @@ class MainWindow(QMainWindow):
         same = restored is not None and restored.model == model_ref and seed in (None, restored.seed)
         keep = restored if same else None
         self.open_world(model_ref, seed if seed is not None else (keep.seed if keep else 0), keep)
+        fresh = persist and view is None and restored is None  # a first start: no remembered place
+        self.first_view = install_first_view(self, at_start=fresh)
         self.canvas.setFocus()
         notices = settings.take_notices() + self.project.take_startup_notices()
         if notices:
