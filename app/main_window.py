@@ -26,6 +26,7 @@ from app.export_dialog import ExportDialog
 from app.first_view import install_first_view
 from app.icon import application_icon
 from app.jobs import JobManager
+from app.memory import MemoryKeeper, MemoryPlan
 from app.navigator import Navigator
 from app.panels.jobs_dock import JobsDock
 from app.project_controller import ProjectController, ProjectPrompts
@@ -91,7 +92,7 @@ class MainWindow(QMainWindow):
         self.worker = TileWorker(device=device, batch_tiles=self.prefs.batch_tiles)
         self.canvas = Canvas(
             self.worker,
-            cache_bytes=self.prefs.cache_mib * 2**20,
+            cache_bytes=MemoryPlan.of(self.prefs.memory_mib).tiles,
             prefetch=self.prefs.prefetch,
             synth_levels=self.prefs.synth_levels,
             kinetic=self.prefs.kinetic,
@@ -105,6 +106,7 @@ class MainWindow(QMainWindow):
         self.project = ProjectController(self, prompts, enabled=persist)
         self.jobs = JobManager(self)  # export, inversion, training: listed in the Jobs dock
         self.jobs_dock = JobsDock(self, self.jobs)
+        self.memory = MemoryKeeper(self)  # one budget over tiles and latents; memory handed back after work
         build_world_toolbar(self)
         build_tools_toolbar(self)
         build_menus(self, dock)
@@ -206,10 +208,10 @@ class MainWindow(QMainWindow):
             self.apply_preferences(dialog.preferences())
 
     def apply_preferences(self, prefs: Preferences) -> None:
-        """Save ``prefs`` and apply what can change live (cache, prefetch, zoom depth, developer)."""
+        """Save ``prefs`` and apply what can change live (memory, prefetch, zoom depth, theme, developer)."""
         self.prefs = prefs
         self.settings.save_preferences(prefs)
-        self.canvas.cache.set_budget(prefs.cache_mib * 2**20)
+        self.memory.apply(prefs.memory_mib)
         self.canvas.prefetch = prefs.prefetch
         self.canvas.kinetic = prefs.kinetic
         apply_theme(prefs.theme)

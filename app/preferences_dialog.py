@@ -1,6 +1,6 @@
-"""The preferences dialog: cache budget, prefetch ring, zoom-out depth, theme, device, developer models.
+"""The preferences dialog: memory budget, prefetch ring, zoom-out depth, theme, device, developer models.
 
-Edits a :class:`~app.settings.Preferences` copy; the caller saves and applies it on accept. Cache,
+Edits a :class:`~app.settings.Preferences` copy; the caller saves and applies it on accept. Memory,
 prefetch and zoom-out depth apply at once; device and batch size when the app next starts, since
 the worker owns the device for its whole life.
 """
@@ -32,9 +32,12 @@ class PreferencesDialog(QDialog):
         self.setWindowTitle("Preferences")
         self._prefs = dataclasses.replace(prefs)
         form = QFormLayout(self)
-        self.cache = QSpinBox(minimum=32, maximum=65536, singleStep=128, suffix=" MiB", value=prefs.cache_mib)
-        self.cache.setToolTip("Memory for display tiles; the least recently seen are dropped beyond it")
-        form.addRow("Tile cache", self.cache)
+        self.memory = QSpinBox(minimum=128, maximum=256 * 1024, singleStep=256, suffix=" MiB", value=prefs.memory_mib)
+        self.memory.setToolTip(
+            "One budget for what the app keeps: half for display tiles, a quarter for latents, the rest for "
+            "work in flight; the least recently seen are dropped beyond it. The model itself comes on top."
+        )
+        form.addRow("Memory budget", self.memory)
         self.prefetch = QSpinBox(minimum=0, maximum=4, value=prefs.prefetch, suffix=" tiles")
         self.prefetch.setToolTip("How far beyond the view to render ahead while idle")
         form.addRow("Render ahead", self.prefetch)
@@ -66,7 +69,7 @@ class PreferencesDialog(QDialog):
         """The edited preferences (the dialog's input, nothing saved)."""
         return dataclasses.replace(
             self._prefs,
-            cache_mib=self.cache.value(),
+            memory_mib=self.memory.value(),
             prefetch=self.prefetch.value(),
             synth_levels=self.synth.value(),
             kinetic=self.kinetic.isChecked(),

@@ -35,7 +35,7 @@ MAX_RECENT = 8
 class Preferences:
     """User-tunable settings with their defaults (the INI keys are the field names)."""
 
-    cache_mib: int = 512  # display tile cache budget
+    memory_mib: int = 1024  # one budget: tile cache, latent chunks, headroom (app.memory)
     prefetch: int = 1  # ring of tiles beyond the view to render ahead
     synth_levels: int = 2  # zoom-out levels made by downsampling beyond the model's own
     batch_tiles: int = 4  # tiles per worker step
@@ -47,7 +47,7 @@ class Preferences:
 
 #: What each preference may hold; anything else in the INI file is set aside for the default.
 PREFERENCE_RANGES: dict[str, tuple[int, int]] = {
-    "cache_mib": (16, 64 * 1024),
+    "memory_mib": (128, 256 * 1024),
     "prefetch": (0, 4),
     "synth_levels": (0, 6),
     "batch_tiles": (1, 64),
