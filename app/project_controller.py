@@ -96,7 +96,8 @@ class ProjectController(QObject):
         if world is None:
             raise EverscapeError("no world is open yet")
         view = self.window.canvas.view
-        return Project(world, ProjectView(*view.centre, view.zoom), self.project.images, self.project.created)
+        shown = ProjectView(*view.centre, view.zoom, self.window.select_tool.selection)  # the selection too
+        return Project(world, shown, self.project.images, self.project.created)
 
     def _on_canvas_changed(self, _view=None) -> None:
         world = self.window.canvas.world
@@ -151,6 +152,7 @@ class ProjectController(QObject):
         else:
             window.open_world(world.model, world.seed, world)
         window.canvas.centre_on(project.view.x, project.view.y, project.view.zoom)
+        window.select_tool.set_selection(project.view.selection)
         self.update_title()
 
     # -- File actions -------------------------------------------------------------------------------
@@ -352,5 +354,6 @@ class ProjectController(QObject):
         self.path, self.project = path, project
         self._baseline, self._expected = baseline, project.world
         self.saved_world = None
+        self.window.select_tool.set_selection(project.view.selection)
         v = project.view
         return project.world, (v.x, v.y, v.zoom)

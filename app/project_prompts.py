@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
     from app.canvas import Canvas
     from app.settings import Settings
+    from app.tools.select_rect import SelectRectTool
     from app.worker import ModelInfo, TileWorker
 
 
@@ -33,6 +34,7 @@ class ProjectWindow(Protocol):
     worker: TileWorker
     seed_field: QLineEdit
     model_info: ModelInfo | None
+    select_tool: SelectRectTool  # its selection is saved with the view
 
     @property
     def opening_world(self) -> bool: ...

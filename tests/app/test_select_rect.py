@@ -81,3 +81,26 @@ def test_selection_outline_and_size_are_painted(qtbot, window):
     changed = np.argwhere((before != after).any(axis=-1))
     assert changed.size  # the outline, handles and the "201 × 121 px" label were drawn
     assert changed[:, 1].min() >= 100 - 8 and changed[:, 0].max() <= 200 + 8  # around the selection only
+
+
+def test_the_selection_is_saved_with_the_project(qtbot, open_window, scripted_prompts, tmp_path):
+    window = open_window()
+    chosen = select(window, QPoint(120, 100), QPoint(183, 147))
+    scripted_prompts.save_answer = str(tmp_path / "framed.everscape")
+    assert window.project.save_as()
+    window.select_tool.set_selection(None)
+    assert window.project.open_project(tmp_path / "framed.everscape")
+    assert window.select_tool.selection == chosen
+    assert window.project.new_project() and window.select_tool.selection is None  # a new project: none
+
+
+def test_a_damaged_selection_in_a_project_is_one_line(tmp_path):
+    import pytest
+
+    from engine.errors import InvalidInput
+    from engine.project import ProjectView
+
+    assert ProjectView.from_json({"x": 1, "selection": [5, -6, 7, 8]}).selection == Rect(5, -6, 7, 8)
+    for bad in ([1, 2, 0, 4], [1, 2, 3], "0,0,4,4", [1.5, 2, 3, 4], [1, 2, 3, True]):
+        with pytest.raises(InvalidInput, match="selection"):
+            ProjectView.from_json({"selection": bad})
