@@ -84,7 +84,7 @@ def memory_zoom_round_trip(
             "bench": "memory_zoom",
             "model": model,
             "view": f"{size[0]}x{size[1]}",
-            "deepest_zoom": f"1/{2 ** -deepest}",
+            "deepest_zoom": f"1/{2**-deepest}",
             "budget_mib": memory_mib,
             "model_mib": round(weights, 1),
             "tile_cache_mib": round(canvas.cache.bytes / 2**20, 1),

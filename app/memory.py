@@ -85,4 +85,3 @@ class MemoryKeeper(QObject):
         if running < self._running_jobs:
             self.give_back()  # a job ended: its working set is garbage now
         self._running_jobs = running
-
