@@ -52,7 +52,7 @@ def memory_zoom_round_trip(
     window = MainWindow(Settings(), model, 0, (0, 0, 0), persist=False)
     try:
         prefs = window.prefs
-        prefs.memory_mib = memory_mib
+        prefs.memory_mib, prefs.prefetch = memory_mib, 0  # the view's own tiles: what memory needs, no more work
         window.apply_preferences(prefs)
         window.resize(*size)
         window.show()

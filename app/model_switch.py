@@ -68,7 +68,7 @@ def carried_world(world: World, shown: Architecture, ref: str, loader: Callable 
 def switch_model(window, ref: str) -> bool:
     """The picker's model switch (see module docstring); False when the user cancelled."""
     world, info = window.world, window.model_info
-    if world is not None and info is not None and has_edits(world):
+    if world is not None and info is not None and info.model is not None and has_edits(world):
         shown = (info.model.family, info.model.config, info.sha256)
         carried = carried_world(world, shown, ref, window.loader)
         if carried is not None:
