@@ -71,3 +71,16 @@ def test_return_memory_gives_freed_heap_pages_back():
     assert return_memory() is True
     assert freed - process.memory_info().rss > 20 * MIB
     del pin
+
+
+def test_a_batch_of_synthesised_tiles_holds_no_more_pixels_than_a_plain_batch():
+    from app.tiles import LevelPlan, TileKey
+    from app.worker import TileRequest, TileWorker
+
+    worker = TileWorker(batch_tiles=4)  # never started: only its queue is used
+    worker._plan = LevelPlan(1, 2)  # one native level, two synthesised by halving
+    for level, expected in ((0, 4), (1, 1), (2, 1)):  # 4 plain tiles; 4x and 16x the pixels: one at a time
+        worker._queue = {
+            key: TileRequest(key, (i,)) for i, key in enumerate(TileKey(0, level, tx, 0) for tx in range(6))
+        }
+        assert len(worker._take_batch()) == expected
