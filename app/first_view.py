@@ -129,7 +129,8 @@ def install_first_view(window, at_start: bool) -> FirstView:
 
         def once(_info) -> None:
             window.worker.sig_model_ready.disconnect(once)
-            first.probe()
+            if window.project.path is None and window.world is not None and not has_edits(window.world):
+                first.probe()  # not when a project named on the command line opened meanwhile
 
         window.worker.sig_model_ready.connect(once)
     return first

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 import torch
@@ -106,3 +108,31 @@ def test_a_probe_never_moves_a_view_the_user_moved(qtbot, open_window):
     window.go_to("-5000, 0")  # the user moves before the probe reports
     qtbot.waitUntil(lambda: window.first_view.last is not None, timeout=10000)
     assert window.first_view.last.centre == (model.coast, 0) and window.canvas.view.centre == (-5000, 0)
+
+
+def test_a_project_opened_at_start_keeps_its_own_view(qtbot, tmp_path, monkeypatch):
+    """``everscape FILE.everscape``: the project opens while the model loads; no probe moves its view."""
+    from app.first_view import Choice
+    from app.main_window import MainWindow
+    from app.settings import Settings
+    from engine.project import Project, ProjectView, save_project
+    from engine.world import World
+    from tests.app.fakes import loader_for
+
+    asked: list = []
+    far = Choice((5000, 5000), 1.0, 0.0, ())
+    monkeypatch.setattr(app.first_view, "choose_place", lambda render, places: asked.append(places) or far)
+    path = tmp_path / "island.everscape"
+    save_project(path, Project(World("fake:test", 41), ProjectView(96, -32, 0)))
+    load = loader_for(CoastModel(coast=None))
+    slow = lambda ref: (time.sleep(0.5), load(ref))[1]  # noqa: E731 - as a real checkpoint: still loading
+    window = MainWindow(Settings(), "fake:test", loader=slow)
+    qtbot.addWidget(window)
+    window.show()
+    assert window.project.open_project(path)  # before the model is ready, as the command line does
+    qtbot.waitUntil(lambda: window.world is not None and window.world.seed == 41, timeout=10000)
+    qtbot.waitUntil(window.canvas.is_complete, timeout=10000)
+    assert not asked and window.canvas.view.centre == (96, -32)
+    window.new_world_action.trigger()  # a new world still gets its first view
+    qtbot.waitUntil(lambda: window.canvas.view.centre == (5000, 5000), timeout=10000)
+    window.close()
