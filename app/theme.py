@@ -12,6 +12,8 @@ while the preference stays "system".
 
 from __future__ import annotations
 
+import weakref
+
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication
@@ -23,6 +25,7 @@ THEMES = ("system", "dark", "light")
 #: drawn yet" rather than as a hole in the window.
 CANVAS_BACKGROUND = {"dark": QColor(38, 40, 44), "light": QColor(214, 216, 220)}
 _followers: list = []  # the connection that follows the desktop, made once per process
+_windows: weakref.WeakSet = weakref.WeakSet()  # windows whose preference it consults
 
 
 def system_scheme() -> str:
@@ -76,7 +79,7 @@ def dark_palette() -> QPalette:
 
 def apply_theme(theme: str) -> str:
     """Make ``theme`` (one of :data:`THEMES`) the look of the whole application; returns the scheme
-    it resolved to. Widgets repaint themselves on the palette change."""
+    it resolved to."""
     application = QApplication.instance()
     scheme = resolve(theme)
     if application is None:
@@ -87,23 +90,21 @@ def apply_theme(theme: str) -> str:
     # The canvas and navigator paint their empty background from this colour (process-wide, like
     # the application palette itself).
     app.painting.BACKGROUND = CANVAS_BACKGROUND[scheme]
-    for widget in application.topLevelWidgets():
-        widget.update()
-    return scheme
+    return scheme  # every widget repaints on the palette change event
 
 
 def install_theme(window) -> None:
     """Apply the window's preferred theme now, and follow the desktop's changes while it is "system"."""
     apply_theme(window.prefs.theme)
+    _windows.add(window)
+    window.destroyed.connect(lambda *_: _windows.discard(window))
     if not _followers:
         hints = QGuiApplication.styleHints()
 
         def follow(_scheme=None) -> None:
-            for widget in QApplication.topLevelWidgets():
-                prefs = getattr(widget, "prefs", None)
-                if prefs is not None and getattr(prefs, "theme", None) == "system":
-                    apply_theme("system")
-                    return
+            # Python attributes only: a closed window's Qt object may be gone while its wrapper lives.
+            if any(shown.prefs.theme == "system" for shown in list(_windows)):
+                apply_theme("system")
 
         hints.colorSchemeChanged.connect(follow)
         _followers.append(follow)
