@@ -103,8 +103,6 @@ def return_memory() -> bool:
     the garbage collector, empties torch's CUDA cache, and asks glibc to release free pages
     (``malloc_trim``); other C libraries have no such call and keep their pages.
     """
-    import ctypes
-    import ctypes.util
     import gc
 
     gc.collect()
@@ -115,6 +113,15 @@ def return_memory() -> bool:
             torch.cuda.empty_cache()
     except ImportError:  # pragma: no cover - torch is a dependency
         pass
+    return trim_heap()
+
+
+def trim_heap() -> bool:
+    """Only the C heap part of :func:`return_memory` (``malloc_trim``): no garbage collection, so it
+    may run on any thread while others work (ctypes releases the GIL for the call)."""
+    import ctypes
+    import ctypes.util
+
     name = ctypes.util.find_library("c")
     if not name:
         return False

@@ -84,3 +84,13 @@ def test_a_batch_of_synthesised_tiles_holds_no_more_pixels_than_a_plain_batch():
             key: TileRequest(key, (i,)) for i, key in enumerate(TileKey(0, level, tx, 0) for tx in range(6))
         }
         assert len(worker._take_batch()) == expected
+
+
+def test_while_tiles_keep_coming_the_heap_is_trimmed_on_a_timer(qtbot, open_window):
+    window = open_window()
+    trims = window.memory.trims
+    window.canvas.centre_on(5000, 0)  # new tiles: rendering goes on
+    qtbot.waitUntil(lambda: window.memory.trims > trims, timeout=15000)
+    quiet = window.memory.trims
+    qtbot.wait(2 * 3000 + 500)  # nothing rendered since: no more trims
+    assert window.memory.trims <= quiet + 1
