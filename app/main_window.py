@@ -24,14 +24,17 @@ from app.canvas import Canvas
 from app.cli_job_actions import install_cli_jobs
 from app.device_info import device_memory
 from app.export_dialog import ExportDialog
+from app.first_view import install_first_view
 from app.icon import application_icon
 from app.jobs import JobManager
+from app.memory import MemoryKeeper, MemoryPlan
 from app.navigator import Navigator
 from app.panels.jobs_dock import JobsDock
 from app.project_controller import ProjectController, ProjectPrompts
 from app.session import Session
 from app.settings import Preferences, Settings
 from app.startup_safety import restore_window_geometry, startup_default_model, tell_user
+from app.theme import apply_theme, install_theme
 from app.window_chrome import build_menus, build_status_bar, build_tools_toolbar, build_world_toolbar
 from app.worker import ModelInfo, TileWorker, default_loader
 from app.world_choices import model_choices, parse_position  # parse_position: still importable here
@@ -65,12 +68,13 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("Everscape")
         self.setWindowIcon(application_icon())
         self.resize(1280, 800)
+        install_theme(self)  # chrome and canvas in the preferred (default: the desktop's) theme
 
         device = None if self.prefs.device == "auto" else self.prefs.device
         self.worker = TileWorker(device=device, batch_tiles=self.prefs.batch_tiles)
         self.canvas = Canvas(
             self.worker,
-            cache_bytes=self.prefs.cache_mib * 2**20,
+            cache_bytes=MemoryPlan.of(self.prefs.memory_mib).tiles,
             prefetch=self.prefs.prefetch,
             synth_levels=self.prefs.synth_levels,
             kinetic=self.prefs.kinetic,
@@ -85,6 +89,7 @@ class MainWindow(QMainWindow):
         self.project = ProjectController(self, prompts, enabled=persist)
         self.jobs = JobManager(self)  # export, inversion, training: listed in the Jobs dock
         self.jobs_dock = JobsDock(self, self.jobs)
+        self.memory = MemoryKeeper(self)  # one budget over tiles and latents; memory handed back after work
         build_world_toolbar(self)
         build_tools_toolbar(self)
         build_menus(self, dock)
@@ -115,6 +120,8 @@ class MainWindow(QMainWindow):
         same = restored is not None and restored.model == model_ref and seed in (None, restored.seed)
         keep = restored if same else None
         self.open_world(model_ref, seed if seed is not None else (keep.seed if keep else 0), keep)
+        fresh = persist and view is None and restored is None  # a first start: no remembered place
+        self.first_view = install_first_view(self, at_start=fresh)
         self.canvas.setFocus()
         notices = settings.take_notices() + self.project.take_startup_notices()
         if notices:
@@ -127,10 +134,12 @@ class MainWindow(QMainWindow):
         from app.painting_setup import install_painting
         from app.staging_session import install_staging
         from app.tools.controller import ToolController
+        from app.tools.select_rect import install_select_rect
 
         self.tools = ToolController(self)
         install_painting(self.tools)
         install_staging(self)  # generative edits are staged (previewed) before they are committed
+        self.select_tool = install_select_rect(self)  # File ▸ Export's "Selected rectangle"
 
     # -- worlds -------------------------------------------------------------------------------------
 
@@ -170,14 +179,15 @@ class MainWindow(QMainWindow):
             self.clear_error()
 
     def on_picker_activated(self, index: int) -> None:
-        """Another model from the picker: a new document (asking about unsaved edits first)."""
+        """Another model from the picker: the same document when it can render the edits, else a new
+        one (asking about unsaved edits first; see :mod:`app.model_switch`)."""
+        from app.model_switch import switch_model
+
         ref = self.model_picker.itemText(index)
         if self.world is None:
             self.open_world(ref, 0)
-        elif ref != self.world.model:
-            seed = self.world.seed
-            if not self.project.switch_model(lambda: self.open_world(ref, seed)):
-                self.model_picker.setCurrentText(self.world.model)  # cancelled: the picker shows the open model
+        elif ref != self.world.model and not switch_model(self, ref):
+            self.model_picker.setCurrentText(self.world.model)  # cancelled: the picker shows the open model
 
     def on_developer_toggled(self, on: bool) -> None:
         self.prefs.developer = on
@@ -192,12 +202,13 @@ class MainWindow(QMainWindow):
             self.apply_preferences(dialog.preferences())
 
     def apply_preferences(self, prefs: Preferences) -> None:
-        """Save ``prefs`` and apply what can change live (cache, prefetch, zoom depth, developer)."""
+        """Save ``prefs`` and apply what can change live (memory, prefetch, zoom depth, theme, developer)."""
         self.prefs = prefs
         self.settings.save_preferences(prefs)
-        self.canvas.cache.set_budget(prefs.cache_mib * 2**20)
+        self.memory.apply(prefs.memory_mib)
         self.canvas.prefetch = prefs.prefetch
         self.canvas.kinetic = prefs.kinetic
+        apply_theme(prefs.theme)
         if prefs.synth_levels != self.canvas.synth_levels:
             self.canvas.synth_levels = prefs.synth_levels
             if self.model_info is not None:
@@ -226,7 +237,8 @@ class MainWindow(QMainWindow):
         def factory() -> Renderer:
             return Renderer(loader(world.model).model, device)
 
-        dialog = ExportDialog(world, factory, self.canvas.view.world_rect(), parent=self, jobs=self.jobs)
+        view, selection = self.canvas.view.world_rect(), self.select_tool.selection
+        dialog = ExportDialog(world, factory, view, selection, parent=self, jobs=self.jobs)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.export_failed.connect(self.show_error)
         dialog.show()

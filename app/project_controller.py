@@ -113,7 +113,8 @@ class ProjectController(QObject):
         if world is None:
             raise EverscapeError("no world is open yet")
         view = self.session.view
-        return Project(world, ProjectView(*view.centre, view.zoom), self.project.images, self.project.created)
+        shown = ProjectView(*view.centre, view.zoom, self.window.select_tool.selection)  # the selection too
+        return Project(world, shown, self.project.images, self.project.created)
 
     def _on_world_changed(self, change: WorldChange) -> None:
         world = change.world
@@ -167,6 +168,7 @@ class ProjectController(QObject):
         else:
             window.open_world(world.model, world.seed, world)
         self.session.centre_on(project.view.x, project.view.y, project.view.zoom)
+        self.window.select_tool.set_selection(project.view.selection)
         self.update_title()
 
     # -- File actions -------------------------------------------------------------------------------
@@ -368,5 +370,6 @@ class ProjectController(QObject):
         self.path, self.project = path, project
         self._baseline, self._expected = baseline, project.world
         self.saved_world = None
+        self.window.select_tool.set_selection(project.view.selection)
         v = project.view
         return project.world, (v.x, v.y, v.zoom)

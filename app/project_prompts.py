@@ -19,6 +19,7 @@ from engine.world import World
 if TYPE_CHECKING:
     from app.session import Session
     from app.settings import Settings
+    from app.tools.select_rect import SelectRectTool
     from app.worker import TileWorker
 
 
@@ -31,6 +32,7 @@ class ProjectWindow(Protocol):
     session: Session
     settings: Settings
     worker: TileWorker
+    select_tool: SelectRectTool  # its selection is saved with the view
 
     @property
     def opening_world(self) -> bool: ...

@@ -268,10 +268,16 @@ class TileWorker(QThread):
         self.sig_call_done.emit(group, result)
 
     def _take_batch(self) -> list[TileKey]:
-        """The best request plus the next best ones of the same level (caller holds the lock)."""
+        """The best request plus the next best ones of the same level (caller holds the lock).
+
+        A tile of a synthesised level is rendered at ``4**halvings`` times its pixels, so a batch holds
+        at most the native pixels of ``batch_tiles`` plain tiles (at least one tile): the working set
+        of a batch, which the memory budget leaves headroom for, is then the same at every zoom."""
         ordered = sorted(self._queue.values(), key=lambda r: r.priority)
         level = ordered[0].key.level
-        batch = [r.key for r in ordered if r.key.level == level][: self.batch_tiles]
+        _, halvings = self._plan.source(level)
+        per_batch = max(1, self.batch_tiles >> (2 * halvings))
+        batch = [r.key for r in ordered if r.key.level == level][:per_batch]
         for key in batch:
             del self._queue[key]
         return batch

@@ -78,6 +78,7 @@ def test_edit_menu_and_shortcuts(window):
         "Brush",
         "Eraser",
         "Fill",
+        "Select rectangle",
     ]
 
 
