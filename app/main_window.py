@@ -119,9 +119,10 @@ class MainWindow(QMainWindow):
             model_ref = restored.model if restored is not None else self._fallback_model
         same = restored is not None and restored.model == model_ref and seed in (None, restored.seed)
         keep = restored if same else None
-        self.open_world(model_ref, seed if seed is not None else (keep.seed if keep else 0), keep)
         fresh = persist and view is None and restored is None  # a first start: no remembered place
+        # Before the model is asked for: a fast load's ready signal must find the probe connected.
         self.first_view = install_first_view(self, at_start=fresh)
+        self.open_world(model_ref, seed if seed is not None else (keep.seed if keep else 0), keep)
         self.canvas.setFocus()
         notices = settings.take_notices() + self.project.take_startup_notices()
         if notices:

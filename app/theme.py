@@ -25,7 +25,7 @@ THEMES = ("system", "dark", "light")
 #: drawn yet" rather than as a hole in the window.
 CANVAS_BACKGROUND = {"dark": QColor(38, 40, 44), "light": QColor(214, 216, 220)}
 _followers: list = []  # the connection that follows the desktop, made once per process
-_windows: weakref.WeakSet = weakref.WeakSet()  # windows whose preference it consults
+_latest: list[weakref.ref] = []  # the newest window: its preference decides (the palette is process-wide)
 
 
 def system_scheme() -> str:
@@ -96,14 +96,14 @@ def apply_theme(theme: str) -> str:
 def install_theme(window) -> None:
     """Apply the window's preferred theme now, and follow the desktop's changes while it is "system"."""
     apply_theme(window.prefs.theme)
-    _windows.add(window)
-    window.destroyed.connect(lambda *_: _windows.discard(window))
+    _latest[:] = [weakref.ref(window)]
     if not _followers:
         hints = QGuiApplication.styleHints()
 
         def follow(_scheme=None) -> None:
             # Python attributes only: a closed window's Qt object may be gone while its wrapper lives.
-            if any(shown.prefs.theme == "system" for shown in list(_windows)):
+            shown = _latest[0]() if _latest else None
+            if shown is not None and shown.prefs.theme == "system":
                 apply_theme("system")
 
         hints.colorSchemeChanged.connect(follow)
