@@ -40,6 +40,7 @@ from engine.invert import (
     TrainableLatents,
     check_image,
     fit_latents,
+    paste_cells,
     probe_style,
 )
 from engine.models.base import FieldSpec, Generator
@@ -150,11 +151,7 @@ class JointSource(OptimisableSource):
         for rect in cells:
             values = self.read_cpu(name, channels, rect).to(device=self.device, dtype=self.dtype)
             for own, param in self.pieces.get(name, ()):
-                part = own.intersection(rect)
-                if part is not None:
-                    sx, sy = part.x - own.x, part.y - own.y
-                    dx, dy = part.x - rect.x, part.y - rect.y
-                    values[:, dy : dy + part.h, dx : dx + part.w] = param[:, sy : sy + part.h, sx : sx + part.w]
+                paste_cells(values, rect, own, param)
             rows.append(values)
         return torch.stack(rows)
 

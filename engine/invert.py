@@ -126,12 +126,7 @@ class OptimisableSource(LatentSource):
         for rect in cells:
             values = self.read_cpu(name, channels, rect).to(device=self.device, dtype=self.dtype)
             if name in self.params:
-                own, param = self.params[name]
-                part = own.intersection(rect)
-                if part is not None:
-                    sx, sy = part.x - own.x, part.y - own.y
-                    dx, dy = part.x - rect.x, part.y - rect.y
-                    values[:, dy : dy + part.h, dx : dx + part.w] = param[:, sy : sy + part.h, sx : sx + part.w]
+                paste_cells(values, rect, *self.params[name])
             rows.append(values)
         return torch.stack(rows)
 
@@ -140,6 +135,16 @@ class OptimisableSource(LatentSource):
             self.style_used = True
             return self.style
         return super().vector(name, key, dim)
+
+
+def paste_cells(values: torch.Tensor, rect: Rect, own: Rect, param: torch.Tensor) -> None:
+    """Write the trainable cells ``param`` (covering ``own``) over ``values`` (covering ``rect``) where
+    they overlap, in place: the read keeps its autograd path to ``param``."""
+    part = own.intersection(rect)
+    if part is not None:
+        sx, sy = part.x - own.x, part.y - own.y
+        dx, dy = part.x - rect.x, part.y - rect.y
+        values[:, dy : dy + part.h, dx : dx + part.w] = param[:, sy : sy + part.h, sx : sx + part.w]
 
 
 def _footprints(model: Generator, rect: Rect, level: int) -> dict[str, tuple[FieldSpec, Rect]]:
