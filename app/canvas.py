@@ -2,8 +2,11 @@
 
 A plain ``QWidget`` whose ``paintEvent`` blits the visible 256-px tiles (see :mod:`app.painting`);
 no ``QGraphicsScene``, so the cost of a frame is the number of visible tiles, not of known ones.
-Tiles are keyed by ``(world version, level, tx, ty)`` and live in a :class:`~app.tiles.TileCache`
-bounded in bytes. The canvas never waits for the model: whenever the view or world changes it hands
+Tiles are keyed by ``(world state, level, tx, ty)`` (:mod:`app.world_states`: worlds that render
+the same pixels share a state, so undo and redo find their tiles) and live in a
+:class:`~app.tiles.TileCache` bounded in bytes. An edit never blanks the view: tiles it cannot reach
+are shared with the new state, and damaged ones stay on screen from the previous state until their
+new pixels arrive. The canvas never waits for the model: whenever the view or world changes it hands
 the :class:`~app.worker.TileWorker` the full list of tiles it now wants (coalesced to once per event
 loop turn) and paints stand-ins until they arrive.
 
@@ -35,6 +38,7 @@ from app.qimage import rgb32_to_qimage
 from app.tiles import LevelPlan, TileCache, TileKey, View, plan_requests, visible_keys
 from app.tools.base import CanvasTool
 from app.worker import ModelInfo, TileRequest, TileWorker
+from app.world_states import WorldStates
 from engine.geometry import Rect
 from engine.world import World
 
@@ -42,6 +46,7 @@ from engine.world import World
 #: were, or ``None`` for "anywhere" (see :func:`engine.edits.changed_regions`).
 Damage = Callable[[int], "Sequence[Rect] | None"]
 
+STANDINS = 4  # earlier states whose tiles stand in for missing ones after an edit
 KINETIC_DECAY = 0.9  # velocity kept per 16 ms frame after a flick
 KINETIC_MIN_SPEED = 0.05  # px/ms below which a glide stops
 
@@ -68,6 +73,9 @@ class Canvas(QWidget):
         self.kinetic = kinetic
         self.plan: LevelPlan | None = None
         self.world: World | None = None
+        self.states = WorldStates()
+        self.state: int | None = None  # the shown world's state: the first field of its tiles' keys
+        self._recent: deque[tuple[World, int]] = deque(maxlen=STANDINS)  # shown before (kept alive)
         self._view = View(width=max(1, self.width()), height=max(1, self.height()))
         self.failed: set[TileKey] = set()
         # Seconds per paintEvent, wall and this thread's CPU (benchmarks; the CPU time excludes
@@ -104,32 +112,36 @@ class Canvas(QWidget):
         self.set_view(self._view)  # re-clamp the zoom to the new model's range
 
     def set_world(self, world: World, damage: Damage | None = None) -> None:
-        """Show ``world``; its tiles are keyed by version, so earlier versions stop being used at once.
+        """Show ``world``. Tiles are keyed by its state (:mod:`app.world_states`), so a world equal
+        to one shown before (undo, redo) finds that one's tiles still cached.
 
         With ``damage`` (where ``world`` may differ from the shown one), cached tiles the edit cannot
-        reach are kept as tiles of the new version, so only the damaged ones are rendered again.
+        reach are shared with the new state, so only the damaged ones are rendered again. Until
+        those arrive, the shown world's tiles stay on screen in their place (:attr:`standins`).
         """
-        old = self.world
-        if (
-            old is not None
-            and world is not old
-            and (world.model != old.model or world.model_hash != old.model_hash or world.version == old.version)
-        ):
-            self.cache.clear()  # a different lineage of worlds: versions no longer identify pixels
-        if damage is not None and old is not None and world.version != old.version and self.plan is not None:
-            self._carry_tiles(old.version, world.version, damage)
-        self.world = world
+        old, old_state = self.world, self.state
+        state = self.states.state_of(world)
+        if old is not None and (world.model, world.model_hash) != (old.model, old.model_hash):
+            self._recent.clear()  # another model's pixels are no stand-ins (nor are its levels)
+        elif old is not None and old_state is not None and state != old_state:
+            if damage is not None and self.plan is not None:
+                self._share_tiles(old_state, state, damage)
+            self._recent = deque([(old, old_state), *((w, s) for w, s in self._recent if s != state)], STANDINS)
+        self.world, self.state = world, state
         self.failed.clear()
-        # Worlds branch (undo, then a different edit) and branches reuse version numbers, so a tile of
-        # another version could be shown for the wrong world later: only the current version is kept.
-        self.cache_drop_other_versions()
+        self._drop_dead_states()
         self._changed()
 
-    def _carry_tiles(self, old: int, new: int, damage: Damage) -> None:
+    @property
+    def standins(self) -> list[int]:
+        """States shown before this one, newest first: their tiles fill in for missing ones."""
+        return [state for _, state in self._recent]
+
+    def _share_tiles(self, old: int, new: int, damage: Damage) -> None:
         assert self.plan is not None
         regions: dict[int, Sequence[Rect] | None] = {}
         for key in self.cache.key_list():
-            if key.version != old:
+            if key.state != old:
                 continue
             rect, base, _ = self.plan.render_rect(key)
             if base not in regions:
@@ -137,11 +149,15 @@ class Canvas(QWidget):
             rects = regions[base]
             if rects is None:
                 return  # this level changed anywhere: nothing carries over
-            if any(rect.intersection(r) is not None for r in rects):
-                continue
-            value = self.cache.get(key)
-            self.cache.pop(key)  # before the put, so the budget never counts a tile twice
-            self.cache.put(TileKey(new, key.level, key.tx, key.ty), value, value[1].nbytes)
+            if not any(rect.intersection(r) is not None for r in rects):
+                self.cache.alias(TileKey(new, key.level, key.tx, key.ty), key)
+
+    def _drop_dead_states(self) -> None:
+        """Forget tiles of states no world has any more (they could never be shown again)."""
+        live = self.states.live()
+        for key in self.cache.key_list():
+            if key.state not in live:
+                self.cache.pop(key)
 
     def set_tool(self, tool: CanvasTool | None) -> None:
         """Route input to ``tool`` first (``None``: the built-in pan and zoom only)."""
@@ -151,13 +167,6 @@ class Canvas(QWidget):
         if tool is not None:
             tool.activate()
         self.update()
-
-    def cache_drop_other_versions(self) -> None:
-        if self.world is None:
-            return
-        for key in self.cache.key_list():
-            if key.version != self.world.version:
-                self.cache.pop(key)
 
     def set_view(self, view: View) -> None:
         view = view.resized(max(1, self.width()), max(1, self.height()))
@@ -180,7 +189,8 @@ class Canvas(QWidget):
     def visible_keys(self) -> list[TileKey]:
         if self.world is None or self.plan is None:
             return []
-        return visible_keys(self._view, self.plan, self.world.version)
+        assert self.state is not None
+        return visible_keys(self._view, self.plan, self.state)
 
     def is_complete(self) -> bool:
         keys = self.visible_keys()
@@ -199,12 +209,12 @@ class Canvas(QWidget):
     # -- worker traffic ---------------------------------------------------------------------------
 
     def _request_tiles(self) -> None:
-        if self.world is None or self.plan is None:
+        if self.world is None or self.plan is None or self.state is None:
             return
         wanted = plan_requests(
             self._view,
             self.plan,
-            self.world.version,
+            self.state,
             lambda k: k in self.cache or k in self.failed,
             self.prefetch,
         )
@@ -214,8 +224,8 @@ class Canvas(QWidget):
         self._check_complete()
 
     def _on_worker_tile(self, key: TileKey, array) -> None:
-        if self.world is None or key.version != self.world.version:
-            return  # a late tile of an older world: never shown
+        if self.world is None or key.state != self.state:
+            return  # a late tile of a world no longer shown
         self.cache.put(key, (rgb32_to_qimage(array), array), array.nbytes)
         self.update()
         self._check_complete()
@@ -235,8 +245,10 @@ class Canvas(QWidget):
     def paintEvent(self, event) -> None:
         start, cpu_start = time.perf_counter(), time.thread_time()
         painter = QPainter(self)
-        version = None if self.world is None or self.plan is None else self.world.version
-        paint_view(painter, self._view, self.plan or LevelPlan(), version, self.cache, self.failed)
+        state = None if self.plan is None else self.state
+        paint_view(
+            painter, self._view, self.plan or LevelPlan(), state, self.cache, self.failed, standins=self.standins
+        )
         for overlay in self.overlays:
             overlay.paint(painter, self._view)
         if self.tool is not None and self.world is not None:

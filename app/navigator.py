@@ -53,8 +53,17 @@ class Navigator(QWidget):
         mini = self.mini_view()
         # Its own plan: no zoom limit here, stand-ins reach down the levels the canvas has.
         plan = LevelPlan(1, max(0, -mini.zoom))
-        version = canvas.world.version if canvas.world is not None and canvas.plan is not None else None
-        paint_view(painter, mini, plan, version, canvas.cache, max_up=2, max_down=NAVIGATOR_ZOOM_OUT + 1)
+        state = canvas.state if canvas.plan is not None else None
+        paint_view(
+            painter,
+            mini,
+            plan,
+            state,
+            canvas.cache,
+            max_up=2,
+            max_down=NAVIGATOR_ZOOM_OUT + 1,
+            standins=canvas.standins,
+        )
         # The canvas's view as a rectangle.
         view = canvas.view
         scale = mini.unit
