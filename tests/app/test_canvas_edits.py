@@ -1,0 +1,76 @@
+"""Edits on the canvas: the view never blanks, and worlds shown before come back from the cache."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from app.painting import BACKGROUND
+from app.qimage import qimage_to_array
+from engine.geometry import Rect
+from tests.app.fakes import FakeConfig, FakeModel
+
+
+def background_pixels(canvas) -> int:
+    frame = qimage_to_array(canvas.grab().toImage())[..., :3]
+    return int((frame == np.array([BACKGROUND.red(), BACKGROUND.green(), BACKGROUND.blue()])).all(axis=-1).sum())
+
+
+def frames_until_complete(qtbot, canvas) -> list[int]:
+    """Background pixels of every frame painted while the view refills."""
+    counts = []
+    while not canvas.is_complete():
+        counts.append(background_pixels(canvas))
+        qtbot.wait(5)
+    return counts
+
+
+def slow_canvas(qtbot, make_canvas):
+    canvas = make_canvas(FakeModel(FakeConfig(block=256), delay=0.03), size=(640, 480), batch_tiles=1, prefetch=0)
+    qtbot.waitUntil(canvas.is_complete, timeout=10000)
+    return canvas
+
+
+def test_an_edit_anywhere_keeps_every_tile_on_screen_until_its_new_pixels_arrive(qtbot, make_canvas):
+    canvas = slow_canvas(qtbot, make_canvas)
+    complete = background_pixels(canvas)
+    shown = {(k.tx, k.ty): canvas.cache.get(k) for k in canvas.visible_keys()}
+    canvas.set_world(canvas.world.with_seed(2))  # no damage given: every tile renders again
+    assert all(canvas.cache.get(k) is None for k in canvas.visible_keys())
+    counts = frames_until_complete(qtbot, canvas)
+    assert len(counts) >= 3, "the refill was too quick to watch"
+    assert max(counts) <= complete, "a frame showed the background where a tile was"
+    assert all(canvas.cache.get(k) is not shown[k.tx, k.ty] for k in canvas.visible_keys())
+
+
+def test_a_local_edit_re_renders_only_damaged_tiles_and_shows_their_old_pixels_meanwhile(qtbot, make_canvas):
+    canvas = slow_canvas(qtbot, make_canvas)
+    worker = canvas.worker
+    complete = background_pixels(canvas)
+    rendered = worker.tiles_rendered
+    damage = [Rect(10, 10, 20, 20)]  # inside tile (0, 0) only
+    canvas.set_world(canvas.world.with_seed(7), lambda level: damage)
+    missing = [k for k in canvas.visible_keys() if k not in canvas.cache]
+    assert [(k.tx, k.ty) for k in missing] == [(0, 0)]
+    assert max(frames_until_complete(qtbot, canvas) or [0]) <= complete
+    qtbot.wait(100)
+    assert worker.tiles_rendered - rendered == 1
+
+
+def test_undo_redo_and_returning_to_an_earlier_state_render_nothing(qtbot, window):
+    model = FakeModel()
+    win = window(model)
+    canvas, worker, tools = win.canvas, win.worker, win.tools
+    canvas.prefetch = 0
+    start = win.world
+    tools.apply(start.with_seed(start.seed + 1), label="Seed")
+    qtbot.waitUntil(canvas.is_complete, timeout=10000)
+    qtbot.waitUntil(lambda: worker.pending() == 0, timeout=10000)
+    rendered = worker.tiles_rendered
+    tools.undo_action.trigger()
+    assert win.world is start and canvas.is_complete(), "undo: every visible tile should be cached"
+    tools.redo_action.trigger()
+    assert canvas.is_complete(), "redo: every visible tile should be cached"
+    tools.apply(win.world.with_seed(start.seed), label="Seed")  # a new world equal to the first
+    assert canvas.is_complete(), "an edit back to an earlier state finds its tiles"
+    qtbot.wait(200)
+    assert worker.tiles_rendered == rendered
