@@ -6,8 +6,13 @@ import numpy as np
 
 from app.painting import BACKGROUND
 from app.qimage import qimage_to_array
+from engine.edits import changed_regions
 from engine.geometry import Rect
+from engine.render import Renderer
+from engine.style_edits import move_centre
+from engine.styles import StyleCentre, StyleLayout
 from tests.app.fakes import FakeConfig, FakeModel
+from tests.engine.test_centre_edits import lattice_tiny
 
 
 def background_pixels(canvas) -> int:
@@ -74,3 +79,28 @@ def test_undo_redo_and_returning_to_an_earlier_state_render_nothing(qtbot, windo
     assert canvas.is_complete(), "an edit back to an earlier state finds its tiles"
     qtbot.wait(200)
     assert worker.tiles_rendered == rendered
+
+
+def test_a_style_centre_move_re_renders_exactly_the_predicted_tiles(qtbot, open_window):
+    model = lattice_tiny()
+    win = open_window(model=model, size=(700, 500), model_ref="infinitygan:tiny")
+    canvas, worker = win.canvas, win.worker
+    canvas.prefetch = 0
+    # Each centre in the middle of its own tile (4 are visible), each reaching about 40 px.
+    layout = StyleLayout.of([StyleCentre(-128, 128, 11, width=8.0), StyleCentre(128, -128, 22, width=8.0)])
+    win.tools.open(win.world.with_styles(layout))
+    qtbot.waitUntil(lambda: canvas.is_complete() and worker.pending() == 0, timeout=120000)
+    before, rendered = win.world, worker.tiles_rendered
+    edited = before.with_styles(move_centre(before.styles, 0, -114, 140))
+    win.tools.apply(edited, label="Move style centre")
+    visible = canvas.visible_keys()
+    regions = changed_regions(model, before, edited, 0)
+    predicted = {k for k in visible if any(k.world_rect().intersection(r) for r in regions)}
+    assert {k for k in visible if k not in canvas.cache} == predicted
+    assert 0 < len(predicted) < len(visible)
+    qtbot.waitUntil(lambda: canvas.is_complete() and worker.pending() == 0, timeout=120000)
+    assert worker.tiles_rendered - rendered == len(predicted)
+    kept = sorted(set(visible) - predicted, key=lambda k: (abs(k.tx), abs(k.ty)))[:1]
+    fresh = Renderer(model, "cpu").render(edited, [k.world_rect() for k in kept])
+    for key, pixels in zip(kept, fresh, strict=True):  # what the cache kept is what a new render gives
+        assert np.array_equal(canvas.cache.get(key)[1][..., 2::-1], pixels)
