@@ -34,6 +34,7 @@ from PySide6.QtGui import QKeyEvent, QMouseEvent, QPainter, QWheelEvent
 from PySide6.QtWidgets import QWidget
 
 from app.painting import paint_view
+from app.pyramid import fill_from_children
 from app.qimage import rgb32_to_qimage
 from app.tiles import LevelPlan, TileCache, TileKey, View, plan_requests, visible_keys
 from app.tools.base import CanvasTool
@@ -211,6 +212,8 @@ class Canvas(QWidget):
     def _request_tiles(self) -> None:
         if self.world is None or self.plan is None or self.state is None:
             return
+        if fill_from_children(self.cache, self.plan, self.visible_keys(), self._store_tile):
+            self.update()
         wanted = plan_requests(
             self._view,
             self.plan,
@@ -226,9 +229,12 @@ class Canvas(QWidget):
     def _on_worker_tile(self, key: TileKey, array) -> None:
         if self.world is None or key.state != self.state:
             return  # a late tile of a world no longer shown
-        self.cache.put(key, (rgb32_to_qimage(array), array), array.nbytes)
+        self._store_tile(key, array)
         self.update()
         self._check_complete()
+
+    def _store_tile(self, key: TileKey, array) -> None:
+        self.cache.put(key, (rgb32_to_qimage(array), array), array.nbytes)
 
     def _on_worker_failed(self, keys: list[TileKey], message: str) -> None:
         self.failed.update(keys)

@@ -25,7 +25,8 @@ Signals
 sig_model_ready(ModelInfo)
     A model finished loading; tiles may be submitted for worlds of it.
 sig_tile_ready(TileKey, numpy.ndarray)
-    A ``(256, 256, 4)`` uint8 RGB32 tile of the current world.
+    A ``(256, 256, 4)`` uint8 RGB32 tile of the current world: one asked for, or (after a
+    synthesised one) one of its four children, made on the way at no cost.
 sig_failed(list[TileKey], str)
     A one-line error; the keys (maybe empty) are the tiles it concerned.
 sig_pending_changed(int)
@@ -48,7 +49,7 @@ from typing import Any
 from PySide6.QtCore import QThread, Signal
 
 from app.qimage import rgb_to_rgb32
-from app.tiles import LevelPlan, TileKey, downsample_box
+from app.tiles import TILE, LevelPlan, TileKey, downsample_box
 from engine.errors import EverscapeError
 from engine.render import Cancelled, Renderer, is_out_of_memory
 from engine.world import World
@@ -312,11 +313,15 @@ class TileWorker(QThread):
         finally:
             self.busy_seconds += time.perf_counter() - start
         for key, pixels, k in zip(batch, arrays, halvings, strict=True):
-            tile = rgb_to_rgb32(downsample_box(pixels, k))
+            finer = downsample_box(pixels, k - 1) if k else pixels
             if self._stale(world):
                 return  # the world changed while we rendered: drop, never show old pixels
             self.tiles_rendered += 1
-            self.sig_tile_ready.emit(key, tile)
+            self.sig_tile_ready.emit(key, rgb_to_rgb32(downsample_box(finer, 1) if k else pixels))
+            if k:  # the next level in comes free with a synthesised tile: the pyramid from one render
+                for child in key.children(1):
+                    i, j = (child.tx - 2 * key.tx) * TILE, (child.ty - 2 * key.ty) * TILE
+                    self.sig_tile_ready.emit(child, rgb_to_rgb32(finer[j : j + TILE, i : i + TILE]))
 
     def _report_pending(self) -> None:
         with self._cond:

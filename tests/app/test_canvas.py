@@ -112,10 +112,10 @@ def test_shutdown_while_rendering_is_clean(qtbot, make_canvas):
 def test_pending_tiles_show_a_scaled_ancestor_not_a_hole(qtbot, make_canvas):
     model = FakeModel()
     canvas = make_canvas(model, size=(512, 512), prefetch=0)
-    canvas.zoom_by(-1)
+    canvas.zoom_by(-2)
     wait_complete(qtbot, canvas)
     model.delay = 1.0  # from now on nothing new arrives in time
-    canvas.zoom_by(1, (256, 256))
+    canvas.zoom_by(2, (256, 256))  # level 0: two levels in (one level in came with level 2)
     qtbot.wait(50)
     assert not canvas.is_complete()
     image = qimage_to_array(canvas.grab().toImage())

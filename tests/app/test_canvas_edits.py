@@ -6,6 +6,7 @@ import numpy as np
 
 from app.painting import BACKGROUND
 from app.qimage import qimage_to_array
+from app.tiles import downsample_box
 from engine.edits import changed_regions
 from engine.geometry import Rect
 from engine.render import Renderer
@@ -104,3 +105,28 @@ def test_a_style_centre_move_re_renders_exactly_the_predicted_tiles(qtbot, open_
     fresh = Renderer(model, "cpu").render(edited, [k.world_rect() for k in kept])
     for key, pixels in zip(kept, fresh, strict=True):  # what the cache kept is what a new render gives
         assert np.array_equal(canvas.cache.get(key)[1][..., 2::-1], pixels)
+
+
+def test_the_zoom_pyramid_is_built_from_one_render(qtbot, make_canvas):
+    model = FakeModel(FakeConfig(block=256))
+    canvas = make_canvas(model, size=(512, 512), prefetch=0)
+    canvas.centre_on(256, 256)  # level-0 tiles (0..1, 0..1): the children of level-1 tile (0, 0)
+    qtbot.waitUntil(lambda: canvas.is_complete() and canvas.worker.pending() == 0, timeout=10000)
+    level0 = {k: canvas.cache.get(k)[1] for k in canvas.visible_keys()}
+    calls = len(model.calls)
+    canvas.zoom_by(-1)  # level-1 tile (0, 0) from the cached level-0 tiles: assembled, not rendered
+    qtbot.waitUntil(canvas.is_complete, timeout=10000)
+    centre = canvas.visible_keys()[0]
+    assert (centre.level, centre.tx, centre.ty) == (1, 0, 0)
+    rendered = [o for _, origins in model.calls[calls:] for o in origins]
+    assert rendered and not [(x, y) for x, y in rendered if 0 <= x < 512 and 0 <= y < 512]
+    children = [level0[c] for c in centre.children(1)]
+    top, bottom = np.concatenate(children[:2], axis=1), np.concatenate(children[2:], axis=1)
+    assert np.array_equal(canvas.cache.get(centre)[1], downsample_box(np.concatenate([top, bottom]), 1))
+    canvas.zoom_by(-1)  # level 2 is rendered (from 1024 px) ...
+    qtbot.waitUntil(lambda: canvas.is_complete() and canvas.worker.pending() == 0, timeout=10000)
+    calls, rendered = len(model.calls), canvas.worker.tiles_rendered
+    canvas.zoom_by(1)  # ... and its level-1 children came with it
+    assert canvas.is_complete()
+    qtbot.wait(100)
+    assert len(model.calls) == calls and canvas.worker.tiles_rendered == rendered
