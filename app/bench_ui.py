@@ -16,6 +16,9 @@ see them. Each returns result rows (flat dicts) and never asserts: goals are sta
   with the chunks of every place rendered; ``--pan-px 4000000`` renders long enough to fill it.
 - ``paint_stroke``: a 20-dab brush stroke: release to tiles invalidated, tiles invalidated vs
   changed, paint p95 while painting (:mod:`app.bench_paint`). ``--only paint_stroke`` runs it alone.
+- ``centre_move``, ``undo``, ``zoom_fill``: tiles re-rendered after a style-centre move vs the
+  predicted minimum, renders after undo, time to first preview and to a full view at zoom 1, 1/4
+  and 1/16 (:mod:`app.bench_edits`). ``--only edits`` runs them alone.
 """
 
 from __future__ import annotations
@@ -64,9 +67,11 @@ def _rss_mib() -> float:
 class Session:
     """A worker with ``model`` loaded and a canvas of ``SIZE`` on a fresh world."""
 
-    def __init__(self, model: str, cache_mib: int = 512, prefetch: int = 1) -> None:
+    def __init__(self, model: str, cache_mib: int = 512, prefetch: int = 1, synth_levels: int = 2) -> None:
         self.worker = TileWorker()
-        self.canvas = Canvas(self.worker, cache_bytes=cache_mib * 2**20, prefetch=prefetch, kinetic=False)
+        self.canvas = Canvas(
+            self.worker, cache_bytes=cache_mib * 2**20, prefetch=prefetch, synth_levels=synth_levels, kinetic=False
+        )
         self.canvas.resize(*SIZE)
         self.canvas.show()
         self.worker.start()
@@ -213,15 +218,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache-mib", type=int, default=128, help="cache budget for the memory run")
     parser.add_argument("--pan-px", type=int, default=None, help="distance of the memory run (default 10^6)")
     parser.add_argument("--json", type=Path, default=None, help="also write the rows here")
-    parser.add_argument("--only", choices=["paint_stroke"], default=None, help="run just this benchmark")
+    parser.add_argument("--only", choices=["paint_stroke", "edits"], default=None, help="run just this benchmark")
+    parser.add_argument("--cap-s", type=float, default=120.0, help="longest wait for one view of the edits rows")
     args = parser.parse_args(argv)
     from engine.default_model import default_model_ref
 
     model = args.model or default_model_ref()
     _app = QApplication.instance() or QApplication(sys.argv[:1])
+    from app.bench_edits import centre_move_and_undo, zoom_fill
     from app.bench_paint import paint_stroke
 
-    rows = paint_stroke(model, _wait, (640, 360) if args.quick else SIZE)
+    def session(**options) -> Session:
+        return Session(model, **options)
+
+    rows = [] if args.only == "edits" else paint_stroke(model, _wait, (640, 360) if args.quick else SIZE)
+    if args.only in (None, "edits"):
+        rows += centre_move_and_undo(session, _wait, args.cap_s)
+        rows += zoom_fill(session, _wait, args.cap_s)
     if args.only is None:
         rows += time_to_fill(model)
         rows += paint_while_panning(model, 200 if args.quick else 1000)

@@ -62,7 +62,7 @@ class Canvas(QWidget):
         worker: TileWorker,
         cache_bytes: int = 512 * 2**20,
         prefetch: int = 1,
-        synth_levels: int = 2,
+        synth_levels: int = 4,
         kinetic: bool = True,
         parent: QWidget | None = None,
     ) -> None:

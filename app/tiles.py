@@ -7,12 +7,20 @@ pixels per world pixel. Zoomed out (``zoom < 0``) the canvas draws level ``-zoom
 draws level 0 magnified.
 
 How a level is made (:class:`LevelPlan`): levels below the model's ``num_levels()`` come from the
-model itself (∞-GAN's scale hierarchy). Coarser levels are *synthesised*: the tile's area is rendered
-at the coarsest native level and box-filtered down by 2x2 steps, so a parent tile is exactly the
-2x2 box average of its four children (up to rounding at each step). **Zoom-out limit**: at most
-``synth_levels`` (default 2) levels beyond the coarsest native one, so a view never asks the model
-for more than ``4**synth_levels`` times its own pixel count (16x by default): filling a 1280x720 view
-at the widest zoom costs at most ~15 Mpx of model output.
+model itself (∞-GAN's scale hierarchy renders its coarse levels directly, at about the cost per
+pixel of level 0, and they are requested first as previews, centre first). Coarser levels are
+*synthesised*: the tile's area is rendered at the coarsest native level and box-filtered down by 2x2
+steps, so a parent tile is exactly the 2x2 box average of its four children. That makes them a
+pyramid built from one render (:mod:`app.pyramid`): a tile whose children are cached is assembled
+from them, never rendered, and a rendered one brings its four children along.
+
+**Work per view (the zoom-out bound)**: at most ``synth_levels`` (default 4) levels beyond the
+coarsest native one, so a view of ``P`` pixels asks the model for at most ``4**synth_levels * P``
+pixels of its coarsest level (256x at 1/16 for a single-level family; ∞-GAN reaches 1/128 at the
+cost per pixel of its level 3) and every such pixel at most once while its tiles stay cached. The
+canvas asks only for the visible tiles (and a prefetch ring), nearest the centre first, one
+synthesised tile per model call (so the first arrives after ``4**k`` blocks, not a batch of them),
+and a pan or zoom replaces the whole queue, so work for a view left behind is never done.
 
 Positions are Python ints throughout: the view centre is kept in 1/16 world pixels (``SUB``), which
 makes every pan and every zoom step exact at any distance from the origin.
@@ -67,7 +75,7 @@ class LevelPlan:
     """Which display levels exist for a model and how each is produced (see module docstring)."""
 
     native_levels: int = 1
-    synth_levels: int = 2
+    synth_levels: int = 4
 
     @property
     def max_level(self) -> int:

@@ -255,7 +255,9 @@ class TileWorker(QThread):
         """The best request plus the next best ones of the same level (caller holds the lock)."""
         ordered = sorted(self._queue.values(), key=lambda r: r.priority)
         level = ordered[0].key.level
-        batch = [r.key for r in ordered if r.key.level == level][: self.batch_tiles]
+        # A synthesised tile is already 4**k blocks: batching more only delays the first one.
+        limit = self.batch_tiles if self._plan.source(level)[1] == 0 else 1
+        batch = [r.key for r in ordered if r.key.level == level][:limit]
         for key in batch:
             del self._queue[key]
         return batch

@@ -125,8 +125,26 @@ def test_the_zoom_pyramid_is_built_from_one_render(qtbot, make_canvas):
     assert np.array_equal(canvas.cache.get(centre)[1], downsample_box(np.concatenate([top, bottom]), 1))
     canvas.zoom_by(-1)  # level 2 is rendered (from 1024 px) ...
     qtbot.waitUntil(lambda: canvas.is_complete() and canvas.worker.pending() == 0, timeout=10000)
+    qtbot.wait(100)  # the last children, queued behind their parent
     calls, rendered = len(model.calls), canvas.worker.tiles_rendered
     canvas.zoom_by(1)  # ... and its level-1 children came with it
     assert canvas.is_complete()
     qtbot.wait(100)
     assert len(model.calls) == calls and canvas.worker.tiles_rendered == rendered
+
+
+def test_zooming_out_reaches_1_16_and_synthesised_tiles_come_one_per_model_call(qtbot, make_canvas):
+    model = FakeModel(FakeConfig(block=512), delay=0.02)
+    canvas = make_canvas(model, size=(300, 300), prefetch=0, batch_tiles=4)
+    qtbot.waitUntil(lambda: canvas.is_complete() and canvas.worker.pending() == 0, timeout=10000)
+    calls = len(model.calls)
+    canvas.zoom_by(-10)
+    assert canvas.view.zoom == -4  # a single-level model: four synthesised levels by default
+    arrivals: list[int] = []  # blocks rendered when each level-2 tile arrived
+    canvas.worker.sig_tile_ready.connect(
+        lambda key, _: arrivals.append(sum(len(o) for _, o in model.calls[calls:])) if key.level == 2 else None
+    )
+    canvas.zoom_by(2)  # level 2: each tile is 1024 level-0 px, four 512-px blocks
+    qtbot.waitUntil(lambda: canvas.is_complete() and canvas.worker.pending() == 0, timeout=10000)
+    # One tile per model call: each arrives while the next renders (a batch would bring them together).
+    assert len(arrivals) > 1 and all(a < b for a, b in zip(arrivals, arrivals[1:], strict=False))
