@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from app.painting import BACKGROUND
@@ -147,4 +149,4 @@ def test_zooming_out_reaches_1_16_and_synthesised_tiles_come_one_per_model_call(
     canvas.zoom_by(2)  # level 2: each tile is 1024 level-0 px, four 512-px blocks
     qtbot.waitUntil(lambda: canvas.is_complete() and canvas.worker.pending() == 0, timeout=10000)
     # One tile per model call: each arrives while the next renders (a batch would bring them together).
-    assert len(arrivals) > 1 and all(a < b for a, b in zip(arrivals, arrivals[1:], strict=False))
+    assert len(arrivals) > 1 and all(a < b for a, b in itertools.pairwise(arrivals))
