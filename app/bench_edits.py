@@ -64,7 +64,10 @@ def centre_move_and_undo(session_factory, wait: Wait, cap_s: float) -> list[Row]
     try:
         model = session.info.model
         cx, cy = canvas.view.centre
-        layout = StyleLayout.of([StyleCentre(cx - 300, cy, 101), StyleCentre(cx + 300, cy + 100, 202)])
+        # Width 40 px: each centre reaches 161 px (plus what the model reads around a pixel).
+        layout = StyleLayout.of(
+            [StyleCentre(cx - 380, cy, 101, width=40.0), StyleCentre(cx + 380, cy + 100, 202, width=40.0)]
+        )
         before = World(session.info.ref, 7, layout, model_hash=session.info.sha256)
         canvas.set_world(before)
         wait(lambda: canvas.is_complete() and worker.pending() == 0, 3600)

@@ -109,6 +109,7 @@ class TileWorker(QThread):
         self._world: World | None = None
         self._plan = LevelPlan()
         self._epoch = 0
+        self._first_of_list = False  # the next batch is the first of a newly submitted list
         self._renderer: Renderer | None = None
         self._model_ref: str | None = None
         self._last_pending = -1
@@ -133,6 +134,7 @@ class TileWorker(QThread):
         with self._cond:
             self._world, self._plan = world, plan
             self._queue = {r.key: r for r in requests if r.key not in self._in_flight}
+            self._first_of_list = True
             self._epoch += 1
             self._cond.notify_all()
             epoch = self._epoch
@@ -255,8 +257,11 @@ class TileWorker(QThread):
         """The best request plus the next best ones of the same level (caller holds the lock)."""
         ordered = sorted(self._queue.values(), key=lambda r: r.priority)
         level = ordered[0].key.level
-        # A synthesised tile is already 4**k blocks: batching more only delays the first one.
-        limit = self.batch_tiles if self._plan.source(level)[1] == 0 else 1
+        # The first tile of a new list (the view's centre) comes alone, so the view shows something
+        # after one tile's work; a synthesised tile is already 4**k blocks, batching more only
+        # delays each one.
+        first, self._first_of_list = self._first_of_list, False
+        limit = 1 if first or self._plan.source(level)[1] else self.batch_tiles
         batch = [r.key for r in ordered if r.key.level == level][:limit]
         for key in batch:
             del self._queue[key]
