@@ -73,6 +73,7 @@ class Canvas(QWidget):
         self.synth_levels = synth_levels
         self.kinetic = kinetic
         self.plan: LevelPlan | None = None
+        self._model = None  # the generator whose tiles the cache holds
         self.world: World | None = None
         self.states = WorldStates()
         self.state: int | None = None  # the shown world's state: the first field of its tiles' keys
@@ -109,6 +110,13 @@ class Canvas(QWidget):
         return self._view
 
     def set_model(self, info: ModelInfo) -> None:
+        if self._model is not None and info.model is not self._model:
+            # Another generator (maybe under the same name and no hash): no cached pixel is its.
+            self.cache.clear()
+            self._recent.clear()
+            self.states.forget()
+            self.state = None  # the shown world's tiles were the old generator's: it is no stand-in
+        self._model = info.model
         self.plan = LevelPlan(max(1, info.num_levels), self.synth_levels)
         self.set_view(self._view)  # re-clamp the zoom to the new model's range
 
@@ -188,9 +196,8 @@ class Canvas(QWidget):
         self.set_view(self._view.zoomed(steps, plan, anchor))
 
     def visible_keys(self) -> list[TileKey]:
-        if self.world is None or self.plan is None:
+        if self.world is None or self.plan is None or self.state is None:
             return []
-        assert self.state is not None
         return visible_keys(self._view, self.plan, self.state)
 
     def is_complete(self) -> bool:

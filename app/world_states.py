@@ -57,3 +57,8 @@ class WorldStates:
         for state in [s for s, refs in self._members.items() if all(ref() is None for ref in refs)]:
             del self._members[state]
         return set(self._members)
+
+    def forget(self) -> None:
+        """Start over (another generator: equal worlds no longer mean equal pixels). Numbers are
+        never reused, so a late tile of a forgotten state can never be taken for a new one's."""
+        self._members.clear()

@@ -14,7 +14,7 @@ from engine.geometry import Rect
 from engine.render import Renderer
 from engine.style_edits import move_centre
 from engine.styles import StyleCentre, StyleLayout
-from tests.app.fakes import FakeConfig, FakeModel
+from tests.app.fakes import FakeConfig, FakeModel, loader_for
 from tests.engine.test_centre_edits import lattice_tiny
 
 
@@ -150,3 +150,17 @@ def test_zooming_out_reaches_1_16_and_synthesised_tiles_come_one_per_model_call(
     qtbot.waitUntil(lambda: canvas.is_complete() and canvas.worker.pending() == 0, timeout=10000)
     # One tile per model call: each arrives while the next renders (a batch would bring them together).
     assert len(arrivals) > 1 and all(a < b for a, b in itertools.pairwise(arrivals))
+
+
+def test_another_generator_under_the_same_name_shows_none_of_the_old_pixels(qtbot, make_canvas):
+    canvas = make_canvas(FakeModel(), size=(300, 300), prefetch=0)
+    qtbot.waitUntil(canvas.is_complete, timeout=10000)
+    old_state, world = canvas.state, canvas.world
+    other = FakeModel(FakeConfig(block=128))  # same reference "fake:test", no checkpoint hash
+    with qtbot.waitSignal(canvas.worker.sig_model_ready, timeout=10000) as blocker:
+        canvas.worker.open_model("fake:test", lambda ref: loader_for(other)(ref))
+    canvas.set_model(blocker.args[0])
+    canvas.set_world(world)  # an equal world: without the model change it would be a cache hit
+    assert len(canvas.cache) == 0 and canvas.state != old_state and not canvas.standins
+    qtbot.waitUntil(canvas.is_complete, timeout=10000)
+    assert other.calls
