@@ -158,8 +158,9 @@ class Canvas(QWidget):
             rects = regions[base]
             if rects is None:
                 return  # this level changed anywhere: nothing carries over
-            if not any(rect.intersection(r) is not None for r in rects):
-                self.cache.alias(TileKey(new, key.level, key.tx, key.ty), key)
+            shared = TileKey(new, key.level, key.tx, key.ty)
+            if shared not in self.cache and not any(rect.intersection(r) is not None for r in rects):
+                self.cache.alias(shared, key)
 
     def _drop_dead_states(self) -> None:
         """Forget tiles of states no world has any more (they could never be shown again)."""
