@@ -64,14 +64,17 @@ def centre_move_and_undo(session_factory, wait: Wait, cap_s: float) -> list[Row]
     try:
         model = session.info.model
         cx, cy = canvas.view.centre
-        # Width 40 px: each centre reaches 161 px (plus what the model reads around a pixel).
+        # Scaled to the view (1280 px wide: 380 px apart from the centre, width 40 px, so each
+        # centre reaches 161 px plus what the model reads around a pixel).
+        scale = canvas.width() / 1280
+        off, width = round(380 * scale), 40.0 * scale
         layout = StyleLayout.of(
-            [StyleCentre(cx - 380, cy, 101, width=40.0), StyleCentre(cx + 380, cy + 100, 202, width=40.0)]
+            [StyleCentre(cx - off, cy, 101, width=width), StyleCentre(cx + off, cy + off // 4, 202, width=width)]
         )
         before = World(session.info.ref, 7, layout, model_hash=session.info.sha256)
         canvas.set_world(before)
         wait(lambda: canvas.is_complete() and worker.pending() == 0, 3600)
-        moved = before.with_styles(move_centre(layout, 0, cx - 260, cy))
+        moved = before.with_styles(move_centre(layout, 0, cx - off + round(40 * scale), cy))
         regions = changed_regions(model, before, moved, 0)
         rendered = worker.tiles_rendered
         canvas.set_world(moved, lambda level: changed_regions(model, before, moved, level))
@@ -84,6 +87,7 @@ def centre_move_and_undo(session_factory, wait: Wait, cap_s: float) -> list[Row]
         edit = _stream(canvas, worker, cap_s)
         move = {
             "bench": "centre_move",
+            "view": f"{canvas.width()}x{canvas.height()}",
             "tiles_rerendered": worker.tiles_rendered - rendered,
             "tiles_predicted": predicted,
             "tiles_before": len(visible),  # every centre edit re-rendered the whole view before

@@ -67,12 +67,14 @@ def _rss_mib() -> float:
 class Session:
     """A worker with ``model`` loaded and a canvas of ``SIZE`` on a fresh world."""
 
-    def __init__(self, model: str, cache_mib: int = 512, prefetch: int = 1, synth_levels: int = 2) -> None:
+    def __init__(
+        self, model: str, cache_mib: int = 512, prefetch: int = 1, synth_levels: int = 2, size: tuple[int, int] = SIZE
+    ) -> None:
         self.worker = TileWorker()
         self.canvas = Canvas(
             self.worker, cache_bytes=cache_mib * 2**20, prefetch=prefetch, synth_levels=synth_levels, kinetic=False
         )
-        self.canvas.resize(*SIZE)
+        self.canvas.resize(*size)
         self.canvas.show()
         self.worker.start()
         ready: list = []
@@ -218,7 +220,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache-mib", type=int, default=128, help="cache budget for the memory run")
     parser.add_argument("--pan-px", type=int, default=None, help="distance of the memory run (default 10^6)")
     parser.add_argument("--json", type=Path, default=None, help="also write the rows here")
-    parser.add_argument("--only", choices=["paint_stroke", "edits"], default=None, help="run just this benchmark")
+    parser.add_argument(
+        "--only", choices=["paint_stroke", "edits", "centre_move"], default=None, help="run just this benchmark"
+    )
     parser.add_argument("--cap-s", type=float, default=120.0, help="longest wait for one view of the edits rows")
     args = parser.parse_args(argv)
     from engine.default_model import default_model_ref
@@ -231,9 +235,11 @@ def main(argv: list[str] | None = None) -> int:
     def session(**options) -> Session:
         return Session(model, **options)
 
-    rows = [] if args.only == "edits" else paint_stroke(model, _wait, (640, 360) if args.quick else SIZE)
+    small = (640, 360) if args.quick else SIZE
+    rows = paint_stroke(model, _wait, small) if args.only in (None, "paint_stroke") else []
+    if args.only in (None, "edits", "centre_move"):
+        rows += centre_move_and_undo(lambda **options: session(size=small, **options), _wait, args.cap_s)
     if args.only in (None, "edits"):
-        rows += centre_move_and_undo(session, _wait, args.cap_s)
         rows += zoom_fill(session, _wait, args.cap_s)
     if args.only is None:
         rows += time_to_fill(model)
