@@ -14,6 +14,8 @@ see them. Each returns result rows (flat dicts) and never asserts: goals are sta
   rendering all along (goal: flat, within the cache budget + 300 MiB of the start). Most growth is
   the engine's latent-chunk store (``field_store_mib``, itself bounded at 256 MiB), which fills
   with the chunks of every place rendered; ``--pan-px 4000000`` renders long enough to fill it.
+- ``memory_zoom``: resident memory while zooming out to the deepest level and back, for every shipped
+  model, against budget + model + a fixed overhead (:mod:`app.bench_memory`; ``--only memory_zoom``).
 - ``paint_stroke``: a 20-dab brush stroke: release to tiles invalidated, tiles invalidated vs
   changed, paint p95 while painting (:mod:`app.bench_paint`). ``--only paint_stroke`` runs it alone.
 - ``centre_move``, ``undo``, ``zoom_fill``: tiles re-rendered after a style-centre move vs the
@@ -221,15 +223,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pan-px", type=int, default=None, help="distance of the memory run (default 10^6)")
     parser.add_argument("--json", type=Path, default=None, help="also write the rows here")
     parser.add_argument(
-        "--only", choices=["paint_stroke", "edits", "centre_move"], default=None, help="run just this benchmark"
+        "--only",
+        choices=["paint_stroke", "edits", "centre_move", "memory_zoom"],
+        default=None,
+        help="run just this benchmark",
     )
     parser.add_argument("--cap-s", type=float, default=120.0, help="longest wait for one view of the edits rows")
+    parser.add_argument("--memory-mib", type=int, default=512, help="the app's memory budget for memory_zoom")
     args = parser.parse_args(argv)
     from engine.default_model import default_model_ref
 
     model = args.model or default_model_ref()
     _app = QApplication.instance() or QApplication(sys.argv[:1])
     from app.bench_edits import centre_move_and_undo, zoom_fill
+    from app.bench_memory import memory_zoom_round_trip, shipped_models
     from app.bench_paint import paint_stroke
 
     def session(**options) -> Session:
@@ -241,6 +248,9 @@ def main(argv: list[str] | None = None) -> int:
         rows += centre_move_and_undo(lambda **options: session(size=small, **options), _wait, args.cap_s)
     if args.only in (None, "edits"):
         rows += zoom_fill(session, _wait, args.cap_s)
+    if args.only in (None, "memory_zoom"):  # every shipped model (or --model), the app's deepest zoom and back
+        for name in [args.model] if args.model else shipped_models() or [model]:
+            rows += memory_zoom_round_trip(name, _wait, args.memory_mib, (320, 200) if args.quick else small)
     if args.only is None:
         rows += time_to_fill(model)
         rows += paint_while_panning(model, 200 if args.quick else 1000)

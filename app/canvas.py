@@ -21,13 +21,17 @@ sig_cursor_moved(int, int)
     World pixel under the mouse (Python ints, any size).
 sig_view_complete()
     Every visible tile of the current view is painted from its own pixels (or failed).
+
+The world and view live in an :class:`~app.session.Session` (the document), not here: the canvas
+subscribes to it and shows what it holds. ``set_world``/``set_view``/``centre_on`` are kept as thin
+adapters that change the session (the view after clamping it to what this widget can show).
 """
 
 from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from PySide6.QtCore import QElapsedTimer, QPointF, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent, QMouseEvent, QPainter, QWheelEvent
@@ -36,16 +40,16 @@ from PySide6.QtWidgets import QWidget
 from app.painting import paint_view
 from app.pyramid import fill_from_children
 from app.qimage import rgb32_to_qimage
+from app.session import Damage, Session, WorldChange, weakly
 from app.tiles import LevelPlan, TileCache, TileKey, View, plan_requests, visible_keys
 from app.tools.base import CanvasTool
 from app.worker import ModelInfo, TileRequest, TileWorker
 from app.world_states import WorldStates
+from engine.edits import changed_regions
 from engine.geometry import Rect
 from engine.world import World
 
-#: ``damage(level)``: rects (pixels of native ``level``) outside which an edit left pixels as they
-#: were, or ``None`` for "anywhere" (see :func:`engine.edits.changed_regions`).
-Damage = Callable[[int], "Sequence[Rect] | None"]
+__all__ = ["Canvas", "Damage"]
 
 STANDINS = 4  # earlier states whose tiles stand in for missing ones after an edit
 KINETIC_DECAY = 0.9  # velocity kept per 16 ms frame after a flick
@@ -65,8 +69,11 @@ class Canvas(QWidget):
         synth_levels: int = 4,
         kinetic: bool = True,
         parent: QWidget | None = None,
+        *,
+        session: Session | None = None,
     ) -> None:
         super().__init__(parent)
+        self.session = session or Session()
         self.worker = worker
         self.cache = TileCache(cache_bytes)
         self.prefetch = prefetch
@@ -74,11 +81,10 @@ class Canvas(QWidget):
         self.kinetic = kinetic
         self.plan: LevelPlan | None = None
         self._model = None  # the generator whose tiles the cache holds
-        self.world: World | None = None
         self.states = WorldStates()
         self.state: int | None = None  # the shown world's state: the first field of its tiles' keys
         self._recent: deque[tuple[World, int]] = deque(maxlen=STANDINS)  # shown before (kept alive)
-        self._view = View(width=max(1, self.width()), height=max(1, self.height()))
+        self.preview: World | None = None  # a staged edit shown instead of the world (set_preview)
         self.failed: set[TileKey] = set()
         # Seconds per paintEvent, wall and this thread's CPU (benchmarks; the CPU time excludes
         # preemption by other processes, the wall time is what a user sees).
@@ -102,12 +108,24 @@ class Canvas(QWidget):
         self.setMinimumSize(64, 64)
         worker.sig_tile_ready.connect(self._on_worker_tile)
         worker.sig_failed.connect(self._on_worker_failed)
+        # Every view the session takes is one this canvas shows. Weakly held: the session must not
+        # keep the widget alive (see app.session.weakly).
+        self.session.fit_view = weakly(self.shown_view, otherwise=lambda view: view)
+        self.session.set_view(self.session.view)
+        self.session.world_changed.connect(weakly(self._on_world_changed))
+        self.session.view_changed.connect(weakly(self._on_view_changed))
 
     # -- state --------------------------------------------------------------------------------------
 
     @property
     def view(self) -> View:
-        return self._view
+        return self.session.view
+
+    _view = view  # the name the code below reads the session's view by
+
+    @property
+    def world(self) -> World | None:
+        return self.session.world
 
     def set_model(self, info: ModelInfo) -> None:
         if self._model is not None and info.model is not self._model:
@@ -115,20 +133,56 @@ class Canvas(QWidget):
             self.cache.clear()
             self._recent.clear()
             self.states.forget()
-            self.state = None  # the shown world's tiles were the old generator's: it is no stand-in
+            # A fresh state for the shown world (numbers are never reused): its old tiles were the old
+            # generator's, and no late one of them can be taken for the new generator's.
+            self.state = None if self.shown is None else self.states.state_of(self.shown)
         self._model = info.model
         self.plan = LevelPlan(max(1, info.num_levels), self.synth_levels)
         self.set_view(self._view)  # re-clamp the zoom to the new model's range
 
+    @property
+    def shown(self) -> World | None:
+        """What the tiles show: a staged preview (:mod:`app.staging`) over the world, else the world."""
+        return self.preview if self.preview is not None else self.world
+
     def set_world(self, world: World, damage: Damage | None = None) -> None:
-        """Show ``world``. Tiles are keyed by its state (:mod:`app.world_states`), so a world equal
+        """Show ``world`` (through the session: a world that is not its history's starts a new one)."""
+        self.session.show(world, damage)
+
+    def _on_world_changed(self, change: WorldChange) -> None:
+        """A world shown. Tiles are keyed by its state (:mod:`app.world_states`), so a world equal
         to one shown before (undo, redo) finds that one's tiles still cached.
 
         With ``damage`` (where ``world`` may differ from the shown one), cached tiles the edit cannot
         reach are shared with the new state, so only the damaged ones are rendered again. Until
         those arrive, the shown world's tiles stay on screen in their place (:attr:`standins`).
+        A preview shown until now goes away; a world equal to it (the accepted variant) has its state
+        and so its tiles.
         """
-        old, old_state = self.world, self.state
+        old, damage = change.previous, change.damage  # the session already holds the new world
+        if self.preview is not None:
+            old = self.preview  # the edit replaces a staged preview: damage is counted from it
+            damage = self._damage_between(old, change.world)
+            self.preview = None
+        self._show_instead_of(old, damage)
+
+    def _damage_between(self, before: World, after: World) -> Damage | None:
+        model = self.session.model()
+        if model is None or before.model != after.model:
+            return None
+        return lambda level: changed_regions(model, before, after, level)
+
+    def set_preview(self, preview: World | None, damage: Damage | None = None) -> None:
+        """Show ``preview`` (a staged edit, never the document's world) instead of the world, or the
+        world again for ``None``; ``damage``: where it may differ from what is shown now."""
+        old = self.shown
+        self.preview = preview
+        self._show_instead_of(old, damage)
+
+    def _show_instead_of(self, old: World | None, damage: Damage | None) -> None:
+        """Key the tiles by the state of :attr:`shown`, which replaces ``old`` (shown until now)."""
+        world, old_state = self.shown, self.state
+        assert world is not None
         state = self.states.state_of(world)
         if old is not None and (world.model, world.model_hash) != (old.model, old.model_hash):
             self._recent.clear()  # another model's pixels are no stand-ins (nor are its levels)
@@ -136,7 +190,7 @@ class Canvas(QWidget):
             if damage is not None and self.plan is not None:
                 self._share_tiles(old_state, state, damage)
             self._recent = deque([(old, old_state), *((w, s) for w, s in self._recent if s != state)], STANDINS)
-        self.world, self.state = world, state
+        self.state = state
         self.failed.clear()
         self._drop_dead_states()
         self._changed()
@@ -178,11 +232,20 @@ class Canvas(QWidget):
             tool.activate()
         self.update()
 
-    def set_view(self, view: View) -> None:
+    def shown_view(self, view: View) -> View:
+        """``view`` as this canvas can show it: its widget size, zoomed out no further than the plan."""
         view = view.resized(max(1, self.width()), max(1, self.height()))
         if self.plan is not None and not -self.plan.max_level <= view.zoom:
             view = View(view.cx, view.cy, -self.plan.max_level, view.width, view.height)
-        self._view = view
+        return view
+
+    def set_view(self, view: View) -> None:
+        if self.shown_view(view) == self.session.view:
+            self._changed()  # the same view, but the plan or the tiles may not be: ask again
+        else:
+            self.session.set_view(view)  # -> _on_view_changed
+
+    def _on_view_changed(self, _view: View) -> None:
         self._changed()
 
     def centre_on(self, x: int, y: int, zoom: int | None = None) -> None:
@@ -231,7 +294,7 @@ class Canvas(QWidget):
         )
         self.submitted.append([key for _, key in wanted])
         del self.submitted[:-50]
-        self.worker.submit(self.world, self.plan, [TileRequest(key, priority) for priority, key in wanted])
+        self.worker.submit(self.shown, self.plan, [TileRequest(key, priority) for priority, key in wanted])
         self._check_complete()
 
     def _on_worker_tile(self, key: TileKey, array) -> None:

@@ -42,6 +42,7 @@ from PySide6.QtWidgets import (
 
 from app.export_job import RendererFactory, export_coroutine, show_export
 from app.jobs import Job, JobManager, JobState
+from engine.cyclic import loop_rect
 from engine.errors import EverscapeError
 from engine.export import COMPRESSIONS, ExportOptions, estimate
 from engine.geometry import Rect
@@ -117,6 +118,7 @@ class ExportDialog(QDialog):
             self.region_group.addButton(radio, index)
             grid.addWidget(radio, index, 0, 1, 4)
         (self.selection_radio if self.selection else self.view_radio).setChecked(True)
+        self._build_loop_choice(grid)
         integer = QRegularExpressionValidator(QRegularExpression(r"-?\d{1,18}"), self)
         start = self.selection or self.view
         self.x_edit, self.y_edit = QLineEdit(str(start.x)), QLineEdit(str(start.y))
@@ -133,6 +135,20 @@ class ExportDialog(QDialog):
             grid.addWidget(QLabel(label), 3, column * 2)
             grid.addWidget(widget, 3, column * 2 + 1)
         return region
+
+    def _build_loop_choice(self, grid: QGridLayout) -> None:
+        """The region "Seamless loop": the world's cyclic panorama (Edit ▸ Make seamless loop…), one
+        period wide, so that the written image's right edge continues into its left (engine.cyclic)."""
+        try:
+            self.loop: Rect | None = loop_rect(self.world)
+        except EverscapeError:
+            self.loop = None  # no loop (or a damaged loop record): nothing to offer
+        text = f"Seamless loop ({self.loop.w} × {self.loop.h}, wraps around)" if self.loop else "Seamless loop"
+        self.loop_radio = QRadioButton(text)
+        self.loop_radio.setToolTip("Make one with Edit ▸ Make seamless loop… on a dropped image")
+        self.loop_radio.setEnabled(self.loop is not None)
+        self.region_group.addButton(self.loop_radio, 3)
+        grid.addWidget(self.loop_radio, 4, 0, 1, 4)
 
     def _build_options(self, default_path: str | Path) -> QWidget:
         """Scale, format, compression, pyramid and the output file."""
@@ -190,6 +206,8 @@ class ExportDialog(QDialog):
             return self.view
         if self.selection_radio.isChecked() and self.selection is not None:
             return self.selection
+        if self.loop_radio.isChecked() and self.loop is not None:
+            return self.loop
         try:
             return Rect(int(self.x_edit.text()), int(self.y_edit.text()), self.w_spin.value(), self.h_spin.value())
         except (ValueError, EverscapeError):

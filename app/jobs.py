@@ -178,6 +178,8 @@ class Job(QObject):
         except asyncio.CancelledError:
             self.cancel_event.set()
             await asyncio.wait([future])
+            if not future.cancelled():
+                future.exception()  # retrieved: its Cancelled is the expected end, never logged at exit
             raise
 
     def wait(self, timeout: float = 30.0) -> bool:

@@ -21,41 +21,26 @@ from PySide6.QtWidgets import (
 )
 
 from app.canvas import Canvas
+from app.cli_job_actions import install_cli_jobs
 from app.device_info import device_memory
 from app.export_dialog import ExportDialog
+from app.first_view import install_first_view
 from app.icon import application_icon
 from app.jobs import JobManager
+from app.memory import MemoryKeeper, MemoryPlan
 from app.navigator import Navigator
 from app.panels.jobs_dock import JobsDock
 from app.project_controller import ProjectController, ProjectPrompts
+from app.session import Session
 from app.settings import Preferences, Settings
 from app.startup_safety import restore_window_geometry, startup_default_model, tell_user
+from app.theme import apply_theme, install_theme
 from app.window_chrome import build_menus, build_status_bar, build_tools_toolbar, build_world_toolbar
 from app.worker import ModelInfo, TileWorker, default_loader
-from engine.checkpoints import list_checkpoints
-from engine.errors import EverscapeError, InvalidInput
-from engine.geometry import MAX_COORD
+from app.world_choices import model_choices, parse_position  # parse_position: still importable here
+from engine.errors import EverscapeError
 from engine.render import Renderer
 from engine.world import World
-
-
-def developer_models() -> list[str]:
-    """Every ``FAMILY:CONFIG`` random model of the families in this build (developer option)."""
-    from engine.models.registry import available_families, get_family
-
-    return [f"{family}:{name}" for family in available_families() for name in get_family(family).configs]
-
-
-def parse_position(text: str) -> tuple[int, int]:
-    """``"x, y"`` (commas or spaces) -> two ints, or a one-line :class:`InvalidInput`."""
-    parts = text.replace(",", " ").split()
-    try:
-        x, y = (int(p) for p in parts)
-    except ValueError:
-        raise InvalidInput(f"a position is two integers 'x, y', got {text!r}") from None
-    if max(abs(x), abs(y)) > MAX_COORD // 2:
-        raise InvalidInput(f"({x}, {y}) lies beyond ±2^61, the part of the world the canvas can show")
-    return x, y
 
 
 class MainWindow(QMainWindow):
@@ -75,7 +60,7 @@ class MainWindow(QMainWindow):
         self.prefs = settings.preferences()
         self.persist = persist
         self.loader = loader
-        self.model_info: ModelInfo | None = None
+        self.session = Session()  # the document: canvas, tools, navigator, project and docks follow it
         self.last_error: str | None = None
         self._pending: tuple[int, World | None] | None = None
         self._opening: str | None = None  # the model last asked of the worker
@@ -83,15 +68,17 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("Everscape")
         self.setWindowIcon(application_icon())
         self.resize(1280, 800)
+        install_theme(self)  # chrome and canvas in the preferred (default: the desktop's) theme
 
         device = None if self.prefs.device == "auto" else self.prefs.device
         self.worker = TileWorker(device=device, batch_tiles=self.prefs.batch_tiles)
         self.canvas = Canvas(
             self.worker,
-            cache_bytes=self.prefs.cache_mib * 2**20,
+            cache_bytes=MemoryPlan.of(self.prefs.memory_mib).tiles,
             prefetch=self.prefs.prefetch,
             synth_levels=self.prefs.synth_levels,
             kinetic=self.prefs.kinetic,
+            session=self.session,
         )
         self.setCentralWidget(self.canvas)
         self.navigator = Navigator(self.canvas)
@@ -102,16 +89,20 @@ class MainWindow(QMainWindow):
         self.project = ProjectController(self, prompts, enabled=persist)
         self.jobs = JobManager(self)  # export, inversion, training: listed in the Jobs dock
         self.jobs_dock = JobsDock(self, self.jobs)
+        self.memory = MemoryKeeper(self)  # one budget over tiles and latents; memory handed back after work
         build_world_toolbar(self)
         build_tools_toolbar(self)
         build_menus(self, dock)
         build_status_bar(self)
+        install_cli_jobs(self)  # View ▸ Diagnostics: benchmark, ship a run (jobs)
         self._install_tools()
 
         self.worker.sig_model_ready.connect(self._on_worker_model_ready)
         self.worker.sig_failed.connect(self._on_worker_failed)
         self.worker.sig_pending_changed.connect(self._on_worker_pending)
-        self.canvas.sig_view_changed.connect(self.on_canvas_view)
+        self.session.view_changed.connect(self.on_canvas_view)
+        self.session.world_changed.connect(lambda change: self.seed_field.setText(str(change.world.seed)))
+        self.session.document_changed.connect(lambda session: self.setWindowTitle(session.title))
         self.canvas.sig_cursor_moved.connect(self._on_canvas_cursor)
         self.worker.start()
 
@@ -129,6 +120,8 @@ class MainWindow(QMainWindow):
         same = restored is not None and restored.model == model_ref and seed in (None, restored.seed)
         keep = restored if same else None
         self.open_world(model_ref, seed if seed is not None else (keep.seed if keep else 0), keep)
+        fresh = persist and view is None and restored is None  # a first start: no remembered place
+        self.first_view = install_first_view(self, at_start=fresh)
         self.canvas.setFocus()
         notices = settings.take_notices() + self.project.take_startup_notices()
         if notices:
@@ -138,15 +131,25 @@ class MainWindow(QMainWindow):
 
     def _install_tools(self) -> None:
         """Edit ▸ Undo/Redo and the canvas tools; every later world change goes through ``self.tools``."""
+        from app.painting_setup import install_painting
+        from app.staging_session import install_staging
         from app.tools.controller import ToolController
+        from app.tools.select_rect import install_select_rect
 
         self.tools = ToolController(self)
+        install_painting(self.tools)
+        install_staging(self)  # generative edits are staged (previewed) before they are committed
+        self.select_tool = install_select_rect(self)  # File ▸ Export's "Selected rectangle"
 
     # -- worlds -------------------------------------------------------------------------------------
 
     @property
     def world(self) -> World | None:
-        return self.canvas.world
+        return self.session.world
+
+    @property
+    def model_info(self) -> ModelInfo | None:
+        return self.session.open_model  # type: ignore[return-value]  # the worker's, set on model-ready
 
     @property
     def opening_world(self) -> bool:
@@ -176,19 +179,20 @@ class MainWindow(QMainWindow):
             self.clear_error()
 
     def on_picker_activated(self, index: int) -> None:
-        """Another model from the picker: a new document (asking about unsaved edits first)."""
+        """Another model from the picker: the same document when it can render the edits, else a new
+        one (asking about unsaved edits first; see :mod:`app.model_switch`)."""
+        from app.model_switch import switch_model
+
         ref = self.model_picker.itemText(index)
         if self.world is None:
             self.open_world(ref, 0)
-        elif ref != self.world.model:
-            seed = self.world.seed
-            if not self.project.switch_model(lambda: self.open_world(ref, seed)):
-                self.model_picker.setCurrentText(self.world.model)  # cancelled: the picker shows the open model
+        elif ref != self.world.model and not switch_model(self, ref):
+            self.model_picker.setCurrentText(self.world.model)  # cancelled: the picker shows the open model
 
     def on_developer_toggled(self, on: bool) -> None:
         self.prefs.developer = on
         self.settings.save_preferences(self.prefs)
-        self._fill_picker()
+        self.refresh_models()
 
     def edit_preferences(self) -> None:
         from app.preferences_dialog import PreferencesDialog
@@ -198,28 +202,25 @@ class MainWindow(QMainWindow):
             self.apply_preferences(dialog.preferences())
 
     def apply_preferences(self, prefs: Preferences) -> None:
-        """Save ``prefs`` and apply what can change live (cache, prefetch, zoom depth, developer)."""
+        """Save ``prefs`` and apply what can change live (memory, prefetch, zoom depth, theme, developer)."""
         self.prefs = prefs
         self.settings.save_preferences(prefs)
-        self.canvas.cache.set_budget(prefs.cache_mib * 2**20)
+        self.memory.apply(prefs.memory_mib)
         self.canvas.prefetch = prefs.prefetch
         self.canvas.kinetic = prefs.kinetic
+        apply_theme(prefs.theme)
         if prefs.synth_levels != self.canvas.synth_levels:
             self.canvas.synth_levels = prefs.synth_levels
             if self.model_info is not None:
                 self.canvas.set_model(self.model_info)
         self.developer_action.setChecked(prefs.developer)
-        self._fill_picker()
+        self.refresh_models()
 
-    def _fill_picker(self) -> None:
+    def refresh_models(self) -> None:
+        """Fill the model picker again (a model shipped, the developer option changed)."""
         current = self.world.model if self.world is not None else None
-        names = list_checkpoints()
-        if self.prefs.developer:
-            names += developer_models()
-        if current is not None and current not in names:
-            names.insert(0, current)
         self.model_picker.clear()
-        self.model_picker.addItems(names)
+        self.model_picker.addItems(model_choices(current, self.prefs.developer))
         if current is not None:
             self.model_picker.setCurrentText(current)
 
@@ -236,7 +237,8 @@ class MainWindow(QMainWindow):
         def factory() -> Renderer:
             return Renderer(loader(world.model).model, device)
 
-        dialog = ExportDialog(world, factory, self.canvas.view.world_rect(), parent=self, jobs=self.jobs)
+        view, selection = self.canvas.view.world_rect(), self.select_tool.selection
+        dialog = ExportDialog(world, factory, view, selection, parent=self, jobs=self.jobs)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.export_failed.connect(self.show_error)
         dialog.show()
@@ -261,12 +263,10 @@ class MainWindow(QMainWindow):
         self._pending, self._fallback_model = None, None
         if world is None or world.model_hash != info.sha256:
             world = World(info.ref, seed, model_hash=info.sha256)
-        self.model_info = info
+        self.session.set_open_model(info)
         self.canvas.set_model(info)
         self.canvas.set_world(world)
-        self.seed_field.setText(str(world.seed))
-        self.project.update_title()
-        self._fill_picker()
+        self.refresh_models()
         self.clear_error()
         self.update_device_label()
 
@@ -281,7 +281,7 @@ class MainWindow(QMainWindow):
                 tell_user(self, f"{message}; opening {fallback} instead")
                 self.open_world(fallback, 0)
                 return
-            self._fill_picker()
+            self.refresh_models()
             self.canvas.schedule_requests()  # opening dropped the worker's queue
             self.update_device_label()
 
@@ -291,7 +291,6 @@ class MainWindow(QMainWindow):
     def on_canvas_view(self, view) -> None:
         zoom = 2.0**view.zoom
         self.zoom_label.setText(f"zoom {zoom:g}×" if zoom >= 1 else f"zoom 1/{round(1 / zoom)}")
-        self.navigator.update()
 
     def _on_canvas_cursor(self, x: int, y: int) -> None:
         self.cursor_label.setText(f"x {x}, y {y}")

@@ -2,7 +2,8 @@
 
 It shows the canvas's cache ``NAVIGATOR_ZOOM_OUT`` powers of two further out than the canvas, with
 the canvas's view as a rectangle, and it never asks the model for anything: what it shows is what
-the canvas has seen (stand-ins included), so it costs only blits. Click or drag to move the view.
+the canvas has seen (stand-ins included), so it costs only blits. Click or drag to move the view:
+it sets the session's view (the canvas follows the session), and redraws on the session's events.
 
 Signals
 -------
@@ -18,6 +19,7 @@ from PySide6.QtWidgets import QWidget
 
 from app.canvas import Canvas
 from app.painting import paint_view
+from app.session import weakly
 from app.tiles import LevelPlan, View
 
 NAVIGATOR_ZOOM_OUT = 3
@@ -32,9 +34,11 @@ class Navigator(QWidget):
         self.setMinimumSize(160, 120)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.setCursor(Qt.CursorShape.PointingHandCursor)
-        canvas.sig_view_changed.connect(self.update)
+        session = canvas.session
+        session.view_changed.connect(weakly(self._on_tile))  # weakly: the session outlives no widget
+        session.world_changed.connect(weakly(self._on_tile))
         canvas.worker.sig_tile_ready.connect(self._on_tile)
-        self.sig_centre_requested.connect(lambda x, y: canvas.centre_on(x, y))
+        self.sig_centre_requested.connect(lambda x, y: session.centre_on(x, y))
 
     def sizeHint(self) -> QSize:
         return QSize(240, 160)

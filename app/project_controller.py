@@ -1,9 +1,11 @@
 """Project files in the app: File ▸ New / Open / Save / Save As / Open Recent, the title, autosave, recovery.
 
-The controller watches the canvas rather than being told about edits: every ``Canvas.set_world``
-emits ``sig_view_changed``, and a world that is not the one last seen is an edit. Worlds are
-immutable, so "modified" is simply "the shown world is not the saved world object"; undoing back to
-the saved world (the same object, kept on an undo stack) clears the ``*`` again.
+The controller follows the :class:`~app.session.Session` (the document) rather than being told
+about edits: every world shown is a ``world_changed`` event, and a world that is not the one last
+seen is an edit. Path and saved world live in the session, so "modified" is the session's "the shown
+world is not the saved world object"; undoing back to the saved world clears the ``*`` again, and
+the window takes its title from the session. The controller never reaches into the canvas or the
+window's widgets: it shows a project through the session, or asks the window to open its model.
 
 Autosave: a few seconds after each edit (a single-shot ``QTimer``, restarted by every edit, so a
 burst of edits costs one write) the world and view are written atomically as an ordinary project
@@ -35,6 +37,7 @@ from app.project_prompts import (  # re-exported: tests and the window name them
     SaveChoice,
     default_prompts,
 )
+from app.session import WorldChange
 from app.startup_safety import read_autosave
 from engine.atomic import write_bytes_atomic
 from engine.errors import EverscapeError, first_line
@@ -56,9 +59,7 @@ class ProjectController(QObject):
         self.window = window
         self.prompts = prompts or default_prompts()
         self.enabled = enabled
-        self.path: Path | None = None
         self.project = Project(World("none"))  # metadata carried across saves (images, created)
-        self.saved_world: World | None = None
         self._seen: World | None = None
         self._baseline: str | None = "clean"  # what the next world to appear is: "clean", "dirty" or None
         self._expected: World | None = None
@@ -68,39 +69,56 @@ class ProjectController(QObject):
         self.autosave_timer = QTimer(self, singleShot=True, interval=AUTOSAVE_MS)
         self.autosave_timer.timeout.connect(self.write_autosave)
         self._before_open: tuple[Path | None, Project] | None = None  # restored if the model fails to load
-        window.canvas.sig_view_changed.connect(self._on_canvas_changed)
+        self.session = window.session
+        self.session.world_changed.connect(self._on_world_changed)
         window.worker.sig_failed.connect(self._on_worker_failed)
 
     # -- state --------------------------------------------------------------------------------------
 
     @property
+    def path(self) -> Path | None:
+        """The project file (the session's), None while untitled."""
+        return self.session.path
+
+    @path.setter
+    def path(self, path: Path | None) -> None:
+        self.session.set_path(path)
+
+    @property
+    def saved_world(self) -> World | None:
+        return self.session.saved_world
+
+    @saved_world.setter
+    def saved_world(self, world: World | None) -> None:
+        self.session.mark_saved(world)
+
+    @property
     def modified(self) -> bool:
-        world = self.window.canvas.world
-        return world is not None and world is not self.saved_world
+        return self.session.modified
 
     @property
     def name(self) -> str:
-        return self.path.stem if self.path is not None else "Untitled"
+        return self.session.name
 
     def set_autosave_interval(self, ms: int) -> None:
         self.autosave_timer.setInterval(ms)
 
     def update_title(self) -> None:
-        world = self.window.canvas.world
-        model = f" — {world.model}" if world is not None else ""
-        self.window.setWindowTitle(f"{self.name}{'*' if self.modified else ''}{model} — Everscape")
+        """Tell the session's listeners (the window's title) the document may read differently now."""
+        self.session.document_changed.emit(self.session)
 
     def current_project(self) -> Project:
         """The shown world and view with this project's images and creation time."""
-        world = self.window.canvas.world
+        world = self.session.world
         if world is None:
             raise EverscapeError("no world is open yet")
-        view = self.window.canvas.view
-        return Project(world, ProjectView(*view.centre, view.zoom), self.project.images, self.project.created)
+        view = self.session.view
+        shown = ProjectView(*view.centre, view.zoom, self.window.select_tool.selection)  # the selection too
+        return Project(world, shown, self.project.images, self.project.created)
 
-    def _on_canvas_changed(self, _view=None) -> None:
-        world = self.window.canvas.world
-        if world is None or world is self._seen:
+    def _on_world_changed(self, change: WorldChange) -> None:
+        world = change.world
+        if world is self._seen:
             return  # a pan or zoom: the document did not change
         self._seen = world
         if self._baseline is not None:
@@ -134,23 +152,23 @@ class ProjectController(QObject):
         self.update_title()
 
     def _show(self, project: Project, path: Path | None, baseline: str) -> None:
-        """Put ``project`` on the canvas; ``baseline`` says whether it counts as saved ("clean")."""
+        """Show ``project`` (through the session); ``baseline`` says whether it counts as saved ("clean")."""
         self._before_open = (self.path, self.project)
         self.path, self.project = path, project
         world, window = project.world, self.window
         self._baseline, self._expected = baseline, world
-        info, current = window.model_info, window.canvas.world
+        info, current = self.session.open_model, self.session.world
         if (
             info is not None
             and current is not None
             and (info.ref, info.sha256) == (world.model, world.model_hash)
             and not window.opening_world
         ):
-            window.canvas.set_world(world)  # same model: no reload
-            window.seed_field.setText(str(world.seed))
+            self.session.show(world)  # same model: no reload
         else:
             window.open_world(world.model, world.seed, world)
-        window.canvas.centre_on(project.view.x, project.view.y, project.view.zoom)
+        self.session.centre_on(project.view.x, project.view.y, project.view.zoom)
+        self.window.select_tool.set_selection(project.view.selection)
         self.update_title()
 
     # -- File actions -------------------------------------------------------------------------------
@@ -175,7 +193,7 @@ class ProjectController(QObject):
 
     def new_project(self) -> bool:
         """An untitled project on a fresh seed of the current model."""
-        current = self.window.canvas.world
+        current = self.session.world
         if current is None:
             self.window.show_error("no world is open yet")
             return False
@@ -275,7 +293,7 @@ class ProjectController(QObject):
 
     def remembered_world(self) -> World | None:
         """The world the window keeps as "last world" on close: not the one whose changes were discarded."""
-        return self.saved_world if self._discarded else self.window.canvas.world
+        return self.saved_world if self._discarded else self.session.world
 
     # -- autosave and recovery ----------------------------------------------------------------------
 
@@ -285,7 +303,7 @@ class ProjectController(QObject):
     def write_autosave(self) -> None:
         """Write the shown world and view to the autosave file, or remove it when nothing is unsaved."""
         self.autosave_timer.stop()
-        if not self.enabled or self.window.canvas.world is None:
+        if not self.enabled or self.session.world is None:
             return
         if not self.modified:
             self.remove_autosave()
@@ -352,5 +370,6 @@ class ProjectController(QObject):
         self.path, self.project = path, project
         self._baseline, self._expected = baseline, project.world
         self.saved_world = None
+        self.window.select_tool.set_selection(project.view.selection)
         v = project.view
         return project.world, (v.x, v.y, v.zoom)

@@ -17,29 +17,27 @@ from engine.project import SUFFIX
 from engine.world import World
 
 if TYPE_CHECKING:
-    from PySide6.QtWidgets import QLineEdit
-
-    from app.canvas import Canvas
+    from app.session import Session
     from app.settings import Settings
-    from app.worker import ModelInfo, TileWorker
+    from app.tools.select_rect import SelectRectTool
+    from app.worker import TileWorker
 
 
 class ProjectWindow(Protocol):
     """What the controller needs of the window that shows its project (the main window, or a test's
-    stand-in): the controller depends on this, not on :mod:`app.main_window`, which imports it."""
+    stand-in): the controller depends on this, not on :mod:`app.main_window`, which imports it. The
+    document itself (world, view, path, saved state) is the shared ``session``; the window's own
+    widgets are none of the controller's business."""
 
-    canvas: Canvas
+    session: Session
     settings: Settings
     worker: TileWorker
-    seed_field: QLineEdit
-    model_info: ModelInfo | None
+    select_tool: SelectRectTool  # its selection is saved with the view
 
     @property
     def opening_world(self) -> bool: ...
 
     def open_world(self, model_ref: str, seed: int, world: World | None = None) -> None: ...
-
-    def setWindowTitle(self, title: str) -> None: ...
 
     def show_error(self, message: str) -> None: ...
 

@@ -35,23 +35,28 @@ MAX_RECENT = 8
 class Preferences:
     """User-tunable settings with their defaults (the INI keys are the field names)."""
 
-    cache_mib: int = 512  # display tile cache budget
+    memory_mib: int = 1024  # one budget: tile cache, latent chunks, headroom (app.memory)
     prefetch: int = 1  # ring of tiles beyond the view to render ahead
     synth_levels: int = 4  # zoom-out levels made by downsampling beyond the model's own
     batch_tiles: int = 4  # tiles per worker step
     kinetic: bool = True  # keep gliding after a flick
     developer: bool = False  # offer random FAMILY:CONFIG models in the picker
     device: str = "auto"  # auto, cpu, cuda, cuda:N, mps
+    theme: str = "system"  # system (follow the desktop), dark, light: app.theme
 
 
 #: What each preference may hold; anything else in the INI file is set aside for the default.
 PREFERENCE_RANGES: dict[str, tuple[int, int]] = {
-    "cache_mib": (16, 64 * 1024),
+    "memory_mib": (128, 256 * 1024),
     "prefetch": (0, 4),
     "synth_levels": (0, 6),
     "batch_tiles": (1, 64),
 }
-_DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d{1,2})?)$")
+#: What each text preference may hold, as a whole-string pattern.
+PREFERENCE_PATTERNS: dict[str, re.Pattern[str]] = {
+    "device": re.compile(r"^(auto|cpu|mps|cuda(:\d{1,2})?)$"),
+    "theme": re.compile(r"^(system|dark|light)$"),
+}
 INI_FILE = "everscape.ini"
 
 
@@ -68,7 +73,7 @@ def _preference(raw: Any, default: Any, name: str) -> Any:
         if not low <= value <= high:
             raise ValueError(raw)
         return value
-    if not isinstance(raw, str) or not _DEVICE.match(raw):
+    if not isinstance(raw, str) or not PREFERENCE_PATTERNS[name].match(raw):
         raise ValueError(raw)
     return raw
 

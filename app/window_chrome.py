@@ -6,6 +6,7 @@ worker signals, preferences) and each builder stays a plain function of the wind
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer
@@ -72,7 +73,7 @@ def build_menus(window: MainWindow, dock: QDockWidget) -> None:
     view_menu.addAction("&Model info…", lambda: window.model_info and show_model_info(window, window.model_info.ref))
     view_menu.addSeparator()
     view_menu.addAction("&Preferences…", QKeySequence.StandardKey.Preferences, window.edit_preferences)
-    diagnostics = view_menu.addMenu("&Diagnostics")  # developer items: out of a new user's way
+    window.diagnostics_menu = diagnostics = view_menu.addMenu("&Diagnostics")  # developer items, out of the way
     window.developer_action = diagnostics.addAction("Offer random FAMILY:CONFIG models")
     window.developer_action.setCheckable(True)
     window.developer_action.setChecked(window.prefs.developer)
@@ -82,12 +83,15 @@ def build_menus(window: MainWindow, dock: QDockWidget) -> None:
 def install_training_panel(window: MainWindow) -> QDockWidget:
     """View ▸ Training (hidden until asked for): jobs run as child processes; "Open in canvas"
     opens a run's ``last.safetensors`` here with the current seed. Closing the window stops them."""
+    from app.cli_job_actions import ask_ship
     from app.panels.training import TrainingPanel
 
     def open_checkpoint(path: str) -> None:
         window.open_world(path, window.world.seed if window.world is not None else 0)
 
-    window.training = TrainingPanel(open_model=open_checkpoint, jobs=window.jobs)
+    window.training = TrainingPanel(
+        open_model=open_checkpoint, jobs=window.jobs, ship_run=lambda out: ask_ship(window, Path(out))
+    )
     dock = QDockWidget("Training", window)
     dock.setObjectName("training")
     dock.setWidget(window.training)

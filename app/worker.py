@@ -14,6 +14,8 @@ the worker runs with its :class:`Renderer` and a ``serve_tiles`` hook that rende
 pending tile batch. A long call invokes the hook between its own steps, so visible tiles keep
 arriving while it runs: tiles first, a call's step next, never a second thread on the model.
 The caller gets a ``concurrent.futures.Future`` (awaitable from a job via ``asyncio.wrap_future``).
+:meth:`call_idle` is the lowest priority: it waits until no tile and no other call is pending
+(thumbnails of staged variants, which must never delay a visible tile).
 
 Each step takes the best request and the next best ones of the same level (same shape) up to
 ``batch_tiles`` and renders them in one :meth:`Renderer.render` call, which batches the model's
@@ -104,6 +106,7 @@ class TileWorker(QThread):
         self._load: tuple[str, Callable] | None = None
         self._queue: dict[TileKey, TileRequest] = {}
         self._calls: deque[tuple[concurrent.futures.Future, WorkerCall]] = deque()
+        self._idle_calls: deque[tuple[concurrent.futures.Future, WorkerCall]] = deque()
         self._latest: dict[str, Callable[[Renderer], Any]] = {}  # group -> newest call not yet started
         self._in_flight: set[TileKey] = set()
         self._world: World | None = None
@@ -146,6 +149,13 @@ class TileWorker(QThread):
 
         The future fails with :class:`~engine.errors.EverscapeError` if no model is open or
         opening, and with :class:`Cancelled` if the worker shuts down first."""
+        return self._enqueue(self._calls, function)
+
+    def call_idle(self, function: WorkerCall) -> concurrent.futures.Future:
+        """:meth:`call`, but run only once no tile and no other call waits (lowest priority)."""
+        return self._enqueue(self._idle_calls, function)
+
+    def _enqueue(self, queue: deque, function: WorkerCall) -> concurrent.futures.Future:
         future: concurrent.futures.Future = concurrent.futures.Future()
         with self._cond:
             if self._stopping:
@@ -153,7 +163,7 @@ class TileWorker(QThread):
             elif self._renderer is None and self._load is None:
                 future.set_exception(EverscapeError("no model is open"))
             else:
-                self._calls.append((future, function))
+                queue.append((future, function))
                 self._cond.notify_all()
         return future
 
@@ -183,7 +193,8 @@ class TileWorker(QThread):
         with self._cond:
             self._stopping = True
             self._queue.clear()
-            calls, self._calls = list(self._calls), deque()
+            calls, self._calls = [*self._calls, *self._idle_calls], deque()
+            self._idle_calls.clear()
             self._cond.notify_all()
         for future, _function in calls:
             if future.set_running_or_notify_cancel():
@@ -201,7 +212,7 @@ class TileWorker(QThread):
                 if self._stopping:
                     return
                 load, self._load = self._load, None
-                call = self._calls.popleft() if load is None and self._calls and self._renderer else None
+                call = self._next_call() if load is None and self._renderer else None
             if load is not None:
                 self._open(*load)
             elif call is not None:
@@ -210,7 +221,13 @@ class TileWorker(QThread):
                 self._serve_tiles()
 
     def _has_work(self) -> bool:
-        return self._renderer is not None and bool(self._queue or self._calls)
+        return self._renderer is not None and bool(self._queue or self._calls or self._idle_calls)
+
+    def _next_call(self) -> tuple[concurrent.futures.Future, WorkerCall] | None:
+        """A waiting call, else an idle call once no tile waits either (caller holds the lock)."""
+        if self._calls:
+            return self._calls.popleft()
+        return self._idle_calls.popleft() if self._idle_calls and not self._queue else None
 
     def _serve_tiles(self) -> None:
         """Render the best pending batch of tiles, if any (also the hook calls get)."""
@@ -254,15 +271,20 @@ class TileWorker(QThread):
         self.sig_call_done.emit(group, result)
 
     def _take_batch(self) -> list[TileKey]:
-        """The best request plus the next best ones of the same level (caller holds the lock)."""
+        """The best request plus the next best ones of the same level (caller holds the lock).
+
+        A tile of a synthesised level is rendered at ``4**halvings`` times its pixels, so a batch holds
+        at most the native pixels of ``batch_tiles`` plain tiles (at least one tile): the working set
+        of a batch, which the memory budget leaves headroom for, is then the same at every zoom (with
+        the default 4, one tile per call at 1/2 and below: the first arrives after ``4**k`` blocks)."""
         ordered = sorted(self._queue.values(), key=lambda r: r.priority)
         level = ordered[0].key.level
         # The first tile of a new list (the view's centre) comes alone, so the view shows something
-        # after one tile's work; a synthesised tile is already 4**k blocks, batching more only
-        # delays each one.
+        # after one tile's work.
         first, self._first_of_list = self._first_of_list, False
-        limit = 1 if first or self._plan.source(level)[1] else self.batch_tiles
-        batch = [r.key for r in ordered if r.key.level == level][:limit]
+        _, halvings = self._plan.source(level)
+        per_batch = 1 if first else max(1, self.batch_tiles >> (2 * halvings))
+        batch = [r.key for r in ordered if r.key.level == level][:per_batch]
         for key in batch:
             del self._queue[key]
         return batch

@@ -92,3 +92,42 @@ def check_disk(path: str | Path, need: int, what: str) -> None:
         return  # the write itself reports an unusable folder
     if need > free:
         raise OutputError(f"{what} needs at least {human_bytes(need)} of disk, {path} has {human_bytes(free)} free")
+
+
+def return_memory() -> bool:
+    """Give freed memory back to the operating system; True if the C heap was trimmed.
+
+    Freed tensors go back to the C allocator, not to the system: glibc keeps large freed blocks in
+    its heaps (one per thread that allocated), so a process that once rendered a big region keeps its
+    peak resident size for good. After long work (an export, an inversion, a deep zoom) this runs
+    the garbage collector, empties torch's CUDA cache, and asks glibc to release free pages
+    (``malloc_trim``); other C libraries have no such call and keep their pages.
+    """
+    import gc
+
+    gc.collect()
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+    except ImportError:  # pragma: no cover - torch is a dependency
+        pass
+    return trim_heap()
+
+
+def trim_heap() -> bool:
+    """Only the C heap part of :func:`return_memory` (``malloc_trim``): no garbage collection, so it
+    may run on any thread while others work (ctypes releases the GIL for the call)."""
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    if not name:
+        return False
+    try:
+        trim = ctypes.CDLL(name).malloc_trim
+    except (OSError, AttributeError):  # not glibc (musl, macOS, Windows)
+        return False
+    trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
+    return bool(trim(0))

@@ -65,6 +65,28 @@ class FieldStore:
         self._bytes = 0
         self._lock = threading.Lock()
 
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the chunks held now."""
+        return self._bytes
+
+    def set_max_bytes(self, max_bytes: int) -> None:
+        """A new bound (the app's memory budget gives the store its share); evicts down to it now."""
+        with self._lock:
+            self.max_bytes = int(max_bytes)
+            self._evict()
+
+    def clear(self) -> None:
+        """Drop every chunk (they are redrawn on demand, identically)."""
+        with self._lock:
+            self._chunks.clear()
+            self._bytes = 0
+
+    def _evict(self) -> None:
+        while self._bytes > self.max_bytes and len(self._chunks) > 1:
+            _, old = self._chunks.popitem(last=False)
+            self._bytes -= old.numel() * old.element_size()
+
     def chunk(self, seed: int, name: str, channels: int, ci: int, cj: int) -> torch.Tensor:
         """Chunk ``(ci, cj)``: a ``(channels, CHUNK, CHUNK)`` tensor, rows = j, columns = i."""
         key = (seed, name, channels, ci, cj)
@@ -78,9 +100,7 @@ class FieldStore:
             if key not in self._chunks:
                 self._chunks[key] = values
                 self._bytes += values.numel() * values.element_size()
-                while self._bytes > self.max_bytes and len(self._chunks) > 1:
-                    _, old = self._chunks.popitem(last=False)
-                    self._bytes -= old.numel() * old.element_size()
+                self._evict()
         return values
 
     def read(self, seed: int, name: str, channels: int, cells: Rect) -> torch.Tensor:

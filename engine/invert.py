@@ -73,6 +73,10 @@ class InversionResult:
     losses: list[float] = field(default_factory=list)  # total loss per step
     seconds_per_step: float = 0.0
     style_centre: StyleCentre | None = None
+    #: Level-0 world rects the user's images occupy (one per image): what variants keep pinned.
+    footprints: tuple[Rect, ...] = ()
+    #: Every style centre the inversion fitted (one per image; ``style_centre`` is the first).
+    style_centres: tuple[StyleCentre, ...] = ()
 
 
 def load_image(path: str | Path) -> np.ndarray:
@@ -202,13 +206,19 @@ def invert(
         model.requires_grad_(False)  # the generator is frozen; only latents learn
     target = torch.from_numpy(image.copy()).to(device=device, dtype=torch.float32).permute(2, 0, 1) / 127.5 - 1.0
     latents = _trainable_latents(model, world, rect, level, config, device)
-    losses, seconds = _fit(model, latents, target, rect, config, progress, cancelled)
+    losses, seconds = fit_latents(model, latents, [(rect, target)], config, progress, cancelled)
     edited, centre = _edited_world(world, latents)
-    return InversionResult(edited, losses, seconds, centre)
+    centres = () if centre is None else (centre,)
+    return InversionResult(edited, losses, seconds, centre, (level_zero_rect(rect, level),), centres)
+
+
+def level_zero_rect(rect: Rect, level: int) -> Rect:
+    """``rect`` (pixels of ``level``) in level-0 world pixels, where footprints are stated."""
+    return Rect(rect.x << level, rect.y << level, rect.w << level, rect.h << level)
 
 
 @dataclass
-class _Latents:
+class TrainableLatents:
     """What an inversion trains: the cells each field's pixels read (``params``), served through
     ``source``, and the style vector of a new centre (``style``, in ``style_world``) if the family reads one."""
 
@@ -218,10 +228,14 @@ class _Latents:
     style: torch.Tensor | None
     style_world: World
 
+    def style_tensors(self) -> list[torch.Tensor]:
+        """The trainable style vectors (one per fitted centre)."""
+        return [] if self.style is None else [self.style]
+
 
 def _trainable_latents(
     model: Generator, world: World, rect: Rect, level: int, config: InvertConfig, device: torch.device
-) -> _Latents:
+) -> TrainableLatents:
     """The world's latents under ``rect`` as trainable copies, and a style centre at its middle."""
     base = LatentSource(world.seed, world.overrides, device=device)
     specs = _footprints(model, rect, level)
@@ -238,34 +252,32 @@ def _trainable_latents(
         style_world = world.with_styles(add_centre(world.styles, world.seed, centre, model.implicit_style_centre))
     source = OptimisableSource(base, params, style_seed, None)
     if config.style:
-        style = _probe_style(model, source, style_world, rect, config.level, style_seed)
+        style = probe_style(model, source, style_world, rect, config.level, style_seed)
         source.style = style
     if style is None:
         style_world = world
-    return _Latents(specs, params, source, style, style_world)
+    return TrainableLatents(specs, params, source, style, style_world)
 
 
-def _fit(
+def fit_latents(
     model: Generator,
-    latents: _Latents,
-    target: torch.Tensor,
-    rect: Rect,
+    latents: TrainableLatents,
+    regions: Sequence[tuple[Rect, torch.Tensor]],
     config: InvertConfig,
     progress: Callable[[int, float], None] | None,
     cancelled: Callable[[], bool] | None,
 ) -> tuple[list[float], float]:
-    """Adam on the latents (pixel MSE plus the latents' mean/RMS priors); the losses per step and
-    the seconds per step."""
-    params, specs, style = latents.params, latents.specs, latents.style
+    """Adam on the latents (pixel MSE over the ``(rect, target)`` regions, averaged, plus the
+    latents' mean/RMS priors); the losses per step and the seconds per step."""
+    params, specs, styles = latents.params, latents.specs, latents.style_tensors()
     groups = [{"params": [p for _, p in params.values()], "lr": config.lr}]
-    if style is not None:
-        groups.append({"params": [style], "lr": config.style_lr})
+    if styles:
+        groups.append({"params": styles, "lr": config.style_lr})
     optimiser = torch.optim.Adam(groups, betas=(0.9, 0.999))
     base_lrs = [g["lr"] for g in optimiser.param_groups]
     codes = [params[n][1] for n, (spec, _) in specs.items() if not is_noise(spec)]
     noises = [params[n][1] for n, (spec, _) in specs.items() if is_noise(spec)]
-    if style is not None:
-        codes.append(style)
+    codes.extend(styles)
 
     losses: list[float] = []
     started = time.perf_counter()
@@ -276,8 +288,10 @@ def _fit(
         for group, lr in zip(optimiser.param_groups, base_lrs, strict=True):
             group["lr"] = lr * max(factor, 1e-3)
         with torch.enable_grad():
-            rendered = render_region(model, latents.source, latents.style_world, rect, config.level)
-            loss = torch.mean((rendered - target) ** 2)
+            loss = sum(
+                torch.mean((render_region(model, latents.source, latents.style_world, r, config.level) - t) ** 2)
+                for r, t in regions
+            ) / len(regions)
             for z in codes:
                 loss = loss + config.mean_weight * z.mean() ** 2
                 loss = loss + config.rms_weight * (z.pow(2).mean().sqrt() - 1.0) ** 2
@@ -292,7 +306,7 @@ def _fit(
     return losses, (time.perf_counter() - started) / config.steps
 
 
-def _edited_world(world: World, latents: _Latents) -> tuple[World, StyleCentre | None]:
+def _edited_world(world: World, latents: TrainableLatents) -> tuple[World, StyleCentre | None]:
     """``world`` with the fitted cells as field patches and the fitted style centre, if any."""
     patches = tuple(
         FieldPatch(name, cells, p.detach().to("cpu", torch.float32).clone())
@@ -310,7 +324,7 @@ def _edited_world(world: World, latents: _Latents) -> tuple[World, StyleCentre |
     return edited, centre
 
 
-def _probe_style(
+def probe_style(
     model: Generator, source: OptimisableSource, world: World, rect: Rect, level: int, seed: int | None
 ) -> torch.Tensor | None:
     """The trainable style vector, if the family reads one for the new centre (found by one forward

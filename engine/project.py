@@ -36,7 +36,7 @@ from engine import __version__
 from engine.atomic import atomic_path
 from engine.document_checks import loads_strict, need_int
 from engine.errors import EverscapeError, InvalidInput, ProjectError, first_line
-from engine.geometry import MAX_COORD
+from engine.geometry import MAX_COORD, Rect
 from engine.project_archive import (
     IMAGES_FOLDER,
     MAX_IMAGES,
@@ -63,14 +63,20 @@ _IMAGE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._ -]{0,127}$")
 
 @dataclass(frozen=True)
 class ProjectView:
-    """Where the canvas looked: world pixel at its centre and zoom exponent (2^zoom screen px per px)."""
+    """Where the canvas looked: world pixel at its centre and zoom exponent (2^zoom screen px per px),
+    and the rectangle selected for export, if any (view state: it decides no pixel)."""
 
     x: int = 0
     y: int = 0
     zoom: int = 0
+    selection: Rect | None = None
 
-    def to_json(self) -> dict[str, int]:
-        return {"x": self.x, "y": self.y, "zoom": self.zoom}
+    def to_json(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {"x": self.x, "y": self.y, "zoom": self.zoom}
+        if self.selection is not None:
+            s = self.selection
+            doc["selection"] = [s.x, s.y, s.w, s.h]
+        return doc
 
     @classmethod
     def from_json(cls, doc: Any) -> ProjectView:
@@ -79,7 +85,20 @@ class ProjectView:
         if not isinstance(doc, dict):
             raise InvalidInput(f"key view must be an object, got {doc!r:.40}")
         x, y, zoom = (need_int(doc.get(k, 0), f"view.{k}", -(2**4096), 2**4096) for k in ("x", "y", "zoom"))
-        return cls(*(_clamp(v, MAX_VIEW_COORD) for v in (x, y)), _clamp(zoom, MAX_VIEW_ZOOM))
+        view = cls(*(_clamp(v, MAX_VIEW_COORD) for v in (x, y)), _clamp(zoom, MAX_VIEW_ZOOM))
+        return dataclasses.replace(view, selection=_selection(doc.get("selection")))
+
+
+def _selection(doc: Any) -> Rect | None:
+    """``[x, y, w, h]`` within the world the canvas shows, or None when the key is absent."""
+    if doc is None:
+        return None
+    if not isinstance(doc, list) or len(doc) != 4:
+        raise InvalidInput(f"key view.selection must be [x, y, w, h], got {doc!r:.60}")
+    names = ("x", "y", "w", "h")
+    x, y = (need_int(v, f"view.selection.{k}", -MAX_VIEW_COORD, MAX_VIEW_COORD) for k, v in zip(names, doc[:2]))
+    w, h = (need_int(v, f"view.selection.{k}", 1, MAX_VIEW_COORD) for k, v in zip(names[2:], doc[2:]))
+    return Rect(x, y, w, h)
 
 
 def _clamp(value: int, bound: int) -> int:

@@ -19,11 +19,13 @@ benchmarks measure CPU batching anyway.
 
 Regions. Every block of a padding-free generator is computed with margins its neighbours compute
 again. ``region=k`` renders world-aligned squares of ``k x k`` blocks instead, each as one window
-(a model that can, ``Generator.renders_regions``; others keep their blocks), so margins are paid
-once per region: for callers that want many pixels (export). A region's pixels equal its blocks'
-up to float rounding (<= 1 LSB), not bit for bit (convolution kernels sum in an order that
-depends on the window's shape), so one renderer's renders stitch exactly with each other, and a
-``region=k`` render is compared with a ``region=1`` render to within 1 LSB.
+(every family: ``Generator.renders_regions``), so margins are paid once per region: for callers
+that want many pixels (export). A region's pixels equal its blocks' up to float rounding (<= 1 LSB),
+not bit for bit (convolution kernels sum in an order that depends on the window's shape), so one
+renderer's renders stitch exactly with each other, and a ``region=k`` render is compared with a
+``region=1`` render to within 1 LSB. An export passes ``within`` (its rectangle): a region on its
+rim is then computed only over the blocks the export needs, so big regions waste no rim pixels;
+every pixel of one export still comes from exactly one window.
 """
 
 from __future__ import annotations
@@ -60,18 +62,34 @@ def choose_device(preference: str | None = None) -> torch.device:
     return torch.device("cpu")
 
 
-#: Blocks per region side for large renders, and how many regions the shorter side must span.
-LARGE_REGION, REGIONS_PER_SIDE = 4, 4
+#: Largest region side (pixels of the rendered level) :func:`region_for` picks: a region is one
+#: forward pass, so its activations must fit. Peak RSS of one region of the shipped models on a CPU
+#: (∞-GAN, InfinityGAN, ALIS): 0.95, 1.3 and 1.6 GiB at 1024 px; 3.0, 4.0 and 5.1 GiB at 2048 px.
+MAX_REGION_SIDE = 2048
+CPU_REGION_SIDE = 1024
 
 
-def region_for(model: Generator, rect: Rect, level: int = 0) -> int:
-    """Blocks per region side for rendering ``rect`` in one go (an export): ``LARGE_REGION`` when the
-    model renders regions and ``rect`` spans at least ``REGIONS_PER_SIDE`` of them on its shorter
-    side (so the cover's waste stays small), else 1 (plain blocks)."""
+def region_side(device: str | torch.device) -> int:
+    """The region cap for ``device``: a GPU holds 2048 px regions of every shipped model, a CPU
+    export keeps to under 2 GiB with 1024 px ones."""
+    return CPU_REGION_SIDE if torch.device(device).type == "cpu" else MAX_REGION_SIDE
+
+
+#: An export keeps a row of regions across its width (``engine.export.plan``): at most this many bytes.
+REGION_ROW_BYTES = 512 * 2**20
+
+
+def region_for(model: Generator, rect: Rect, level: int = 0, max_side: int = MAX_REGION_SIDE) -> int:
+    """Blocks per region side for rendering ``rect`` in one go (an export): the largest power of two
+    whose region fits in ``max_side`` and in ``rect``'s shorter side, and whose row across ``rect``
+    fits :data:`REGION_ROW_BYTES` (margins cost about ``margin / side``, so bigger is cheaper; an
+    export clips rim regions to its rectangle), or 1 for a model without regions."""
     if not getattr(model, "renders_regions", False):
         return 1
-    side = model.block_size(level) * LARGE_REGION
-    return LARGE_REGION if min(rect.w, rect.h) >= REGIONS_PER_SIDE * side else 1
+    block, k = model.block_size(level), 1
+    while 2 * k * block <= min(max_side, rect.w, rect.h) and rect.w * 2 * k * block * 3 <= REGION_ROW_BYTES:
+        k *= 2
+    return k
 
 
 def is_out_of_memory(error: BaseException) -> bool:
@@ -111,6 +129,7 @@ class Renderer:
         self.store = store or DEFAULT_STORE
         self._lock = threading.Lock()
         self.blocks_rendered = 0  # statistics for benchmarks and tests
+        self.pixels_rendered = 0  # output pixels computed (a rim region computes less than its square)
 
     def source(self, world: World) -> LatentSource:
         return LatentSource(world.seed, world.overrides, device=self.device, dtype=self.dtype, store=self.store)
@@ -158,27 +177,41 @@ class Renderer:
             out.append(image)
         return out
 
+    def window(self, origin: tuple[int, int], level: int = 0, within: Rect | None = None) -> Rect:
+        """The pixels computed for the block (or region) at ``origin``: its square, or for a region
+        the part of it over the model blocks that cover ``within`` (an export's rim)."""
+        side = self.block_size(level)
+        square = Rect(origin[0], origin[1], side, side)
+        if within is None or self.region == 1:
+            return square
+        return square.intersection(aligned_cover(within, self.model.block_size(level))) or square
+
     def render_blocks(
         self,
         world: World,
         origins: Sequence[tuple[int, int]],
         level: int = 0,
         cancelled: Callable[[], bool] | None = None,
+        within: Rect | None = None,
     ) -> dict[tuple[int, int], np.ndarray]:
         """Render world-aligned blocks (of :meth:`block_size`) by origin, batching up to ``max_batch``
-        and halving on OOM."""
+        and halving on OOM. With ``within``, regions are computed over :meth:`window` only; the
+        rest of their array is left unwritten (the caller reads only pixels inside ``within``)."""
         results: dict[tuple[int, int], np.ndarray] = {}
         source = self.source(world)
         side = self.block_size(level)
-        region = {"size": (side, side)} if self.region > 1 else {}
+        jobs = [(origin, self.window(origin, level, within)) for origin in origins]
         start = 0
         with self._lock, torch.inference_mode():
-            while start < len(origins):
+            while start < len(jobs):
                 if cancelled is not None and cancelled():
                     raise Cancelled("rendering was cancelled")
-                batch, padded = self._next_batch(origins, start)
+                batch, padded = self._next_batch(jobs, start)
+                w, h = batch[0][1].size
+                region = {"size": (w, h)} if self.region > 1 else {}
+                corners = [(window.x, window.y) for _, window in padded]
                 try:
-                    images = self.model.render_blocks(padded, source, world.styles, level, **region)[: len(batch)]
+                    images = self.model.render_blocks(corners, source, world.styles, level, **region)[: len(batch)]
                 except Exception as error:
                     if not is_out_of_memory(error):
                         raise
@@ -190,19 +223,29 @@ class Renderer:
                         ) from None
                     self.max_batch = max(1, len(batch) // 2)
                     continue
-                for origin, array in zip(batch, to_uint8(images), strict=True):
+                for (origin, window), array in zip(batch, to_uint8(images), strict=True):
+                    if (w, h) != (side, side):  # a rim region: only its window is ever read
+                        whole = np.empty((side, side, 3), dtype=np.uint8)
+                        x0, y0 = window.x - origin[0], window.y - origin[1]
+                        whole[y0 : y0 + h, x0 : x0 + w] = array
+                        array = whole
                     results[origin] = array
                 self.blocks_rendered += len(batch)
+                self.pixels_rendered += len(batch) * w * h
                 start += len(batch)
         return results
 
-    def _next_batch(self, origins: Sequence[tuple[int, int]], start: int) -> tuple[list, list]:
-        """The next blocks to render, and the list actually run (padded to a fixed size on GPUs)."""
+    def _next_batch(self, jobs: Sequence[tuple[tuple[int, int], Rect]], start: int) -> tuple[list, list]:
+        """The next ``(origin, window)`` jobs to render (windows of one size), and the list actually
+        run (padded to a fixed size on GPUs)."""
+        size = 1 if self.device.type == "cpu" and self.exact else self.max_batch
+        shape = jobs[start][1].size
+        stop = start
+        while stop < min(len(jobs), start + size) and jobs[stop][1].size == shape:
+            stop += 1
+        batch = list(jobs[start:stop])
         if self.device.type == "cpu":
-            size = 1 if self.exact else self.max_batch
-            batch = list(origins[start : start + size])
             return batch, batch
-        batch = list(origins[start : start + self.max_batch])
         pad = self.max_batch - len(batch) if self.exact else 0
         return batch, batch + [batch[-1]] * pad
 

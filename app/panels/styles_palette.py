@@ -100,9 +100,9 @@ class StylesPalette(QWidget):
         layout.addWidget(self.tree)
         layout.addWidget(self.hint)
         layout.addLayout(buttons)
-        canvas.sig_view_changed.connect(lambda _view: self.refresh())
+        canvas.session.world_changed.connect(lambda _change: self.refresh())  # the document's world
         canvas.worker.sig_call_done.connect(self._on_swatch)
-        style_tool.selection_listeners.append(self._on_tool_selection)
+        canvas.session.selection_changed.connect(self._on_tool_selection)  # the tool selects in the session
         self.refresh()
 
     def _button(self, text: str, tip: str, slot: Callable[[], None]) -> QPushButton:

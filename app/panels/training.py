@@ -74,9 +74,11 @@ class TrainingPanel(QWidget):
         grace_ms: int = 30000,
         parent: QWidget | None = None,
         jobs: JobManager | None = None,
+        ship_run: Callable[[str], None] | None = None,
     ) -> None:
         super().__init__(parent)
         self.open_model = open_model
+        self.ship_run = ship_run  # "Ship…": a finished run's folder, shipped as a model (a job)
         self.job_manager = jobs
         self.grace_ms = grace_ms
         self.jobs: list[TrainingJob] = []
@@ -171,8 +173,11 @@ class TrainingPanel(QWidget):
         self.resume_button.clicked.connect(self._resume_selected)
         self.open_button = QPushButton("Open in canvas")
         self.open_button.clicked.connect(self._open_selected)
+        self.ship_button = QPushButton("Ship…")
+        self.ship_button.setToolTip("Measure the run's checkpoint and ship it by name with a model card")
+        self.ship_button.clicked.connect(self._ship_selected)
         self._job_row = QHBoxLayout()
-        for button in (self.stop_button, self.resume_button, self.open_button):
+        for button in (self.stop_button, self.resume_button, self.open_button, self.ship_button):
             self._job_row.addWidget(button)
         self.status_label = QLabel("no job")
         self.status_label.setWordWrap(True)
@@ -269,6 +274,11 @@ class TrainingPanel(QWidget):
         else:
             self.status_label.setText(f"{path} does not exist yet (no snapshot written)")
 
+    def _ship_selected(self) -> None:
+        job = self.selected()
+        if job is not None and self.ship_run is not None:
+            self.ship_run(job.spec.out)
+
     def _on_job_changed(self, job: TrainingJob) -> None:
         row = self.jobs.index(job)
         self.job_list.item(row).setText(f"[{job.state.status}] {job.spec.title}")
@@ -306,6 +316,7 @@ class TrainingPanel(QWidget):
         self.stop_button.setText("Kill" if running and job.state.stop_requested else "Stop")
         self.resume_button.setEnabled(job is not None and not running)
         self.open_button.setEnabled(job is not None and self.open_model is not None)
+        self.ship_button.setEnabled(job is not None and not running and self.ship_run is not None)
 
     def shutdown(self, wait_ms: int = 10000) -> None:
         """Stop every running job (snapshot first), killing what does not end within ``wait_ms``."""

@@ -1,27 +1,24 @@
-"""Wires tools and undo into the main window: the one door through which worlds change.
+"""Wires tools and undo into the main window: the Edit menu's Undo/Redo and the "Tools" toolbar.
 
-:class:`ToolController` owns the :class:`~app.history.History`, the Edit menu's Undo/Redo, and the
-tool actions of the window's "Tools" toolbar. Every change of the shown world goes through it:
-:meth:`apply` records an edit (seed, tools) and shows it, :meth:`undo`/:meth:`redo` move through
-history, and a world shown on the canvas by anything else (a model or project opened) starts a new
-history, as does :meth:`open`. Each time it tells the canvas where the new world can differ from
-the shown one (:func:`engine.edits.changed_regions`), so the canvas keeps the tiles an edit, undo
-or redo cannot have changed.
+The history and the shown world belong to the :class:`~app.session.Session`; this controller turns
+them into actions. Tools commit through :meth:`apply` (= :meth:`Session.apply`), Undo/Redo call the
+session's, and the actions follow its ``history_changed`` event. The session tells the canvas where
+each new world can differ from the shown one (:func:`engine.edits.changed_regions`), so the canvas
+keeps the tiles an edit, undo or redo cannot have changed; a world shown by anything else (a model
+or project opened) starts a new history there.
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu, QSpinBox
 
-from app.canvas_focus import return_focus_after_edit
 from app.history import History
 from app.tools.drop_image import ImageDropper
 from app.tools.resample import ResampleTool
 from app.tools.style_centres import StyleCentreTool
-from engine.edits import changed_regions
 from engine.world import World
 
 
@@ -29,10 +26,10 @@ class ToolController:
     def __init__(self, window) -> None:
         self.window = window
         self.canvas = window.canvas
-        self.history = History()
+        self.session = self.canvas.session
+        self.before_change: list[Callable[[], None]] = []  # run before the document changes (app.staging)
         self._build_edit_menu()
-        # A world shown by anyone else (a model opened, a project loaded) starts a new history.
-        self.canvas.sig_view_changed.connect(self._on_canvas_changed)
+        self.session.history_changed.connect(lambda _session: self._update_actions())
         self.style_tool = StyleCentreTool(self.canvas, self.apply, window.show_error, model=self.model)
         self.resample_tool = ResampleTool(self.canvas, self.apply, self.model, window.show_error)
         self.image_dropper = ImageDropper(  # drop = invert, a job of the window's
@@ -40,10 +37,10 @@ class ToolController:
         )
         self.pan_action = window.tool_group.actions()[0]
         self.pan_action.triggered.connect(lambda _checked=False: self.canvas.set_tool(None))
-        self.style_action = self._add_tool(
+        self.style_action = self.add_tool(
             self.style_tool, "Click: new style centre; drag: move; right-click/Delete: remove; Ctrl+wheel: width"
         )
-        self.resample_action = self._add_tool(self.resample_tool, "Drag a rectangle to resample what is inside it")
+        self.resample_action = self.add_tool(self.resample_tool, "Drag a rectangle to resample what is inside it")
         self.width_box = QSpinBox()
         self.width_box.setRange(0, 100000)
         self.width_box.setSingleStep(16)
@@ -52,18 +49,9 @@ class ToolController:
         self.width_box.setToolTip("Blend width of the selected style centre and of new ones (default: the model's)")
         self.width_box.valueChanged.connect(lambda value: self.style_tool.set_width(float(value) if value else None))
         self.style_tool.on_select = self._show_width
+        self.style_tool.selection_listeners.append(self.session.select)  # the document's selection
         self.width_box.setFixedWidth(72)  # the vertical toolbar stays as narrow as its buttons
         window.tools_bar.addWidget(self.width_box)
-        from app.tools.painting_setup import install_painting  # imports the controller's tools: late
-
-        self.painting = install_painting(self)
-        return_focus_after_edit(
-            self.canvas,
-            self.width_box,
-            window.seed_field,
-            self.painting.palette.seed_field,
-            self.painting.options.size_box,
-        )
 
     def _build_edit_menu(self) -> None:
         bar = self.window.menuBar()
@@ -78,7 +66,12 @@ class ToolController:
         self.edit_menu = menu
         self._update_actions()
 
-    def _add_tool(self, tool, tip: str) -> QAction:
+    @property
+    def history(self) -> History:
+        return self.session.history
+
+    def add_tool(self, tool, tip: str) -> QAction:
+        """A checkable action in the Tools toolbar that makes ``tool`` the canvas's."""
         action = QAction(tool.name, self.window, checkable=True)
         action.setIconText(tool.short_name)  # the toolbar's text: keeps the vertical bar narrow
         action.setToolTip(f"{tool.name}: {tip}")
@@ -94,49 +87,35 @@ class ToolController:
         self.width_box.blockSignals(False)
         self.style_tool.new_width = width
 
+    _add_tool = add_tool  # the name older wiring used
+
     def model(self):
         """The open model (its latent geometry), or None while none matches the shown world."""
-        info, world = self.window.model_info, self.canvas.world
-        if info is None or world is None or info.ref != world.model:
-            return None
-        return info.model
+        return self.session.model()
 
     # -- worlds -------------------------------------------------------------------------------------
 
     def open(self, world: World) -> None:
         """Show ``world`` as a fresh document: the history restarts from it."""
-        self.history.reset(world)
-        self._show(world)
+        self._before_change()
+        self.session.open(world)
 
     def apply(self, world: World, merge: Hashable | None = None, label: str = "Edit") -> None:
         """Record an edit of the shown world (``label``: what it did, for Edit ▸ Undo) and show it."""
-        self.history.push(world, merge, label)
-        self._show(world)
+        self._before_change()
+        self.session.apply(world, merge, label)
 
-    def _on_canvas_changed(self, _view=None) -> None:
-        world = self.canvas.world
-        if world is not None and world is not self.history.current:
-            self.history.reset(world)
-            self._update_actions()
+    def _before_change(self) -> None:
+        for hook in self.before_change:
+            hook()
 
     def undo(self) -> None:
-        world = self.history.undo()
-        if world is not None:
-            self._show(world)
+        self._before_change()
+        self.session.undo()
 
     def redo(self) -> None:
-        world = self.history.redo()
-        if world is not None:
-            self._show(world)
-
-    def _show(self, world: World) -> None:
-        shown, model = self.canvas.world, self.model()
-        damage = None
-        if shown is not None and model is not None and world.model == shown.model:
-            damage = lambda level: changed_regions(model, shown, world, level)  # noqa: E731
-        self.canvas.set_world(world, damage)
-        self.window.seed_field.setText(str(world.seed))
-        self._update_actions()
+        self._before_change()
+        self.session.redo()
 
     def _update_actions(self) -> None:
         undo, redo = self.history.undo_label(), self.history.redo_label()

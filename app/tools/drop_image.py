@@ -23,7 +23,8 @@ from PySide6.QtWidgets import QFileDialog, QProgressDialog
 
 from app.jobs import Job, JobManager, JobState
 from app.tools.base import Commit
-from engine.errors import EverscapeError
+from engine.errors import EverscapeError, InvalidInput
+from engine.geometry import Rect
 from engine.imageio import READ_SUFFIXES
 from engine.invert import InversionResult, InvertConfig, invert, load_image
 from engine.render import Renderer
@@ -35,19 +36,38 @@ IMAGE_FILTER = f"Images ({' '.join('*' + suffix for suffix in READ_SUFFIXES)})"
 
 def inversion_call(job: Job, world: World, image, at: tuple[int, int], config: InvertConfig, stopping):
     """The worker call: invert with the worker's model on its device, serving tiles between steps."""
-    on_step = job.threadsafe(lambda step, loss: _on_step(job, config.steps, step, loss))
+
+    def fit(model, device, progress, cancelled) -> InversionResult:
+        return invert(model, world, image, at, config, device=device, progress=progress, cancelled=cancelled)
+
+    return fit_call(job, config.steps, fit, stopping)
+
+
+def fit_call(job: Job, steps: int, fit: Callable[..., InversionResult], stopping: Callable[[], bool]):
+    """A worker call running ``fit(model, device, progress, cancelled)`` (an engine optimisation:
+    inversion, inbetween, loop) with the worker's model on its device, serving tiles between steps
+    and reporting each step's loss to ``job``."""
+    on_step = job.threadsafe(lambda step, loss: _on_step(job, steps, step, loss))
 
     def call(renderer: Renderer, serve_tiles: Callable[[], None]) -> InversionResult:
         def progress(step: int, loss: float) -> None:
             on_step(step, loss)
             serve_tiles()  # the view's tiles between two steps: the canvas stays responsive
 
-        return invert(
-            renderer.model, world, image, at, config, device=renderer.device,
-            progress=progress, cancelled=lambda: job.cancelled() or stopping(),
-        )  # fmt: skip
+        return fit(renderer.model, renderer.device, progress, lambda: job.cancelled() or stopping())
 
     return call
+
+
+def check_rows(model, rect: Rect) -> None:
+    """One line when ``rect`` leaves the rows the model was trained on (a row-dependent model such as
+    InfinityGAN draws nothing meaningful there, so an image cannot be fitted)."""
+    rows = None if model is None else model.data_rows()
+    if rows is not None and (rect.y < rows[0] or rect.bottom > rows[1]):
+        raise InvalidInput(
+            f"the image spans rows {rect.y}..{rect.bottom}, outside the model's rows {rows[0]}..{rows[1]}; "
+            "drop it higher or lower"
+        )
 
 
 def _on_step(job: Job, steps: int, step: int, loss: float) -> None:
@@ -75,6 +95,11 @@ class ImageDropper(QObject):
         self.report_error = report_error or (lambda message: None)
         self.config = config or InvertConfig(steps=200)
         self.job: Job | None = None
+        self.dropping: tuple[Path, tuple[int, int]] | None = None  # the image being inverted, its centre
+        # Hooks of the staging strip (app.staging_session): a result staged instead of committed,
+        # and a drop taken over (a second image while one is staged: an inbetween). Unset: commit.
+        self.stage: Callable[[InversionResult, World, Path, tuple[int, int], tuple[int, int]], None] | None = None
+        self.route: Callable[[Path, tuple[int, int]], bool] | None = None
         self.dialog: QProgressDialog | None = None
         self._window = canvas.window()
         canvas.setAcceptDrops(True)
@@ -125,6 +150,8 @@ class ImageDropper(QObject):
 
     def drop_file(self, path: str | Path, x: int, y: int) -> bool:
         """Start inverting the image at ``path`` centred on world pixel ``(x, y)``; False if refused."""
+        if self.route is not None and self.route(Path(path), (int(x), int(y))):
+            return True
         if self.job is not None:
             self.report_error("an image is already being inverted; wait or cancel it")
             return False
@@ -143,7 +170,7 @@ class ImageDropper(QObject):
         dialog.canceled.connect(job.cancel)
         job.sig_changed.connect(self._on_progress)
         job.sig_finished.connect(self._on_finished)
-        self.job, self.dialog = job, dialog
+        self.job, self.dialog, self.dropping = job, dialog, (path, centre)
         return True
 
     def _inversion(self, world: World, path: Path, centre: tuple[int, int], config: InvertConfig):
@@ -154,10 +181,14 @@ class ImageDropper(QObject):
             image = await job.in_thread(load_image, path)
             h, w = image.shape[:2]
             at = (centre[0] - w // 2, centre[1] - h // 2)
+            check_rows(self.model(), Rect(at[0], at[1], w, h))
             result = await job.finish(worker.call(inversion_call(job, world, image, at, config, worker.stopping)))
             if self.canvas.world is not world:
                 raise EverscapeError("the world changed while the image was being inverted; drop it again")
-            self._commit(result.world, None, f"Import {path.name}")
+            if self.stage is not None:
+                self.stage(result, world, path, centre, (w, h))
+            else:
+                self._commit(result.world, None, f"Import {path.name}")
             return result
 
         return run
@@ -187,7 +218,7 @@ class ImageDropper(QObject):
             self.report_error(job.error)
 
     def _finish(self) -> None:
-        self.job = None
+        self.job, self.dropping = None, None
         if self.dialog is not None:
             self.dialog.canceled.disconnect()
             self.dialog.reset()

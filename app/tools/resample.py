@@ -20,6 +20,7 @@ from app.tools.style_centres import random_seed
 from engine.edits import resample_region
 from engine.errors import EverscapeError
 from engine.geometry import Rect
+from engine.world import World
 
 BOX = QColor(230, 40, 40)
 
@@ -48,6 +49,9 @@ class ResampleTool(CanvasTool):
         self.seed_source = seed_source
         self._start: tuple[int, int] | None = None
         self._end: tuple[int, int] | None = None
+        # The staging strip's hook (app.staging_session): ``stage(base, edited, rect, seed)`` shows
+        # the result as a staged candidate instead of committing it. Unset: commit at once.
+        self.stage: Callable[[World, World, Rect, int], None] | None = None
 
     def deactivate(self) -> None:
         self._start = self._end = None
@@ -87,12 +91,16 @@ class ResampleTool(CanvasTool):
         if world is None or model is None:
             self.report_error("no model is open yet")
             return
+        seed = self.seed_source()
         try:
-            edited = resample_region(world, model, rect, self.seed_source())
+            edited = resample_region(world, model, rect, seed)
         except EverscapeError as error:
             self.report_error(str(error))
             return
-        self.commit(edited, label="Resample region")
+        if self.stage is not None:
+            self.stage(world, edited, rect, seed)
+        else:
+            self.commit(edited, label="Resample region")
 
     def paint(self, painter: QPainter, view) -> None:
         if self._start is None or self._end is None:

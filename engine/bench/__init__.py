@@ -11,8 +11,9 @@ House rules, because the machines are noisy and shared:
 - absolute figures (px/s, seconds, bytes) are only meaningful with the device named: every row
   gets a ``device`` label (e.g. ``cpu: Intel Xeon x2``, ``cuda: NVIDIA H100 80GB HBM3``) unless it
   set one itself;
-- ``--quick`` must finish in about 2 minutes on a CPU with every family present, so a quick
-  entry measures only each family's ``TEST_CONFIGS`` with few blocks and one repeat.
+- ``--quick`` must finish in 2 minutes on 2 CPU cores with every family present, so a quick
+  entry measures only each family's ``TEST_CONFIGS`` with few blocks and one repeat, and states
+  its cap (``quick_limit``: sizes, steps, seconds) in the report's ``quick_limits``.
 """
 
 from __future__ import annotations
@@ -53,16 +54,17 @@ class Benchmark:
     name: str
     function: Callable[[BenchContext], list[Row]]
     quick: bool  # part of the --quick suite
+    quick_limit: str = ""  # what bounds each of its rows under --quick (stated in the report)
 
 
 REGISTRY: dict[str, Benchmark] = {}
 
 
-def benchmark(name: str, quick: bool = True) -> Callable:
+def benchmark(name: str, quick: bool = True, quick_limit: str = "") -> Callable:
     """Register ``function(ctx) -> list[row]`` under ``name``."""
 
     def register(function: Callable[[BenchContext], list[Row]]) -> Callable[[BenchContext], list[Row]]:
-        REGISTRY[name] = Benchmark(name, function, quick)
+        REGISTRY[name] = Benchmark(name, function, quick, quick_limit)
         return function
 
     return register
@@ -126,16 +128,23 @@ def timed(function: Callable[[], Any], repeat: int = 3, warmup: int = 1) -> floa
     return best
 
 
-def run_all(ctx: BenchContext) -> dict[str, Any]:
-    """Run the selected benchmarks; a failing one is reported as a row, not a crash."""
+def run_all(ctx: BenchContext, progress: Callable[[int, int, str], None] | None = None) -> dict[str, Any]:
+    """Run the selected benchmarks; a failing one is reported as a row, not a crash.
+    ``progress(index, count, name)`` is told before each (the app's benchmark job shows it)."""
     results: list[Row] = []
     seconds: dict[str, float] = {}
+    limits: dict[str, str] = {}
     started = time.perf_counter()
-    for name, bench in sorted(discover().items()):
-        if ctx.only and not any(name.startswith(prefix) for prefix in ctx.only):
-            continue
-        if ctx.quick and not bench.quick:
-            continue
+    selected = [
+        (name, bench)
+        for name, bench in sorted(discover().items())
+        if (not ctx.only or any(name.startswith(prefix) for prefix in ctx.only)) and (bench.quick or not ctx.quick)
+    ]
+    for index, (name, bench) in enumerate(selected):
+        if progress is not None:
+            progress(index, len(selected), name)
+        if ctx.quick:
+            limits[name] = bench.quick_limit or "test configs, few blocks, one repeat"
         start = time.perf_counter()
         try:
             rows = bench.function(ctx)
@@ -155,6 +164,7 @@ def run_all(ctx: BenchContext) -> dict[str, Any]:
         "bench_seconds": seconds,
         "wall_seconds": round(time.perf_counter() - started, 2),
         "notes": ctx.notes,
+        **({"quick_limits": limits} if ctx.quick else {}),
     }
 
 

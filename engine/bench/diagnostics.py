@@ -4,23 +4,53 @@ The numbers come from :func:`engine.metrics.diagnostics.diagnose` on ``build_ran
 trained checkpoint is checked by ``everscape eval --diagnostics`` and in its model card). At
 random init they show what the architecture alone does: e.g. a family whose untrained output
 already correlates one coordinate period apart must rely on training to break the echo.
+``--quick`` bounds each row: fewer, smaller frames and the longest periods only (``quick_diagnose``).
 """
 
 from __future__ import annotations
 
 from engine.bench import BenchContext, Row, benchmark
 from engine.bench.render_speed import configs_to_measure
-from engine.metrics.diagnostics import QUICK_DIAGNOSTICS, DiagnosticOptions, diagnose
+from engine.geometry import Rect
+from engine.metrics.diagnostics import DiagnosticOptions, colour_drift, diagnose, repetition, seam_error
+from engine.models.base import Generator
 from engine.models.registry import build_random
+from engine.render import Renderer
+from engine.world import World
+
+#: ``--quick``: one far distance (two far sets, so 59 re-splits can still fail one at p 0.05), six
+#: 32 px frames per set: the same checks, a fraction of ``eval --quick``'s renders and splits.
+BENCH_QUICK = DiagnosticOptions(frame=32, frames=6, distances=(10**9,), seam_rect=(150, 100), permutations=59)
+QUICK_PERIODS = 2  # --quick: repetition at the longest periods only (alis:tiny has eleven)
 
 
-@benchmark("diagnostics")
+def quick_diagnose(model: Generator, ref: str, options: DiagnosticOptions, device: str) -> dict:
+    """:func:`diagnose`'s drift, repetition (at the :data:`QUICK_PERIODS` longest coordinate periods)
+    and seams, without the lattice check: a bounded smoke figure for ``--quick``."""
+    renderer = Renderer(model, device)
+    world = World(model=ref, seed=options.seed)
+    periods = sorted(model.coordinate_periods(), reverse=True)[:QUICK_PERIODS]
+    return {
+        "coordinate_periods": periods,
+        "drift": colour_drift(renderer, world, options),
+        "repetition": repetition(renderer, world, periods, options),
+        "seams": seam_error(renderer, world, Rect(10**9 + 7, -333, *options.seam_rect), options.seam_tiles),
+    }
+
+
+@benchmark(
+    "diagnostics",
+    quick_limit=f"test configs; 32 px frames, 6 per set, far sets at +-1e9, 59 re-splits, {QUICK_PERIODS} periods",
+)
 def diagnostics(ctx: BenchContext) -> list[Row]:
-    options = QUICK_DIAGNOSTICS if ctx.quick else DiagnosticOptions()
     rows = []
     for family, config in configs_to_measure(ctx):
         ref = f"{family}:{config}"
-        report = diagnose(build_random(family, config), ref, options, ctx.device)
+        model = build_random(family, config)
+        if ctx.quick:
+            report = quick_diagnose(model, ref, BENCH_QUICK, ctx.device)
+        else:
+            report = diagnose(model, ref, DiagnosticOptions(), ctx.device)
         drift, rep = report["drift"], report["repetition"]
         rows.append(
             {

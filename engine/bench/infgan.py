@@ -139,7 +139,7 @@ def measure_redundancy(levels: int, n: int, padded: bool, channels: int = 4, see
     }
 
 
-@benchmark("infgan.theorem1")
+@benchmark("infgan.theorem1", quick_limit="3 twins of 2-4 levels on 8x8 latents")
 def theorem1(ctx: BenchContext) -> list[Row]:
     """Measured discarded fraction of the padded twin vs Theorem 1's bound, and ∞-GAN's (zero)."""
     rows = []
@@ -157,7 +157,7 @@ def theorem1(ctx: BenchContext) -> list[Row]:
     return rows
 
 
-@benchmark("infgan.levels")
+@benchmark("infgan.levels", quick_limit="test configs, 4 blocks per level, no view fill")
 def level_speed(ctx: BenchContext) -> list[Row]:
     """px/s at every level (one block per forward on CPU, as the exact renderer runs), and the
     time to fill a 1280×720 view at each level."""

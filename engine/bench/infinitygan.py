@@ -54,7 +54,7 @@ def flops_per_pixel(name: str, layout: StyleLayout) -> float:
     return counter.get_total_flops() / model.config.block**2
 
 
-@benchmark("infinitygan")
+@benchmark("infinitygan", quick_limit="infinitygan:tiny, two 1280x720 view fills")
 def infinitygan_numbers(ctx: BenchContext) -> list[Row]:
     rows = []
     names = ("tiny",) if ctx.quick else tuple(CONFIGS)

@@ -24,7 +24,7 @@ from engine.render import Renderer
 from engine.world import World
 
 
-@benchmark("metrics.swd_cost")
+@benchmark("metrics.swd_cost", quick_limit="32 random 64 px images, 128 projections")
 def swd_cost(ctx: BenchContext) -> list[Row]:
     """Describing images (pyramid + neighbourhoods) and the distance itself, on random images."""
     count, size = (32, 64) if ctx.quick else (256, 128)
@@ -57,7 +57,7 @@ def models_to_measure(ctx: BenchContext) -> list[str]:
 
 
 #: A quick quality entry whose renders would take longer than this (estimated from one block) is skipped.
-QUICK_ENTRY_BUDGET_S = 20.0
+QUICK_ENTRY_BUDGET_S = 5.0
 
 
 def estimated_render_seconds(renderer: Renderer, options: EvalOptions) -> float:
@@ -71,7 +71,10 @@ def estimated_render_seconds(renderer: Renderer, options: EvalOptions) -> float:
     return seconds * (options.frames * frame_blocks + strip_blocks)
 
 
-@benchmark("quality")
+@benchmark(
+    "quality",
+    quick_limit=f"test configs; 16 frames of 64 px, a 6-frame strip; skipped if over ~{QUICK_ENTRY_BUDGET_S:.0f} s",
+)
 def quality(ctx: BenchContext) -> list[Row]:
     """SWD and ∞-SWD (and ScaleInv in the full suite) of each model vs a small set of real crops."""
     try:

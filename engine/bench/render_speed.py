@@ -2,8 +2,10 @@
 
 Every available family's configs are measured the same way, so a new family gets its numbers by
 existing. Quick mode measures only each family's test configs, with few blocks and one repeat.
-On CUDA the render row also gives the fraction of the GPU's bf16 peak the render path reaches
-(FLOPs per pixel x best px/s / peak; see :mod:`engine.bench.peaks`).
+On CUDA the render row also gives the fraction of the GPU's dense bf16 peak the render path
+reaches (FLOPs per pixel x px/s / peak; :mod:`engine.bench.peaks`), per numerics (fp32,
+channels-last, bf16 autocast), the best counting only numerics whose seams stay within 1 LSB
+(:mod:`engine.bench.precision`).
 """
 
 from __future__ import annotations
@@ -16,14 +18,16 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from engine.bench import BenchContext, Row, benchmark, timed
 from engine.bench.peaks import peak_bf16_tflops, peak_fraction
+from engine.bench.precision import precision_rows
 from engine.geometry import Rect, aligned_cover
 from engine.metrics import diagnostics
 from engine.models.registry import available_families, build_random, get_family
-from engine.render import Renderer, region_for
+from engine.render import Renderer, region_for, region_side
 from engine.world import World
 
 VIEW = Rect(-640, -360, 1280, 720)  # a typical window, straddling the origin
 EXPORT = Rect(-12345, 678, 65536, 16384)  # the export benchmark's gigapixel, off the block grid
+SEAM_RECT = Rect(10**9 + 7, -333, 150, 100)  # far out, off the grid: seams under every numerics
 
 
 def configs_to_measure(ctx: BenchContext) -> list[tuple[str, str]]:
@@ -63,7 +67,7 @@ def batch_plan(ctx: BenchContext, device: torch.device) -> tuple[int, list[int]]
     return count, sorted({1, 4, count})
 
 
-@benchmark("render")
+@benchmark("render", quick_limit="test configs, 4 blocks at batches 1 and 4, one repeat, no view fill")
 def render_throughput(ctx: BenchContext) -> list[Row]:
     rows = []
     for family, config in configs_to_measure(ctx):
@@ -95,9 +99,10 @@ def render_throughput(ctx: BenchContext) -> list[Row]:
             "flops_per_px": flops,
             "view_1280x720_s": view_seconds,
             "discarded_fraction_view": discarded_fraction(VIEW, block),
-            # An export renders regions where the model can (margins once per region, see alis_flops):
-            "export_block_px": block * region_for(model, EXPORT),
-            "discarded_fraction_export": discarded_fraction(EXPORT, block * region_for(model, EXPORT)),
+            # An export renders regions (margins once per region: bench margins) clipped to its rect,
+            # so the pixels it crops away are the block cover's:
+            "export_block_px": block * region_for(model, EXPORT, max_side=region_side(renderer.device)),
+            "discarded_fraction_export": discarded_fraction(EXPORT, block),
         }
         if renderer.device.type == "cuda":  # GPUs only: a CPU has no bf16 tensor-core peak to compare with
             row.update(cuda_peak_fractions(ctx, renderer, world, origins, flops, per_batch[best]))
@@ -108,21 +113,20 @@ def render_throughput(ctx: BenchContext) -> list[Row]:
 def cuda_peak_fractions(
     ctx: BenchContext, renderer: Renderer, world: World, origins: list, flops: float, fp32_px_per_s: float
 ) -> Row:
-    """The render path's achieved FLOP/s as a fraction of the GPU's dense bf16 peak: at fp32 (what
-    renders use) and under bf16 autocast (what the tensor cores are rated for), same blocks, same batch."""
+    """The render path's achieved FLOP/s as a fraction of the GPU's dense bf16 peak, per numerics
+    (fp32, channels-last, bf16 autocast; :mod:`engine.bench.precision`), same blocks, same batch;
+    ``best_peak_fraction`` counts only modes whose seams stay within 1 LSB."""
     peak = peak_bf16_tflops(torch.cuda.get_device_name(renderer.device), ctx.peak_tflops)
-    with torch.autocast("cuda", dtype=torch.bfloat16):
-        seconds = timed(functools.partial(renderer.render_blocks, world, origins), repeat=1 if ctx.quick else 3)
-    bf16_px_per_s = len(origins) * renderer.block_size() ** 2 / seconds
-    return {
-        "bf16_peak_tflops": peak,
-        "fp32_render_peak_fraction": peak_fraction(flops, fp32_px_per_s, peak),
-        "px_per_s_bf16_autocast": round(bf16_px_per_s),
-        "bf16_peak_fraction": peak_fraction(flops, bf16_px_per_s, peak),
-    }
+    modes, best = precision_rows(renderer, world, origins, SEAM_RECT, flops, peak, repeat=1 if ctx.quick else 3)
+    row: Row = {"fp32_render_peak_fraction": peak_fraction(flops, fp32_px_per_s, peak), **best}
+    for mode in modes:
+        name = mode["mode"]
+        row.update({f"{name}_px_per_s": round(mode["px_per_s"]), f"{name}_peak_fraction": mode["peak_fraction"]})
+        row.update({f"{name}_seam_max_u8": mode["seam_max_u8"], f"{name}_fp32_drift_max_u8": mode["fp32_drift_max_u8"]})
+    return row
 
 
-@benchmark("seams")
+@benchmark("seams", quick_limit="test configs, a 150x100 rect")
 def seam_error(ctx: BenchContext) -> list[Row]:
     """Max |difference| between a rect rendered at once and stitched from odd tiles (goal: 0)."""
     rows = []
@@ -130,6 +134,6 @@ def seam_error(ctx: BenchContext) -> list[Row]:
         model = build_random(family, config)
         world = World(model=f"{family}:{config}", seed=3)
         renderer = Renderer(model, ctx.device)
-        rect = Rect(10**9 + 7, -333, 150, 100) if ctx.quick else Rect(10**9 + 7, -333, 300, 200)
+        rect = SEAM_RECT if ctx.quick else Rect(10**9 + 7, -333, 300, 200)
         rows.append({"model": f"{family}:{config}", **diagnostics.seam_error(renderer, world, rect)})
     return rows

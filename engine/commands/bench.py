@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from engine.atomic import write_bytes_atomic
 from engine.bench import BenchContext, json_ready, markdown, run_all
@@ -31,6 +32,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def print_progress(index: int, count: int, name: str) -> None:
+    """``[i/n] NAME`` on stderr before each benchmark (the app's job reads it as its progress)."""
+    print(f"[{index}/{count}] {name}", file=sys.stderr, flush=True)
+
+
 def run(args: argparse.Namespace) -> int:
     device = str(choose_device(args.device))
     if args.peak_tflops is not None and not args.peak_tflops > 0:
@@ -47,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
         data=args.data,
         peak_tflops=args.peak_tflops,
     )
-    report = json_ready(run_all(ctx))
+    report = json_ready(run_all(ctx, progress=print_progress))
     print(markdown(report))
     if args.json:
         write_bytes_atomic(args.json, json.dumps(report, indent=1, allow_nan=False).encode())

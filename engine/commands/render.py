@@ -14,13 +14,14 @@ from typing import TextIO
 
 import torch
 
+from engine.cyclic import loop_rect
 from engine.errors import InvalidInput
 from engine.export import COMPRESSIONS, ExportOptions, ExportProgress, TileExchange, export, format_of
 from engine.geometry import Rect
 from engine.imageio import check_output_path
 from engine.models.registry import LoadedModel, load_model
 from engine.project import load_project
-from engine.render import Renderer, region_for
+from engine.render import Renderer, choose_device, region_for, region_side
 from engine.styles import StyleLayout
 from engine.world import World
 
@@ -31,7 +32,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", help="checkpoint name or path, or FAMILY:CONFIG (or give --project)")
     parser.add_argument("--project", help="render the world of this .everscape project (model, seed, styles, edits)")
     parser.add_argument("--seed", type=int, default=None, help="world seed (default 0)")
-    parser.add_argument("--rect", required=True, type=str, help="X,Y,W,H in world pixels")
+    parser.add_argument("--rect", type=str, help="X,Y,W,H in world pixels")
+    parser.add_argument("--loop", action="store_true", help="write the world's cyclic panorama loop (no --rect)")
     parser.add_argument("--out", required=True, help="output file (.png, .tif)")
     parser.add_argument("--styles", help="style layout JSON file")
     parser.add_argument("--level", type=int, default=0, help="model scale level the rect is in (0 = full resolution)")
@@ -88,7 +90,9 @@ def load_world(args: argparse.Namespace) -> tuple[LoadedModel, World]:
 
 
 def run(args: argparse.Namespace) -> int:
-    rect = Rect.parse(args.rect)
+    if args.loop == (args.rect is not None):
+        raise InvalidInput("render needs --rect X,Y,W,H or --loop (the world's seamless loop), not both")
+    rect = None if args.loop else Rect.parse(args.rect)
     format_of(args.out)
     if args.tile < 0 or args.batch < 1:
         raise InvalidInput("--tile must be >= 0 and --batch >= 1")
@@ -97,8 +101,10 @@ def run(args: argparse.Namespace) -> int:
         if exchange.is_writer:
             check_output_path(args.out)
         loaded, world = load_world(args)
-        region = region_for(loaded.model, rect)  # an export pays margins once per region
-        renderer = Renderer(loaded.model, rank_device(args.device, exchange), max_batch=args.batch, region=region)
+        rect = rect or loop_rect(world)
+        device = rank_device(args.device, exchange)
+        region = region_for(loaded.model, rect, max_side=region_side(choose_device(device)))  # margins once per region
+        renderer = Renderer(loaded.model, device, max_batch=args.batch, region=region)
         options = ExportOptions(
             compression=args.compression,
             quality=args.quality,

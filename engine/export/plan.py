@@ -156,6 +156,8 @@ class TileRenderer:
         self.render_seconds = 0.0
         self.peak_cached_blocks = 0
         self.source_pixels = 0  # render-level pixels of the cells rendered so far
+        self.computed_pixels = 0  # render-level pixels the model computed for them (rim regions: clipped)
+        self.within = plan.source(plan.out)  # regions on the export's rim are computed over it only
 
     def render(self, index: int) -> np.ndarray:
         """Output tile ``index`` as ``(h, w, 3)`` uint8."""
@@ -177,9 +179,10 @@ class TileRenderer:
         origins = [(bx, by) for by in range(cover.y, cover.bottom, block) for bx in range(cover.x, cover.right, block)]
         missing = [o for o in origins if o not in self.cache]
         if missing:
-            start = time.perf_counter()
-            rendered = self.renderer.render_blocks(self.world, missing, plan.render_level, self.cancelled)
+            start, computed = time.perf_counter(), self.renderer.pixels_rendered
+            rendered = self.renderer.render_blocks(self.world, missing, plan.render_level, self.cancelled, self.within)
             self.render_seconds += time.perf_counter() - start
+            self.computed_pixels += self.renderer.pixels_rendered - computed
             # Copies: a block may outlive its batch-mates, and must not keep their batch array alive.
             self.cache.update((origin, array.copy()) for origin, array in rendered.items())
             self.blocks_rendered += len(missing)
@@ -213,7 +216,8 @@ class TileRenderer:
         return (-1, -1)
 
     def discarded_fraction(self) -> float:
-        """Share of rendered block pixels not in any output tile (cropped away or rendered twice)."""
-        if not self.blocks_rendered:
+        """Share of computed block pixels not in any output tile (cropped away or rendered twice); the
+        margins a block or region computes beyond its pixels are the model's (``bench render``)."""
+        if not self.computed_pixels:
             return 0.0
-        return 1.0 - self.source_pixels / (self.blocks_rendered * self.block**2)
+        return 1.0 - self.source_pixels / self.computed_pixels

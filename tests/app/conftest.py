@@ -29,6 +29,15 @@ def qasync_loop(qapp):
 
 
 @pytest.fixture(autouse=True)
+def new_worlds_open_at_the_origin(monkeypatch):
+    """App tests place things by screen position, so new worlds stay where they open; the probe that
+    picks a first place (app.first_view) is tested on its own in tests/app/test_first_view.py."""
+    from app.first_view import FirstView
+
+    monkeypatch.setattr(FirstView, "probe", lambda self: None)
+
+
+@pytest.fixture(autouse=True)
 def private_config(tmp_path, monkeypatch):
     folder = tmp_path / "config"
     monkeypatch.setenv("EVERSCAPE_CONFIG_DIR", str(folder))
@@ -123,7 +132,8 @@ def open_window(qtbot):
 
     def make(model=None, size=(700, 500), autosave_ms: int | None = None, **kwargs) -> MainWindow:
         model = model or FakeModel()
-        window = MainWindow(Settings(), kwargs.pop("model_ref", "fake:test"), loader=loader_for(model), **kwargs)
+        loader = kwargs.pop("loader", None) or loader_for(model)  # a loader of its own: several models
+        window = MainWindow(Settings(), kwargs.pop("model_ref", "fake:test"), loader=loader, **kwargs)
         if autosave_ms is not None:
             window.project.set_autosave_interval(autosave_ms)
         qtbot.addWidget(window)

@@ -1,4 +1,4 @@
-"""Dropping an image: inverted in a background thread, committed as one undoable edit; cancel and errors."""
+"""Dropping an image: inverted in a background thread, staged, accepted as one undoable edit; cancel and errors."""
 
 from __future__ import annotations
 
@@ -58,12 +58,13 @@ def test_drop_event_inverts_and_undo_restores(qtbot, window, picture):
     # Qt delivers a drop only inside a real drag, so the canvas's filter gets the drop directly.
     dropper = win.tools.image_dropper
     assert dropper.eventFilter(win.canvas, QDropEvent(centre, actions, mime, none, plain))
+    x, _ = win.canvas.view.screen_to_world(centre.x(), centre.y())
     assert errors == [] and dropper.job is not None  # a job: the tile worker runs it, not the GUI thread
     qtbot.waitUntil(lambda: dropper.job is None, timeout=30000)
-    assert errors == []
+    assert errors == [] and win.canvas.world is before and win.staging.edit is not None  # staged, not committed
+    win.staging.accept_action.trigger()
     after = win.canvas.world
     assert after is not before and len(after.overrides) == len(before.overrides) + 3
-    x, _ = win.canvas.view.screen_to_world(centre.x(), centre.y())
     z = next(p for p in after.overrides if p.field == "z")
     assert z.cells.x * 4 <= x - 16 and x + 16 <= z.cells.right * 4  # the image sits around the drop point
     win.tools.undo()
@@ -138,6 +139,7 @@ def test_file_import_runs_the_drop_path_at_the_view_centre(qtbot, window, pictur
     dropper = win.tools.image_dropper
     assert dropper.job is not None and win.jobs.jobs[-1].kind == "inversion"  # the drop's inversion job
     qtbot.waitUntil(lambda: dropper.job is None, timeout=30000)
+    win.staging.accept()
     after = win.canvas.world
     assert errors == [] and len(after.overrides) == len(before.overrides) + 3
     z = next(p for p in after.overrides if p.field == "z")

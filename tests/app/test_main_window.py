@@ -187,14 +187,14 @@ def test_preferences_apply_live_and_persist(qtbot, open_window):
     window = open_window()
     dialog = PreferencesDialog(window.prefs, window)
     qtbot.addWidget(dialog)
-    dialog.cache.setValue(64)
+    dialog.memory.setValue(256)
     dialog.synth.setValue(0)
     dialog.prefetch.setValue(0)
     window.apply_preferences(dialog.preferences())
-    assert window.canvas.cache.budget == 64 * 2**20 and window.canvas.prefetch == 0
+    assert window.canvas.cache.budget == 128 * 2**20 and window.canvas.prefetch == 0  # half the budget
     window.canvas.zoom_by(-3)
     assert window.canvas.view.zoom == 0  # no synthesised levels for a one-level model: no zoom-out
-    assert Settings().preferences().cache_mib == 64
+    assert Settings().preferences().memory_mib == 256
 
 
 def test_file_export_writes_the_visible_view(qtbot, open_window, tmp_path):

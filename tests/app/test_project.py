@@ -307,7 +307,12 @@ def test_open_action_and_a_project_whose_model_cannot_load(qtbot, open_window, s
 
 
 def test_switching_the_model_with_unsaved_edits_asks_first(qtbot, open_window, scripted_prompts, tmp_path):
-    window = open_window()
+    from engine.models.registry import LoadedModel
+    from tests.app.fakes import FakeConfig, FakeModel
+
+    # Another architecture (block size): its edits cannot carry over (tests/app/test_model_switch.py).
+    models = {"fake:test": FakeModel(), "fake:other": FakeModel(FakeConfig(block=32))}
+    window = open_window(loader=lambda ref: LoadedModel(models[ref], ref, None))
     edit(window)
     edited = window.world
     window.model_picker.addItem("fake:other")

@@ -78,6 +78,7 @@ def test_edit_menu_and_shortcuts(window):
         "Brush",
         "Eraser",
         "Fill",
+        "Select rectangle",
     ]
 
 
@@ -233,16 +234,26 @@ def test_resample_tool_keeps_tiles_outside_the_support_and_undo_removes_the_over
     a, b = canvas.view.world_to_screen(10, 12), canvas.view.world_to_screen(60, 50)
     calls = len(model.calls)
     drag(canvas, QPoint(round(a[0]), round(a[1])), QPoint(round(b[0]), round(b[1])))
-    edited = win.world
-    (patch,) = edited.overrides
+    preview = canvas.preview
+    assert win.world is start and preview is not None  # staged first (app.staging_session)
+    (patch,) = preview.overrides
     assert patch.field == "z" and patch.cells == Rect(1, 1, 2, 2)  # the whole 16-px cells inside
     # Support: cells 0..4 (one cell of margin) = pixels [0, 64)^2, all in tile (0, 0).
     kept = {(k.level, k.tx, k.ty) for k in canvas.cache.key_list() if k.state == canvas.state}
     assert kept == cached - {(0, 0, 0)}
     qtbot.waitUntil(canvas.is_complete, timeout=10000)
-    qtbot.waitUntil(lambda: win.pending_label.text() == "0 pending", timeout=10000)
+    edit = win.staging.edit
+    qtbot.waitUntil(lambda: len(edit.thumbnails) == len(edit.variants), timeout=10000)  # idle calls
     rendered = [o for _, origins in model.calls[calls:] for o in origins]
-    assert rendered and all(0 <= x < 256 and 0 <= y < 256 for x, y in rendered)  # only tile (0, 0)
+    assert (0, 0) in rendered and (256, 0) not in rendered  # the preview's tile (0, 0), thumbnails near it
+
+    calls = len(model.calls)
+    win.staging.accept()
+    edited = win.world
+    assert edited.overrides == (patch,) and win.tools.undo_action.text() == "&Undo Resample region"
+    assert {(k.level, k.tx, k.ty) for k in canvas.cache.key_list() if k.state == canvas.state} >= cached
+    qtbot.waitUntil(canvas.is_complete, timeout=10000)
+    assert model.calls[calls:] == []  # accepting renders nothing again: the preview's tiles carry over
 
     calls = len(model.calls)
     win.tools.undo_action.trigger()

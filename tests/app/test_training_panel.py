@@ -25,8 +25,9 @@ FAST = ("--batch", "2", "--log-every", "1")
 @pytest.fixture
 def panel(qtbot):
     opened: list[str] = []
-    widget = TrainingPanel(open_model=opened.append, grace_ms=15000, jobs=JobManager())
-    widget.opened = opened
+    shipped: list[str] = []
+    widget = TrainingPanel(open_model=opened.append, grace_ms=15000, jobs=JobManager(), ship_run=shipped.append)
+    widget.opened, widget.shipped = opened, shipped
     qtbot.addWidget(widget)
     widget.resize(480, 800)
     widget.show()
@@ -71,6 +72,8 @@ def test_short_job_plots_previews_and_finishes(panel, qtbot, tmp_path, image):
     assert not panel.stop_button.isEnabled() and panel.resume_button.isEnabled()
     panel.open_button.click()
     assert panel.opened == [str(tmp_path / "run" / "last.safetensors")]
+    panel.ship_button.click()  # Ship…: the run's folder goes to the shipping job (asked for a name)
+    assert panel.shipped == [str(tmp_path / "run")]
     (listed,) = panel.job_manager.jobs  # the same run as a job of the Jobs dock
     qtbot.waitUntil(lambda: not listed.running, timeout=5000)
     assert listed.state is JobState.DONE and listed.fraction == 1.0 and listed.result == str(tmp_path / "run")

@@ -54,3 +54,23 @@ def test_call_errors_and_shutdown(qtbot, make_canvas):
     worker.shutdown()
     with pytest.raises(Cancelled):
         worker.call(lambda renderer, serve: 1).result(timeout=1)
+
+
+def test_idle_calls_wait_for_every_queued_tile_and_every_other_call(qtbot, make_canvas):
+    canvas = make_canvas(FakeModel(delay=0.01), size=(512, 384))
+    worker = canvas.worker
+    qtbot.waitUntil(canvas.is_complete, timeout=10000)
+    order: list[str] = []
+    gate = threading.Event()
+    blocker = worker.call(lambda renderer, serve: gate.wait(10))  # holds the worker while work queues up
+    idle = worker.call_idle(lambda renderer, serve: order.append(f"idle after {worker.pending()} pending"))
+    canvas.centre_on(100000, 100000)  # a new view: its tiles queue behind the running call
+    qtbot.waitUntil(lambda: canvas.worker.pending() > 0, timeout=10000)
+    worker.call(lambda renderer, serve: order.append("urgent"))
+    gate.set()
+    blocker.result(timeout=10)
+    idle.result(timeout=30)
+    assert order == ["urgent", "idle after 0 pending"]  # calls first, then every tile, then the idle call
+    worker.shutdown()
+    with pytest.raises(Cancelled):
+        worker.call_idle(lambda renderer, serve: 1).result(timeout=1)

@@ -15,7 +15,7 @@ from engine.geometry import Rect
 from engine.layers.spans import Span
 from engine.layers.transposed import PairBox, box2
 from engine.models.registry import INIT_SEED, build_random
-from engine.render import LARGE_REGION, REGIONS_PER_SIDE, Renderer, region_for
+from engine.render import MAX_REGION_SIDE, REGION_ROW_BYTES, Renderer, region_for
 from engine.styles import StyleLayout
 from engine.world import World
 from tests.consistency import check_rect
@@ -102,11 +102,16 @@ def test_unknown_upsampling_is_refused():
         alis.build(dataclasses.replace(alis_config.CONFIGS["tiny"], upsample="nearest"))
 
 
-def test_exports_of_many_blocks_use_regions_and_small_ones_blocks():
+def test_exports_use_the_largest_region_that_fits_the_rect_and_the_memory_cap():
     model = build_random("alis", "tiny")
-    side = LARGE_REGION * model.config.block  # one region
-    assert region_for(model, Rect(-5, 7, REGIONS_PER_SIDE * side, REGIONS_PER_SIDE * side + 3)) == LARGE_REGION
-    assert region_for(model, Rect(0, 0, 10**6, REGIONS_PER_SIDE * side - 1)) == 1
+    b = model.config.block
+    assert region_for(model, Rect(-5, 7, 10**6, 4 * b + 3)) == 4
+    assert region_for(model, Rect(-5, 7, 10**6, 4 * b - 1)) == 2
+    assert region_for(model, Rect(0, 0, b - 1, 10**6)) == 1
+    assert region_for(model, Rect(0, 0, 2**16, 10**6)) * b == MAX_REGION_SIDE  # the bench's export
+    assert region_for(model, Rect(0, 0, 10**6, 10**6), max_side=3 * b) == 2
+    assert region_for(model, Rect(0, 0, 2**22, 10**6)) * b * 2**22 * 3 <= REGION_ROW_BYTES  # a very wide export
+    assert region_for(model, Rect(0, 0, 2**22, 10**6)) < MAX_REGION_SIDE // b
     assert region_for(build_random("reference", "tiny"), Rect(0, 0, 10**6, 10**6)) == 1
 
 

@@ -14,6 +14,7 @@ from engine.cli import main
 from engine.errors import InvalidInput
 from engine.families.infinitygan import model as ig
 from engine.models.registry import build_random
+from engine.render import CPU_REGION_SIDE
 from engine.world import World
 
 
@@ -38,12 +39,12 @@ def test_bench_schema_on_a_small_selection(tmp_path, capsys):
         assert "error" not in row, row
         assert row["device"]  # absolute figures always carry the device
         by_name.setdefault(row["benchmark"], []).append(row)
-    assert set(by_name) == set(only) == set(report["bench_seconds"])
+    assert set(by_name) == set(only) == set(report["bench_seconds"]) == set(report["quick_limits"])
     render = next(r for r in by_name["render"] if r["model"] == "reference:tiny")
     assert {"px_per_s_batch1", "px_per_s_best", "batch_speedup", "flops_per_px"} <= set(render)
     assert {"discarded_fraction_view", "discarded_fraction_export", "export_block_px"} <= set(render)
     alis_tiny = next(r for r in by_name["render"] if r["model"] == "alis:tiny")
-    assert alis_tiny["export_block_px"] == 4 * alis_tiny["block_px"]  # exports render regions
+    assert alis_tiny["export_block_px"] == CPU_REGION_SIDE  # exports render the largest regions
     assert "bf16_peak_fraction" not in render  # a CUDA-only figure
     assert {r["model"] for r in by_name["seams"]} >= {"reference:tiny", "alis:tiny"}
     printed = capsys.readouterr().out
@@ -60,7 +61,9 @@ def test_failing_benchmark_becomes_an_error_row(monkeypatch):
 
     bench.benchmark("zz_broken")(broken)
     bench.benchmark("zz_fine")(lambda ctx: [{"value": float("inf")}])
-    report = run_all(BenchContext(quick=True, only=("zz_",)))
+    told: list[tuple[int, int, str]] = []
+    report = run_all(BenchContext(quick=True, only=("zz_",)), progress=lambda *step: told.append(step))
+    assert told == [(0, 2, "zz_broken"), (1, 2, "zz_fine")]  # before each: the app's job progress
     rows = {r["benchmark"]: r for r in report["results"]}
     assert rows["zz_broken"]["error"] == "RuntimeError: boom"
     assert json_ready(report)["results"][1]["value"] is None  # inf is not JSON

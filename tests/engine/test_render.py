@@ -99,8 +99,13 @@ def test_gpu_batches_are_padded_to_a_fixed_size():
     renderer = Renderer(build_random("reference", "tiny"), "cpu", max_batch=4)
     renderer.device = torch.device("cuda")
     origins = [(64 * i, 0) for i in range(6)]
-    assert renderer._next_batch(origins, 0) == (origins[:4], origins[:4])
-    batch, padded = renderer._next_batch(origins, 4)
-    assert batch == origins[4:] and padded == [*origins[4:], origins[5], origins[5]]
+    jobs = [(origin, renderer.window(origin)) for origin in origins]
+    assert renderer._next_batch(jobs, 0) == (jobs[:4], jobs[:4])
+    batch, padded = renderer._next_batch(jobs, 4)
+    assert batch == jobs[4:] and padded == [*jobs[4:], jobs[5], jobs[5]]
     renderer.exact = False
-    assert renderer._next_batch(origins, 4) == (origins[4:], origins[4:])
+    assert renderer._next_batch(jobs, 4) == (jobs[4:], jobs[4:])
+    # Windows of another size (an export's clipped rim regions) never share a forward pass.
+    rim = [*jobs[:2], ((128, 0), Rect(128, 0, 64, 32)), *jobs[3:]]
+    assert renderer._next_batch(rim, 0) == (rim[:2], rim[:2])
+    assert renderer._next_batch(rim, 2) == (rim[2:3], rim[2:3])

@@ -62,11 +62,12 @@ def test_shipped_model_renders_its_recorded_pixels(model):
     assert_recorded_pixels(model, render_places(model))
 
 
-def test_alis_regions_render_the_recorded_pixels():
-    """Regions (what an export uses) are ALIS's only second render path; the other families keep blocks."""
-    if find_checkpoint("alis-bluemarble") is None:
-        pytest.skip("alis-bluemarble is not installed")
-    assert_recorded_pixels("alis-bluemarble", render_places("alis-bluemarble", region=2))
+@pytest.mark.parametrize("model", SHIPPED)
+def test_regions_render_the_recorded_pixels(model):
+    """Regions (what an export uses) are every family's second render path."""
+    if find_checkpoint(model) is None:
+        pytest.skip(f"{model} is not installed")
+    assert_recorded_pixels(model, render_places(model, region=2))
 
 
 def test_recorded_digests_describe_the_recorded_pngs():

@@ -91,7 +91,7 @@ def test_bad_settings_values_fall_back_to_defaults(start, private_config, capsys
     private_config.mkdir(parents=True, exist_ok=True)
     ini = private_config / "everscape.ini"
     ini.write_text(
-        "[prefs]\ncache_mib=-5\nprefetch=1000000\nsynth_levels=abc\ndevice=quantum\nkinetic=maybe\nbatch_tiles=4\n"
+        "[prefs]\nmemory_mib=-5\nprefetch=1000000\nsynth_levels=abc\ndevice=quantum\nkinetic=maybe\nbatch_tiles=4\n"
         "[window]\ngeometry=not a geometry\n[session]\nview=nan,inf,x\n"
         "[projects]\nrecent=5\nsession=@Variant(garbage)\n"
     )
@@ -101,7 +101,7 @@ def test_bad_settings_values_fall_back_to_defaults(start, private_config, capsys
     assert window.canvas.view.centre == (0, 0)
     assert len(set_aside_copies(private_config, "everscape.ini")) == 1  # the INI as it was, kept
     err = capsys.readouterr().err
-    for key in ("prefs/cache_mib", "prefs/prefetch", "prefs/synth_levels", "prefs/device", "window/geometry"):
+    for key in ("prefs/memory_mib", "prefs/prefetch", "prefs/synth_levels", "prefs/device", "window/geometry"):
         assert key in err
     assert len([line for line in err.splitlines() if line.startswith("everscape:")]) == 1
     assert Settings().preferences() == defaults and not Settings().notices  # repaired for the next start

@@ -160,6 +160,7 @@ class NAPNBlock(nn.Module):
 
 class InfGANGenerator(Generator):
     family = "infgan"
+    renders_regions = True
 
     def __init__(self, config: InfGANConfig) -> None:
         super().__init__(config)
@@ -269,21 +270,28 @@ class InfGANGenerator(Generator):
         source: LatentSource,
         styles: StyleLayout,
         level: int = 0,
+        size: tuple[int, int] | None = None,
     ) -> torch.Tensor:
+        """Blocks at ``origins``, or regions of ``size = (width, height)`` (whole blocks on a side),
+        each one padding-free window whose margins are computed once. A region's pixels equal its
+        blocks' up to float rounding, so regions stitch exactly only with regions of their own size
+        on the same world-aligned grid (``Renderer(region=...)``)."""
         self.check_level(level)
         block = self.config.block
+        width, height = size or (block, block)
+        if width % block or height % block or width <= 0 or height <= 0:
+            raise InvalidInput(f"∞-GAN regions must be whole blocks of {block} px, got {width}x{height}")
         stop = self.level_end[level]
-        out = (Span(0, block), Span(0, block))  # planned at origin 0, translated per block below
-        stages = self._plan(0, stop, out[0])
+        out = (Span(0, width), Span(0, height))  # planned at origin 0, translated per origin below
+        first = (self._plan(0, stop, out[0])[0], self._plan(0, stop, out[1])[0])
 
         def noise(stage: int, wx: Span, wy: Span) -> torch.Tensor:
             stride = 2 ** (self.exponent[stage] - level)  # origins are multiples of every stride
             cells = [Rect(ox // stride + wx.start, oy // stride + wy.start, wx.size, wy.size) for ox, oy in origins]
             return source.read(f"infgan.noise{stage}", 1, cells)
 
-        window = (stages[0], stages[0])
-        x = self.top_input(len(origins), window, noise)
-        x = self.run_blocks(x, window, 0, stop, out, noise)
+        x = self.top_input(len(origins), first, noise)
+        x = self.run_blocks(x, first, 0, stop, out, noise)
         return self.to_image(x, level)
 
     # -- training ----------------------------------------------------------------------------------

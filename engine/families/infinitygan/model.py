@@ -153,6 +153,7 @@ def build(config: InfinityGANConfig) -> InfinityGANGenerator:
 
 class InfinityGANGenerator(Generator):
     family = "infinitygan"
+    renders_regions = True
 
     def __init__(self, config: InfinityGANConfig) -> None:
         super().__init__(config)
@@ -180,6 +181,15 @@ class InfinityGANGenerator(Generator):
     def plan(self) -> list[Span]:
         """Kept span of every stage for the block at origin 0 (z_l, G_S layers, then G_T stages)."""
         return plan_spans(self.span_maps(), Span(0, self.config.block))
+
+    def region_plan(self, width: int, height: int) -> list[Window]:
+        """Kept ``(x, y)`` spans of every stage for a region of ``width x height`` at origin 0 (whole
+        blocks): one padding-free window, so the G_S and G_T margins are paid once per region."""
+        block = self.config.block
+        if width == height == block:
+            return [(s, s) for s in self.plan]
+        xs, ys = (plan_spans(self.span_maps(), Span(0, side)) for side in (width, height))
+        return list(zip(xs, ys, strict=True))
 
     def stage_scale(self, stage: int) -> int:
         """World pixels per cell of stage ``stage`` (index into :attr:`plan`)."""
@@ -282,16 +292,24 @@ class InfinityGANGenerator(Generator):
         source: LatentSource,
         styles: StyleLayout,
         level: int = 0,
+        size: tuple[int, int] | None = None,
     ) -> torch.Tensor:
+        """Blocks at ``origins``, or regions of ``size = (width, height)`` (whole blocks on a side),
+        each one padding-free window. A region's pixels equal its blocks' up to float rounding
+        (kernels sum in an order that depends on the window's shape), so regions stitch exactly
+        only with regions of their own size on the same world-aligned grid (``Renderer(region=...)``)."""
         self.check_level(level)
         block = self.config.block
+        width, height = size or (block, block)
+        if width % block or height % block or width <= 0 or height <= 0:
+            raise InvalidInput(f"InfinityGAN regions must be whole blocks of {block} px, got {width}x{height}")
         if any(ox % block or oy % block for ox, oy in origins):
             raise ValueError(f"block origins must be multiples of {block}, got {list(origins)}")
-        plan = self.plan
+        windows = self.region_plan(width, height)
 
         def cells(stage: int) -> list[Rect]:
-            s, span = self.stage_scale(stage), plan[stage]
-            return [Rect(ox // s + span.start, oy // s + span.start, span.size, span.size) for ox, oy in origins]
+            s, (px, py) = self.stage_scale(stage), windows[stage]
+            return [Rect(ox // s + px.start, oy // s + py.start, px.size, py.size) for ox, oy in origins]
 
         z_l = source.read(Z_LOCAL_FIELD, self.config.z_local, cells(0))
         coords = torch.stack(
@@ -304,7 +322,7 @@ class InfinityGANGenerator(Generator):
         ).to(device=z_l.device, dtype=z_l.dtype)
         noises = [source.read(NOISE_FIELD.format(k), 1, cells(st)) for k, st in enumerate(self.noise_stages())]
         style_source = self.style_source(origins, source, styles)
-        image, _ = self.synthesize(z_l, coords, noises, [(s, s) for s in plan], style_source)
+        image, _ = self.synthesize(z_l, coords, noises, windows, style_source)
         return image.clamp(-1.0, 1.0)
 
     def style_source(
