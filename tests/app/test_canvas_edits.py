@@ -8,6 +8,7 @@ import numpy as np
 
 from app.painting import BACKGROUND
 from app.qimage import qimage_to_array
+from app.staging import preview_of
 from app.tiles import downsample_box
 from engine.edits import changed_regions
 from engine.geometry import Rect
@@ -164,3 +165,26 @@ def test_another_generator_under_the_same_name_shows_none_of_the_old_pixels(qtbo
     assert len(canvas.cache) == 0 and canvas.state != old_state and not canvas.standins
     qtbot.waitUntil(canvas.is_complete, timeout=10000)
     assert other.calls
+
+
+def test_a_preview_has_its_own_state_accepting_it_renders_nothing_and_discarding_shows_the_world(qtbot, make_canvas):
+    canvas = make_canvas(prefetch=0)
+    qtbot.waitUntil(canvas.is_complete, timeout=10000)
+    world, world_state = canvas.world, canvas.state
+    world_tiles = {k: canvas.cache.get(k) for k in canvas.visible_keys()}
+    variant = world.with_seed(5)
+    canvas.set_preview(preview_of(variant), lambda level: [Rect(10, 10, 20, 20)])  # inside tile (0, 0)
+    assert canvas.world is world and canvas.state != world_state
+    assert [(k.tx, k.ty) for k in canvas.visible_keys() if k not in canvas.cache] == [(0, 0)]
+    qtbot.waitUntil(canvas.is_complete, timeout=10000)
+    preview_state, rendered = canvas.state, canvas.worker.tiles_rendered
+    canvas.set_preview(preview_of(variant))  # the same variant under another preview version: same pixels
+    assert canvas.state == preview_state and canvas.is_complete()
+    canvas.set_preview(None)  # discard: the world's own tiles, none rendered again
+    assert canvas.state == world_state and canvas.is_complete()
+    assert all(canvas.cache.get(k) is world_tiles[k] for k in canvas.visible_keys())
+    canvas.set_preview(preview_of(variant))
+    canvas.set_world(variant)  # accept: the variant under its natural version shows the preview's tiles
+    assert canvas.preview is None and canvas.state == preview_state and canvas.is_complete()
+    qtbot.wait(100)
+    assert canvas.worker.tiles_rendered == rendered
