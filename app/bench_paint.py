@@ -72,8 +72,8 @@ def paint_stroke(model: str, wait, size: tuple[int, int]) -> list[dict[str, Any]
         start = time.perf_counter()
         _mouse(canvas, QEvent.Type.MouseButtonRelease, x0 + (DABS - 1) * spacing, y)
         invalidate_s = time.perf_counter() - start
-        new = window.world.version
-        carried = {(k.level, k.tx, k.ty) for k in canvas.cache.key_list() if k.version == new}
+        new = canvas.state
+        carried = {(k.level, k.tx, k.ty) for k in canvas.cache.key_list() if k.state == new}
         dropped = [k for k in before if (k.level, k.tx, k.ty) not in carried]
         refill = time.perf_counter()
         while not canvas.is_complete() and time.perf_counter() - refill < 600:

@@ -18,6 +18,9 @@ see them. Each returns result rows (flat dicts) and never asserts: goals are sta
   model, against budget + model + a fixed overhead (:mod:`app.bench_memory`; ``--only memory_zoom``).
 - ``paint_stroke``: a 20-dab brush stroke: release to tiles invalidated, tiles invalidated vs
   changed, paint p95 while painting (:mod:`app.bench_paint`). ``--only paint_stroke`` runs it alone.
+- ``centre_move``, ``undo``, ``zoom_fill``: tiles re-rendered after a style-centre move vs the
+  predicted minimum, renders after undo, time to first preview and to a full view at zoom 1, 1/4
+  and 1/16 (:mod:`app.bench_edits`). ``--only edits`` runs them alone.
 """
 
 from __future__ import annotations
@@ -66,10 +69,14 @@ def _rss_mib() -> float:
 class Session:
     """A worker with ``model`` loaded and a canvas of ``SIZE`` on a fresh world."""
 
-    def __init__(self, model: str, cache_mib: int = 512, prefetch: int = 1) -> None:
+    def __init__(
+        self, model: str, cache_mib: int = 512, prefetch: int = 1, synth_levels: int = 2, size: tuple[int, int] = SIZE
+    ) -> None:
         self.worker = TileWorker()
-        self.canvas = Canvas(self.worker, cache_bytes=cache_mib * 2**20, prefetch=prefetch, kinetic=False)
-        self.canvas.resize(*SIZE)
+        self.canvas = Canvas(
+            self.worker, cache_bytes=cache_mib * 2**20, prefetch=prefetch, synth_levels=synth_levels, kinetic=False
+        )
+        self.canvas.resize(*size)
         self.canvas.show()
         self.worker.start()
         ready: list = []
@@ -215,21 +222,35 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache-mib", type=int, default=128, help="cache budget for the memory run")
     parser.add_argument("--pan-px", type=int, default=None, help="distance of the memory run (default 10^6)")
     parser.add_argument("--json", type=Path, default=None, help="also write the rows here")
-    parser.add_argument("--only", choices=["paint_stroke", "memory_zoom"], default=None, help="run just this benchmark")
+    parser.add_argument(
+        "--only",
+        choices=["paint_stroke", "edits", "centre_move", "memory_zoom"],
+        default=None,
+        help="run just this benchmark",
+    )
+    parser.add_argument("--cap-s", type=float, default=120.0, help="longest wait for one view of the edits rows")
     parser.add_argument("--memory-mib", type=int, default=512, help="the app's memory budget for memory_zoom")
     args = parser.parse_args(argv)
     from engine.default_model import default_model_ref
 
     model = args.model or default_model_ref()
     _app = QApplication.instance() or QApplication(sys.argv[:1])
+    from app.bench_edits import centre_move_and_undo, zoom_fill
     from app.bench_memory import memory_zoom_round_trip, shipped_models
     from app.bench_paint import paint_stroke
 
-    size = (640, 360) if args.quick else SIZE
-    rows = [] if args.only == "memory_zoom" else paint_stroke(model, _wait, size)
+    def session(**options) -> Session:
+        return Session(model, **options)
+
+    small = (640, 360) if args.quick else SIZE
+    rows = paint_stroke(model, _wait, small) if args.only in (None, "paint_stroke") else []
+    if args.only in (None, "edits", "centre_move"):
+        rows += centre_move_and_undo(lambda **options: session(size=small, **options), _wait, args.cap_s)
+    if args.only in (None, "edits"):
+        rows += zoom_fill(session, _wait, args.cap_s)
     if args.only in (None, "memory_zoom"):  # every shipped model (or --model), the app's deepest zoom and back
         for name in [args.model] if args.model else shipped_models() or [model]:
-            rows += memory_zoom_round_trip(name, _wait, args.memory_mib, (320, 200) if args.quick else size)
+            rows += memory_zoom_round_trip(name, _wait, args.memory_mib, (320, 200) if args.quick else small)
     if args.only is None:
         rows += time_to_fill(model)
         rows += paint_while_panning(model, 200 if args.quick else 1000)

@@ -2,8 +2,11 @@
 
 A plain ``QWidget`` whose ``paintEvent`` blits the visible 256-px tiles (see :mod:`app.painting`);
 no ``QGraphicsScene``, so the cost of a frame is the number of visible tiles, not of known ones.
-Tiles are keyed by ``(world version, level, tx, ty)`` and live in a :class:`~app.tiles.TileCache`
-bounded in bytes. The canvas never waits for the model: whenever the view or world changes it hands
+Tiles are keyed by ``(world state, level, tx, ty)`` (:mod:`app.world_states`: worlds that render
+the same pixels share a state, so undo and redo find their tiles) and live in a
+:class:`~app.tiles.TileCache` bounded in bytes. An edit never blanks the view: tiles it cannot reach
+are shared with the new state, and damaged ones stay on screen from the previous state until their
+new pixels arrive. The canvas never waits for the model: whenever the view or world changes it hands
 the :class:`~app.worker.TileWorker` the full list of tiles it now wants (coalesced to once per event
 loop turn) and paints stand-ins until they arrive.
 
@@ -35,17 +38,20 @@ from PySide6.QtGui import QKeyEvent, QMouseEvent, QPainter, QWheelEvent
 from PySide6.QtWidgets import QWidget
 
 from app.painting import paint_view
+from app.pyramid import fill_from_children
 from app.qimage import rgb32_to_qimage
-from app.session import Damage, Session, WorldChange
+from app.session import Damage, Session, WorldChange, weakly
 from app.tiles import LevelPlan, TileCache, TileKey, View, plan_requests, visible_keys
 from app.tools.base import CanvasTool
 from app.worker import ModelInfo, TileRequest, TileWorker
+from app.world_states import WorldStates
 from engine.edits import changed_regions
 from engine.geometry import Rect
 from engine.world import World
 
 __all__ = ["Canvas", "Damage"]
 
+STANDINS = 4  # earlier states whose tiles stand in for missing ones after an edit
 KINETIC_DECAY = 0.9  # velocity kept per 16 ms frame after a flick
 KINETIC_MIN_SPEED = 0.05  # px/ms below which a glide stops
 
@@ -60,7 +66,7 @@ class Canvas(QWidget):
         worker: TileWorker,
         cache_bytes: int = 512 * 2**20,
         prefetch: int = 1,
-        synth_levels: int = 2,
+        synth_levels: int = 4,
         kinetic: bool = True,
         parent: QWidget | None = None,
         *,
@@ -74,6 +80,10 @@ class Canvas(QWidget):
         self.synth_levels = synth_levels
         self.kinetic = kinetic
         self.plan: LevelPlan | None = None
+        self._model = None  # the generator whose tiles the cache holds
+        self.states = WorldStates()
+        self.state: int | None = None  # the shown world's state: the first field of its tiles' keys
+        self._recent: deque[tuple[World, int]] = deque(maxlen=STANDINS)  # shown before (kept alive)
         self.preview: World | None = None  # a staged edit shown instead of the world (set_preview)
         self.failed: set[TileKey] = set()
         # Seconds per paintEvent, wall and this thread's CPU (benchmarks; the CPU time excludes
@@ -98,10 +108,12 @@ class Canvas(QWidget):
         self.setMinimumSize(64, 64)
         worker.sig_tile_ready.connect(self._on_worker_tile)
         worker.sig_failed.connect(self._on_worker_failed)
-        self.session.fit_view = self.shown_view  # every view the session takes is one this canvas shows
+        # Every view the session takes is one this canvas shows. Weakly held: the session must not
+        # keep the widget alive (see app.session.weakly).
+        self.session.fit_view = weakly(self.shown_view, otherwise=lambda view: view)
         self.session.set_view(self.session.view)
-        self.session.world_changed.connect(self._on_world_changed)
-        self.session.view_changed.connect(self._on_view_changed)
+        self.session.world_changed.connect(weakly(self._on_world_changed))
+        self.session.view_changed.connect(weakly(self._on_view_changed))
 
     # -- state --------------------------------------------------------------------------------------
 
@@ -116,6 +128,15 @@ class Canvas(QWidget):
         return self.session.world
 
     def set_model(self, info: ModelInfo) -> None:
+        if self._model is not None and info.model is not self._model:
+            # Another generator (maybe under the same name and no hash): no cached pixel is its.
+            self.cache.clear()
+            self._recent.clear()
+            self.states.forget()
+            # A fresh state for the shown world (numbers are never reused): its old tiles were the old
+            # generator's, and no late one of them can be taken for the new generator's.
+            self.state = None if self.shown is None else self.states.state_of(self.shown)
+        self._model = info.model
         self.plan = LevelPlan(max(1, info.num_levels), self.synth_levels)
         self.set_view(self._view)  # re-clamp the zoom to the new model's range
 
@@ -129,11 +150,14 @@ class Canvas(QWidget):
         self.session.show(world, damage)
 
     def _on_world_changed(self, change: WorldChange) -> None:
-        """A world shown; its tiles are keyed by version, so earlier versions stop being used at once.
+        """A world shown. Tiles are keyed by its state (:mod:`app.world_states`), so a world equal
+        to one shown before (undo, redo) finds that one's tiles still cached.
 
         With ``damage`` (where ``world`` may differ from the shown one), cached tiles the edit cannot
-        reach are kept as tiles of the new version, so only the damaged ones are rendered again.
-        A preview shown until now goes away.
+        reach are shared with the new state, so only the damaged ones are rendered again. Until
+        those arrive, the shown world's tiles stay on screen in their place (:attr:`standins`).
+        A preview shown until now goes away; a world equal to it (the accepted variant) has its state
+        and so its tiles.
         """
         old, damage = change.previous, change.damage  # the session already holds the new world
         if self.preview is not None:
@@ -156,27 +180,31 @@ class Canvas(QWidget):
         self._show_instead_of(old, damage)
 
     def _show_instead_of(self, old: World | None, damage: Damage | None) -> None:
-        world = self.shown
+        """Key the tiles by the state of :attr:`shown`, which replaces ``old`` (shown until now)."""
+        world, old_state = self.shown, self.state
         assert world is not None
-        if (
-            old is not None
-            and world is not old
-            and (world.model != old.model or world.model_hash != old.model_hash or world.version == old.version)
-        ):
-            self.cache.clear()  # a different lineage of worlds: versions no longer identify pixels
-        if damage is not None and old is not None and world.version != old.version and self.plan is not None:
-            self._carry_tiles(old.version, world.version, damage)
+        state = self.states.state_of(world)
+        if old is not None and (world.model, world.model_hash) != (old.model, old.model_hash):
+            self._recent.clear()  # another model's pixels are no stand-ins (nor are its levels)
+        elif old is not None and old_state is not None and state != old_state:
+            if damage is not None and self.plan is not None:
+                self._share_tiles(old_state, state, damage)
+            self._recent = deque([(old, old_state), *((w, s) for w, s in self._recent if s != state)], STANDINS)
+        self.state = state
         self.failed.clear()
-        # Worlds branch (undo, then a different edit) and branches reuse version numbers, so a tile of
-        # another version could be shown for the wrong world later: only the current version is kept.
-        self.cache_drop_other_versions()
+        self._drop_dead_states()
         self._changed()
 
-    def _carry_tiles(self, old: int, new: int, damage: Damage) -> None:
+    @property
+    def standins(self) -> list[int]:
+        """States shown before this one, newest first: their tiles fill in for missing ones."""
+        return [state for _, state in self._recent]
+
+    def _share_tiles(self, old: int, new: int, damage: Damage) -> None:
         assert self.plan is not None
         regions: dict[int, Sequence[Rect] | None] = {}
         for key in self.cache.key_list():
-            if key.version != old:
+            if key.state != old:
                 continue
             rect, base, _ = self.plan.render_rect(key)
             if base not in regions:
@@ -184,11 +212,16 @@ class Canvas(QWidget):
             rects = regions[base]
             if rects is None:
                 return  # this level changed anywhere: nothing carries over
-            if any(rect.intersection(r) is not None for r in rects):
-                continue
-            value = self.cache.get(key)
-            self.cache.pop(key)  # before the put, so the budget never counts a tile twice
-            self.cache.put(TileKey(new, key.level, key.tx, key.ty), value, value[1].nbytes)
+            shared = TileKey(new, key.level, key.tx, key.ty)
+            if shared not in self.cache and not any(rect.intersection(r) is not None for r in rects):
+                self.cache.alias(shared, key)
+
+    def _drop_dead_states(self) -> None:
+        """Forget tiles of states no world has any more (they could never be shown again)."""
+        live = self.states.live()
+        for key in self.cache.key_list():
+            if key.state not in live:
+                self.cache.pop(key)
 
     def set_tool(self, tool: CanvasTool | None) -> None:
         """Route input to ``tool`` first (``None``: the built-in pan and zoom only)."""
@@ -198,13 +231,6 @@ class Canvas(QWidget):
         if tool is not None:
             tool.activate()
         self.update()
-
-    def cache_drop_other_versions(self) -> None:
-        if self.shown is None:
-            return
-        for key in self.cache.key_list():
-            if key.version != self.shown.version:
-                self.cache.pop(key)
 
     def shown_view(self, view: View) -> View:
         """``view`` as this canvas can show it: its widget size, zoomed out no further than the plan."""
@@ -234,9 +260,9 @@ class Canvas(QWidget):
         self.set_view(self._view.zoomed(steps, plan, anchor))
 
     def visible_keys(self) -> list[TileKey]:
-        if self.world is None or self.plan is None:
+        if self.world is None or self.plan is None or self.state is None:
             return []
-        return visible_keys(self._view, self.plan, self.shown.version)
+        return visible_keys(self._view, self.plan, self.state)
 
     def is_complete(self) -> bool:
         keys = self.visible_keys()
@@ -255,12 +281,14 @@ class Canvas(QWidget):
     # -- worker traffic ---------------------------------------------------------------------------
 
     def _request_tiles(self) -> None:
-        if self.world is None or self.plan is None:
+        if self.world is None or self.plan is None or self.state is None:
             return
+        if fill_from_children(self.cache, self.plan, self.visible_keys(), self._store_tile):
+            self.update()
         wanted = plan_requests(
             self._view,
             self.plan,
-            self.shown.version,
+            self.state,
             lambda k: k in self.cache or k in self.failed,
             self.prefetch,
         )
@@ -270,11 +298,14 @@ class Canvas(QWidget):
         self._check_complete()
 
     def _on_worker_tile(self, key: TileKey, array) -> None:
-        if self.shown is None or key.version != self.shown.version:
-            return  # a late tile of an older world: never shown
-        self.cache.put(key, (rgb32_to_qimage(array), array), array.nbytes)
+        if self.world is None or key.state != self.state:
+            return  # a late tile of a world no longer shown
+        self._store_tile(key, array)
         self.update()
         self._check_complete()
+
+    def _store_tile(self, key: TileKey, array) -> None:
+        self.cache.put(key, (rgb32_to_qimage(array), array), array.nbytes)
 
     def _on_worker_failed(self, keys: list[TileKey], message: str) -> None:
         self.failed.update(keys)
@@ -291,8 +322,10 @@ class Canvas(QWidget):
     def paintEvent(self, event) -> None:
         start, cpu_start = time.perf_counter(), time.thread_time()
         painter = QPainter(self)
-        version = None if self.shown is None or self.plan is None else self.shown.version
-        paint_view(painter, self._view, self.plan or LevelPlan(), version, self.cache, self.failed)
+        state = None if self.plan is None else self.state
+        paint_view(
+            painter, self._view, self.plan or LevelPlan(), state, self.cache, self.failed, standins=self.standins
+        )
         for overlay in self.overlays:
             overlay.paint(painter, self._view)
         if self.tool is not None and self.world is not None:

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QWidget
 
 from app.canvas import Canvas
 from app.painting import paint_view
+from app.session import weakly
 from app.tiles import LevelPlan, View
 
 NAVIGATOR_ZOOM_OUT = 3
@@ -34,8 +35,8 @@ class Navigator(QWidget):
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.setCursor(Qt.CursorShape.PointingHandCursor)
         session = canvas.session
-        session.view_changed.connect(self._on_tile)
-        session.world_changed.connect(self._on_tile)
+        session.view_changed.connect(weakly(self._on_tile))  # weakly: the session outlives no widget
+        session.world_changed.connect(weakly(self._on_tile))
         canvas.worker.sig_tile_ready.connect(self._on_tile)
         self.sig_centre_requested.connect(lambda x, y: session.centre_on(x, y))
 
@@ -56,8 +57,17 @@ class Navigator(QWidget):
         mini = self.mini_view()
         # Its own plan: no zoom limit here, stand-ins reach down the levels the canvas has.
         plan = LevelPlan(1, max(0, -mini.zoom))
-        version = canvas.shown.version if canvas.shown is not None and canvas.plan is not None else None
-        paint_view(painter, mini, plan, version, canvas.cache, max_up=2, max_down=NAVIGATOR_ZOOM_OUT + 1)
+        state = canvas.state if canvas.plan is not None else None
+        paint_view(
+            painter,
+            mini,
+            plan,
+            state,
+            canvas.cache,
+            max_up=2,
+            max_down=NAVIGATOR_ZOOM_OUT + 1,
+            standins=canvas.standins,
+        )
         # The canvas's view as a rectangle.
         view = canvas.view
         scale = mini.unit

@@ -17,6 +17,7 @@ new history (a model or project opened); :meth:`Session.apply` records an edit i
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,21 @@ T = TypeVar("T")
 #: ``damage(level)``: rects (pixels of native ``level``) outside which an edit left pixels as they
 #: were, or ``None`` for "anywhere" (see :func:`engine.edits.changed_regions`).
 Damage = Callable[[int], "Sequence[Rect] | None"]
+
+
+def weakly(method: Callable[..., Any], otherwise: Callable[..., Any] = lambda *args: None) -> Callable[..., Any]:
+    """``method`` (a bound method) as a callback that does not keep its object alive: called while
+    the object lives, else ``otherwise`` is called with the same arguments. Widgets subscribe to the
+    session this way, so no reference cycle runs through a widget's Python wrapper: Python's cycle
+    collector may run at any allocation, even inside a Qt event being delivered to that widget, and
+    freeing the widget there crashes the process."""
+    ref = weakref.WeakMethod(method)
+
+    def call(*args: Any) -> Any:
+        bound = ref()
+        return otherwise(*args) if bound is None else bound(*args)
+
+    return call
 
 
 class Event(Generic[T]):

@@ -37,7 +37,7 @@ class Preferences:
 
     memory_mib: int = 1024  # one budget: tile cache, latent chunks, headroom (app.memory)
     prefetch: int = 1  # ring of tiles beyond the view to render ahead
-    synth_levels: int = 2  # zoom-out levels made by downsampling beyond the model's own
+    synth_levels: int = 4  # zoom-out levels made by downsampling beyond the model's own
     batch_tiles: int = 4  # tiles per worker step
     kinetic: bool = True  # keep gliding after a flick
     developer: bool = False  # offer random FAMILY:CONFIG models in the picker

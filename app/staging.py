@@ -14,8 +14,10 @@ the document: :meth:`StagedEdit.chosen` hands back the world to commit, and the 
 (which variant is current, which previews are distinct) are testable without a window.
 
 Previews get versions of their own (:func:`preview_of`): variants of one edit share their natural
-version (``base.version + 1``), but the canvas keys tiles by version, so two variants must never
-share one while they are shown; the committed world keeps its natural version.
+version (``base.version + 1``), and a version must never name two worlds shown at once. The canvas
+keys its tiles by pixel identity (:mod:`app.world_states`), not by version, so a preview and the
+variant it shows share their tiles (accepting renders nothing) while two variants never do; the
+committed world keeps its natural version.
 """
 
 from __future__ import annotations

@@ -7,12 +7,20 @@ pixels per world pixel. Zoomed out (``zoom < 0``) the canvas draws level ``-zoom
 draws level 0 magnified.
 
 How a level is made (:class:`LevelPlan`): levels below the model's ``num_levels()`` come from the
-model itself (∞-GAN's scale hierarchy). Coarser levels are *synthesised*: the tile's area is rendered
-at the coarsest native level and box-filtered down by 2x2 steps, so a parent tile is exactly the
-2x2 box average of its four children (up to rounding at each step). **Zoom-out limit**: at most
-``synth_levels`` (default 2) levels beyond the coarsest native one, so a view never asks the model
-for more than ``4**synth_levels`` times its own pixel count (16x by default): filling a 1280x720 view
-at the widest zoom costs at most ~15 Mpx of model output.
+model itself (∞-GAN's scale hierarchy renders its coarse levels directly, at about the cost per
+pixel of level 0, and they are requested first as previews, centre first). Coarser levels are
+*synthesised*: the tile's area is rendered at the coarsest native level and box-filtered down by 2x2
+steps, so a parent tile is exactly the 2x2 box average of its four children. That makes them a
+pyramid built from one render (:mod:`app.pyramid`): a tile whose children are cached is assembled
+from them, never rendered, and a rendered one brings its four children along.
+
+**Work per view (the zoom-out bound)**: at most ``synth_levels`` (default 4) levels beyond the
+coarsest native one, so a view of ``P`` pixels asks the model for at most ``4**synth_levels * P``
+pixels of its coarsest level (256x at 1/16 for a single-level family; ∞-GAN reaches 1/128 at the
+cost per pixel of its level 3) and every such pixel at most once while its tiles stay cached. The
+canvas asks only for the visible tiles (and a prefetch ring), nearest the centre first, one
+synthesised tile per model call (so the first arrives after ``4**k`` blocks, not a batch of them),
+and a pan or zoom replaces the whole queue, so work for a view left behind is never done.
 
 Positions are Python ints throughout: the view centre is kept in 1/16 world pixels (``SUB``), which
 makes every pan and every zoom step exact at any distance from the origin.
@@ -21,13 +29,13 @@ makes every pan and every zoom step exact at any distance from the origin.
 from __future__ import annotations
 
 import math
-from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
+from app.tile_cache import TileCache  # noqa: F401 - re-exported: the canvas and tests import it here
 from engine.geometry import MAX_COORD, Rect
 
 TILE = 256  # display tile side in pixels
@@ -40,21 +48,21 @@ MAX_VIEW_CENTRE = (MAX_COORD // 2) * SUB  # the centre stays within ±2^61 px (w
 
 @dataclass(frozen=True, slots=True, order=True)
 class TileKey:
-    """A display tile of one world version: level ``level``, column ``tx``, row ``ty``."""
+    """A display tile of one world state (:mod:`app.world_states`): level, column ``tx``, row ``ty``."""
 
-    version: int
+    state: int
     level: int
     tx: int
     ty: int
 
     def parent(self, up: int = 1) -> TileKey:
-        return TileKey(self.version, self.level + up, self.tx >> up, self.ty >> up)
+        return TileKey(self.state, self.level + up, self.tx >> up, self.ty >> up)
 
     def children(self, down: int = 1) -> Iterator[TileKey]:
         n = 1 << down
         for j in range(n):
             for i in range(n):
-                yield TileKey(self.version, self.level - down, (self.tx << down) + i, (self.ty << down) + j)
+                yield TileKey(self.state, self.level - down, (self.tx << down) + i, (self.ty << down) + j)
 
     def world_rect(self) -> Rect:
         """The level-0 world pixels this tile shows."""
@@ -67,7 +75,7 @@ class LevelPlan:
     """Which display levels exist for a model and how each is produced (see module docstring)."""
 
     native_levels: int = 1
-    synth_levels: int = 2
+    synth_levels: int = 4
 
     @property
     def max_level(self) -> int:
@@ -209,11 +217,11 @@ class View:
         return (x + side / 2 - self.width / 2) ** 2 + (y + side / 2 - self.height / 2) ** 2
 
 
-def visible_keys(view: View, plan: LevelPlan, version: int, margin: int = 0) -> list[TileKey]:
+def visible_keys(view: View, plan: LevelPlan, state: int, margin: int = 0) -> list[TileKey]:
     """Tiles of the view's level touching the view (grown by ``margin``), nearest the centre first."""
     level = view.level(plan)
     tx0, ty0, tx1, ty1 = view.tile_range(level, margin)
-    keys = [TileKey(version, level, tx, ty) for ty in range(ty0, ty1 + 1) for tx in range(tx0, tx1 + 1)]
+    keys = [TileKey(state, level, tx, ty) for ty in range(ty0, ty1 + 1) for tx in range(tx0, tx1 + 1)]
     keys.sort(key=lambda k: view.distance2(k.level, k.tx, k.ty))
     return keys
 
@@ -221,7 +229,7 @@ def visible_keys(view: View, plan: LevelPlan, version: int, margin: int = 0) -> 
 def plan_requests(
     view: View,
     plan: LevelPlan,
-    version: int,
+    state: int,
     skip: Callable[[TileKey], bool],
     prefetch: int = 1,
     coarse_levels: int = 2,
@@ -244,7 +252,7 @@ def plan_requests(
             tx0, ty0, tx1, ty1 = view.tile_range(lvl, margin)
             for ty in range(ty0, ty1 + 1):
                 for tx in range(tx0, tx1 + 1):
-                    key = TileKey(version, lvl, tx, ty)
+                    key = TileKey(state, lvl, tx, ty)
                     if key in seen or skip(key):
                         continue
                     seen.add(key)
@@ -304,54 +312,3 @@ def cover_plan(key: TileKey, has: Callable[[TileKey], bool], max_up: int = 5, ma
                     )
                 )
     return patches
-
-
-class TileCache:
-    """Least-recently-used map bounded by the bytes of what it holds (never above ``budget``)."""
-
-    def __init__(self, budget: int) -> None:
-        self.budget = int(budget)
-        self._items: OrderedDict[TileKey, tuple[Any, int]] = OrderedDict()
-        self.bytes = 0
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._items
-
-    def get(self, key: TileKey) -> Any | None:
-        item = self._items.get(key)
-        if item is None:
-            return None
-        self._items.move_to_end(key)
-        return item[0]
-
-    def put(self, key: TileKey, value: Any, nbytes: int) -> None:
-        """Insert (or replace), then evict the least recently used until within budget."""
-        self.pop(key)
-        if nbytes > self.budget:
-            return
-        self._items[key] = (value, nbytes)
-        self.bytes += nbytes
-        while self.bytes > self.budget:
-            _, (_, size) = self._items.popitem(last=False)
-            self.bytes -= size
-
-    def pop(self, key: TileKey) -> None:
-        item = self._items.pop(key, None)
-        if item is not None:
-            self.bytes -= item[1]
-
-    def set_budget(self, budget: int) -> None:
-        self.budget = int(budget)
-        while self.bytes > self.budget and self._items:
-            _, (_, size) = self._items.popitem(last=False)
-            self.bytes -= size
-
-    def clear(self) -> None:
-        self._items.clear()
-        self.bytes = 0
-
-    def key_list(self) -> list[TileKey]:
-        return list(self._items)

@@ -27,7 +27,8 @@ Signals
 sig_model_ready(ModelInfo)
     A model finished loading; tiles may be submitted for worlds of it.
 sig_tile_ready(TileKey, numpy.ndarray)
-    A ``(256, 256, 4)`` uint8 RGB32 tile of the current world.
+    A ``(256, 256, 4)`` uint8 RGB32 tile of the current world: one asked for, or (after a
+    synthesised one) one of its four children, made on the way at no cost.
 sig_failed(list[TileKey], str)
     A one-line error; the keys (maybe empty) are the tiles it concerned.
 sig_pending_changed(int)
@@ -50,7 +51,7 @@ from typing import Any
 from PySide6.QtCore import QThread, Signal
 
 from app.qimage import rgb_to_rgb32
-from app.tiles import LevelPlan, TileKey, downsample_box
+from app.tiles import TILE, LevelPlan, TileKey, downsample_box
 from engine.errors import EverscapeError
 from engine.render import Cancelled, Renderer, is_out_of_memory
 from engine.world import World
@@ -111,6 +112,7 @@ class TileWorker(QThread):
         self._world: World | None = None
         self._plan = LevelPlan()
         self._epoch = 0
+        self._first_of_list = False  # the next batch is the first of a newly submitted list
         self._renderer: Renderer | None = None
         self._model_ref: str | None = None
         self._last_pending = -1
@@ -135,6 +137,7 @@ class TileWorker(QThread):
         with self._cond:
             self._world, self._plan = world, plan
             self._queue = {r.key: r for r in requests if r.key not in self._in_flight}
+            self._first_of_list = True
             self._epoch += 1
             self._cond.notify_all()
             epoch = self._epoch
@@ -272,11 +275,15 @@ class TileWorker(QThread):
 
         A tile of a synthesised level is rendered at ``4**halvings`` times its pixels, so a batch holds
         at most the native pixels of ``batch_tiles`` plain tiles (at least one tile): the working set
-        of a batch, which the memory budget leaves headroom for, is then the same at every zoom."""
+        of a batch, which the memory budget leaves headroom for, is then the same at every zoom (with
+        the default 4, one tile per call at 1/2 and below: the first arrives after ``4**k`` blocks)."""
         ordered = sorted(self._queue.values(), key=lambda r: r.priority)
         level = ordered[0].key.level
+        # The first tile of a new list (the view's centre) comes alone, so the view shows something
+        # after one tile's work.
+        first, self._first_of_list = self._first_of_list, False
         _, halvings = self._plan.source(level)
-        per_batch = max(1, self.batch_tiles >> (2 * halvings))
+        per_batch = 1 if first else max(1, self.batch_tiles >> (2 * halvings))
         batch = [r.key for r in ordered if r.key.level == level][:per_batch]
         for key in batch:
             del self._queue[key]
@@ -335,11 +342,15 @@ class TileWorker(QThread):
         finally:
             self.busy_seconds += time.perf_counter() - start
         for key, pixels, k in zip(batch, arrays, halvings, strict=True):
-            tile = rgb_to_rgb32(downsample_box(pixels, k))
+            finer = downsample_box(pixels, k - 1) if k else pixels
             if self._stale(world):
                 return  # the world changed while we rendered: drop, never show old pixels
             self.tiles_rendered += 1
-            self.sig_tile_ready.emit(key, tile)
+            self.sig_tile_ready.emit(key, rgb_to_rgb32(downsample_box(finer, 1) if k else pixels))
+            if k:  # the next level in comes free with a synthesised tile: the pyramid from one render
+                for child in key.children(1):
+                    i, j = (child.tx - 2 * key.tx) * TILE, (child.ty - 2 * key.ty) * TILE
+                    self.sig_tile_ready.emit(child, rgb_to_rgb32(finer[j : j + TILE, i : i + TILE]))
 
     def _report_pending(self) -> None:
         with self._cond:

@@ -14,6 +14,7 @@ ALIS has its own meaning of a region (the anchors inside it, :mod:`engine.famili
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
@@ -22,7 +23,7 @@ from engine.fields import FieldPatch, gaussian
 from engine.geometry import Rect, ceil_div, floor_div
 from engine.models.base import FieldSpec, Generator
 from engine.stroke_paint import stroke_changes, weight_support
-from engine.styles import StyleLayout
+from engine.styles import StyleCentre, StyleLayout
 from engine.world import World
 
 
@@ -95,11 +96,14 @@ def changed_regions(model: Generator, before: World, after: World, level: int) -
     """Rectangles (pixels of ``level``) outside which ``before`` and ``after`` render identically.
 
     ``None`` means "anywhere": the worlds differ in more than added or removed overrides, painted
-    strokes and centre names (seed, centres, model), or their overrides do not share a history.
+    strokes, centre names and (where :func:`centre_regions` can bound them) style centres (seed,
+    model), or their overrides do not share a history.
     An empty list means no pixel of that level changes.
     """
     same = (before.model, before.model_hash, before.seed) == (after.model, after.model_hash, after.seed)
     strokes = stroke_regions(model, before.styles, after.styles, level) if same else None
+    if strokes is None and same:
+        strokes = centre_regions(model, before.styles, after.styles, before.seed, level)
     if strokes is None:
         return None
     a, b = before.overrides, after.overrides
@@ -127,3 +131,48 @@ def stroke_regions(model: Generator, before: StyleLayout, after: StyleLayout, le
         return None
     cell = (before.strokes or after.strokes).cell if runs else 0  # type: ignore[union-attr]
     return [rect for run in runs for rect in model.style_support(weight_support(run, cell), level)]
+
+
+def centre_regions(
+    model: Generator, before: StyleLayout, after: StyleLayout, world_seed: int, level: int
+) -> list[Rect] | None:
+    """Pixels of ``level`` where layouts differing in their style centres (added, moved, removed,
+    re-seeded or re-sized; strokes may differ too) can render differently, or ``None`` when that
+    cannot be bounded.
+
+    Bounded only for a fusion over a style lattice (:class:`~engine.styles.StyleFusion`): there the
+    centres' weights are their softmax shares times a coverage that is exactly 0 from
+    ``2 * COVERAGE_WIDTHS`` widths out of every centre, so outside every centre's disc (of either
+    layout) each centre weighs exactly 0 and the lattice alone decides. Inside any disc a change
+    anywhere moves the shares (the softmax couples all centres), so every centre's disc counts, not
+    only the edited one's. Without a lattice the nearest-centre rule reaches to infinity; a layout
+    without centres is blended by another (separable) arithmetic, so the first centre added or the
+    last removed changes every pixel by rounding; painted strokes name centres by index, so they
+    bound nothing once the centres' latents change places.
+    """
+    fusions = model.style_fusion(before, world_seed), model.style_fusion(after, world_seed)
+    if any(f is None or not f.lattice_cell or f.separable or not f.count for f in fusions):
+        return None
+    if before.extra != after.extra:
+        return None
+    strokes: list[Rect] = []
+    if before.strokes is not None or after.strokes is not None:
+        latents = [[(c.seed, c.latent) for c in layout.centres] for layout in (before, after)]
+        runs = stroke_changes(before.strokes, after.strokes)
+        if runs is None or latents[0] != latents[1]:
+            return None
+        cell = (before.strokes or after.strokes).cell  # type: ignore[union-attr]
+        strokes = [weight_support(run, cell) for run in runs]
+    discs = [
+        coverage_square(centre, width, f.COVERAGE_WIDTHS)
+        for f in fusions
+        for centre, width in zip(f.centres, f.widths, strict=True)  # type: ignore[union-attr]
+    ]
+    return [rect for region in discs + strokes for rect in model.style_support(region, level)]
+
+
+def coverage_square(centre: StyleCentre, width: float, coverage_widths: float) -> Rect:
+    """World pixels (a square) holding every pixel where ``centre``'s coverage can be non-zero: it
+    is 0 from ``2 * coverage_widths * width`` out (a smoothstep reaching 0 there)."""
+    reach = math.floor(2 * coverage_widths * width) + 1
+    return Rect(centre.x - reach, centre.y - reach, 2 * reach + 1, 2 * reach + 1)

@@ -153,7 +153,7 @@ def test_tiles_outside_the_predicted_support_keep_their_cached_images(qtbot, pai
     regions = changed_regions(tiny, before, after, 0)
     kept, dropped = [], 0
     for (tx, ty), value in cached.items():
-        key = TileKey(after.version, 0, tx, ty)
+        key = TileKey(canvas.state, 0, tx, ty)
         damaged = any(key.world_rect().intersection(r) is not None for r in regions)
         if damaged:
             dropped += 1

@@ -47,7 +47,7 @@ def test_visible_tiles_cover_the_view_and_start_at_the_centre():
     view = View.centred(0, 0, 0, 600, 300)
     keys = visible_keys(view, LevelPlan(), 7)
     assert {(k.tx, k.ty) for k in keys} == {(tx, ty) for tx in range(-2, 2) for ty in range(-1, 1)}
-    assert keys[0].version == 7 and view.distance2(0, keys[0].tx, keys[0].ty) == min(
+    assert keys[0].state == 7 and view.distance2(0, keys[0].tx, keys[0].ty) == min(
         view.distance2(0, k.tx, k.ty) for k in keys
     )
 
@@ -94,9 +94,25 @@ def test_cache_never_exceeds_its_budget(items, budget):
     for index, (tile, size) in enumerate(items):
         cache.put(TileKey(0, 0, tile, 0), index, size)
         assert cache.bytes <= budget
-        assert cache.bytes == sum(cache._items[k][1] for k in cache.key_list())
+        assert cache.bytes == cache.counted_bytes()
     cache.set_budget(budget // 2)
     assert cache.bytes <= budget // 2
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.tuples(st.booleans(), st.integers(0, 12), st.integers(0, 12)), min_size=1, max_size=120))
+def test_shared_images_count_once_and_free_with_their_last_key(steps):
+    cache = TileCache(40)
+    for put, a, b in steps:
+        if put:
+            cache.put(TileKey(0, 0, a, 0), object(), b + 1)
+        else:
+            if cache.alias(TileKey(1, 0, a, 0), TileKey(0, 0, b, 0)):
+                assert cache.get(TileKey(1, 0, a, 0)) is cache.get(TileKey(0, 0, b, 0))
+        assert cache.bytes == cache.counted_bytes() <= 40
+    for key in cache.key_list():
+        cache.pop(key)
+    assert cache.bytes == 0
 
 
 def test_cache_evicts_least_recently_used():

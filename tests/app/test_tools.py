@@ -239,7 +239,7 @@ def test_resample_tool_keeps_tiles_outside_the_support_and_undo_removes_the_over
     (patch,) = preview.overrides
     assert patch.field == "z" and patch.cells == Rect(1, 1, 2, 2)  # the whole 16-px cells inside
     # Support: cells 0..4 (one cell of margin) = pixels [0, 64)^2, all in tile (0, 0).
-    kept = {(k.level, k.tx, k.ty) for k in canvas.cache.key_list() if k.version == preview.version}
+    kept = {(k.level, k.tx, k.ty) for k in canvas.cache.key_list() if k.state == canvas.state}
     assert kept == cached - {(0, 0, 0)}
     qtbot.waitUntil(canvas.is_complete, timeout=10000)
     edit = win.staging.edit
@@ -251,14 +251,14 @@ def test_resample_tool_keeps_tiles_outside_the_support_and_undo_removes_the_over
     win.staging.accept()
     edited = win.world
     assert edited.overrides == (patch,) and win.tools.undo_action.text() == "&Undo Resample region"
-    assert {(k.level, k.tx, k.ty) for k in canvas.cache.key_list() if k.version == edited.version} >= cached
+    assert {(k.level, k.tx, k.ty) for k in canvas.cache.key_list() if k.state == canvas.state} >= cached
     qtbot.waitUntil(canvas.is_complete, timeout=10000)
     assert model.calls[calls:] == []  # accepting renders nothing again: the preview's tiles carry over
 
     calls = len(model.calls)
     win.tools.undo_action.trigger()
     assert win.world is start and win.world.overrides == ()
-    assert TileKey(start.version, 0, 1, 0) in canvas.cache  # undo also keeps the untouched tiles
+    assert TileKey(canvas.state, 0, 1, 0) in canvas.cache  # undo also keeps the untouched tiles
     qtbot.waitUntil(canvas.is_complete, timeout=10000)
     rendered = [o for _, origins in model.calls[calls:] for o in origins]
     assert all(0 <= x < 256 and 0 <= y < 256 for x, y in rendered)
@@ -283,17 +283,20 @@ def test_canvas_keeps_synthesised_tiles_whose_source_pixels_the_edit_cannot_reac
     canvas = make_canvas(size=(600, 600))
     canvas.zoom_by(-1)  # level 1: each tile is rendered from 512 level-0 pixels and halved
     qtbot.waitUntil(canvas.is_complete, timeout=10000)
-    old = canvas.world
+    old, old_state = canvas.world, canvas.state
     before = {(k.level, k.tx, k.ty): canvas.cache.get(k) for k in canvas.cache.key_list()}
-    edited = old.with_seed(old.seed)  # a new version (pixels equal, which the damage below ignores)
+    edited = old.with_seed(old.seed + 1)  # another state (its damage is made up below)
     canvas.set_world(edited, damage=lambda level: [Rect(480, 0, 32, 20)] if level == 0 else [])
-    kept = {(k.level, k.tx, k.ty): canvas.cache.get(k) for k in canvas.cache.key_list()}
-    assert all(k.version == edited.version for k in canvas.cache.key_list())
-    # Level-1 tile (0, 0) covers level-0 x in [0, 512): it is the only one the damage reaches.
-    assert set(kept) == set(before) - {(1, 0, 0)}
-    assert all(kept[k] is before[k] for k in kept)
-    canvas.set_world(edited.with_seed(9), damage=lambda level: None)  # "anywhere": nothing is kept
-    assert len(canvas.cache) == 0
+    keys = canvas.cache.key_list()
+    kept = {(k.level, k.tx, k.ty): canvas.cache.get(k) for k in keys if k.state == canvas.state}
+    # Level-1 tile (0, 0) covers level-0 x in [0, 512): the only one of its level the damage reaches;
+    # of the level-0 tiles that came with the level-1 renders, only (1, 0) (x in [256, 512)).
+    assert (0, 1, 0) in before
+    assert set(kept) == set(before) - {(1, 0, 0), (0, 1, 0)}
+    assert all(kept[k] is before[k] for k in kept)  # shared, not copied
+    assert {(k.level, k.tx, k.ty) for k in keys if k.state == old_state} == set(before)  # kept for undo
+    canvas.set_world(edited.with_seed(9), damage=lambda level: None)  # "anywhere": nothing is shared
+    assert not [k for k in canvas.cache.key_list() if k.state == canvas.state]
 
 
 def test_undo_and_redo_say_what_they_undo(qtbot, window):

@@ -109,8 +109,14 @@ class FusedStyles:
                     weights = self.fusion.weights(*grid)
                 else:
                     cells, weights = self.fusion.lattice_weights(*grid)
+                    # Centres that weigh exactly 0 on this block (their coverage is compactly
+                    # supported) are left out, so a block no centre reaches computes exactly what
+                    # it would without them: edits of far centres leave it bit-identical.
+                    count = self.fusion.count
+                    near = weights[:count].flatten(1).amax(dim=1) > 0
                     cell_z, cell_w = self.lattice(cells)
-                    z_g, w = torch.cat([z_g, cell_z]), torch.cat([w, cell_w])
+                    z_g, w = torch.cat([z_g[near], cell_z]), torch.cat([w[near], cell_w])
+                    weights = torch.cat([weights[:count][near], weights[count:]])
                 out.append((weights[None].to(device=w.device, dtype=w.dtype), z_g, w))
             self._cache[key] = out
         return self._cache[key]
