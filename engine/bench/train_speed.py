@@ -35,7 +35,7 @@ BATCH = 8
 CYCLE = 16  # a multiple of every family's r1_every and path_every
 MAX_CYCLES = 4  # 64 steps: enough on a GPU, where a cycle takes about a second
 ROW_SECONDS = 60.0  # a row stops after the cycle that passes this (the full run)
-QUICK_STEPS = 4  # --quick: steps per precision, not a whole cycle (lazy regularisers over their share)
+QUICK_STEPS = 2  # --quick: steps per precision, not a whole cycle (lazy regularisers over their share)
 
 
 @benchmark(
