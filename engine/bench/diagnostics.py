@@ -18,10 +18,10 @@ from engine.models.registry import build_random
 from engine.render import Renderer
 from engine.world import World
 
-#: ``--quick``: one far distance (two far sets, so 59 re-splits can still fail one at p 0.05), six
+#: ``--quick``: one far distance (two far sets, so 59 re-splits can still fail one at p 0.05), four
 #: 32 px frames per set: the same checks, a fraction of ``eval --quick``'s renders and splits.
-BENCH_QUICK = DiagnosticOptions(frame=32, frames=6, distances=(10**9,), seam_rect=(150, 100), permutations=59)
-QUICK_PERIODS = 2  # --quick: repetition at the longest periods only (alis:tiny has eleven)
+BENCH_QUICK = DiagnosticOptions(frame=32, frames=4, distances=(10**9,), seam_rect=(150, 100), permutations=59)
+QUICK_PERIODS = 1  # --quick: repetition at the longest period only (alis:tiny has eleven)
 
 
 def quick_diagnose(model: Generator, ref: str, options: DiagnosticOptions, device: str) -> dict:
@@ -40,7 +40,7 @@ def quick_diagnose(model: Generator, ref: str, options: DiagnosticOptions, devic
 
 @benchmark(
     "diagnostics",
-    quick_limit=f"test configs; 32 px frames, 6 per set, far sets at +-1e9, 59 re-splits, {QUICK_PERIODS} periods",
+    quick_limit=f"test configs; 32 px frames, 4 per set, far sets at +-1e9, 59 re-splits, {QUICK_PERIODS} periods",
 )
 def diagnostics(ctx: BenchContext) -> list[Row]:
     rows = []

@@ -17,7 +17,7 @@ export, up to :func:`engine.render.region_side` of the device: 1024 px on a CPU,
 The goal is ``discarded_fraction`` <= 2 % at :data:`EXPORT` (65536 x 16384, off the grid). CPU
 time is measured over a square of ``min(k, TIMED_BLOCKS)`` blocks per side rendered both ways
 (``--quick``: 2), so ratios come from one run on one machine; a family without regions (the
-reference) gets blocks on both sides. ``paper`` configs are timed on a CPU only when named
+reference) is not timed. ``paper`` configs are timed on a CPU only when named
 (``--configs paper``): their FLOP figures need no timing.
 """
 
@@ -127,7 +127,8 @@ def margins(ctx: BenchContext) -> list[Row]:
         fractions = margin_fractions(model, (1, region, gpu_region))
         if fractions is not None:
             row.update(_discarded(row["cover_fraction"], *fractions))
-        if ctx.device == "cpu" and (config != "paper" or config in ctx.configs):  # paper: hours on a CPU
+        measure = model.renders_regions and ctx.device == "cpu"
+        if measure and (config != "paper" or config in ctx.configs):  # paper: hours on a CPU
             real = build_random(family, config)
             world = World(f"{family}:{config}", seed=1)
             k = min(region, timed_blocks) if model.renders_regions else 1
