@@ -31,7 +31,7 @@ from app.memory import MemoryKeeper, MemoryPlan
 from app.navigator import Navigator
 from app.panels.jobs_dock import JobsDock
 from app.project_controller import ProjectController, ProjectPrompts
-from app.session import Session
+from app.session import Session, weakly
 from app.settings import Preferences, Settings
 from app.startup_safety import restore_window_geometry, startup_default_model, tell_user
 from app.theme import apply_theme, install_theme
@@ -100,9 +100,10 @@ class MainWindow(QMainWindow):
         self.worker.sig_model_ready.connect(self._on_worker_model_ready)
         self.worker.sig_failed.connect(self._on_worker_failed)
         self.worker.sig_pending_changed.connect(self._on_worker_pending)
-        self.session.view_changed.connect(self.on_canvas_view)
-        self.session.world_changed.connect(lambda change: self.seed_field.setText(str(change.world.seed)))
-        self.session.document_changed.connect(lambda session: self.setWindowTitle(session.title))
+        # weakly: no reference cycle through a widget (see app.session.weakly)
+        self.session.view_changed.connect(weakly(self.on_canvas_view))
+        self.session.world_changed.connect(weakly(self._show_seed))
+        self.session.document_changed.connect(weakly(self._show_title))
         self.canvas.sig_cursor_moved.connect(self._on_canvas_cursor)
         self.worker.start()
 
@@ -288,6 +289,12 @@ class MainWindow(QMainWindow):
 
     def _on_worker_pending(self, count: int) -> None:
         self.pending_label.setText(f"{count} pending")
+
+    def _show_seed(self, change) -> None:
+        self.seed_field.setText(str(change.world.seed))
+
+    def _show_title(self, session) -> None:
+        self.setWindowTitle(session.title)
 
     def on_canvas_view(self, view) -> None:
         zoom = 2.0**view.zoom

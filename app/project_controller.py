@@ -37,7 +37,7 @@ from app.project_prompts import (  # re-exported: tests and the window name them
     SaveChoice,
     default_prompts,
 )
-from app.session import WorldChange
+from app.session import WorldChange, weakly
 from app.startup_safety import read_autosave
 from engine.atomic import write_bytes_atomic
 from engine.errors import EverscapeError, first_line
@@ -70,7 +70,7 @@ class ProjectController(QObject):
         self.autosave_timer.timeout.connect(self.write_autosave)
         self._before_open: tuple[Path | None, Project] | None = None  # restored if the model fails to load
         self.session = window.session
-        self.session.world_changed.connect(self._on_world_changed)
+        self.session.world_changed.connect(weakly(self._on_world_changed))
         window.worker.sig_failed.connect(self._on_worker_failed)
 
     # -- state --------------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.session import weakly
 from app.tiles import SUB
 from app.tools.base import Commit
 from app.tools.style_centres import StyleCentreTool, random_seed
@@ -100,9 +101,9 @@ class StylesPalette(QWidget):
         layout.addWidget(self.tree)
         layout.addWidget(self.hint)
         layout.addLayout(buttons)
-        canvas.session.world_changed.connect(lambda _change: self.refresh())  # the document's world
+        canvas.session.world_changed.connect(weakly(self._on_world_changed))  # the document's world
         canvas.worker.sig_call_done.connect(self._on_swatch)
-        canvas.session.selection_changed.connect(self._on_tool_selection)  # the tool selects in the session
+        canvas.session.selection_changed.connect(weakly(self._on_tool_selection))  # the tool selects in the session
         self.refresh()
 
     def _button(self, text: str, tip: str, slot: Callable[[], None]) -> QPushButton:
@@ -112,6 +113,9 @@ class StylesPalette(QWidget):
         return button
 
     # -- showing the world's styles -------------------------------------------------------------------
+
+    def _on_world_changed(self, _change) -> None:
+        self.refresh()
 
     def refresh(self) -> None:
         """Rebuild the rows when the shown world's styles changed (not on every pan)."""

@@ -16,6 +16,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu, QSpinBox
 
 from app.history import History
+from app.session import weakly
 from app.tools.drop_image import ImageDropper
 from app.tools.resample import ResampleTool
 from app.tools.style_centres import StyleCentreTool
@@ -29,7 +30,7 @@ class ToolController:
         self.session = self.canvas.session
         self.before_change: list[Callable[[], None]] = []  # run before the document changes (app.staging)
         self._build_edit_menu()
-        self.session.history_changed.connect(lambda _session: self._update_actions())
+        self.session.history_changed.connect(weakly(self._on_history_changed))
         self.style_tool = StyleCentreTool(self.canvas, self.apply, window.show_error, model=self.model)
         self.resample_tool = ResampleTool(self.canvas, self.apply, self.model, window.show_error)
         self.image_dropper = ImageDropper(  # drop = invert, a job of the window's
@@ -116,6 +117,9 @@ class ToolController:
     def redo(self) -> None:
         self._before_change()
         self.session.redo()
+
+    def _on_history_changed(self, _session) -> None:
+        self._update_actions()
 
     def _update_actions(self) -> None:
         undo, redo = self.history.undo_label(), self.history.redo_label()
