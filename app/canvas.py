@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Sequence
 
 from PySide6.QtCore import QElapsedTimer, QPointF, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent, QMouseEvent, QPainter, QWheelEvent
@@ -44,9 +43,8 @@ from app.session import Damage, Session, WorldChange, weakly
 from app.tiles import LevelPlan, TileCache, TileKey, View, plan_requests, visible_keys
 from app.tools.base import CanvasTool
 from app.worker import ModelInfo, TileRequest, TileWorker
-from app.world_states import WorldStates
+from app.world_states import WorldStates, drop_tiles_of_dead_states, share_undamaged_tiles
 from engine.edits import changed_regions
-from engine.geometry import Rect
 from engine.world import World
 
 __all__ = ["Canvas", "Damage"]
@@ -202,26 +200,11 @@ class Canvas(QWidget):
 
     def _share_tiles(self, old: int, new: int, damage: Damage) -> None:
         assert self.plan is not None
-        regions: dict[int, Sequence[Rect] | None] = {}
-        for key in self.cache.key_list():
-            if key.state != old:
-                continue
-            rect, base, _ = self.plan.render_rect(key)
-            if base not in regions:
-                regions[base] = damage(base)
-            rects = regions[base]
-            if rects is None:
-                return  # this level changed anywhere: nothing carries over
-            shared = TileKey(new, key.level, key.tx, key.ty)
-            if shared not in self.cache and not any(rect.intersection(r) is not None for r in rects):
-                self.cache.alias(shared, key)
+        share_undamaged_tiles(self.cache, self.plan, old, new, damage)
 
     def _drop_dead_states(self) -> None:
         """Forget tiles of states no world has any more (they could never be shown again)."""
-        live = self.states.live()
-        for key in self.cache.key_list():
-            if key.state not in live:
-                self.cache.pop(key)
+        drop_tiles_of_dead_states(self.cache, self.states.live())
 
     def set_tool(self, tool: CanvasTool | None) -> None:
         """Route input to ``tool`` first (``None``: the built-in pan and zoom only)."""

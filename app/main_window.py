@@ -107,6 +107,20 @@ class MainWindow(QMainWindow):
         self.canvas.sig_cursor_moved.connect(self._on_canvas_cursor)
         self.worker.start()
 
+        self._open_first_world(settings, persist, model_ref, seed, view)
+
+    # -- construction -------------------------------------------------------------------------------
+
+    def _open_first_world(
+        self,
+        settings: Settings,
+        persist: bool,
+        model_ref: str | None,
+        seed: int | None,
+        view: tuple[int, int, int] | None,
+    ) -> None:
+        """The world the window starts on: the command line's, else the autosave or last project's,
+        else the default model's; a first start also probes for an interesting first view."""
         restored = settings.last_world() if persist else None
         if persist and (geometry := settings.geometry()) is not None:
             restore_window_geometry(self, geometry, settings.notices)
@@ -128,8 +142,6 @@ class MainWindow(QMainWindow):
         notices = settings.take_notices() + self.project.take_startup_notices()
         if notices:
             tell_user(self, "; ".join(notices))
-
-    # -- construction -------------------------------------------------------------------------------
 
     def _install_tools(self) -> None:
         """Edit ▸ Undo/Redo and the canvas tools; every later world change goes through ``self.tools``."""

@@ -15,7 +15,12 @@ world alive); :meth:`WorldStates.live` tells the canvas which cached tiles can s
 from __future__ import annotations
 
 import weakref
+from collections.abc import Collection, Sequence
 
+from app.session import Damage
+from app.tile_cache import TileCache
+from app.tiles import LevelPlan, TileKey
+from engine.geometry import Rect
 from engine.world import World
 
 
@@ -62,3 +67,28 @@ class WorldStates:
         """Start over (another generator: equal worlds no longer mean equal pixels). Numbers are
         never reused, so a late tile of a forgotten state can never be taken for a new one's."""
         self._members.clear()
+
+
+def share_undamaged_tiles(cache: TileCache, plan: LevelPlan, old: int, new: int, damage: Damage) -> None:
+    """Let state ``new`` share every cached tile of state ``old`` that lies outside ``damage`` (where
+    the edit may have changed pixels); a level damaged "anywhere" shares nothing."""
+    regions: dict[int, Sequence[Rect] | None] = {}
+    for key in cache.key_list():
+        if key.state != old:
+            continue
+        rect, base, _ = plan.render_rect(key)
+        if base not in regions:
+            regions[base] = damage(base)
+        rects = regions[base]
+        if rects is None:
+            return  # this level changed anywhere: nothing carries over
+        shared = TileKey(new, key.level, key.tx, key.ty)
+        if shared not in cache and not any(rect.intersection(r) is not None for r in rects):
+            cache.alias(shared, key)
+
+
+def drop_tiles_of_dead_states(cache: TileCache, live: Collection[int]) -> None:
+    """Forget tiles of states no world has any more (they could never be shown again)."""
+    for key in cache.key_list():
+        if key.state not in live:
+            cache.pop(key)

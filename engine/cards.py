@@ -120,7 +120,7 @@ def _cover(landcover: dict[str, Any] | None) -> str:
         for key, row in landcover["measures"].items()
     )
     rows = landcover.get("gallery_rows")  # a row-dependent model: the rows standing for the data's height
-    if rows is None:
+    if not rows or len(rows) != 2:  # none, or not a (first, last) pair: the shares alone
         return shares
     bands = landcover.get("by_latitude") or []
 
