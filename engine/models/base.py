@@ -166,3 +166,12 @@ class Generator(nn.Module):
     def check_level(self, level: int) -> None:
         if not 0 <= level < self.num_levels():
             raise ValueError(f"{self.family} renders levels 0..{self.num_levels() - 1}, not {level}")
+
+    def region_extent(self, size: tuple[int, int] | None, block: int, name: str) -> tuple[int, int]:
+        """``(width, height)`` of a region render: ``size`` (whole blocks of ``block`` px a side, which
+        is what world-aligned regions stitch by), or one block when None; ``name`` is the family as
+        users read it, for the error."""
+        width, height = size or (block, block)
+        if width % block or height % block or width <= 0 or height <= 0:
+            raise InvalidInput(f"{name} regions must be whole blocks of {block} px, got {width}x{height}")
+        return width, height

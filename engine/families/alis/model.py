@@ -333,9 +333,7 @@ class ALISGenerator(Generator):
         size wherever their pixels should stitch (``Renderer(region=...)``)."""
         self.check_level(level)
         block = self.config.block
-        width, height = size or (block, block)
-        if width % block or height % block or width <= 0 or height <= 0:
-            raise InvalidInput(f"ALIS regions must be whole blocks of {block} px, got {width}x{height}")
+        width, height = self.region_extent(size, block, "ALIS")
         cells = [self.anchor_cells(Rect(ox, oy, width, height)) for ox, oy in origins]
         z = source.read(ANCHOR_FIELD, self.config.z_dim, cells)  # (N, z_dim, J, I)
         ws = self.anchor_ws(z, world_psi(styles, self.config.psi))

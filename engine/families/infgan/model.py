@@ -278,9 +278,7 @@ class InfGANGenerator(Generator):
         on the same world-aligned grid (``Renderer(region=...)``)."""
         self.check_level(level)
         block = self.config.block
-        width, height = size or (block, block)
-        if width % block or height % block or width <= 0 or height <= 0:
-            raise InvalidInput(f"∞-GAN regions must be whole blocks of {block} px, got {width}x{height}")
+        width, height = self.region_extent(size, block, "∞-GAN")
         stop = self.level_end[level]
         out = (Span(0, width), Span(0, height))  # planned at origin 0, translated per origin below
         first = (self._plan(0, stop, out[0])[0], self._plan(0, stop, out[1])[0])

@@ -225,9 +225,7 @@ class InfinityGANGenerator(Generator):
         only with regions of their own size on the same world-aligned grid (``Renderer(region=...)``)."""
         self.check_level(level)
         block = self.config.block
-        width, height = size or (block, block)
-        if width % block or height % block or width <= 0 or height <= 0:
-            raise InvalidInput(f"InfinityGAN regions must be whole blocks of {block} px, got {width}x{height}")
+        width, height = self.region_extent(size, block, "InfinityGAN")
         if any(ox % block or oy % block for ox, oy in origins):
             raise ValueError(f"block origins must be multiples of {block}, got {list(origins)}")
         windows = self.region_plan(width, height)
