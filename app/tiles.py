@@ -212,9 +212,15 @@ class View:
         return x, y, world_side * SUB / self.unit
 
     def distance2(self, level: int, tx: int, ty: int) -> float:
-        """Squared screen distance from a tile's centre to the view centre."""
-        x, y, side = self.tile_screen_rect(level, tx, ty)
-        return (x + side / 2 - self.width / 2) ** 2 + (y + side / 2 - self.height / 2) ** 2
+        """Squared screen distance from a tile's centre to the middle of the pixel at the view centre.
+
+        The middle of a pixel, not the view's exact centre: a view centred on a tile corner (the
+        origin, any "Go to" a round number) would tie four tiles, and the first tile rendered must be
+        the one that shows the centre pixel. Exact integers until the last step, at any distance."""
+        side, (px, py) = TILE << level, self.centre
+        dx2, dy2 = 2 * tx * side + side - 2 * px - 1, 2 * ty * side + side - 2 * py - 1  # 2x world distance
+        scale = SUB / self.unit / 2
+        return (dx2 * scale) ** 2 + (dy2 * scale) ** 2
 
 
 def visible_keys(view: View, plan: LevelPlan, state: int, margin: int = 0) -> list[TileKey]:

@@ -81,6 +81,21 @@ class TileRequest:
 WorkerCall = Callable[[Renderer, Callable[[], None]], Any]
 
 
+def tile_region(model) -> int:
+    """Model blocks per side of the windows the worker renders: one display tile per forward pass.
+
+    A tile rendered as one padding-free region pays the model's margins once instead of once per
+    block; on 2 CPU cores that makes the shipped models' tiles about 1.5x cheaper than 128-px blocks
+    (while larger regions get slower per pixel again: their activations leave the caches). Every tile
+    uses the same grid, so tiles stitch exactly; against block- or export-sized regions they agree
+    within 1 LSB (kernels sum in a shape-dependent order).
+    """
+    block = model.block_size(0)
+    if not getattr(model, "renders_regions", False) or TILE % block:
+        return 1
+    return TILE // block
+
+
 def default_loader(ref: str):
     from engine.models.registry import load_model
 
@@ -295,7 +310,8 @@ class TileWorker(QThread):
     def _open(self, ref: str, loader: Callable) -> None:
         try:
             loaded = loader(ref)
-            renderer = Renderer(loaded.model, self.device_preference, max_batch=self.max_batch)
+            region = tile_region(loaded.model)
+            renderer = Renderer(loaded.model, self.device_preference, max_batch=self.max_batch, region=region)
         except EverscapeError as error:
             self.sig_failed.emit([], str(error))
             return
