@@ -172,9 +172,12 @@ class Renderer:
         """A cheap stand-in for ``render`` at ``level`` (rects in pixels of ``level``) for models
         with previews (``model.preview_levels()``): the network's coarse image, through the
         model's fitted colour map (:mod:`engine.preview`; the first call per model fits it, about a
-        second). Consistent like ``render``: squares of ``region`` preview blocks on a world-aligned
-        grid, each rendered alone on CPU. Not the real render: a few LSB off at level 1, more at 2."""
-        side = self.model.preview_block(level) * self.region  # raises for a level without previews
+        second). Consistent like ``render``: world-aligned squares of as many pixels as this renderer's
+        level-0 squares (:meth:`block_size`; a 256 px tile is then one forward pass at any level, the
+        fastest measured), each rendered alone on CPU. Not the real render: a few LSB off at level
+        1, more at 2 (``engine.preview``)."""
+        self.model.preview_block(level)  # raises for a level without previews, before the calibration
+        side = self.block_size(0)
         calibration = self.preview_calibration(world, cancelled)
         source = self.source(world)
 
