@@ -5,9 +5,9 @@ way to full resolution, InfinityGAN's skip path cut after a few blocks. Its layo
 render's, its colours are not: the later blocks still add to every channel. Per preview level an
 affine map ``rgb' = A @ (r, g, b, 1)`` (3x4) from the raw preview to the 8-bit colours of the
 box-downsampled real render removes most of the difference. Measured on the shipped InfinityGAN
-(fitted on :data:`CALIBRATION_RECT` of seed 0, tested on seed 5 and 9 elsewhere), the mean absolute
-error against the box-downsampled real render drops from 18..21 to 4..7 LSB at level 1, and from
-43..45 to 7..12 LSB at level 2.
+(fitted on :data:`CALIBRATION_RECT` of seed 0), the mean absolute error against the box-downsampled
+real render is 18..21 LSB at level 1 and 43..45 at level 2 uncalibrated (two places), and 2..9 and
+3..14 LSB calibrated (five places of other seeds, the worst where the strip is the calibration's).
 
 The map is fitted by least squares from one real render of a fixed place (:func:`calibration_rect`,
 about 1 s on a CPU for the shipped model) and depends on the weights only, so it is kept per

@@ -18,7 +18,7 @@ from engine.geometry import Rect
 from engine.models.base import MAX_PREVIEW_SIDE
 from engine.models.registry import FAMILY_PACKAGES, build_random, load_model
 from engine.preview import MAX_COEFFICIENT, PreviewCalibration, box_downsample, cache_file, forget_calibrations
-from engine.render import Renderer
+from engine.render import Cancelled, Renderer
 from engine.styles import StyleLayout
 from engine.world import World
 
@@ -113,6 +113,13 @@ def test_calibration_is_kept_per_checkpoint_and_read_back(cache):
     assert again.blocks_rendered == 0  # read from the file, not fitted again
 
 
+def test_a_cancelled_preview_stops_in_its_calibration_and_keeps_nothing(cache):
+    renderer = Renderer(four_block_model(), "cpu", region=FAST)
+    with pytest.raises(Cancelled):
+        renderer.render_preview(World("tiny4", 5, model_hash=SHA), [Rect(0, 0, 16, 16)], 1, cancelled=lambda: True)
+    assert renderer.blocks_rendered == 0 and not cache.exists()
+
+
 def test_random_weights_fit_in_memory_only(cache):
     renderer = Renderer(four_block_model(), "cpu", region=FAST)
     world = World("tiny4", 5)  # no checkpoint hash
@@ -176,7 +183,7 @@ def test_calibrated_previews_of_the_shipped_model_are_close_to_its_real_render(c
     real = renderer.render(world, [place])[0]
     calibration = renderer.preview_calibration(world)
     source = renderer.source(world)
-    # Measured: 4.9 and 9.1 LSB (18..21 and 43..45 uncalibrated).
+    # Measured here: 4.9 and 9.1 LSB.
     for level, bound in ((1, 10.0), (2, 18.0)):
         coarse = Rect(place.x >> level, place.y >> level, place.w >> level, place.h >> level)
         preview = renderer.render_preview(world, [coarse], level)[0]
