@@ -5,7 +5,8 @@ level-``k`` tile costs ``4**k`` level-0 tiles. A preview (:meth:`engine.render.R
 stops the network early instead. Per preview level the row gives the median seconds (of
 :data:`REPEATS`, each at its own place) of one tile as a preview and as the real render of its
 ``256 << k`` world px (``Renderer(region=2)``, the downsampling itself not counted), their ratio,
-and the preview's mean absolute error against the box-downsampled real render (LSB); the level-0
+the same as FLOPs counted on the meta device (exact, where timings are noisy), and the preview's
+mean absolute error against the box-downsampled real render (LSB); the level-0
 row times one real tile, and the calibration row the one-off colour fit (a model without a hash, so
 nothing is kept). Measured on the shipped InfinityGAN where installed, else its ``small`` config with
 initial weights; ``--quick``: a tiny four-block config, one repeat.
@@ -19,10 +20,13 @@ import time
 from collections.abc import Callable
 
 import numpy as np
+import torch
+from torch.utils.flop_counter import FlopCounterMode
 
 from engine.bench import BenchContext, Row, benchmark, sync
 from engine.checkpoints import find_checkpoint
-from engine.families.infinitygan.model import CONFIGS
+from engine.families.infinitygan.model import CONFIGS, build
+from engine.fields import LatentSource
 from engine.geometry import Rect
 from engine.models.base import Generator
 from engine.models.registry import build_initial, load_model
@@ -45,6 +49,20 @@ def median_seconds(function: Callable[[int], object], repeats: int) -> float:
         sync()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def tile_gflop(model: Generator, level: int | None, side: int) -> float:
+    """GFLOPs of one tile as region renders (``level`` None) or previews of ``level`` in windows of
+    ``side`` px, as the renderer runs them, counted on a meta-device copy of ``model`` (nothing computed)."""
+    with torch.device("meta"):
+        meta = build(model.config).eval().requires_grad_(False)
+    source, styles, counter = LatentSource(0, device="meta"), World("m").styles, FlopCounterMode(display=False)
+    with counter, torch.inference_mode():
+        if level is None:
+            meta.render_blocks([(0, 0)], source, styles, 0, (side, side))
+        else:
+            meta.render_preview([(0, 0)], source, styles, level, (side, side))
+    return counter.get_total_flops() / 1e9 * max(1, TILE // side) ** 2
 
 
 def bench_model(ctx: BenchContext) -> tuple[str, Generator]:
@@ -75,7 +93,9 @@ def preview_tiles(ctx: BenchContext) -> list[Row]:
         return renderer.render(world, [Rect(side * (i + 1), 0, side, side)])[0]
 
     real_tile = median_seconds(lambda i: real(0, i), repeats)
-    rows.append({"model": name, "what": "real tile, level 0", "seconds": real_tile})
+    side = renderer.block_size(0)  # the windows of real tiles and of previews
+    real_gflop = tile_gflop(model, None, side)
+    rows.append({"model": name, "what": "real tile, level 0", "seconds": real_tile, "gflop": real_gflop})
     for level in model.preview_levels():
         preview = median_seconds(lambda i, lv=level: renderer.render_preview(world, [tile(i)], lv), repeats)
         downsampled = median_seconds(lambda i, lv=level: real(lv, i), repeats)
@@ -88,6 +108,8 @@ def preview_tiles(ctx: BenchContext) -> list[Row]:
                 "seconds": preview,
                 "real_seconds": downsampled,
                 "speedup": downsampled / preview,
+                "gflop": tile_gflop(model, level, side),
+                "real_gflop": real_gflop * 4**level,
                 "mae_lsb": float(np.abs(image - target).mean()),
             }
         )
