@@ -40,6 +40,13 @@ from engine.errors import EverscapeError
 from engine.fields import DEFAULT_STORE, FieldStore, LatentSource
 from engine.geometry import Rect, aligned_cover
 from engine.models.base import Generator
+from engine.preview import (
+    CALIBRATION_SEED,
+    PreviewCalibration,
+    cached_calibration,
+    calibration_rect,
+    remember_calibration,
+)
 from engine.world import World
 
 
@@ -130,6 +137,7 @@ class Renderer:
         self._lock = threading.Lock()
         self.blocks_rendered = 0  # statistics for benchmarks and tests
         self.pixels_rendered = 0  # output pixels computed (a rim region computes less than its square)
+        self._own_calibration: PreviewCalibration | None = None  # preview colours of a model without a hash
 
     def source(self, world: World) -> LatentSource:
         return LatentSource(world.seed, world.overrides, device=self.device, dtype=self.dtype, store=self.store)
@@ -151,31 +159,58 @@ class Renderer:
         :class:`Cancelled` and renders nothing more.
         """
         block = self.block_size(level)
-        covers = [aligned_cover(r, block) for r in rects]
-        origins: list[tuple[int, int]] = []
-        seen: set[tuple[int, int]] = set()
-        for cover in covers:
-            for by in range(cover.y, cover.bottom, block):
-                for bx in range(cover.x, cover.right, block):
-                    if (bx, by) not in seen:
-                        seen.add((bx, by))
-                        origins.append((bx, by))
-        blocks = self.render_blocks(world, origins, level, cancelled)
-        out = []
-        for rect in rects:
-            image = np.empty((rect.h, rect.w, 3), dtype=np.uint8)
-            cover = aligned_cover(rect, block)
-            for by in range(cover.y, cover.bottom, block):
-                for bx in range(cover.x, cover.right, block):
-                    part = Rect(bx, by, block, block).intersection(rect)
-                    if part is None:
-                        continue
-                    tile = blocks[(bx, by)]
-                    image[part.y - rect.y : part.bottom - rect.y, part.x - rect.x : part.right - rect.x] = tile[
-                        part.y - by : part.bottom - by, part.x - bx : part.right - bx
-                    ]
-            out.append(image)
-        return out
+        blocks = self.render_blocks(world, cover_origins(rects, block), level, cancelled)
+        return assemble(rects, blocks, block)
+
+    def render_preview(
+        self,
+        world: World,
+        rects: Sequence[Rect],
+        level: int,
+        cancelled: Callable[[], bool] | None = None,
+    ) -> list[np.ndarray]:
+        """A cheap stand-in for ``render`` at ``level`` (rects in pixels of ``level``) for models
+        with previews (``model.preview_levels()``): the network's coarse image, through the
+        model's fitted colour map (:mod:`engine.preview`; the first call per model fits it, about a
+        second). Consistent like ``render``: world-aligned squares of as many pixels as this renderer's
+        level-0 squares (:meth:`block_size`; a 256 px tile is then one forward pass at any level, the
+        fastest measured), each rendered alone on CPU. Not the real render: a few LSB off at level
+        1, more at 2 (``engine.preview``)."""
+        self.model.preview_block(level)  # raises for a level without previews, before the calibration
+        side = self.block_size(0)
+        calibration = self.preview_calibration(world, cancelled)
+        source = self.source(world)
+
+        def run(corners: list[tuple[int, int]], size: tuple[int, int]) -> np.ndarray:
+            return calibration.apply(level, self.model.render_preview(corners, source, world.styles, level, size))
+
+        jobs = [(origin, Rect(origin[0], origin[1], side, side)) for origin in cover_origins(rects, side)]
+        return assemble(rects, self._run_jobs(jobs, side, run, cancelled, counted=False), side)
+
+    def preview_calibration(self, world: World, cancelled: Callable[[], bool] | None = None) -> PreviewCalibration:
+        """The colour maps of this renderer's model (``world.model_hash`` names its checkpoint): kept
+        per checkpoint, else fitted from a real render of a fixed place of ``world``'s model."""
+        levels, sha = self.model.preview_levels(), world.model_hash
+        found = cached_calibration(sha, levels) if sha else self._own_calibration
+        if found is not None:
+            return found
+        place = calibration_rect(self.model.block_size(0))
+        real_world = World(world.model, CALIBRATION_SEED, model_hash=sha)
+        side = self.block_size(0)  # regions over the place only (``within``), whatever this renderer's region
+        blocks = self.render_blocks(real_world, cover_origins([place], side), 0, cancelled, within=place)
+        real = assemble([place], blocks, side)[0]
+        raws = {}
+        with self._lock, torch.inference_mode():
+            source = self.source(real_world)
+            for level in levels:
+                corner, size = (place.x >> level, place.y >> level), (place.w >> level, place.h >> level)
+                raws[level] = self.model.render_preview([corner], source, real_world.styles, level, size)[0]
+        found = PreviewCalibration.fit(real, raws)
+        if sha:
+            remember_calibration(sha, found)
+        else:  # random weights: no name to keep the maps under beyond this renderer
+            self._own_calibration = found
+        return found
 
     def window(self, origin: tuple[int, int], level: int = 0, within: Rect | None = None) -> Rect:
         """The pixels computed for the block (or region) at ``origin``: its square, or for a region
@@ -197,10 +232,27 @@ class Renderer:
         """Render world-aligned blocks (of :meth:`block_size`) by origin, batching up to ``max_batch``
         and halving on OOM. With ``within``, regions are computed over :meth:`window` only; the
         rest of their array is left unwritten (the caller reads only pixels inside ``within``)."""
-        results: dict[tuple[int, int], np.ndarray] = {}
         source = self.source(world)
-        side = self.block_size(level)
+
+        def run(corners: list[tuple[int, int]], size: tuple[int, int]) -> np.ndarray:
+            region = {"size": size} if self.region > 1 else {}
+            return to_uint8(self.model.render_blocks(corners, source, world.styles, level, **region))
+
         jobs = [(origin, self.window(origin, level, within)) for origin in origins]
+        return self._run_jobs(jobs, self.block_size(level), run, cancelled)
+
+    def _run_jobs(
+        self,
+        jobs: Sequence[tuple[tuple[int, int], Rect]],
+        side: int,
+        run: Callable[[list[tuple[int, int]], tuple[int, int]], np.ndarray],
+        cancelled: Callable[[], bool] | None,
+        counted: bool = True,
+    ) -> dict[tuple[int, int], np.ndarray]:
+        """``(origin, window)`` jobs of ``side`` px squares by origin: ``run(corners, size)`` renders
+        a batch of equal windows to uint8 ``(N, h, w, 3)``; batches of :meth:`_next_batch`, halved
+        on OOM, ``cancelled`` polled between them. ``counted``: real blocks, for the statistics."""
+        results: dict[tuple[int, int], np.ndarray] = {}
         start = 0
         with self._lock, torch.inference_mode():
             while start < len(jobs):
@@ -208,10 +260,9 @@ class Renderer:
                     raise Cancelled("rendering was cancelled")
                 batch, padded = self._next_batch(jobs, start)
                 w, h = batch[0][1].size
-                region = {"size": (w, h)} if self.region > 1 else {}
                 corners = [(window.x, window.y) for _, window in padded]
                 try:
-                    images = self.model.render_blocks(corners, source, world.styles, level, **region)[: len(batch)]
+                    images = run(corners, (w, h))[: len(batch)]
                 except Exception as error:
                     if not is_out_of_memory(error):
                         raise
@@ -223,15 +274,16 @@ class Renderer:
                         ) from None
                     self.max_batch = max(1, len(batch) // 2)
                     continue
-                for (origin, window), array in zip(batch, to_uint8(images), strict=True):
+                for (origin, window), array in zip(batch, images, strict=True):
                     if (w, h) != (side, side):  # a rim region: only its window is ever read
                         whole = np.empty((side, side, 3), dtype=np.uint8)
                         x0, y0 = window.x - origin[0], window.y - origin[1]
                         whole[y0 : y0 + h, x0 : x0 + w] = array
                         array = whole
                     results[origin] = array
-                self.blocks_rendered += len(batch)
-                self.pixels_rendered += len(batch) * w * h
+                if counted:
+                    self.blocks_rendered += len(batch)
+                    self.pixels_rendered += len(batch) * w * h
                 start += len(batch)
         return results
 
@@ -248,6 +300,36 @@ class Renderer:
             return batch, batch
         pad = self.max_batch - len(batch) if self.exact else 0
         return batch, batch + [batch[-1]] * pad
+
+
+def cover_origins(rects: Sequence[Rect], block: int) -> list[tuple[int, int]]:
+    """Origins of the world-aligned ``block`` px squares covering ``rects``, each once, in order."""
+    origins: dict[tuple[int, int], None] = {}
+    for rect in rects:
+        cover = aligned_cover(rect, block)
+        for by in range(cover.y, cover.bottom, block):
+            for bx in range(cover.x, cover.right, block):
+                origins.setdefault((bx, by))
+    return list(origins)
+
+
+def assemble(rects: Sequence[Rect], blocks: dict[tuple[int, int], np.ndarray], block: int) -> list[np.ndarray]:
+    """Each rect's ``(h, w, 3)`` pixels cut from the ``block`` px squares (by origin) that cover it."""
+    out = []
+    for rect in rects:
+        image = np.empty((rect.h, rect.w, 3), dtype=np.uint8)
+        cover = aligned_cover(rect, block)
+        for by in range(cover.y, cover.bottom, block):
+            for bx in range(cover.x, cover.right, block):
+                part = Rect(bx, by, block, block).intersection(rect)
+                if part is None:
+                    continue
+                tile = blocks[(bx, by)]
+                image[part.y - rect.y : part.bottom - rect.y, part.x - rect.x : part.right - rect.x] = tile[
+                    part.y - by : part.bottom - by, part.x - bx : part.right - bx
+                ]
+        out.append(image)
+    return out
 
 
 class Cancelled(EverscapeError):

@@ -11,6 +11,13 @@ Levels: level 0 is full resolution; level ``k`` shows the same world at ``1 / 2*
 pixel ``x`` at level 0 sits near ``x >> k`` at level ``k``). Families with a native scale hierarchy
 (∞-GAN) render coarser levels themselves; the others have one level and the app downsamples.
 
+Previews. Downsampling level 0 costs ``4**k`` level-0 pixels per pixel of level ``k``; a family
+whose network draws a coarse image on its way to level 0 (InfinityGAN's skip path) can stop there
+and offer that image as a cheap preview of level ``k`` (:meth:`Generator.render_preview`). Its
+colours are the network's raw ones, only close to the real render's; ``engine.preview`` fits the
+map between them. A preview is consistent like a block: regions of ``preview_block(k)`` pixels of
+level ``k`` on a world-aligned grid, each a pure function of its origin.
+
 Each family module exposes:
 
 - ``CONFIGS: dict[str, <frozen config dataclass>]`` — named configurations (``tiny`` for tests);
@@ -32,6 +39,9 @@ from engine.errors import InvalidInput
 from engine.fields import LatentSource
 from engine.geometry import Lattice, Rect
 from engine.styles import StyleFusion, StyleLayout
+
+#: Longest side (pixels of its level) of one preview region: one forward pass, so its activations must fit.
+MAX_PREVIEW_SIDE = 2048
 
 
 @dataclass(frozen=True)
@@ -175,3 +185,41 @@ class Generator(nn.Module):
         if width % block or height % block or width <= 0 or height <= 0:
             raise InvalidInput(f"{name} regions must be whole blocks of {block} px, got {width}x{height}")
         return width, height
+
+    def preview_levels(self) -> tuple[int, ...]:
+        """Levels (> 0) that :meth:`render_preview` draws; ``()`` for families without previews."""
+        return ()
+
+    def preview_block(self, level: int) -> int:
+        """Side of a preview block at ``level``, in pixels of that level: the level-0 block seen from
+        ``level`` (``block_size(0) >> level``, exact for every preview level), so preview blocks
+        and level-0 blocks share their world-aligned grid."""
+        if level not in self.preview_levels():
+            levels = ", ".join(map(str, self.preview_levels())) or "none"
+            raise InvalidInput(f"{self.family} has no preview at level {level} (preview levels: {levels})")
+        return self.block_size(0) >> level
+
+    def preview_extent(self, level: int, size: tuple[int, int] | None) -> tuple[int, int]:
+        """``(width, height)`` of a preview region, checked before anything is allocated: ``level``
+        is a preview level, the size whole preview blocks (one block when None) of at most
+        :data:`MAX_PREVIEW_SIDE` a side."""
+        width, height = self.region_extent(size, self.preview_block(level), f"{self.family} preview")
+        if max(width, height) > MAX_PREVIEW_SIDE:
+            raise InvalidInput(f"{self.family} previews are at most {MAX_PREVIEW_SIDE} px a side, got {width}x{height}")
+        return width, height
+
+    def render_preview(
+        self,
+        origins: Sequence[tuple[int, int]],
+        source: LatentSource,
+        styles: StyleLayout,
+        level: int,
+        size: tuple[int, int] | None = None,
+    ) -> torch.Tensor:
+        """A coarse image of ``level`` straight from the network: ``(N, 3, h, w)`` in its raw RGB
+        range (not clamped; ``engine.preview`` maps it to colours), for regions of ``size = (w, h)``
+        pixels of ``level`` (whole :meth:`preview_block` blocks; one block when None) whose top-left
+        corners ``origins`` are in pixels of ``level`` (world px >> level) on multiples of the
+        preview block. Families without previews refuse every level."""
+        self.preview_block(level)  # raises: no preview levels
+        raise NotImplementedError(f"{self.family} lists preview levels but does not render them")

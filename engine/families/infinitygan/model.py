@@ -99,21 +99,25 @@ class InfinityGANGenerator(Generator):
 
     # -- window planning -------------------------------------------------------------------------
 
-    def span_maps(self) -> list:
-        return [*self.structure.span_maps(), *self.texture.span_maps(self.blocks)]
+    def span_maps(self, texture_blocks: int | None = None) -> list:
+        """Window maps of G_S, then of G_T's first ``texture_blocks`` blocks (None: all of them)."""
+        blocks = self.blocks if texture_blocks is None else texture_blocks
+        return [*self.structure.span_maps(), *self.texture.span_maps(blocks)]
 
     @functools.cached_property
     def plan(self) -> list[Span]:
         """Kept span of every stage for the block at origin 0 (z_l, G_S layers, then G_T stages)."""
         return plan_spans(self.span_maps(), Span(0, self.config.block))
 
-    def region_plan(self, width: int, height: int) -> list[Window]:
+    def region_plan(self, width: int, height: int, texture_blocks: int | None = None) -> list[Window]:
         """Kept ``(x, y)`` spans of every stage for a region of ``width x height`` at origin 0 (whole
-        blocks): one padding-free window, so the G_S and G_T margins are paid once per region."""
+        blocks): one padding-free window, so the G_S and G_T margins are paid once per region. With
+        ``texture_blocks``, the plan of the network cut after that many G_T blocks, whose output
+        (``width x height`` too) is on the grid of ``scale >> texture_blocks`` world px per pixel."""
         block = self.config.block
-        if width == height == block:
+        if texture_blocks is None and width == height == block:
             return [(s, s) for s in self.plan]
-        xs, ys = (plan_spans(self.span_maps(), Span(0, side)) for side in (width, height))
+        xs, ys = (plan_spans(self.span_maps(texture_blocks), Span(0, side)) for side in (width, height))
         return list(zip(xs, ys, strict=True))
 
     def stage_scale(self, stage: int) -> int:
@@ -228,7 +232,42 @@ class InfinityGANGenerator(Generator):
         width, height = self.region_extent(size, block, "InfinityGAN")
         if any(ox % block or oy % block for ox, oy in origins):
             raise ValueError(f"block origins must be multiples of {block}, got {list(origins)}")
-        windows = self.region_plan(width, height)
+        return self._render_windows(origins, source, styles, self.region_plan(width, height)).clamp(-1.0, 1.0)
+
+    def preview_levels(self) -> tuple[int, ...]:
+        """Levels whose skip image comes after at least two G_T blocks: after one, the skip is a
+        single ToRGB of barely-textured features, too far from the real render to stand in for it."""
+        return tuple(range(1, self.blocks - 1))
+
+    def render_preview(
+        self,
+        origins: Sequence[tuple[int, int]],
+        source: LatentSource,
+        styles: StyleLayout,
+        level: int,
+        size: tuple[int, int] | None = None,
+    ) -> torch.Tensor:
+        """G_T's skip image after ``blocks - level`` blocks: ``level`` is ``scale >> level`` px a pixel.
+
+        The network is planned cut there, so no finer stage is computed; otherwise it is exactly the
+        region render (the same windows of the same fields), hence as consistent."""
+        side = self.preview_block(level)
+        width, height = self.preview_extent(level, size)
+        if any(ox % side or oy % side for ox, oy in origins):
+            raise InvalidInput(f"InfinityGAN preview origins must be multiples of {side}, got {list(origins)}")
+        blocks = self.blocks - level
+        world = [(ox << level, oy << level) for ox, oy in origins]
+        return self._render_windows(world, source, styles, self.region_plan(width, height, blocks), blocks)
+
+    def _render_windows(
+        self,
+        origins: Sequence[tuple[int, int]],
+        source: LatentSource,
+        styles: StyleLayout,
+        windows: list[Window],
+        texture_blocks: int | None = None,
+    ) -> torch.Tensor:
+        """The network over planned ``windows`` placed at world ``origins``: reads the fields, runs."""
 
         def cells(stage: int) -> list[Rect]:
             s, (px, py) = self.stage_scale(stage), windows[stage]
@@ -243,10 +282,11 @@ class InfinityGANGenerator(Generator):
                 for r in cells(0)
             ]
         ).to(device=z_l.device, dtype=z_l.dtype)
-        noises = [source.read(NOISE_FIELD.format(k), 1, cells(st)) for k, st in enumerate(self.noise_stages())]
+        stages = self.noise_stages()[: None if texture_blocks is None else 2 * texture_blocks]
+        noises = [source.read(NOISE_FIELD.format(k), 1, cells(st)) for k, st in enumerate(stages)]
         style_source = self.style_source(origins, source, styles)
-        image, _ = self.synthesize(z_l, coords, noises, windows, style_source)
-        return image.clamp(-1.0, 1.0)
+        image, _ = self.synthesize(z_l, coords, noises, windows, style_source, texture_blocks)
+        return image
 
     def style_source(
         self, origins: Sequence[tuple[int, int]], source: LatentSource, styles: StyleLayout
@@ -314,6 +354,7 @@ class InfinityGANGenerator(Generator):
         noises: list[torch.Tensor],
         windows: list[Window],
         styles: StyleSource,
+        texture_blocks: int | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """``(image, structure)``: G_T(G_S(z_l, coords)) over ``windows`` (render: planned and cropped;
         train: uncropped), and G_S's output (the paper's z_S features, for the diversity loss).
@@ -323,7 +364,7 @@ class InfinityGANGenerator(Generator):
         """
         n_s = len(self.structure.convs)
         structure = self.structure(z_l, coords, windows[: n_s + 1], self.scale, styles)
-        image = self.texture(structure, windows[n_s:], noises, self.scale, styles)
+        image = self.texture(structure, windows[n_s:], noises, self.scale, styles, texture_blocks)
         return image, structure
 
 

@@ -94,9 +94,15 @@ class TextureSynthesizer(nn.Module):
         noises: list[torch.Tensor],  # 2 per block: (N, 1, h, w) holding the blur and conv windows
         scale: int,  # world pixels per input cell
         styles: StyleSource,
+        stop_after: int | None = None,  # run only this many blocks (None: all): a coarse preview
     ) -> torch.Tensor:
+        """RGB of the skip path after the last block run: scale 1 after every block, ``scale >>
+        stop_after`` world px per pixel after ``stop_after`` (``windows`` and ``noises`` then need
+        cover only those blocks: ``3 * stop_after + 1`` and ``2 * stop_after``). The skip path is
+        StyleGAN2's running image, so an early stop is the same picture, coarser, for a fraction
+        of the cost (what previews of zoomed-out views draw)."""
         skip: torch.Tensor | None = None
-        for r in range(len(self.ups)):
+        for r in range(len(self.ups) if stop_after is None else stop_after):
             w_in, w_up, w_blur, w_conv = windows[3 * r : 3 * r + 4]
             s_out = scale >> (r + 1)
             # Up-sample: transposed conv (n -> 2n-1), blur (-> 2n-3), noise, activation.
