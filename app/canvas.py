@@ -32,10 +32,12 @@ from __future__ import annotations
 import time
 from collections import deque
 
-from PySide6.QtCore import QElapsedTimer, QPointF, Qt, QTimer, Signal
+from PySide6.QtCore import QPointF, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent, QMouseEvent, QPainter, QWheelEvent
 from PySide6.QtWidgets import QWidget
 
+from app.coarse_previews import CoarsePreviews, coarse_state
+from app.kinetic import Glide
 from app.painting import paint_view
 from app.pyramid import fill_from_children
 from app.qimage import rgb32_to_qimage
@@ -50,8 +52,6 @@ from engine.world import World
 __all__ = ["Canvas", "Damage"]
 
 STANDINS = 4  # earlier states whose tiles stand in for missing ones after an edit
-KINETIC_DECAY = 0.9  # velocity kept per 16 ms frame after a flick
-KINETIC_MIN_SPEED = 0.05  # px/ms below which a glide stops
 
 
 class Canvas(QWidget):
@@ -78,6 +78,7 @@ class Canvas(QWidget):
         self.synth_levels = synth_levels
         self.kinetic = kinetic
         self.plan: LevelPlan | None = None
+        self.coarse = CoarsePreviews()  # the model's cheap stand-ins for zoomed-out tiles
         self._model = None  # the generator whose tiles the cache holds
         self.states = WorldStates()
         self.state: int | None = None  # the shown world's state: the first field of its tiles' keys
@@ -93,11 +94,7 @@ class Canvas(QWidget):
         self._request_timer = QTimer(self, singleShot=True, interval=0)
         self._request_timer.timeout.connect(self._request_tiles)
         self._drag_last: QPointF | None = None
-        self._velocity = QPointF(0, 0)
-        self._velocity_clock = QElapsedTimer()
-        self._glide_rest = QPointF(0, 0)
-        self._glide = QTimer(self, interval=16)
-        self._glide.timeout.connect(self._on_glide_tick)
+        self.glide = Glide(self.pan_by, self)
         self.tool: CanvasTool | None = None  # sees input first, paints overlays last
         self.overlays: list = []  # objects with paint(painter, view), drawn over the tiles (fusion overlay)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
@@ -136,6 +133,8 @@ class Canvas(QWidget):
             self.state = None if self.shown is None else self.states.state_of(self.shown)
         self._model = info.model
         self.plan = LevelPlan(max(1, info.num_levels), self.synth_levels)
+        levels = getattr(info.model, "preview_levels", None)  # coarse previews (app.coarse_previews)
+        self.coarse = CoarsePreviews(tuple(levels()) if callable(levels) else ())
         self.set_view(self._view)  # re-clamp the zoom to the new model's range
 
     @property
@@ -198,13 +197,21 @@ class Canvas(QWidget):
         """States shown before this one, newest first: their tiles fill in for missing ones."""
         return [state for _, state in self._recent]
 
+    @property
+    def fallbacks(self) -> list[int]:
+        """States whose tiles are painted where this state's are missing: its coarse previews first
+        (the new pixels, roughly), then :attr:`standins`."""
+        coarse = [coarse_state(self.state)] if self.coarse.levels and self.state is not None else []
+        return coarse + self.standins
+
     def _share_tiles(self, old: int, new: int, damage: Damage) -> None:
         assert self.plan is not None
         share_undamaged_tiles(self.cache, self.plan, old, new, damage)
 
     def _drop_dead_states(self) -> None:
         """Forget tiles of states no world has any more (they could never be shown again)."""
-        drop_tiles_of_dead_states(self.cache, self.states.live())
+        live = self.states.live()
+        drop_tiles_of_dead_states(self.cache, live | {coarse_state(state) for state in live})
 
     def set_tool(self, tool: CanvasTool | None) -> None:
         """Route input to ``tool`` first (``None``: the built-in pan and zoom only)."""
@@ -268,24 +275,28 @@ class Canvas(QWidget):
             return
         if fill_from_children(self.cache, self.plan, self.visible_keys(), self._store_tile):
             self.update()
-        wanted = plan_requests(
-            self._view,
-            self.plan,
-            self.state,
-            lambda k: k in self.cache or k in self.failed,
-            self.prefetch,
-        )
+        def skip(key: TileKey) -> bool:
+            return key in self.cache or key in self.failed
+
+        wanted = self.coarse.requests(self._view, self.plan, self.state, skip)
+        wanted += plan_requests(self._view, self.plan, self.state, skip, self.prefetch)
         self.submitted.append([key for _, key in wanted])
         del self.submitted[:-50]
         self.worker.submit(self.shown, self.plan, [TileRequest(key, priority) for priority, key in wanted])
         self._check_complete()
 
     def _on_worker_tile(self, key: TileKey, array) -> None:
-        if self.world is None or key.state != self.state:
+        if self.world is None or self.state is None or key.state not in (self.state, coarse_state(self.state)):
             return  # a late tile of a world no longer shown
+        if key.state < 0 and self.plan is not None:  # a coarse preview, maybe a piece of a view-level tile
+            key, array = self.coarse.receive(key, array, self._view.level(self.plan), self._cached_array)
         self._store_tile(key, array)
         self.update()
         self._check_complete()
+
+    def _cached_array(self, key: TileKey):
+        entry = self.cache.get(key)
+        return None if entry is None else entry[1]
 
     def _store_tile(self, key: TileKey, array) -> None:
         self.cache.put(key, (rgb32_to_qimage(array), array), array.nbytes)
@@ -307,7 +318,7 @@ class Canvas(QWidget):
         painter = QPainter(self)
         state = None if self.plan is None else self.state
         paint_view(
-            painter, self._view, self.plan or LevelPlan(), state, self.cache, self.failed, standins=self.standins
+            painter, self._view, self.plan or LevelPlan(), state, self.cache, self.failed, standins=self.fallbacks
         )
         for overlay in self.overlays:
             overlay.paint(painter, self._view)
@@ -332,10 +343,8 @@ class Canvas(QWidget):
         if self.tool is not None and self.tool.press(event):
             return
         if event.button() in (Qt.MouseButton.LeftButton, Qt.MouseButton.MiddleButton):
-            self._glide.stop()
+            self.glide.grab()
             self._drag_last = event.position()
-            self._velocity = QPointF(0, 0)
-            self._velocity_clock.start()
             self.setCursor(Qt.CursorShape.ClosedHandCursor)
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
@@ -349,8 +358,7 @@ class Canvas(QWidget):
         dx, dy = round(delta.x()), round(delta.y())
         if not (dx or dy):
             return
-        elapsed = max(1, self._velocity_clock.restart())
-        self._velocity = self._velocity * 0.5 + QPointF(dx / elapsed, dy / elapsed) * 0.5
+        self.glide.track(dx, dy)
         self._drag_last = QPointF(self._drag_last.x() + dx, self._drag_last.y() + dy)
         self.pan_by(dx, dy)
 
@@ -361,20 +369,8 @@ class Canvas(QWidget):
             return
         self._drag_last = None
         self.unsetCursor()
-        recent = self._velocity_clock.elapsed() < 60
-        speed = (self._velocity.x() ** 2 + self._velocity.y() ** 2) ** 0.5
-        if self.kinetic and recent and speed > 0.3:
-            self._glide_rest = QPointF(0, 0)
-            self._glide.start()
-
-    def _on_glide_tick(self) -> None:
-        step = self._velocity * 16 + self._glide_rest
-        dx, dy = round(step.x()), round(step.y())
-        self._glide_rest = QPointF(step.x() - dx, step.y() - dy)
-        self.pan_by(dx, dy)
-        self._velocity *= KINETIC_DECAY
-        if (self._velocity.x() ** 2 + self._velocity.y() ** 2) ** 0.5 < KINETIC_MIN_SPEED:
-            self._glide.stop()
+        if self.kinetic:
+            self.glide.release()
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if self.tool is not None and self.tool.key(event):

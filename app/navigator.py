@@ -66,7 +66,7 @@ class Navigator(QWidget):
             canvas.cache,
             max_up=2,
             max_down=NAVIGATOR_ZOOM_OUT + 1,
-            standins=canvas.standins,
+            standins=canvas.fallbacks,
         )
         # The canvas's view as a rectangle.
         view = canvas.view

@@ -50,6 +50,7 @@ from typing import Any
 
 from PySide6.QtCore import QThread, Signal
 
+from app.coarse_previews import coarse_rect, is_coarse
 from app.qimage import rgb_to_rgb32
 from app.tiles import TILE, LevelPlan, TileKey, downsample_box
 from engine.errors import EverscapeError
@@ -130,6 +131,7 @@ class TileWorker(QThread):
         self._first_of_list = False  # the next batch is the first of a newly submitted list
         self._renderer: Renderer | None = None
         self._model_ref: str | None = None
+        self._calibrate: World | None = None  # a world of the open model whose preview colours to fit
         self._last_pending = -1
         self.tiles_rendered = 0  # statistics for tests and benchmarks
         self.busy_seconds = 0.0
@@ -156,6 +158,11 @@ class TileWorker(QThread):
             self._epoch += 1
             self._cond.notify_all()
             epoch = self._epoch
+            calibrate, self._calibrate = self._calibrate, None
+        if calibrate is not None:
+            # Fit (or read) the model's coarse preview colours once the first view's tiles are done, so
+            # that neither the first view nor the first zoom-out waits for it.
+            self.call_idle(lambda renderer, _serve: renderer.preview_calibration(calibrate))
         self._report_pending()
         return epoch
 
@@ -297,9 +304,10 @@ class TileWorker(QThread):
         # The first tile of a new list (the view's centre) comes alone, so the view shows something
         # after one tile's work.
         first, self._first_of_list = self._first_of_list, False
-        _, halvings = self._plan.source(level)
+        coarse = is_coarse(ordered[0].key)  # a preview costs about one plain tile at any level
+        _, halvings = (level, 0) if coarse else self._plan.source(level)
         per_batch = 1 if first else max(1, self.batch_tiles >> (2 * halvings))
-        batch = [r.key for r in ordered if r.key.level == level][:per_batch]
+        batch = [r.key for r in ordered if r.key.level == level and is_coarse(r.key) == coarse][:per_batch]
         for key in batch:
             del self._queue[key]
         return batch
@@ -323,6 +331,7 @@ class TileWorker(QThread):
                 return  # superseded while loading
             self._renderer = renderer
             self._model_ref = ref
+            self._calibrate = World(ref, 0, model_hash=loaded.sha256) if loaded.model.preview_levels() else None
         device = renderer.device
         name = "CPU"
         if device.type == "cuda":
@@ -339,10 +348,15 @@ class TileWorker(QThread):
         renderer = self._renderer
         if not batch or renderer is None or world is None or world.model != self._model_ref:
             return  # nothing to do, or tiles of a world of the previous model (queued while loading)
-        rects, levels, halvings = zip(*(plan.render_rect(key) for key in batch))
+        if is_coarse(batch[0]):  # a coarse preview (app.coarse_previews): the tile at its own level
+            rects, levels, halvings = [coarse_rect(key) for key in batch], [batch[0].level], [0] * len(batch)
+            draw = renderer.render_preview
+        else:
+            rects, levels, halvings = zip(*(plan.render_rect(key) for key in batch))
+            draw = renderer.render
         start = time.perf_counter()
         try:
-            arrays = renderer.render(world, list(rects), levels[0], cancelled=lambda: self._stale(world))
+            arrays = draw(world, list(rects), levels[0], cancelled=lambda: self._stale(world))
         except Cancelled:
             return
         except EverscapeError as error:

@@ -174,9 +174,9 @@ def test_a_flick_keeps_gliding_and_comes_to_rest(qtbot, make_canvas):
     from PySide6.QtCore import QPointF
 
     canvas = make_canvas(size=(256, 256))
-    canvas._velocity = QPointF(2.0, 0.0)  # px/ms, as measured from a fast drag to the right
-    canvas._glide.start()
-    qtbot.waitUntil(lambda: not canvas._glide.isActive(), timeout=5000)
+    canvas.glide.velocity = QPointF(2.0, 0.0)  # px/ms, as measured from a fast drag to the right
+    canvas.glide.timer.start()
+    qtbot.waitUntil(lambda: not canvas.glide.timer.isActive(), timeout=5000)
     x, y = canvas.view.centre
     assert y == 0 and x < -200  # the content moved right, so the view centre moved left
 
