@@ -94,7 +94,7 @@ class Canvas(QWidget):
         self._request_timer = QTimer(self, singleShot=True, interval=0)
         self._request_timer.timeout.connect(self._request_tiles)
         self._drag_last: QPointF | None = None
-        self.glide = Glide(self.pan_by, self)
+        self.glide = Glide(weakly(self.pan_by), self)  # weakly: no cycle through the widget
         self.tool: CanvasTool | None = None  # sees input first, paints overlays last
         self.overlays: list = []  # objects with paint(painter, view), drawn over the tiles (fusion overlay)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)

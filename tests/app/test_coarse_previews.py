@@ -38,16 +38,29 @@ def test_the_preview_level_is_the_views_own_or_the_coarsest_finer_one():
 
 def test_previews_are_asked_first_centre_first_and_not_where_the_real_tile_is():
     view = View.centred(0, 0, -2, 1280, 720)
-    cached = {TileKey(7, 2, 0, 0)}
+    cached = {TileKey(7, 2, -1, -1)}
     wanted = CoarsePreviews((1, 2)).requests(view, PLAN, 7, cached.__contains__)
     keys = [key for _, key in wanted]
-    assert keys and all(key.state == coarse_state(7) and key.level == 2 for key in keys)
+    assert keys and all(key.state == coarse_state(7) for key in keys)
     assert all(priority[0] == -1 for priority, _ in wanted)  # ahead of every real tile (ring >= 0)
-    assert TileKey(coarse_state(7), 2, 0, 0) not in keys  # its real tile is cached
+    assert TileKey(coarse_state(7), 2, -1, -1) not in keys  # its real tile is cached
     real_first = visible_keys(view, PLAN, 7)[0]
     assert (real_first.tx, real_first.ty) == (0, 0)  # the tile holding the centre pixel, not (-1, -1)
-    assert (keys[0].tx, keys[0].ty) in {(-1, 0), (0, -1), (-1, -1)}
+    glimpse = keys[0]  # the cheaper finest-level preview holding the centre pixel, before all
+    assert glimpse.level == 1 and glimpse.world_rect().contains(Rect(0, 0, 1, 1)) and wanted[0][0][0] == -2
+    assert all(key.level == 2 for key in keys[1:])
+    assert (keys[1].tx, keys[1].ty) == (0, 0)  # then centre first at the view's level
     assert CoarsePreviews((1, 2)).requests(View.centred(0, 0, 0, 640, 480), PLAN, 7, lambda k: False) == []
+
+
+def test_the_first_glimpse_is_asked_once():
+    view, coarse, cache = View.centred(10, 10, -2, 1280, 720), CoarsePreviews((1, 2)), {}
+    glimpse = coarse.requests(view, PLAN, 7, cache.__contains__)[0][1]
+    pixels = rgb_to_rgb32(np.zeros((TILE, TILE, 3), np.uint8))
+    key, composite = coarse.receive(glimpse, pixels, 2, cache.get)
+    cache[key] = composite
+    after = [key for _, key in coarse.requests(view, PLAN, 7, cache.__contains__)]
+    assert glimpse not in after and after[0].level == 2 and after[0].world_rect().contains(Rect(10, 10, 1, 1))
 
 
 def test_pieces_below_the_view_level_are_composited_into_one_view_level_tile():

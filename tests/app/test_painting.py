@@ -11,6 +11,7 @@ from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QApplication
 
 from app.tiles import TileKey
+from app.worker import tile_region
 from engine.edits import changed_regions
 from engine.geometry import Rect
 from engine.models.registry import build_random
@@ -162,7 +163,8 @@ def test_tiles_outside_the_predicted_support_keep_their_cached_images(qtbot, pai
             kept.append(key)
             assert canvas.cache.get(key) is value, "an undamaged tile keeps its cached image"
     assert kept and dropped
-    fresh = Renderer(tiny, "cpu").render(after, [kept[0].world_rect()])[0]  # kept = what a new render gives
+    renderer = Renderer(tiny, "cpu", region=tile_region(tiny))  # tiles are rendered as the worker renders them
+    fresh = renderer.render(after, [kept[0].world_rect()])[0]  # kept = what a new render gives
     assert np.array_equal(canvas.cache.get(kept[0])[1][..., 2::-1], fresh)
 
 
