@@ -22,8 +22,9 @@ from PySide6.QtWidgets import QApplication
 Row = dict[str, Any]
 #: What a window needs beyond its budget and model: widgets, the worker's batch in flight, torch's
 #: per-thread scratch. Measured on the shipped models at 1:1 with an empty cache; a bound, not a goal.
-#: Since a display tile is one 256-px forward pass (``app.worker.tile_region``), the batch in flight
-#: holds 40-90 MiB more than 128-px blocks did (the price of 1.5x cheaper tiles): 400 -> 480.
+#: 400 -> 480: a single-level model's display tile is one 256-px forward pass
+#: (``app.worker.tile_region``), whose batch in flight holds 40-90 MiB more than 128-px blocks did,
+#: and the ∞-GAN soak on blocks peaked 7 MiB over the old bound on an idle 2-core machine.
 OVERHEAD_MIB = 480
 
 
