@@ -4,8 +4,8 @@ time per megapixel, rendered as blocks (before) and as regions (after), in one r
 A padding-free block computes margins its neighbours compute again; a region of ``k x k`` blocks
 computes them once (``Renderer(region=k)``, :func:`engine.render.region_for` picks ``k`` for an
 export, up to :func:`engine.render.region_side` of the device: 256 px on a CPU (the fastest there,
-not the fewest FLOPs), 2048 on a GPU; ``*_gpu`` columns give the 2048 px figures on any device). Two kinds of waste make up
-``discarded_fraction``:
+not the fewest FLOPs), 2048 on a GPU; ``*_gpu`` columns give the 2048 px figures on any device).
+Two kinds of waste make up ``discarded_fraction``:
 
 - ``margin_fraction``: the share of a window's FLOPs spent outside its own pixels, against the
   cost of a margin-free pixel, from FLOPs per pixel of windows of 1, 2 and 4 blocks per side
