@@ -7,6 +7,7 @@ import sys
 import time
 from pathlib import Path
 
+from pyqtgraph.util.garbage_collector import GarbageCollector
 from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication
 
@@ -103,6 +104,10 @@ def run_app(args: argparse.Namespace) -> int:
     """The GUI: Qt's event loop, run as asyncio's (qasync), so jobs are coroutines on it."""
     choose_platform(headless=bool(getattr(args, "screenshot", None)))
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    # Reference cycles are collected on this thread only, from a timer: the cycle collector runs in
+    # whichever thread allocates, and a Qt object it frees on the tile worker's thread deadlocks
+    # against the GUI thread (seen: ~QObject waiting for the GIL while the GUI held Qt's lock).
+    collector = GarbageCollector(interval=0.5)  # noqa: F841 - kept alive until the app returns
     app.setApplicationName("Everscape")
     app.setWindowIcon(application_icon())
     loop = install_loop(app)
