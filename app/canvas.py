@@ -212,6 +212,7 @@ class Canvas(QWidget):
         """Forget tiles of states no world has any more (they could never be shown again)."""
         live = self.states.live()
         drop_tiles_of_dead_states(self.cache, live | {coarse_state(state) for state in live})
+        self.coarse.keep_states(live)
 
     def set_tool(self, tool: CanvasTool | None) -> None:
         """Route input to ``tool`` first (``None``: the built-in pan and zoom only)."""

@@ -132,6 +132,11 @@ class CoarsePreviews:
         self.partial.add(target)
         return target, composite
 
+    def keep_states(self, live: set[int]) -> None:
+        """Forget pieces and composites of world states no longer alive (their tiles are dropped too)."""
+        self.pieces = {key for key in self.pieces if -key.state in live}
+        self.partial = {key for key in self.partial if -key.state in live}
+
     def covers(self, key: TileKey, view_level: int, cached: Callable[[TileKey], bool]) -> bool:
         """Whether previews cover the whole of the view-level tile ``key`` (benchmarks)."""
         preview = coarse_level(view_level, self.levels)

@@ -81,6 +81,10 @@ def test_pieces_below_the_view_level_are_composited_into_one_view_level_tile():
             key, composite = coarse.receive(TileKey(-3, 2, 4 + i, j), piece, 4, cache.get)
             cache[key] = composite
     assert coarse.covers(TileKey(3, 4, 1, 0), 4, cache.__contains__)
+    coarse.keep_states({3, 5})
+    assert coarse.pieces and coarse.partial
+    coarse.keep_states({5})  # state 3 is gone: so is what is known of its previews
+    assert not coarse.pieces and not coarse.partial
     whole = rgb_to_rgb32(np.full((4 * TILE, 4 * TILE, 3), (200, 10, 90), np.uint8))
     assert (cache[key] == downsample_box(whole, 2)).all()
 
