@@ -36,7 +36,7 @@ from PySide6.QtCore import QPointF, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent, QMouseEvent, QPainter, QWheelEvent
 from PySide6.QtWidgets import QWidget
 
-from app.coarse_previews import CoarsePreviews, coarse_state
+from app.coarse_previews import CoarsePreviews, coarse_state, is_coarse
 from app.kinetic import Glide
 from app.painting import paint_view
 from app.pyramid import fill_from_children
@@ -289,7 +289,7 @@ class Canvas(QWidget):
     def _on_worker_tile(self, key: TileKey, array) -> None:
         if self.world is None or self.state is None or key.state not in (self.state, coarse_state(self.state)):
             return  # a late tile of a world no longer shown
-        if key.state < 0 and self.plan is not None:  # a coarse preview, maybe a piece of a view-level tile
+        if is_coarse(key) and self.plan is not None:  # a coarse preview, maybe a piece of a view-level tile
             key, array = self.coarse.receive(key, array, self._view.level(self.plan), self._cached_array)
         self._store_tile(key, array)
         self.update()

@@ -73,7 +73,7 @@ class CoarsePreviews:
             return []
         up = level - preview
         tx0, ty0, tx1, ty1 = view.tile_range(preview)
-        out = self._first_glimpse(view, plan, state, skip)
+        out = self._first_glimpse(view, level, preview, state, skip)
         for ty in range(ty0, ty1 + 1):
             for tx in range(tx0, tx1 + 1):
                 key = TileKey(coarse_state(state), preview, tx, ty)
@@ -85,14 +85,13 @@ class CoarsePreviews:
         return out
 
     def _first_glimpse(
-        self, view: View, plan: LevelPlan, state: int, skip: Callable[[TileKey], bool]
+        self, view: View, level: int, preview: int, state: int, skip: Callable[[TileKey], bool]
     ) -> list[tuple[tuple[Any, ...], TileKey]]:
         """The finest-level preview holding the centre pixel, ahead of all, when the view's own
         preview level is coarser: it costs about half as much, so something of the new world shows
         at the centre sooner (a quarter of a 1/4 view tile), and a little of it is never wasted."""
-        level, finest = view.level(plan), min(self.levels)
-        preview = coarse_level(level, self.levels)
-        if preview is None or preview == finest:
+        finest = min(self.levels)
+        if preview == finest:
             return []
         (x, y), side = view.centre, TILE << finest
         key = TileKey(coarse_state(state), finest, x // side, y // side)
@@ -134,8 +133,9 @@ class CoarsePreviews:
 
     def keep_states(self, live: set[int]) -> None:
         """Forget pieces and composites of world states no longer alive (their tiles are dropped too)."""
-        self.pieces = {key for key in self.pieces if -key.state in live}
-        self.partial = {key for key in self.partial if -key.state in live}
+        kept = {coarse_state(state) for state in live}
+        self.pieces = {key for key in self.pieces if key.state in kept}
+        self.partial = {key for key in self.partial if key.state in kept}
 
     def covers(self, key: TileKey, view_level: int, cached: Callable[[TileKey], bool]) -> bool:
         """Whether previews cover the whole of the view-level tile ``key`` (benchmarks)."""
